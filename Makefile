@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: Apache-2.0
+# podprobe — see README.md. `make` builds the daemon and tools, `make test` runs every test,
+# `make run` runs the bundled example pods. V=1 shows full commands.
+
+O ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+PKG_CONFIG ?= pkg-config
+CLANG_FORMAT ?= clang-format
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/mips.*/mips/;s/riscv64/riscv/;s/loongarch64/loongarch/')
+WERROR ?= $(if $(CI),1,0)
+SANITIZE ?= 0
+
+MAKEFLAGS += --no-print-directory
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# ---- dependencies (pkg-config); tools/deps.sh installs what is missing --------------------
+PKGS := liburing yaml-0.1 libbpf libelf zlib
+TEST_PKGS := cmocka
+NODEPS_GOALS := clean help format format-check
+ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+DEPS_MISSING := $(shell $(PKG_CONFIG) --exists $(PKGS) $(TEST_PKGS) 2>/dev/null || echo yes)
+ifneq ($(DEPS_MISSING),)
+$(info   DEPS     installing missing build dependencies (tools/deps.sh))
+DEPS_RC := $(shell tools/deps.sh >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error missing build dependencies: see the tools/deps.sh message above)
+endif
+endif
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+YAML_LIBS := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+# ---- flags ---------------------------------------------------------------------------------
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wmissing-prototypes \
+	-Wstrict-prototypes -Wmissing-field-initializers -Werror=undef -Wno-unused-parameter \
+	-MMD -MP -Iinclude -I$(O) $(EXTRA_CFLAGS)
+ifeq ($(WERROR),1)
+override CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+# ---- sources -------------------------------------------------------------------------------
+CORE_SRCS := $(sort $(wildcard user/core/*.c))
+IO_SRCS := $(sort $(wildcard user/io/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+INTEG_SRCS := $(sort $(wildcard tests/integ/test_*.c))
+FAKE_SRCS := $(sort $(wildcard tests/fakes/*.c))
+
+CORE_OBJS := $(CORE_SRCS:%.c=$(O)/%.o)
+IO_OBJS := $(IO_SRCS:%.c=$(O)/%.o)
+FAKE_OBJS := $(FAKE_SRCS:%.c=$(O)/%.o)
+TOOLS := $(TOOL_SRCS:tools/%.c=$(O)/tools/%)
+UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+INTEG_TESTS := $(INTEG_SRCS:tests/integ/%.c=$(O)/tests/integ/%)
+TEST_SUPPORT_OBJS := $(O)/tests/integ/support/integ.o
+
+PODPROBE := $(O)/podprobe
+LIBCORE := $(O)/libppcore.a
+
+all: $(PODPROBE) $(TOOLS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(O)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -Itests -c $< -o $@
+
+$(LIBCORE): $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(PODPROBE): $(O)/user/main.o $(IO_OBJS) $(LIBCORE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
+
+$(O)/tools/%: tools/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) -o $@
+
+# Unit tests link only the pure core and the fakes (the purity check of house-style §6);
+# test_manifest also takes the YAML reader, which is the one I/O module it covers.
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(FAKE_OBJS) $(LIBCORE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -o $@
+$(O)/tests/unit/test_manifest: $(O)/tests/unit/test_manifest.o $(O)/user/io/manifest_yaml.o $(LIBCORE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(YAML_LIBS) -o $@
+
+$(O)/tests/integ/%: $(O)/tests/integ/%.o $(TEST_SUPPORT_OBJS) $(IO_OBJS) $(LIBCORE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(PKG_LIBS) -lm -o $@
+
+tests: $(UNIT_TESTS) $(INTEG_TESTS) $(PODPROBE) $(TOOLS)
+
+# ---- user-facing targets -------------------------------------------------------------------
+test: tests
+	$(Q)O=$(O) tests/run-tests.sh $(UNIT_TESTS) $(INTEG_TESTS)
+
+test-unit: $(UNIT_TESTS)
+	$(Q)O=$(O) tests/run-tests.sh $(UNIT_TESTS)
+
+run: all
+	$(Q)PATH="$(CURDIR)/$(O)/tools:$$PATH" $(PODPROBE) run $(RUN_ARGS) examples/
+
+deps:
+	$(Q)tools/deps.sh
+
+format:
+	$(Q)$(CLANG_FORMAT) -i $(CORE_SRCS) $(IO_SRCS) $(TOOL_SRCS) user/main.c include/podprobe/*.h
+
+format-check:
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(CORE_SRCS) $(IO_SRCS) user/main.c
+
+lint:
+	$(Q)tools/check-purity.sh
+
+clean:
+	$(call msg,CLEAN,$(O))
+	$(Q)rm -rf $(O)
+
+help:
+	@echo 'make              build $(PODPROBE) and the test apps in $(O)/tools'
+	@echo 'make run          build, then run the example pods in examples/ until Ctrl-C'
+	@echo 'make test         build and run unit and integration tests (SANITIZE=1 for ASan/UBSan)'
+	@echo 'make test-unit    only the pure unit tests (no privileges needed)'
+	@echo 'make lint         purity check of user/core'
+	@echo 'make deps         install missing Debian packages (root) or print the apt-get line'
+	@echo 'make clean        remove $(O)'
+
+.PHONY: all tests test test-unit run deps format format-check lint clean help
+.SECONDARY:
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

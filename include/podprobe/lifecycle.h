@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The lifecycle controller: pure, clock-free, no I/O. Every input takes the current time
+ * <now> and appends the actions it decides to <acts> (which the caller empties after carrying
+ * them out). Inputs naming a container take its index (init containers first) and the
+ * instance id from the PP_ACT_START that created it; inputs about an older instance are
+ * ignored, so an exit reported twice (pidfd and kernel) is handled once.
+ */
+#ifndef PODPROBE_LIFECYCLE_H
+#define PODPROBE_LIFECYCLE_H
+
+#include "podprobe/lifecycle-t.h"
+
+/*
+ * Set up <ps> for <spec> (borrowed; must outlive <ps>) with <cfg> (borrowed) and pod <uid>
+ * (copied). Returns 0 or -ENOMEM.
+ */
+int pp_lc_init(struct pp_pod_state *ps, const struct pp_pod *spec, const struct pp_lc_cfg *cfg,
+	       const char *uid);
+void pp_lc_free(struct pp_pod_state *ps);
+
+/* Begin running the pod: status.startTime = <now>; the first init container or the containers. */
+void pp_lc_start(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts);
+
+/* The process of <ci>/<instance> is running (after PP_ACT_START succeeded). */
+void pp_lc_on_started(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, pp_nsec now,
+		      struct pp_actions *acts);
+
+/* PP_ACT_START for <ci>/<instance> failed with message <err> (exec or set-up failure). */
+void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
+			   const char *err, pp_nsec now, struct pp_actions *acts);
+
+/* The main process of <ci>/<instance> ended as <ex>. */
+void pp_lc_on_exit(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
+		   const struct pp_exit_info *ex, pp_nsec now, struct pp_actions *acts);
+
+/*
+ * A probe's published verdict changed (after its thresholds, P2.6): <ok> for Success. A
+ * startup Success marks the container started; readiness drives ready; a liveness or startup
+ * Failure kills the container (Killing event) and decides the restart at kill time (R.3).
+ */
+void pp_lc_on_probe_verdict(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
+			    enum pp_probe_kind kind, bool ok, pp_nsec now, struct pp_actions *acts);
+
+/* Deadlines may have passed: back-off expiry, SIGKILL after grace, activeDeadlineSeconds. */
+void pp_lc_on_timer(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts);
+
+/* Delete the pod: stop every container gracefully (T.2, T.4); nothing restarts (T.5). */
+void pp_lc_delete(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts);
+
+/* The next time pp_lc_on_timer() has work, or PP_NSEC_INFINITY. */
+pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps);
+
+/* True while the container's probes should run: running, not stopping, instance current. */
+bool pp_lc_container_probing(const struct pp_pod_state *ps, uint32_t ci);
+
+void pp_actions_clear(struct pp_actions *acts);
+void pp_actions_free(struct pp_actions *acts);
+
+/* Names for display: "Pending", "Running", ...; "Normal"/"Warning"; "Startup"... */
+const char *pp_phase_str(enum pp_phase phase);
+const char *pp_event_type_str(enum pp_event_type type);
+const char *pp_probe_kind_str(enum pp_probe_kind kind);
+
+#endif

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Pod manifest model: what `podprobe run` and `podprobe validate` read from a
+ * `apiVersion: v1, kind: Pod` document. Filled by user/io/manifest_yaml.c, checked by
+ * user/core/manifest_validate.c, read by the lifecycle controller.
+ *
+ * Every string is NUL-terminated and owned by the pod (freed by pp_pod_free()). Integer
+ * fields hold the value as written; "unset" is tracked explicitly where Kubernetes
+ * defaulting needs it (a probe's 0 means "use the default", see pp_probe_effective()).
+ */
+#ifndef PODPROBE_POD_T_H
+#define PODPROBE_POD_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Defaults of the API server (k8s-semantics.md P1.1, §13). */
+#define PP_DEFAULT_GRACE_S 30
+#define PP_DEFAULT_PROBE_TIMEOUT_S 1
+#define PP_DEFAULT_PROBE_PERIOD_S 10
+#define PP_DEFAULT_PROBE_SUCCESS 1
+#define PP_DEFAULT_PROBE_FAILURE 3
+
+enum pp_restart_policy {
+	PP_RESTART_ALWAYS = 0,
+	PP_RESTART_ON_FAILURE,
+	PP_RESTART_NEVER,
+	_PP_RESTART_MAX,
+};
+
+enum pp_handler_kind {
+	PP_HANDLER_NONE = 0, /* no handler given */
+	PP_HANDLER_EXEC,
+	PP_HANDLER_HTTP_GET,
+	PP_HANDLER_TCP_SOCKET,
+	PP_HANDLER_GRPC,
+	PP_HANDLER_SLEEP, /* lifecycle hooks only */
+	_PP_HANDLER_MAX,
+};
+
+/* A position in the source document, 1-based. line == 0 means unknown. */
+struct pp_src_pos {
+	uint32_t line;
+	uint32_t col;
+};
+
+struct pp_kv {
+	char *name;
+	char *value;
+};
+
+/* Kubernetes IntOrString for ports: a number or a port name. */
+struct pp_port_ref {
+	int64_t number; /* valid when name == NULL; 0 when unset */
+	char *name;	/* named port, or NULL */
+};
+
+/* A probe or lifecycle hook handler. */
+struct pp_handler {
+	enum pp_handler_kind kind; /* first handler kind seen */
+	unsigned int n_kinds;	   /* how many handler kinds the manifest set (validation) */
+	char **command;		   /* exec.command, n_command entries */
+	size_t n_command;
+	char *host;		  /* httpGet/tcpSocket host, or NULL */
+	struct pp_port_ref port;  /* httpGet/tcpSocket/grpc port */
+	char *path;		  /* httpGet path, NULL = "/" */
+	char *scheme;		  /* httpGet scheme as written, NULL = "HTTP" */
+	struct pp_kv *headers;	  /* httpGet httpHeaders, in order */
+	size_t n_headers;
+	char *service;		  /* grpc service, NULL = "" */
+	int64_t sleep_seconds;	  /* sleep.seconds */
+};
+
+struct pp_probe_spec {
+	bool set;			/* the probe is present in the manifest */
+	struct pp_handler handler;
+	int64_t initial_delay_s;	/* as written, 0 when absent */
+	int64_t timeout_s;		/* as written, 0 = default */
+	int64_t period_s;		/* as written, 0 = default */
+	int64_t success_threshold;	/* as written, 0 = default */
+	int64_t failure_threshold;	/* as written, 0 = default */
+	bool has_termination_grace;	/* terminationGracePeriodSeconds present */
+	int64_t termination_grace_s;
+};
+
+struct pp_port_spec {
+	char *name;		/* may be NULL */
+	int64_t container_port;
+	char *protocol;		/* NULL = "TCP" */
+};
+
+struct pp_volume_mount {
+	char *name;
+	char *mount_path;
+	bool read_only;
+};
+
+struct pp_volume {
+	char *name;
+	bool empty_dir;		/* the only volume source the process runtime supports */
+};
+
+struct pp_container_spec {
+	char *name;
+	char *image;
+	char **command;		/* NULL when absent */
+	size_t n_command;
+	char **args;
+	size_t n_args;
+	struct pp_kv *env;	/* env[].name/value; value "" when absent */
+	size_t n_env;
+	char *working_dir;	/* NULL when absent */
+	struct pp_port_spec *ports;
+	size_t n_ports;
+	struct pp_volume_mount *mounts;
+	size_t n_mounts;
+	struct pp_handler post_start;	/* kind NONE and n_kinds 0 when absent */
+	struct pp_handler pre_stop;
+	bool has_post_start;
+	bool has_pre_stop;
+	struct pp_probe_spec startup;
+	struct pp_probe_spec liveness;
+	struct pp_probe_spec readiness;
+	char *restart_policy;	/* container-level restartPolicy as written, or NULL */
+	bool is_init;		/* listed under spec.initContainers */
+	bool sidecar;		/* init container with restartPolicy: Always */
+	int64_t memory_limit;	/* resources.limits.memory in bytes, 0 = none */
+};
+
+/* Where a field of the document sits, for error messages. */
+struct pp_field_pos {
+	char *path;		/* e.g. "spec.containers[0].livenessProbe.periodSeconds" */
+	struct pp_src_pos pos;
+};
+
+struct pp_pod {
+	char *file;		/* path the pod was read from */
+	unsigned int doc_index;	/* 0-based document index in a multi-document file */
+	struct pp_src_pos pos;	/* start of the document */
+	char *api_version;
+	char *kind;
+	char *name;
+	char *namespace;	/* "default" when absent */
+	char *uid;		/* metadata.uid or NULL (the runtime makes one up) */
+	struct pp_kv *annotations;
+	size_t n_annotations;
+	struct pp_kv *labels;
+	size_t n_labels;
+	enum pp_restart_policy restart_policy;
+	char *restart_policy_raw;	/* as written, NULL when absent (validation) */
+	int64_t termination_grace_s;	/* PP_DEFAULT_GRACE_S when absent */
+	bool has_active_deadline;
+	int64_t active_deadline_s;
+	struct pp_container_spec *init_containers;
+	size_t n_init_containers;
+	struct pp_container_spec *containers;
+	size_t n_containers;
+	struct pp_volume *volumes;
+	size_t n_volumes;
+	struct pp_field_pos *fields;	/* every key and item seen, in document order */
+	size_t n_fields;
+};
+
+enum pp_diag_severity {
+	PP_DIAG_ERROR = 0,
+	PP_DIAG_WARNING,
+	_PP_DIAG_MAX,
+};
+
+/* One finding about a manifest: "file:line:col: path: message". */
+struct pp_diag {
+	enum pp_diag_severity severity;
+	char *file;
+	struct pp_src_pos pos;
+	char *path;		/* field path, may be "" for document-level problems */
+	char *message;
+};
+
+struct pp_diag_list {
+	struct pp_diag *items;
+	size_t n;
+	size_t cap;
+	size_t n_errors;
+};
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Helpers for integration tests that run the real `podprobe` binary on manifests written to a
+ * temporary directory and read its JSON events (named t_* as in liburing's tests).
+ */
+#ifndef PODPROBE_TESTS_INTEG_H
+#define PODPROBE_TESTS_INTEG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define T_EXIT_SKIP 77
+
+struct t_event {
+	char pod[64];
+	char container[64];
+	char type[16];
+	char reason[48];
+	char message[512];
+	uint64_t at_ms;		/* when the test read it, CLOCK_MONOTONIC ms */
+};
+
+struct t_run {
+	pid_t pid;
+	int out_fd;		/* podprobe's stdout (JSON events) */
+	int err_fd;		/* podprobe's stderr */
+	char dir[256];		/* temporary directory: manifests, state */
+	char state_dir[300];
+	char buf[65536];	/* unread stdout bytes */
+	size_t len;
+	struct t_event *events;	/* every event read so far */
+	size_t n_events;
+	int status;		/* wait status once exited, else -1 */
+};
+
+/* Path of the podprobe binary ($PODPROBE, or $O/podprobe, or build/podprobe). */
+const char *t_podprobe(void);
+
+/* A fresh temporary directory for <r> (removed by t_run_cleanup). */
+void t_run_init(struct t_run *r);
+
+/* Write <yaml> to <r>->dir/<name>; returns the path (static buffer). */
+const char *t_write_manifest(struct t_run *r, const char *name, const char *yaml);
+
+/*
+ * Start `podprobe run --events=json --table=never --state-dir=<dir>/state <args...> <paths>`
+ * with build/tools on PATH. <argv> is NULL-terminated.
+ */
+void t_run_start(struct t_run *r, const char *const *argv);
+
+/*
+ * Read events until one matches <reason> (and <container>, when not NULL) past the first
+ * <skip> matches; fails the test after <timeout_ms>. Returns the event.
+ */
+const struct t_event *t_wait_event(struct t_run *r, const char *reason, const char *container,
+				   unsigned int skip, int timeout_ms);
+
+/* Read events for <ms> milliseconds (to check that something does NOT happen meanwhile). */
+void t_drain(struct t_run *r, int ms);
+
+/* Wait until <path> exists (a container's "I am ready" mark); fails after <timeout_ms>. */
+void t_wait_file(const char *path, int timeout_ms);
+
+/* Count events read so far matching <reason> and <container> (NULL = any). */
+unsigned int t_count_events(const struct t_run *r, const char *reason, const char *container);
+
+/* Send <sig> to podprobe. */
+void t_run_signal(struct t_run *r, int sig);
+
+/* Wait for podprobe to exit (reading the rest of its events); returns its exit code. */
+int t_run_wait_exit(struct t_run *r, int timeout_ms);
+
+/* Kill podprobe if still running and remove the temporary directory. */
+void t_run_cleanup(struct t_run *r);
+
+/* Number of open fds of process <pid>, and of its zombie children. */
+int t_count_fds(pid_t pid);
+int t_count_zombie_children(pid_t pid);
+
+/* Run a command line with output captured into <out>; returns its exit code. */
+int t_system(const char *cmd, char *out, size_t size);
+
+uint64_t t_now_ms(void);
+
+#endif

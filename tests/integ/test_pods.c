@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * End to end: the real podprobe binary runs pods built from /bin/sh commands and the test
+ * reads its JSON events. Ports and paths are private to each test; traffic stays on 127.0.0.1.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "integ/support/integ.h"
+
+/* A free loopback port: bind to 0, read it back, close. */
+static int t_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static int t_listen(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	return fd;
+}
+
+static void test_init_container_waits_for_port_before_main_starts(void **state)
+{
+	struct t_run r;
+	char yaml[2048];
+	const struct t_event *init_started, *main_started;
+	int port = t_free_port(), lfd;
+	uint64_t opened;
+
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\n"
+		 "kind: Pod\n"
+		 "metadata:\n"
+		 "  name: web\n"
+		 "spec:\n"
+		 "  restartPolicy: Never\n"
+		 "  initContainers:\n"
+		 "  - name: wait-db\n"
+		 "    image: busybox:1.36\n"
+		 "    command: [bash, -c, 'until echo > /dev/tcp/127.0.0.1/%d; do sleep 0.05; done']\n"
+		 "  containers:\n"
+		 "  - name: web\n"
+		 "    image: busybox:1.36\n"
+		 "    command: [sh, -c, 'echo web up']\n",
+		 port);
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "web.yaml", yaml), NULL });
+	init_started = t_wait_event(&r, "Started", "wait-db", 0, 5000);
+	assert_non_null(init_started);
+	/* The port stays closed: the main container must not start meanwhile. */
+	t_drain(&r, 500);
+	assert_int_equal(t_count_events(&r, "Started", "web"), 0);
+	lfd = t_listen(port);
+	opened = t_now_ms();
+	main_started = t_wait_event(&r, "Started", "web", 0, 5000);
+	assert_true(main_started->at_ms >= opened);
+	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 5000));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
+	close(lfd);
+	t_run_cleanup(&r);
+}
+
+static void test_init_container_creates_directory_main_reads(void **state)
+{
+	struct t_run r;
+	char yaml[2048], cmd[1024], out[256];
+
+	t_run_init(&r);
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\n"
+		 "kind: Pod\n"
+		 "metadata: {name: data}\n"
+		 "spec:\n"
+		 "  restartPolicy: Never\n"
+		 "  initContainers:\n"
+		 "  - name: init-data\n"
+		 "    image: busybox:1.36\n"
+		 "    command: [sh, -c, 'mkdir -p $(DIR)/content && echo hello > $(DIR)/content/index.txt']\n"
+		 "    env: [{name: DIR, value: '%s/shared'}]\n"
+		 "  containers:\n"
+		 "  - name: reader\n"
+		 "    image: busybox:1.36\n"
+		 "    command: [cat, '%s/shared/content/index.txt']\n",
+		 r.dir, r.dir);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "data.yaml", yaml), NULL });
+	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 5000));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
+	/* The main container's output is in its log (podprobe logs). */
+	snprintf(cmd, sizeof(cmd), "%s logs --state-dir=%s data -c reader", t_podprobe(),
+		 r.state_dir);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+	assert_string_equal(out, "hello\n");
+	t_run_cleanup(&r);
+}
+
+static void test_empty_dir_volume_is_shared_between_init_and_main(void **state)
+{
+	struct t_run r;
+	char yaml[2048], mnt[300];
+
+	if (geteuid() != 0) {
+		print_message("skip: volumeMounts need root (bind mounts)\n");
+		skip();
+	}
+	t_run_init(&r);
+	snprintf(mnt, sizeof(mnt), "%s/mnt/data", r.dir);
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\n"
+		 "kind: Pod\n"
+		 "metadata: {name: vol}\n"
+		 "spec:\n"
+		 "  restartPolicy: Never\n"
+		 "  volumes: [{name: data, emptyDir: {}}]\n"
+		 "  initContainers:\n"
+		 "  - name: writer\n"
+		 "    image: busybox:1.36\n"
+		 "    command: [sh, -c, 'echo shared > %s/f']\n"
+		 "    volumeMounts: [{name: data, mountPath: '%s'}]\n"
+		 "  containers:\n"
+		 "  - name: reader\n"
+		 "    image: busybox:1.36\n"
+		 "    command: [sh, -c, 'test \"$(cat %s/f)\" = shared']\n"
+		 "    volumeMounts: [{name: data, mountPath: '%s', readOnly: true}]\n",
+		 mnt, mnt, mnt, mnt);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "vol.yaml", yaml), NULL });
+	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 5000));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
+	t_run_cleanup(&r);
+}
+
+static void test_failing_init_under_never_fails_pod_and_skips_main(void **state)
+{
+	struct t_run r;
+	const struct t_event *ev;
+	static const char yaml[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: broken}\n"
+				   "spec:\n"
+				   "  restartPolicy: Never\n"
+				   "  initContainers:\n"
+				   "  - {name: check, image: busybox, command: [sh, -c, 'exit 3']}\n"
+				   "  containers:\n"
+				   "  - {name: app, image: busybox, command: [sh, -c, 'echo never']}\n";
+
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "b.yaml", yaml), NULL });
+	ev = t_wait_event(&r, "Terminated", "check", 0, 5000);
+	assert_string_equal(ev->type, "Warning");
+	assert_non_null(strstr(ev->message, "exit code 3"));
+	ev = t_wait_event(&r, "PodFailed", "", 0, 5000);
+	assert_non_null(strstr(ev->message, "init container check"));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	assert_int_equal(t_count_events(&r, "Created", "app"), 0);
+	assert_int_equal(t_count_events(&r, "Started", "app"), 0);
+	t_run_cleanup(&r);
+}
+
+static void test_crashing_container_restarts_with_growing_backoff(void **state)
+{
+	struct t_run r;
+	uint64_t at[6];
+	int fds_early = 0, fds_late;
+	static const char yaml[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: crash}\n"
+				   "spec:\n"
+				   "  restartPolicy: Always\n"
+				   "  terminationGracePeriodSeconds: 1\n"
+				   "  containers:\n"
+				   "  - {name: app, image: busybox, command: [sh, -c, 'exit 1']}\n";
+
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ "--backoff-base=200ms", "--backoff-max=2s",
+					       t_write_manifest(&r, "c.yaml", yaml), NULL });
+	for (unsigned int i = 0; i < 6; i++) {
+		at[i] = t_wait_event(&r, "Started", "app", i, 10000)->at_ms;
+		/* Right after a BackOff event no process runs for >= 200 ms: a stable point. */
+		if (i == 2) {
+			t_wait_event(&r, "BackOff", "app", 1, 5000);
+			fds_early = t_count_fds(r.pid);
+		}
+	}
+	/* Starts: immediate, then 200, 400, 800, 1600 ms after each exit (R.4, scaled). */
+	assert_true(at[1] - at[0] < 150);
+	for (unsigned int i = 2; i < 6; i++) {
+		uint64_t want = 200u << (i - 2);
+
+		if (at[i] - at[i - 1] < want * 9 / 10 || at[i] - at[i - 1] > want + 500)
+			fail_msg("restart %u came %llu ms after the previous, want about %llu", i,
+				 (unsigned long long)(at[i] - at[i - 1]), (unsigned long long)want);
+	}
+	assert_true(t_count_events(&r, "BackOff", "app") >= 4);
+	/* No fd leaks and no zombies across restarts. */
+	t_wait_event(&r, "BackOff", "app", 4, 5000);
+	fds_late = t_count_fds(r.pid);
+	assert_int_equal(fds_late, fds_early);
+	assert_int_equal(t_count_zombie_children(r.pid), 0);
+	t_run_signal(&r, SIGTERM);
+	assert_non_null(t_wait_event(&r, "PodFailed", "", 0, 5000));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	t_run_cleanup(&r);
+}
+
+static void test_sigterm_stops_pods_gracefully(void **state)
+{
+	struct t_run r;
+	const struct t_event *ev;
+	static const char yaml[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: graceful}\n"
+		"spec:\n"
+		"  terminationGracePeriodSeconds: 10\n"
+		"  containers:\n"
+		"  - name: app\n"
+		"    image: busybox\n"
+		"    command: [sh, -c, 'trap \"echo bye; exit 0\" TERM; touch ready; while :; do sleep 0.05; done']\n"
+		"    workingDir: '%s'\n";
+	char manifest[1024], ready[400];
+
+	t_run_init(&r);
+	snprintf(manifest, sizeof(manifest), yaml, r.dir);
+	snprintf(ready, sizeof(ready), "%s/ready", r.dir);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "g.yaml", manifest), NULL });
+	t_wait_event(&r, "Started", "app", 0, 5000);
+	t_wait_file(ready, 5000); /* the shell has installed its trap */
+	t_run_signal(&r, SIGTERM);
+	ev = t_wait_event(&r, "Killing", "app", 0, 5000);
+	assert_string_equal(ev->message, "Stopping container app");
+	ev = t_wait_event(&r, "Terminated", "app", 0, 5000);
+	assert_string_equal(ev->message, "Container app terminated: exit code 0, reason Completed");
+	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 5000));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
+	t_run_cleanup(&r);
+}
+
+static void test_sigterm_ignored_gets_sigkill_after_grace(void **state)
+{
+	struct t_run r;
+	const struct t_event *kill_ev, *term_ev;
+	static const char yaml[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: stubborn}\n"
+		"spec:\n"
+		"  terminationGracePeriodSeconds: 1\n"
+		"  containers:\n"
+		"  - name: app\n"
+		"    image: busybox\n"
+		"    command: [sh, -c, 'trap \"\" TERM; touch ready; while :; do sleep 0.05; done']\n"
+		"    workingDir: '%s'\n";
+	char manifest[1024], ready[400];
+
+	t_run_init(&r);
+	snprintf(manifest, sizeof(manifest), yaml, r.dir);
+	snprintf(ready, sizeof(ready), "%s/ready", r.dir);
+	t_run_start(&r, (const char *const[]){ "--min-kill-gap=200ms",
+					       t_write_manifest(&r, "s.yaml", manifest), NULL });
+	t_wait_event(&r, "Started", "app", 0, 5000);
+	t_wait_file(ready, 5000);
+	t_run_signal(&r, SIGTERM);
+	kill_ev = t_wait_event(&r, "Killing", "app", 0, 5000);
+	term_ev = t_wait_event(&r, "Terminated", "app", 0, 5000);
+	assert_non_null(strstr(term_ev->message, "SIGKILL"));
+	assert_non_null(strstr(term_ev->message, "exit code 137"));
+	/* SIGKILL at the 1 s grace period: not earlier, not much later. */
+	assert_true(term_ev->at_ms - kill_ev->at_ms >= 950);
+	assert_true(term_ev->at_ms - kill_ev->at_ms < 1800);
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	t_run_cleanup(&r);
+}
+
+static void test_missing_executable_is_start_error(void **state)
+{
+	struct t_run r;
+	const struct t_event *ev;
+	static const char yaml[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: nocmd}\n"
+				   "spec:\n"
+				   "  restartPolicy: Never\n"
+				   "  containers:\n"
+				   "  - {name: app, image: busybox, command: [no-such-binary-here]}\n";
+
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "n.yaml", yaml), NULL });
+	ev = t_wait_event(&r, "Failed", "app", 0, 5000);
+	assert_string_equal(ev->type, "Warning");
+	assert_string_equal(ev->message,
+			    "Error: exec: \"no-such-binary-here\": executable file not found in $PATH");
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	t_run_cleanup(&r);
+}
+
+static void test_invalid_manifest_is_refused_before_anything_starts(void **state)
+{
+	struct t_run r;
+	char cmd[1024], out[4096];
+	const char *path;
+	static const char yaml[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: bad}\n"
+				   "spec:\n"
+				   "  containers:\n"
+				   "  - name: app\n"
+				   "    image: busybox\n"
+				   "    command: [sh, -c, 'touch should-not-exist']\n"
+				   "    livenessProbe:\n"
+				   "      exec: {command: [\"true\"]}\n"
+				   "      periodSeconds: -1\n";
+
+	t_run_init(&r);
+	path = t_write_manifest(&r, "bad.yaml", yaml);
+	snprintf(cmd, sizeof(cmd), "%s validate %s 2>&1", t_podprobe(), path);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "bad.yaml:11:7: spec.containers[0].livenessProbe.periodSeconds: "
+				    "must be greater than or equal to 0"));
+	snprintf(cmd, sizeof(cmd), "cd %s && %s run --state-dir=%s %s 2>&1", r.dir, t_podprobe(),
+		 r.state_dir, path);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "test -e %s/should-not-exist", r.dir);
+	assert_int_not_equal(t_system(cmd, NULL, 0), 0);
+	t_run_cleanup(&r);
+}
+
+static void test_oom_killed_container_reads_oomkilled(void **state)
+{
+	struct t_run r;
+	const struct t_event *ev;
+	static const char yaml[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: hog}\n"
+				   "spec:\n"
+				   "  restartPolicy: Never\n"
+				   "  containers:\n"
+				   "  - name: app\n"
+				   "    image: busybox\n"
+				   "    command: [sh, -c, 'exec tail /dev/zero']\n"
+				   "    resources: {limits: {memory: 32Mi}}\n";
+
+	if (geteuid() != 0) {
+		print_message("skip: memory cgroups need root\n");
+		skip();
+	}
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "o.yaml", yaml), NULL });
+	ev = t_wait_event(&r, "Terminated", "app", 0, 20000);
+	if (strstr(ev->message, "no writable memory cgroup") || !strcmp(ev->reason, "Failed")) {
+		print_message("skip: no writable memory cgroup here\n");
+		t_run_cleanup(&r);
+		skip();
+	}
+	assert_non_null(strstr(ev->message, "reason OOMKilled"));
+	assert_non_null(strstr(ev->message, "exit code 137"));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	t_run_cleanup(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_container_waits_for_port_before_main_starts),
+		cmocka_unit_test(test_init_container_creates_directory_main_reads),
+		cmocka_unit_test(test_empty_dir_volume_is_shared_between_init_and_main),
+		cmocka_unit_test(test_failing_init_under_never_fails_pod_and_skips_main),
+		cmocka_unit_test(test_crashing_container_restarts_with_growing_backoff),
+		cmocka_unit_test(test_sigterm_stops_pods_gracefully),
+		cmocka_unit_test(test_sigterm_ignored_gets_sigkill_after_grace),
+		cmocka_unit_test(test_missing_executable_is_start_error),
+		cmocka_unit_test(test_invalid_manifest_is_refused_before_anything_starts),
+		cmocka_unit_test(test_oom_killed_container_reads_oomkilled),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

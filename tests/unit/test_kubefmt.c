@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Display formats: Go durations, kubectl's HumanDuration, duration parsing, JSON strings. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "podprobe/expand.h"
+#include "podprobe/kubefmt.h"
+
+#define SEC PP_NSEC_PER_SEC
+
+static void assert_go(pp_nsec d, const char *want)
+{
+	char buf[32];
+
+	assert_true(pp_fmt_go_duration(d, buf, sizeof(buf)) >= 0);
+	assert_string_equal(buf, want);
+}
+
+static void assert_human(pp_nsec d, const char *want)
+{
+	char buf[32];
+
+	assert_true(pp_fmt_human_duration(d, buf, sizeof(buf)) >= 0);
+	assert_string_equal(buf, want);
+}
+
+static void test_go_duration_matches_go_string(void **state)
+{
+	assert_go(0, "0s");
+	assert_go(10 * SEC, "10s");
+	assert_go(80 * SEC, "1m20s");
+	assert_go(160 * SEC, "2m40s");
+	assert_go(300 * SEC, "5m0s");
+	assert_go(3600 * SEC, "1h0m0s");
+	assert_go(500 * PP_NSEC_PER_MSEC, "500ms");
+	assert_go(1500 * PP_NSEC_PER_MSEC, "1.5s");
+	assert_go(1500, "1.5\xc2\xb5s");
+	assert_go(999, "999ns");
+}
+
+static void test_human_duration_matches_kubectl(void **state)
+{
+	assert_human(0, "0s");
+	assert_human(95 * SEC, "95s");
+	assert_human(119 * SEC, "119s");
+	assert_human(120 * SEC, "2m");
+	assert_human(185 * SEC, "3m5s");
+	assert_human(125 * 60 * SEC, "125m");
+	assert_human((5 * 3600 + 3 * 60) * SEC, "5h3m");
+	assert_human(5 * 3600 * SEC, "5h");
+	assert_human(30 * 3600 * SEC, "30h");
+	assert_human((3 * 24 + 4) * 3600 * SEC, "3d4h");
+	assert_human(100 * 24 * 3600 * SEC, "100d");
+	assert_human((3 * 365 + 10) * 24 * 3600 * SEC, "3y10d");
+	assert_human(9 * 365 * 24 * 3600ull * SEC, "9y");
+}
+
+static void test_parse_duration_accepts_go_forms_and_seconds(void **state)
+{
+	pp_nsec d;
+
+	assert_int_equal(pp_parse_duration("250ms", &d), 0);
+	assert_int_equal(d, 250 * PP_NSEC_PER_MSEC);
+	assert_int_equal(pp_parse_duration("1m30s", &d), 0);
+	assert_int_equal(d, 90 * SEC);
+	assert_int_equal(pp_parse_duration("2", &d), 0);
+	assert_int_equal(d, 2 * SEC);
+	assert_int_equal(pp_parse_duration("1.5s", &d), 0);
+	assert_int_equal(d, 1500 * PP_NSEC_PER_MSEC);
+	assert_int_equal(pp_parse_duration("2h", &d), 0);
+	assert_int_equal(d, 7200 * SEC);
+	assert_int_equal(pp_parse_duration("", &d), -EINVAL);
+	assert_int_equal(pp_parse_duration("-1s", &d), -EINVAL);
+	assert_int_equal(pp_parse_duration("10x", &d), -EINVAL);
+	assert_int_equal(pp_parse_duration("s", &d), -EINVAL);
+	assert_int_equal(pp_parse_duration("99999999999999999999s", &d), -EINVAL);
+}
+
+static void test_json_string_escapes_controls_and_quotes(void **state)
+{
+	char buf[64];
+	size_t len = 0;
+
+	assert_int_equal(pp_json_append_string(buf, sizeof(buf), &len, "a\"b\\c\n\x01"), 0);
+	assert_string_equal(buf, "\"a\\\"b\\\\c\\n\\u0001\"");
+	len = 0;
+	assert_int_equal(pp_json_append_string(buf, 4, &len, "abcdef"), -ENOSPC);
+	assert_int_equal(strlen(buf), 3);
+}
+
+static void test_expand_vars_follows_kubernetes_rules(void **state)
+{
+	const struct pp_kv vars[] = { { "A", "x" }, { "B", "$(A)y" }, { "A", "z" } };
+	char *s;
+
+	s = pp_expand_vars("$(A)-$(B)-$(C)-$$(A)-$$-$", vars, 3);
+	assert_string_equal(s, "z-$(A)y-$(C)-$(A)-$-$");
+	free(s);
+	s = pp_expand_vars("$(A", vars, 3);
+	assert_string_equal(s, "$(A");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_go_duration_matches_go_string),
+		cmocka_unit_test(test_human_duration_matches_kubectl),
+		cmocka_unit_test(test_parse_duration_accepts_go_forms_and_seconds),
+		cmocka_unit_test(test_json_string_escapes_controls_and_quotes),
+		cmocka_unit_test(test_expand_vars_follows_kubernetes_rules),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1580 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pod manifests: reading (user/io/manifest_yaml.c), the model (user/core/pod.c) and
+ * validation (user/core/manifest_validate.c). YAML is inline; the comment after each line
+ * gives its line number, so that the positions asserted below can be checked by eye.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "podprobe/manifest.h"
+#include "podprobe/pod.h"
+
+/* One parse: the pods, the findings, and the return values. */
+struct t_run {
+	struct pp_pod_list pods;
+	struct pp_diag_list diags;
+	int parse_ret;
+	int validate_ret;	/* sum over the pods */
+};
+
+static int t_setup(void **state)
+{
+	*state = calloc(1, sizeof(struct t_run));
+	return *state ? 0 : -1;
+}
+
+static int t_teardown(void **state)
+{
+	struct t_run *r = *state;
+
+	pp_pod_list_free(&r->pods);
+	pp_diag_list_free(&r->diags);
+	free(r);
+	return 0;
+}
+
+/* Parse <yaml> as "web.yaml" (no validation). */
+static void t_parse(struct t_run *r, const char *yaml)
+{
+	r->parse_ret = pp_manifest_parse_buffer("web.yaml", yaml, strlen(yaml), &r->pods, &r->diags);
+}
+
+/* Parse, then validate every pod. */
+static void t_check(struct t_run *r, const char *yaml)
+{
+	t_parse(r, yaml);
+	assert_true(r->parse_ret >= 0);
+	for (size_t i = 0; i < r->pods.n; i++) {
+		int n = pp_pod_validate(r->pods.items[i], &r->diags);
+
+		assert_true(n >= 0);
+		r->validate_ret += n;
+	}
+}
+
+static const struct pp_diag *t_find(const struct t_run *r, const char *path)
+{
+	for (size_t i = 0; i < r->diags.n; i++)
+		if (!strcmp(r->diags.items[i].path, path))
+			return &r->diags.items[i];
+	return NULL;
+}
+
+/* The finding for <path> is a <sev> at <line>:<col> saying <msg>. */
+static void t_expect(const struct t_run *r, enum pp_diag_severity sev, uint32_t line, uint32_t col,
+		     const char *path, const char *msg)
+{
+	const struct pp_diag *d = t_find(r, path);
+
+	if (!d) {
+		for (size_t i = 0; i < r->diags.n; i++)
+			print_message("have: %s: %s\n", r->diags.items[i].path,
+				      r->diags.items[i].message);
+		fail_msg("no finding for path '%s'", path);
+	}
+	assert_int_equal(d->severity, sev);
+	assert_string_equal(d->message, msg);
+	assert_int_equal(d->pos.line, line);
+	assert_int_equal(d->pos.col, col);
+	assert_string_equal(d->file, "web.yaml");
+}
+
+#define t_error(r, line, col, path, msg) t_expect(r, PP_DIAG_ERROR, line, col, path, msg)
+#define t_warning(r, line, col, path, msg) t_expect(r, PP_DIAG_WARNING, line, col, path, msg)
+
+/* Exactly one finding, and it is this error. */
+static void t_only_error(const struct t_run *r, uint32_t line, uint32_t col, const char *path,
+			 const char *msg)
+{
+	assert_int_equal(r->diags.n, 1);
+	assert_int_equal(r->diags.n_errors, 1);
+	t_error(r, line, col, path, msg);
+}
+
+static void t_clean(const struct t_run *r)
+{
+	for (size_t i = 0; i < r->diags.n; i++)
+		print_message("unexpected: %s: %s\n", r->diags.items[i].path,
+			      r->diags.items[i].message);
+	assert_int_equal(r->diags.n, 0);
+	assert_int_equal(r->parse_ret, 0);
+	assert_int_equal(r->validate_ret, 0);
+}
+
+/* Lines 1-6 of most manifests below; containers start at line 7. */
+#define POD_HEAD                                                                                   \
+	"apiVersion: v1\n"     /* 1 */                                                             \
+	"kind: Pod\n"          /* 2 */                                                             \
+	"metadata:\n"          /* 3 */                                                             \
+	"  name: web\n"        /* 4 */                                                             \
+	"spec:\n"              /* 5 */                                                             \
+	"  containers:\n"      /* 6 */
+
+/* A valid container at lines 7-9. */
+#define WEB_CONTAINER                                                                              \
+	"  - name: web\n"                      /* 7 */                                             \
+	"    image: python:3\n"                /* 8 */                                             \
+	"    command: [python3, -m, http.server]\n" /* 9 */
+
+static const struct pp_container_spec *t_container(const struct t_run *r, size_t pod, size_t i)
+{
+	assert_true(pod < r->pods.n);
+	assert_true(i < pp_pod_n_all(r->pods.items[pod]));
+	return pp_pod_container(r->pods.items[pod], i);
+}
+
+/* ---- good manifests ------------------------------------------------------------------------ */
+
+static void test_minimal_pod_gets_api_defaults(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_container_spec *c;
+	const struct pp_pod *pod;
+
+	t_check(r, POD_HEAD WEB_CONTAINER);
+	t_clean(r);
+	assert_int_equal(r->pods.n, 1);
+	pod = r->pods.items[0];
+	assert_string_equal(pod->file, "web.yaml");
+	assert_string_equal(pod->api_version, "v1");
+	assert_string_equal(pod->kind, "Pod");
+	assert_string_equal(pod->name, "web");
+	assert_string_equal(pod->namespace, "default");
+	assert_null(pod->uid);
+	assert_int_equal(pod->restart_policy, PP_RESTART_ALWAYS);
+	assert_null(pod->restart_policy_raw);
+	assert_int_equal(pod->termination_grace_s, PP_DEFAULT_GRACE_S);
+	assert_false(pod->has_active_deadline);
+	assert_int_equal(pod->n_init_containers, 0);
+	assert_int_equal(pod->n_containers, 1);
+	assert_int_equal(pod->pos.line, 1);
+	assert_int_equal(pod->pos.col, 1);
+
+	c = t_container(r, 0, 0);
+	assert_string_equal(c->name, "web");
+	assert_string_equal(c->image, "python:3");
+	assert_int_equal(c->n_command, 3);
+	assert_string_equal(c->command[0], "python3");
+	assert_string_equal(c->command[2], "http.server");
+	assert_null(c->args);
+	assert_null(c->working_dir);
+	assert_false(c->is_init);
+	assert_false(c->sidecar);
+	assert_false(c->liveness.set);
+	assert_false(c->has_post_start);
+	assert_int_equal(c->memory_limit, 0);
+}
+
+static void test_multi_document_stream_skips_empty_documents(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "---\n"
+		   "# nothing here\n"
+		   "---\n" POD_HEAD WEB_CONTAINER /* lines 4-12 */
+		   "---\n"
+		   "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: db, namespace: data, uid: 1234-abcd}\n"
+		   "spec:\n"
+		   "  restartPolicy: Never\n"
+		   "  terminationGracePeriodSeconds: 0\n"
+		   "  activeDeadlineSeconds: 600\n"
+		   "  containers: [{name: db, image: pg, command: [postgres], args: [-p, '5433']}]\n"
+		   "---\n");
+	t_clean(r);
+	assert_int_equal(r->pods.n, 2);
+	assert_string_equal(r->pods.items[0]->name, "web");
+	assert_int_equal(r->pods.items[0]->pos.line, 4);
+	assert_string_equal(r->pods.items[1]->name, "db");
+	assert_string_equal(r->pods.items[1]->namespace, "data");
+	assert_string_equal(r->pods.items[1]->uid, "1234-abcd");
+	assert_true(r->pods.items[0]->doc_index < r->pods.items[1]->doc_index);
+	assert_int_equal(r->pods.items[1]->restart_policy, PP_RESTART_NEVER);
+	assert_int_equal(r->pods.items[1]->termination_grace_s, 0);
+	assert_true(r->pods.items[1]->has_active_deadline);
+	assert_int_equal(r->pods.items[1]->active_deadline_s, 600);
+	assert_int_equal(t_container(r, 1, 0)->n_args, 2);
+	assert_string_equal(t_container(r, 1, 0)->args[1], "5433");
+}
+
+static void test_init_containers_and_sidecar_come_first(void **state)
+{
+	struct t_run *r = *state;
+	char path[64];
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  initContainers:\n"
+		   "  - {name: migrate, image: app, command: [migrate]}\n"
+		   "  - name: proxy\n"
+		   "    image: envoy\n"
+		   "    command: [envoy]\n"
+		   "    restartPolicy: Always\n"
+		   "    readinessProbe: {tcpSocket: {port: 9901}}\n"
+		   "  containers:\n" WEB_CONTAINER);
+	t_clean(r);
+	assert_int_equal(pp_pod_n_all(r->pods.items[0]), 3);
+	assert_string_equal(t_container(r, 0, 0)->name, "migrate");
+	assert_true(t_container(r, 0, 0)->is_init);
+	assert_false(t_container(r, 0, 0)->sidecar);
+	assert_string_equal(t_container(r, 0, 1)->name, "proxy");
+	assert_true(t_container(r, 0, 1)->sidecar);
+	assert_string_equal(t_container(r, 0, 1)->restart_policy, "Always");
+	assert_string_equal(t_container(r, 0, 2)->name, "web");
+	assert_false(t_container(r, 0, 2)->is_init);
+	assert_null(pp_pod_container(r->pods.items[0], 3));
+
+	assert_int_equal(pp_pod_container_path(r->pods.items[0], 1, path, sizeof(path)), 22);
+	assert_string_equal(path, "spec.initContainers[1]");
+	assert_true(pp_pod_container_path(r->pods.items[0], 2, path, sizeof(path)) > 0);
+	assert_string_equal(path, "spec.containers[0]");
+	assert_int_equal(pp_pod_container_path(r->pods.items[0], 3, path, sizeof(path)), -EINVAL);
+	assert_int_equal(pp_pod_container_path(r->pods.items[0], 0, path, 8), -ENOSPC);
+}
+
+static void test_probe_fields_and_effective_defaults(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_container_spec *c;
+	struct pp_probe_spec eff;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    livenessProbe:\n"
+		   "      httpGet:\n"
+		   "        host: 127.0.0.1\n"
+		   "        path: /healthz\n"
+		   "        port: 8080\n"
+		   "        scheme: HTTPS\n"
+		   "        httpHeaders: [{name: X-Probe, value: podprobe}]\n"
+		   "      initialDelaySeconds: 5\n"
+		   "      failureThreshold: 6\n"
+		   "      terminationGracePeriodSeconds: 10\n"
+		   "    readinessProbe:\n"
+		   "      exec: {command: [cat, /tmp/ready]}\n"
+		   "      periodSeconds: 2\n"
+		   "      successThreshold: 3\n"
+		   "    startupProbe:\n"
+		   "      grpc: {port: 9090, service: health}\n");
+	t_clean(r);
+	c = t_container(r, 0, 0);
+
+	assert_true(c->liveness.set);
+	assert_int_equal(c->liveness.handler.kind, PP_HANDLER_HTTP_GET);
+	assert_int_equal(c->liveness.handler.n_kinds, 1);
+	assert_string_equal(c->liveness.handler.host, "127.0.0.1");
+	assert_string_equal(c->liveness.handler.path, "/healthz");
+	assert_int_equal(c->liveness.handler.port.number, 8080);
+	assert_null(c->liveness.handler.port.name);
+	assert_string_equal(c->liveness.handler.scheme, "HTTPS");
+	assert_int_equal(c->liveness.handler.n_headers, 1);
+	assert_string_equal(c->liveness.handler.headers[0].name, "X-Probe");
+	assert_string_equal(c->liveness.handler.headers[0].value, "podprobe");
+	assert_true(c->liveness.has_termination_grace);
+	assert_int_equal(c->liveness.termination_grace_s, 10);
+
+	/* As written: 0 = unset. Effective: the API server's defaults (P1.1). */
+	assert_int_equal(c->liveness.timeout_s, 0);
+	pp_probe_effective(&c->liveness, &eff);
+	assert_int_equal(eff.initial_delay_s, 5);
+	assert_int_equal(eff.timeout_s, PP_DEFAULT_PROBE_TIMEOUT_S);
+	assert_int_equal(eff.period_s, PP_DEFAULT_PROBE_PERIOD_S);
+	assert_int_equal(eff.success_threshold, PP_DEFAULT_PROBE_SUCCESS);
+	assert_int_equal(eff.failure_threshold, 6);
+
+	assert_int_equal(c->readiness.handler.kind, PP_HANDLER_EXEC);
+	assert_int_equal(c->readiness.handler.n_command, 2);
+	assert_string_equal(c->readiness.handler.command[1], "/tmp/ready");
+	pp_probe_effective(&c->readiness, &eff);
+	assert_int_equal(eff.period_s, 2);
+	assert_int_equal(eff.success_threshold, 3);
+	assert_int_equal(eff.failure_threshold, PP_DEFAULT_PROBE_FAILURE);
+
+	assert_int_equal(c->startup.handler.kind, PP_HANDLER_GRPC);
+	assert_int_equal(c->startup.handler.port.number, 9090);
+	assert_string_equal(c->startup.handler.service, "health");
+}
+
+static void test_named_probe_port_resolves_to_container_port(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_container_spec *c;
+	struct pp_port_ref ref = { 0 };
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    ports:\n"
+		   "    - {name: metrics, containerPort: 9100}\n"
+		   "    - {name: http, containerPort: 8080, protocol: TCP}\n"
+		   "    - {name: http, containerPort: 8081, protocol: UDP}\n"
+		   "    livenessProbe: {tcpSocket: {port: http}}\n");
+	/* The duplicate name is an API error, but resolution still takes the first. */
+	t_only_error(r, 13, 8, "spec.containers[0].ports[2].name", "Duplicate value: \"http\"");
+	c = t_container(r, 0, 0);
+	assert_string_equal(c->liveness.handler.port.name, "http");
+	assert_int_equal(pp_container_resolve_port(c, &c->liveness.handler.port), 8080);
+	assert_null(c->ports[0].protocol);
+	assert_string_equal(c->ports[2].protocol, "UDP");
+
+	ref.number = 443;
+	assert_int_equal(pp_container_resolve_port(c, &ref), 443);
+	ref.number = 70000;
+	assert_int_equal(pp_container_resolve_port(c, &ref), -ERANGE);
+	ref.number = 0;
+	assert_int_equal(pp_container_resolve_port(c, &ref), -ERANGE);
+	ref.name = "grpc";
+	assert_int_equal(pp_container_resolve_port(c, &ref), -ENOENT);
+}
+
+static void test_memory_limit_quantities(void **state)
+{
+	static const struct {
+		const char *text;
+		int64_t bytes;
+	} cases[] = {
+		{ "64Mi", 64ll << 20 },	  { "\"1Gi\"", 1ll << 30 },
+		{ "1.5Gi", 3ll << 29 },	  { "128974848", 128974848 },
+		{ "129e6", 129000000 },	  { "129M", 129000000 },
+		{ "1k", 1000 },		  { "2Ki", 2048 },
+		{ "0.5", 1 },		  { "500m", 1 },
+		{ "1E", 1000000000000000000ll }, { "7Ei", 7ll << 60 },
+		{ "0", 0 },		  { "+4T", 4000000000000ll },
+	};
+	struct t_run *r = *state;
+	char yaml[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 POD_HEAD WEB_CONTAINER "    resources:\n"
+						"      requests: {cpu: 250m, memory: 1Gi}\n"
+						"      limits: {cpu: '1', memory: %s}\n",
+			 cases[i].text);
+		t_check(r, yaml);
+		t_clean(r);
+		assert_int_equal(t_container(r, 0, 0)->memory_limit, cases[i].bytes);
+		pp_pod_list_free(&r->pods);
+	}
+}
+
+static void test_bad_memory_quantities_are_errors(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    resources:\n"
+		   "      limits:\n"
+		   "        memory: 64MB\n");
+	t_only_error(r, 12, 9, "spec.containers[0].resources.limits.memory",
+		     "quantities must match the regular expression "
+		     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+	pp_diag_list_free(&r->diags);
+	pp_pod_list_free(&r->pods);
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    resources:\n"
+		   "      limits:\n"
+		   "        memory: 9Ei\n");
+	t_only_error(r, 12, 9, "spec.containers[0].resources.limits.memory",
+		     "quantity out of range");
+	pp_diag_list_free(&r->diags);
+	pp_pod_list_free(&r->pods);
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    resources:\n"
+		   "      limits:\n"
+		   "        memory: -1Mi\n");
+	t_only_error(r, 12, 9, "spec.containers[0].resources.limits.memory",
+		     "must be greater than or equal to 0");
+}
+
+static void test_json_manifest_is_accepted(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "{\n"
+		   "  \"apiVersion\": \"v1\",\n"
+		   "  \"kind\": \"Pod\",\n"
+		   "  \"metadata\": {\"name\": \"web\"},\n"
+		   "  \"spec\": {\n"
+		   "\t\"containers\": [{\n"
+		   "      \"name\": \"web\", \"image\": \"x\", \"command\": [\"sleep\", \"60\"],\n"
+		   "      \"livenessProbe\": {\"exec\": {\"command\": [\"true\"]}, "
+		   "\"periodSeconds\": 3, \"foo\": null}\n"
+		   "    }]\n"
+		   "  }\n"
+		   "}\n");
+	assert_int_equal(r->pods.n, 1);
+	assert_int_equal(t_container(r, 0, 0)->liveness.period_s, 3);
+	assert_string_equal(t_container(r, 0, 0)->liveness.handler.command[0], "true");
+	t_warning(r, 8, 76, "spec.containers[0].livenessProbe.foo", "unknown field \"foo\"");
+	assert_int_equal(r->diags.n_errors, 0);
+}
+
+static void test_annotations_and_labels_are_read(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_pod *pod;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata:\n"
+		   "  name: web\n"
+		   "  labels: {app: web, tier: \"1\"}\n"
+		   "  annotations:\n"
+		   "    podprobe.io/ebpf: \"true\"\n"
+		   "    note: ''\n"
+		   "spec:\n"
+		   "  containers:\n" WEB_CONTAINER);
+	t_clean(r);
+	pod = r->pods.items[0];
+	assert_int_equal(pod->n_labels, 2);
+	assert_string_equal(pod->labels[1].name, "tier");
+	assert_string_equal(pod->labels[1].value, "1");
+	assert_int_equal(pod->n_annotations, 2);
+	assert_string_equal(pp_pod_annotation(pod, "podprobe.io/ebpf"), "true");
+	assert_string_equal(pp_pod_annotation(pod, "note"), "");
+	assert_null(pp_pod_annotation(pod, "missing"));
+	assert_int_equal(pp_pod_field_pos(pod, "metadata.annotations.podprobe.io/ebpf").line, 7);
+}
+
+static void test_annotation_values_must_be_strings(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata:\n"
+		   "  name: web\n"
+		   "  annotations:\n"
+		   "    enabled: true\n"
+		   "spec:\n"
+		   "  containers:\n"
+		   "  - {name: web, image: x, command: [x]}\n");
+	t_only_error(r, 6, 5, "metadata.annotations.enabled", "must be a string, got true");
+	assert_int_equal(r->pods.items[0]->n_annotations, 0);
+}
+
+static void test_lifecycle_hooks_are_read(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_container_spec *c;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    lifecycle:\n"
+		   "      postStart:\n"
+		   "        exec: {command: [sh, -c, 'echo hi']}\n"
+		   "      preStop:\n"
+		   "        sleep: {seconds: 5}\n");
+	t_clean(r);
+	c = t_container(r, 0, 0);
+	assert_true(c->has_post_start);
+	assert_int_equal(c->post_start.kind, PP_HANDLER_EXEC);
+	assert_string_equal(c->post_start.command[2], "echo hi");
+	assert_true(c->has_pre_stop);
+	assert_int_equal(c->pre_stop.kind, PP_HANDLER_SLEEP);
+	assert_int_equal(c->pre_stop.sleep_seconds, 5);
+}
+
+static void test_volumes_mounts_env_and_working_dir_are_read(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_container_spec *c;
+	const struct pp_pod *pod;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  volumes:\n"
+		   "  - name: scratch\n"
+		   "    emptyDir: {medium: Memory, sizeLimit: 64Mi}\n"
+		   "  - name: cache\n"
+		   "  containers:\n" WEB_CONTAINER /* lines 10-12 */
+		   "    workingDir: /srv\n"
+		   "    env:\n"
+		   "    - {name: PORT, value: '8080'}\n"
+		   "    - name: EMPTY\n"
+		   "    volumeMounts:\n"
+		   "    - {name: scratch, mountPath: /tmp/scratch, readOnly: true}\n"
+		   "    - {name: cache, mountPath: /cache}\n");
+	t_clean(r);
+	pod = r->pods.items[0];
+	assert_int_equal(pod->n_volumes, 2);
+	assert_string_equal(pod->volumes[0].name, "scratch");
+	assert_true(pod->volumes[0].empty_dir);
+	assert_true(pod->volumes[1].empty_dir); /* no source: defaulted to emptyDir */
+	c = t_container(r, 0, 0);
+	assert_string_equal(c->working_dir, "/srv");
+	assert_int_equal(c->n_env, 2);
+	assert_string_equal(c->env[0].name, "PORT");
+	assert_string_equal(c->env[0].value, "8080");
+	assert_string_equal(c->env[1].value, "");
+	assert_int_equal(c->n_mounts, 2);
+	assert_string_equal(c->mounts[0].mount_path, "/tmp/scratch");
+	assert_true(c->mounts[0].read_only);
+	assert_false(c->mounts[1].read_only);
+}
+
+static void test_env_value_from_is_warned_and_ignored(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    env:\n"
+		   "    - name: NODE\n"
+		   "      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}\n");
+	assert_int_equal(r->diags.n, 1);
+	t_warning(r, 12, 7, "spec.containers[0].env[0].valueFrom", "not supported, ignoring");
+	assert_int_equal(r->parse_ret, 0);
+	assert_string_equal(t_container(r, 0, 0)->env[0].value, "");
+}
+
+static void test_common_kubectl_fields_are_accepted_silently(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata:\n"
+		   "  name: web\n"
+		   "  generateName: web-\n"
+		   "  creationTimestamp: null\n"
+		   "spec:\n"
+		   "  nodeSelector: {kubernetes.io/os: linux}\n"
+		   "  tolerations: [{operator: Exists}]\n"
+		   "  serviceAccountName: default\n"
+		   "  dnsPolicy: ClusterFirst\n"
+		   "  hostNetwork: true\n"
+		   "  enableServiceLinks: false\n"
+		   "  readinessGates: [{conditionType: example.com/ready}]\n"
+		   "  securityContext: {runAsNonRoot: true}\n"
+		   "  containers:\n"
+		   "  - name: web\n"
+		   "    image: x\n"
+		   "    command: [x]\n"
+		   "    imagePullPolicy: IfNotPresent\n"
+		   "    terminationMessagePath: /dev/termination-log\n"
+		   "    terminationMessagePolicy: File\n"
+		   "    stdin: false\n"
+		   "    tty: false\n"
+		   "    securityContext: {readOnlyRootFilesystem: true}\n"
+		   "    resources: {requests: {cpu: 100m}}\n"
+		   "    ports: [{containerPort: 80, hostPort: 8080}]\n"
+		   "status: {phase: Pending}\n");
+	t_clean(r);
+}
+
+static void test_field_positions_fall_back_to_ancestors(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_pod *pod;
+	struct pp_src_pos pos;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    livenessProbe:\n"
+		   "      exec: {command: [\"true\"]}\n"
+		   "      periodSeconds: 5\n");
+	t_clean(r);
+	pod = r->pods.items[0];
+	/* Keys: where the key starts. Items: where the item starts. */
+	pos = pp_pod_field_pos(pod, "spec.containers[0].livenessProbe.periodSeconds");
+	assert_int_equal(pos.line, 12);
+	assert_int_equal(pos.col, 7);
+	pos = pp_pod_field_pos(pod, "spec.containers[0].command[1]");
+	assert_int_equal(pos.line, 9);
+	assert_int_equal(pos.col, 24);
+	pos = pp_pod_field_pos(pod, "spec.containers[0]");
+	assert_int_equal(pos.line, 7);
+	assert_int_equal(pos.col, 5);
+	/* Absent: the closest recorded ancestor. */
+	pos = pp_pod_field_pos(pod, "spec.containers[0].livenessProbe.timeoutSeconds");
+	assert_int_equal(pos.line, 10);
+	assert_int_equal(pos.col, 5);
+	pos = pp_pod_field_pos(pod, "spec.containers[0].ports[0].containerPort");
+	assert_int_equal(pos.line, 7);
+	pos = pp_pod_field_pos(pod, "spec.volumes");
+	assert_int_equal(pos.line, 5);
+	/* Nothing at all: the start of the document. */
+	pos = pp_pod_field_pos(pod, "nothing.here");
+	assert_int_equal(pos.line, 1);
+	assert_int_equal(pos.col, 1);
+	pos = pp_pod_field_pos(pod, "");
+	assert_int_equal(pos.line, 1);
+}
+
+static void test_aliases_share_values_and_keep_their_position(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  containers:\n"
+		   "  - name: a\n"
+		   "    image: &img registry.local/app:1\n"
+		   "    command: &cmd [app, serve]\n"
+		   "    env: &env [{name: MODE, value: prod}]\n"
+		   "  - name: b\n"
+		   "    image: *img\n"
+		   "    command: [*img, \"--check\"]\n"
+		   "    env: *env\n");
+	t_clean(r);
+	assert_string_equal(t_container(r, 0, 1)->image, "registry.local/app:1");
+	assert_string_equal(t_container(r, 0, 1)->command[0], "registry.local/app:1");
+	assert_string_equal(t_container(r, 0, 1)->env[0].value, "prod");
+	/* The item that is an alias sits where the alias is written. */
+	assert_int_equal(pp_pod_field_pos(r->pods.items[0], "spec.containers[1].command[0]").line,
+			 12);
+	assert_int_equal(pp_pod_field_pos(r->pods.items[0], "spec.containers[1].command[0]").col,
+			 15);
+}
+
+static void test_restart_policies_are_named_like_the_api(void **state)
+{
+	struct t_run *r = *state;
+
+	assert_string_equal(pp_restart_policy_str(PP_RESTART_ALWAYS), "Always");
+	assert_string_equal(pp_restart_policy_str(PP_RESTART_ON_FAILURE), "OnFailure");
+	assert_string_equal(pp_restart_policy_str(PP_RESTART_NEVER), "Never");
+	assert_string_equal(pp_restart_policy_str(_PP_RESTART_MAX), "Unknown");
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  restartPolicy: OnFailure\n"
+		   "  containers:\n" WEB_CONTAINER);
+	t_clean(r);
+	assert_int_equal(r->pods.items[0]->restart_policy, PP_RESTART_ON_FAILURE);
+	assert_string_equal(r->pods.items[0]->restart_policy_raw, "OnFailure");
+}
+
+/* ---- bad manifests: validation ------------------------------------------------------------ */
+
+static void test_negative_period_points_at_the_key(void **state)
+{
+	struct t_run *r = *state;
+	char line[256];
+	int ret;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    livenessProbe:\n"               /* 10 */
+		   "      httpGet: {port: 8080}\n"      /* 11 */
+		   "      initialDelaySeconds: 0\n"     /* 12 */
+		   "      timeoutSeconds: 1\n"          /* 13 */
+		   "      periodSeconds: -1\n");        /* 14 */
+	assert_int_equal(r->validate_ret, 1);
+	t_only_error(r, 14, 7, "spec.containers[0].livenessProbe.periodSeconds",
+		     "must be greater than or equal to 0");
+	ret = pp_diag_format(&r->diags.items[0], line, sizeof(line));
+	assert_int_equal(ret, strlen(line));
+	assert_string_equal(line, "web.yaml:14:7: spec.containers[0].livenessProbe.periodSeconds: "
+				  "must be greater than or equal to 0");
+}
+
+static void test_two_probe_handlers_are_rejected(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_container_spec *c;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    readinessProbe:\n"
+		   "      tcpSocket: {port: 8080}\n"
+		   "      httpGet: {port: 8080}\n");
+	t_only_error(r, 10, 5, "spec.containers[0].readinessProbe",
+		     "may not specify more than 1 handler type");
+	c = t_container(r, 0, 0);
+	assert_int_equal(c->readiness.handler.n_kinds, 2);
+	assert_int_equal(c->readiness.handler.kind, PP_HANDLER_TCP_SOCKET); /* the first one */
+}
+
+static void test_probe_without_handler_is_rejected(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    startupProbe:\n"
+		   "      failureThreshold: 30\n");
+	t_only_error(r, 10, 5, "spec.containers[0].startupProbe", "must specify a handler type");
+}
+
+static void test_liveness_success_threshold_must_be_1(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    readinessProbe: {tcpSocket: {port: 8080}, successThreshold: 2}\n"
+		   "    livenessProbe:\n"
+		   "      tcpSocket: {port: 8080}\n"
+		   "      successThreshold: 2\n");
+	t_only_error(r, 13, 7, "spec.containers[0].livenessProbe.successThreshold", "must be 1");
+}
+
+static void test_duplicate_container_name_across_init_and_regular(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  initContainers:\n"
+		   "  - {name: web, image: x, command: [x]}\n"
+		   "  containers:\n"
+		   "  - {name: app, image: x, command: [x]}\n"
+		   "  - {name: web, image: x, command: [x]}\n");
+	t_only_error(r, 9, 6, "spec.containers[1].name", "Duplicate value: \"web\"");
+}
+
+static void test_missing_command_and_image_point_at_the_container(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD
+		   "  - name: web\n"
+		   "    args: [\"--port\", \"80\"]\n");
+	assert_int_equal(r->diags.n_errors, 2);
+	t_error(r, 7, 5, "spec.containers[0].image", "Required value");
+	t_error(r, 7, 5, "spec.containers[0].command",
+		"Required value: the process runtime has no image entrypoint; set command");
+}
+
+static void test_bad_names_are_rejected(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata:\n"
+		   "  name: Web_1\n"
+		   "  namespace: my.ns\n"
+		   "spec:\n"
+		   "  containers:\n"
+		   "  - {name: web-, image: x, command: [x]}\n"
+		   "  - {image: x, command: [x]}\n");
+	assert_int_equal(r->diags.n_errors, 4);
+	t_error(r, 4, 3, "metadata.name",
+		"Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain must consist of lower "
+		"case alphanumeric characters, '-' or '.', and must start and end with an "
+		"alphanumeric character (e.g. 'example.com', regex used for validation is "
+		"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+	t_error(r, 5, 3, "metadata.namespace",
+		"Invalid value: \"my.ns\": a lowercase RFC 1123 label must consist of lower case "
+		"alphanumeric characters or '-', and must start and end with an alphanumeric "
+		"character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+		"'[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+	assert_non_null(t_find(r, "spec.containers[0].name"));
+	t_error(r, 9, 5, "spec.containers[1].name", "Required value");
+}
+
+static void test_missing_pod_name_is_required(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata:\n"
+		   "  labels: {app: web}\n"
+		   "spec:\n"
+		   "  containers:\n" WEB_CONTAINER);
+	t_only_error(r, 3, 1, "metadata.name", "Required value");
+}
+
+static void test_unsupported_restart_policy(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  restartPolicy: Sometimes\n"
+		   "  terminationGracePeriodSeconds: -5\n"
+		   "  activeDeadlineSeconds: 0\n"
+		   "  containers:\n" WEB_CONTAINER);
+	assert_int_equal(r->diags.n_errors, 3);
+	t_error(r, 5, 3, "spec.restartPolicy",
+		"Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", "
+		"\"Never\"");
+	t_error(r, 6, 3, "spec.terminationGracePeriodSeconds", "must be greater than or equal to 0");
+	t_error(r, 7, 3, "spec.activeDeadlineSeconds", "must be between 1 and 2147483647, inclusive");
+}
+
+static void test_probe_termination_grace_rules(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    livenessProbe:\n"
+		   "      exec: {command: [\"true\"]}\n"
+		   "      terminationGracePeriodSeconds: 0\n"
+		   "    readinessProbe:\n"
+		   "      exec: {command: [\"true\"]}\n"
+		   "      terminationGracePeriodSeconds: 5\n");
+	assert_int_equal(r->diags.n_errors, 2);
+	t_error(r, 12, 7, "spec.containers[0].livenessProbe.terminationGracePeriodSeconds",
+		"must be greater than 0");
+	t_error(r, 15, 7, "spec.containers[0].readinessProbe.terminationGracePeriodSeconds",
+		"must not be set for readinessProbes");
+}
+
+static void test_regular_init_container_may_not_have_probes_or_hooks(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  initContainers:\n"
+		   "  - name: init\n"
+		   "    image: x\n"
+		   "    command: [x]\n"
+		   "    restartPolicy: Never\n"
+		   "    livenessProbe: {exec: {command: [\"true\"]}}\n"
+		   "    lifecycle: {preStop: {exec: {command: [\"true\"]}}}\n"
+		   "  containers:\n"
+		   "  - name: web\n"
+		   "    image: x\n"
+		   "    command: [x]\n"
+		   "    restartPolicy: Always\n");
+	assert_int_equal(r->diags.n_errors, 4);
+	t_error(r, 9, 5, "spec.initContainers[0].restartPolicy",
+		"Unsupported value: \"Never\": supported values: \"Always\"");
+	t_error(r, 10, 5, "spec.initContainers[0].livenessProbe",
+		"may not be set for init containers without restartPolicy=Always");
+	t_error(r, 11, 5, "spec.initContainers[0].lifecycle",
+		"may not be set for init containers without restartPolicy=Always");
+	t_error(r, 16, 5, "spec.containers[0].restartPolicy",
+		"may not be set for non-init containers");
+}
+
+static void test_container_port_rules(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    ports:\n"
+		   "    - containerPort: 70000\n"
+		   "    - name: HTTP\n"
+		   "      containerPort: 80\n"
+		   "      protocol: ICMP\n"
+		   "    - name: metrics\n");
+	assert_int_equal(r->diags.n_errors, 4);
+	t_error(r, 11, 7, "spec.containers[0].ports[0].containerPort",
+		"must be between 1 and 65535, inclusive");
+	t_error(r, 12, 7, "spec.containers[0].ports[1].name",
+		"Invalid value: \"HTTP\": must contain only alpha-numeric characters (a-z, 0-9), and "
+		"hyphens (-)");
+	t_error(r, 14, 7, "spec.containers[0].ports[1].protocol",
+		"Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\"");
+	t_error(r, 15, 7, "spec.containers[0].ports[2].containerPort", "Required value");
+}
+
+static void test_probe_port_rules(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    ports: [{name: http, containerPort: 8080}]\n"
+		   "    livenessProbe: {httpGet: {port: 0, scheme: FTP}}\n"
+		   "    readinessProbe: {tcpSocket: {port: metrics}}\n"
+		   "    startupProbe: {httpGet: {port: \"8080\"}}\n");
+	assert_int_equal(r->diags.n_errors, 3);
+	t_error(r, 11, 31, "spec.containers[0].livenessProbe.httpGet.port",
+		"must be between 1 and 65535, inclusive");
+	t_error(r, 11, 40, "spec.containers[0].livenessProbe.httpGet.scheme",
+		"Unsupported value: \"FTP\": supported values: \"HTTP\", \"HTTPS\"");
+	/* A name that no container port has is a run-time problem (P1.7), not an API error. */
+	t_warning(r, 12, 34, "spec.containers[0].readinessProbe.tcpSocket.port",
+		  "port name \"metrics\" not found in the container's ports");
+	/* A quoted number is a name (IntOrString), and not a valid one. */
+	t_error(r, 13, 30, "spec.containers[0].startupProbe.httpGet.port",
+		"Invalid value: \"8080\": must contain at least one letter (a-z)");
+}
+
+static void test_grpc_port_must_be_a_number(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    ports: [{name: grpc, containerPort: 9090}]\n"
+		   "    livenessProbe:\n"
+		   "      grpc:\n"
+		   "        port: grpc\n");
+	/* The type error while reading, then the port is missing for validation. */
+	assert_int_equal(r->parse_ret, 1);
+	assert_int_equal(r->diags.n_errors, 2);
+	t_error(r, 13, 9, "spec.containers[0].livenessProbe.grpc.port",
+		"must be an integer, got \"grpc\"");
+}
+
+static void test_exec_command_and_header_names_are_checked(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    livenessProbe:\n"
+		   "      exec: {command: []}\n"
+		   "    readinessProbe:\n"
+		   "      httpGet:\n"
+		   "        port: 80\n"
+		   "        httpHeaders:\n"
+		   "        - {name: 'X Bad', value: v}\n");
+	assert_int_equal(r->diags.n_errors, 2);
+	t_error(r, 11, 14, "spec.containers[0].livenessProbe.exec.command", "Required value");
+	t_error(r, 16, 12, "spec.containers[0].readinessProbe.httpGet.httpHeaders[0].name",
+		"Invalid value: \"X Bad\": a valid HTTP header must consist of alphanumeric "
+		"characters or '-' (e.g. 'X-Header-Name', regex used for validation is "
+		"'[-A-Za-z0-9]+')");
+}
+
+static void test_volume_rules(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  volumes:\n"
+		   "  - name: config\n"
+		   "    configMap: {name: web-config}\n"
+		   "  - {name: config, emptyDir: {}}\n"
+		   "  containers:\n" WEB_CONTAINER /* 10-12 */
+		   "    volumeMounts:\n"
+		   "    - {name: data, mountPath: /data}\n"
+		   "    - {name: config, mountPath: etc/app}\n"
+		   "    env: [{name: 1ST, value: x}]\n");
+	assert_int_equal(r->diags.n_errors, 5);
+	t_error(r, 6, 5, "spec.volumes[0]", "only emptyDir volumes are supported by the process runtime");
+	t_error(r, 8, 6, "spec.volumes[1].name", "Duplicate value: \"config\"");
+	t_error(r, 14, 8, "spec.containers[0].volumeMounts[0].name", "Not found: \"data\"");
+	t_error(r, 15, 22, "spec.containers[0].volumeMounts[1].mountPath",
+		"Invalid value: \"etc/app\": must be an absolute path");
+	t_error(r, 16, 12, "spec.containers[0].env[0].name",
+		"Invalid value: \"1ST\": a valid environment variable name must consist of "
+		"alphabetic characters, digits, '_', '-', or '.', and must not start with a digit "
+		"(e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for "
+		"validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')");
+}
+
+static void test_sleep_hook_must_fit_the_grace_period(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  terminationGracePeriodSeconds: 10\n"
+		   "  containers:\n"
+		   "  - name: web\n"
+		   "    image: x\n"
+		   "    command: [x]\n"
+		   "    lifecycle:\n"
+		   "      preStop: {sleep: {seconds: 11}}\n"
+		   "      postStart: {sleep: {seconds: 0}}\n");
+	assert_int_equal(r->diags.n_errors, 2);
+	t_error(r, 11, 25, "spec.containers[0].lifecycle.preStop.sleep.seconds",
+		"must be less than or equal to terminationGracePeriodSeconds (10)");
+	t_error(r, 12, 27, "spec.containers[0].lifecycle.postStart.sleep.seconds",
+		"must be greater than 0");
+}
+
+static void test_hook_handler_count_is_checked(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    lifecycle:\n"
+		   "      postStart: {}\n"
+		   "      preStop: {grpc: {port: 1}}\n");
+	/* grpc is no hook handler: unknown, and the hook has none left. */
+	t_warning(r, 12, 17, "spec.containers[0].lifecycle.preStop.grpc", "unknown field \"grpc\"");
+	t_error(r, 11, 7, "spec.containers[0].lifecycle.postStart", "must specify a handler type");
+	t_error(r, 12, 7, "spec.containers[0].lifecycle.preStop", "must specify a handler type");
+}
+
+static void test_pod_without_containers_is_rejected(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  containers: []\n");
+	t_only_error(r, 5, 3, "spec.containers", "Required value");
+	assert_int_equal(r->validate_ret, 1);
+}
+
+/* ---- bad manifests: reading --------------------------------------------------------------- */
+
+static void test_string_for_integer_is_a_type_error(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, POD_HEAD WEB_CONTAINER
+		   "    livenessProbe:\n"
+		   "      exec: {command: [\"true\"]}\n"
+		   "      periodSeconds: abc\n"
+		   "      timeoutSeconds: \"10\"\n"
+		   "      failureThreshold: 1.5\n"
+		   "      initialDelaySeconds: 99999999999\n"
+		   "      terminationGracePeriodSeconds: 0x10\n");
+	assert_int_equal(r->parse_ret, 4);
+	t_error(r, 12, 7, "spec.containers[0].livenessProbe.periodSeconds",
+		"must be an integer, got \"abc\"");
+	t_error(r, 13, 7, "spec.containers[0].livenessProbe.timeoutSeconds",
+		"must be an integer, got \"10\"");
+	t_error(r, 14, 7, "spec.containers[0].livenessProbe.failureThreshold",
+		"must be an integer, got 1.5");
+	t_error(r, 15, 7, "spec.containers[0].livenessProbe.initialDelaySeconds",
+		"must be an integer, got 99999999999 (out of range)");
+	/* YAML 1.2 hexadecimal is an integer. */
+	assert_int_equal(t_container(r, 0, 0)->liveness.termination_grace_s, 16);
+}
+
+static void test_wrong_container_types_are_errors(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, POD_HEAD
+		   "  - name: {first: web}\n"
+		   "    image: [nginx]\n"
+		   "    command: sleep 60\n"
+		   "    env: {PORT: 80}\n"
+		   "    workingDir: 42\n"
+		   "    volumeMounts: [[a]]\n"
+		   "    ports: [{containerPort: 80, name: true}]\n"
+		   "    livenessProbe: [exec]\n"
+		   "    terminationGracePeriodSeconds: 99999999999999999999\n"
+		   "  - just-a-string\n");
+	assert_int_equal(r->pods.n, 1);
+	t_error(r, 7, 5, "spec.containers[0].name", "must be a string, got a mapping");
+	t_error(r, 8, 5, "spec.containers[0].image", "must be a string, got a sequence");
+	t_error(r, 9, 5, "spec.containers[0].command", "must be a sequence, got \"sleep 60\"");
+	t_error(r, 10, 5, "spec.containers[0].env", "must be a sequence, got a mapping");
+	t_error(r, 11, 5, "spec.containers[0].workingDir", "must be a string, got 42");
+	t_error(r, 12, 20, "spec.containers[0].volumeMounts[0]", "must be a mapping, got a sequence");
+	t_error(r, 13, 33, "spec.containers[0].ports[0].name", "must be a string, got true");
+	t_error(r, 14, 5, "spec.containers[0].livenessProbe", "must be a mapping, got a sequence");
+	t_warning(r, 15, 5, "spec.containers[0].terminationGracePeriodSeconds",
+		  "unknown field \"terminationGracePeriodSeconds\"");
+	t_error(r, 16, 5, "spec.containers[1]", "must be a mapping, got \"just-a-string\"");
+	assert_int_equal(r->parse_ret, 9);
+}
+
+static void test_pod_level_integer_overflow_is_an_error(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  terminationGracePeriodSeconds: 99999999999999999999\n"
+		   "  activeDeadlineSeconds: -9223372036854775808\n"
+		   "  containers: [{name: web, image: x, command: [x], stdin: yes}]\n");
+	assert_int_equal(r->parse_ret, 1);
+	t_error(r, 5, 3, "spec.terminationGracePeriodSeconds",
+		"must be an integer, got 99999999999999999999 (out of range)");
+	assert_int_equal(r->pods.items[0]->termination_grace_s, PP_DEFAULT_GRACE_S);
+	assert_int_equal(r->pods.items[0]->active_deadline_s, INT64_MIN);
+}
+
+static void test_boolean_fields_take_true_and_false(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, POD_HEAD WEB_CONTAINER
+		   "    volumeMounts:\n"
+		   "    - {name: a, mountPath: /a, readOnly: True}\n"
+		   "    - {name: b, mountPath: /b, readOnly: false}\n"
+		   "    - {name: c, mountPath: /c, readOnly: yes}\n");
+	assert_int_equal(r->parse_ret, 1);
+	assert_true(t_container(r, 0, 0)->mounts[0].read_only);
+	assert_false(t_container(r, 0, 0)->mounts[1].read_only);
+	t_error(r, 13, 32, "spec.containers[0].volumeMounts[2].readOnly",
+		"must be a boolean, got \"yes\"");
+}
+
+static void test_malformed_yaml_reports_libyaml_position(void **state)
+{
+	struct t_run *r = *state;
+	char line[256];
+
+	t_parse(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata:\n"
+		   "  name: web: x\n");
+	assert_int_equal(r->parse_ret, 1);
+	assert_int_equal(r->pods.n, 0);
+	t_only_error(r, 4, 12, "", "mapping values are not allowed in this context");
+	pp_diag_format(&r->diags.items[0], line, sizeof(line));
+	assert_string_equal(line, "web.yaml:4:12: mapping values are not allowed in this context");
+}
+
+static void test_pods_before_a_syntax_error_are_kept(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, POD_HEAD WEB_CONTAINER
+		   "---\n"
+		   "apiVersion: v1\n"
+		   "kind: [Pod\n");
+	assert_int_equal(r->pods.n, 1);
+	assert_int_equal(r->parse_ret, 1);
+	assert_int_equal(r->diags.items[0].pos.line, 13);
+}
+
+static void test_unknown_field_is_a_warning_with_full_path(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    livenessProbe:\n"
+		   "      exec: {command: [\"true\"]}\n"
+		   "      periodSecond: 5\n"
+		   "  restartPolicyy: Never\n");
+	assert_int_equal(r->diags.n, 2);
+	assert_int_equal(r->diags.n_errors, 0);
+	t_warning(r, 12, 7, "spec.containers[0].livenessProbe.periodSecond",
+		  "unknown field \"periodSecond\"");
+	t_warning(r, 13, 3, "spec.restartPolicyy", "unknown field \"restartPolicyy\"");
+	assert_int_equal(r->parse_ret, 0);
+	assert_int_equal(r->pods.n, 1);
+}
+
+static void test_duplicate_key_is_an_error(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, POD_HEAD WEB_CONTAINER
+		   "    image: other\n");
+	t_only_error(r, 10, 5, "spec.containers[0].image", "duplicate field \"image\"");
+	assert_string_equal(t_container(r, 0, 0)->image, "python:3"); /* the first one */
+}
+
+static void test_other_kinds_are_rejected_by_name(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, "apiVersion: apps/v1\n"
+		   "kind: Deployment\n"
+		   "metadata: {name: web}\n"
+		   "spec: {replicas: 3}\n"
+		   "---\n"
+		   "apiVersion: v2\n"
+		   "kind: Pod\n"
+		   "---\n"
+		   "kind: Pod\n"
+		   "---\n"
+		   "apiVersion: v1\n"
+		   "kind: {name: Pod}\n"
+		   "---\n"
+		   "- apiVersion: v1\n");
+	assert_int_equal(r->pods.n, 0);
+	assert_int_equal(r->parse_ret, 5);
+	t_error(r, 2, 1, "kind",
+		"unsupported kind \"Deployment\" in version \"apps/v1\": only kind \"Pod\" in "
+		"version \"v1\" is supported");
+	assert_int_equal(r->diags.items[1].pos.line, 6);
+	assert_string_equal(r->diags.items[1].path, "apiVersion");
+	assert_string_equal(r->diags.items[2].message, "Required value");
+	assert_string_equal(r->diags.items[2].path, "apiVersion");
+	assert_string_equal(r->diags.items[3].message, "must be a string, got a mapping");
+	assert_int_equal(r->diags.items[3].pos.line, 12);
+	assert_string_equal(r->diags.items[4].message,
+			    "a Pod manifest must be a mapping, got a sequence");
+	assert_int_equal(r->diags.items[4].pos.line, 14);
+}
+
+/* ---- junk input ----------------------------------------------------------------------------- */
+
+static void test_binary_junk_is_an_error(void **state)
+{
+	struct t_run *r = *state;
+	unsigned char junk[4096];
+	uint32_t x = 2463534242u;
+
+	for (size_t i = 0; i < sizeof(junk); i++) { /* xorshift32: deterministic noise */
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		junk[i] = (unsigned char)x;
+	}
+	r->parse_ret = pp_manifest_parse_buffer("web.yaml", (const char *)junk, sizeof(junk),
+						&r->pods, &r->diags);
+	assert_true(r->parse_ret >= 1);
+	assert_int_equal(r->pods.n, 0);
+
+	pp_diag_list_free(&r->diags);
+	t_parse(r, "just some words");
+	t_only_error(r, 1, 1, "", "a Pod manifest must be a mapping, got \"just some words\"");
+}
+
+static void test_nul_bytes_are_an_error(void **state)
+{
+	static const char yaml[] = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: w\0eb\n";
+	struct t_run *r = *state;
+
+	r->parse_ret = pp_manifest_parse_buffer("web.yaml", yaml, sizeof(yaml) - 1, &r->pods,
+						&r->diags);
+	assert_int_equal(r->pods.n, 0);
+	t_only_error(r, 4, 10, "", "control characters are not allowed");
+
+	/* A NUL from an escape reaches the tree, but not a C string. */
+	pp_diag_list_free(&r->diags);
+	t_parse(r, POD_HEAD "  - {name: \"w\\0eb\", image: x, command: [x]}\n");
+	t_only_error(r, 7, 6, "spec.containers[0].name", "must not contain NUL characters");
+}
+
+static void test_deep_nesting_is_refused(void **state)
+{
+	struct t_run *r = *state;
+	size_t depth = 100000;
+	char *yaml = malloc(2 * depth + 1);
+
+	assert_non_null(yaml);
+	memset(yaml, '[', depth);
+	memset(yaml + depth, ']', depth);
+	yaml[2 * depth] = '\0';
+	t_parse(r, yaml);
+	free(yaml);
+	t_only_error(r, 1, PP_MANIFEST_MAX_DEPTH + 1, "", "nesting deeper than 64 levels");
+
+	/* Deep nesting under an unknown field is refused as well. */
+	pp_diag_list_free(&r->diags);
+	t_parse(r, "apiVersion: v1\nkind: Pod\nx: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		   "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+		   "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n");
+	assert_int_equal(r->diags.n_errors, 1);
+	assert_string_equal(r->diags.items[0].message, "nesting deeper than 64 levels");
+	assert_int_equal(r->pods.n, 0);
+}
+
+static void test_billion_laughs_is_bounded(void **state)
+{
+	struct t_run *r = *state;
+
+	/* 9^9 strings if expanded: fine as a DAG, and the walk never expands it into fields. */
+	t_parse(r, "apiVersion: v1\n"
+		   "kind: Pod\n"
+		   "metadata:\n"
+		   "  name: lol\n"
+		   "  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+		   "  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		   "  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+		   "  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		   "  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+		   "  f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+		   "  g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+		   "  h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+		   "  i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n"
+		   "  annotations: *i\n"
+		   "spec:\n"
+		   "  containers: *i\n");
+	assert_true(r->parse_ret >= 1);
+	assert_true(r->diags.n <= 101);
+	t_error(r, 14, 3, "metadata.annotations", "must be a mapping, got a sequence");
+	/* An item reached through aliases sits where its alias is written: *h in line 13. */
+	t_error(r, 13, 10, "spec.containers[0]", "must be a mapping, got a sequence");
+}
+
+static void test_alias_expansion_within_the_schema_is_bounded(void **state)
+{
+	struct t_run *r = *state;
+	size_t cap = 64 * 1024, len;
+	char *yaml = malloc(cap);
+
+	/* 400 containers sharing a 400-entry env: 160000 env items once expanded. */
+	assert_non_null(yaml);
+	len = (size_t)snprintf(yaml, cap, "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\n"
+					  "x: &c {name: c, image: i, command: [c], env: [");
+	for (int i = 0; i < 400; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "%s{name: E%d}", i ? "," : "", i);
+	len += (size_t)snprintf(yaml + len, cap - len, "]}\nspec:\n  containers: [");
+	for (int i = 0; i < 400; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "%s*c", i ? "," : "");
+	snprintf(yaml + len, cap - len, "]\n");
+	t_parse(r, yaml);
+	free(yaml);
+	assert_true(r->parse_ret >= 1);
+	assert_non_null(strstr(r->diags.items[r->diags.n - 1].message,
+			       "too many fields (limit 100000 per file, aliases expanded)"));
+	assert_true(r->pods.items[0]->n_fields <= 100000);
+}
+
+static void test_recursive_and_undefined_aliases_are_refused(void **state)
+{
+	struct t_run *r = *state;
+
+	t_parse(r, "apiVersion: v1\nkind: Pod\nspec: &s {containers: [*s]}\n");
+	t_only_error(r, 3, 24, "", "anchor \"s\" value contains itself");
+	assert_int_equal(r->pods.n, 0);
+
+	pp_diag_list_free(&r->diags);
+	t_parse(r, "apiVersion: v1\nkind: Pod\nspec: *nope\n");
+	t_only_error(r, 3, 7, "", "found undefined alias \"nope\"");
+}
+
+static void test_oversize_input_is_refused(void **state)
+{
+	struct t_run *r = *state;
+	size_t len = 5u << 20;
+	char *yaml = malloc(len);
+	char line[128];
+
+	assert_non_null(yaml);
+	memset(yaml, '#', len); /* one long comment: valid YAML, but too big */
+	r->parse_ret = pp_manifest_parse_buffer("web.yaml", yaml, len, &r->pods, &r->diags);
+	free(yaml);
+	assert_int_equal(r->parse_ret, 1);
+	assert_int_equal(r->diags.items[0].pos.line, 0);
+	pp_diag_format(&r->diags.items[0], line, sizeof(line));
+	assert_string_equal(line, "web.yaml: input is larger than 4194304 bytes, refusing");
+}
+
+static void test_too_many_findings_stop_the_reader(void **state)
+{
+	struct t_run *r = *state;
+	size_t cap = 64 * 1024, len;
+	char *yaml = malloc(cap);
+
+	assert_non_null(yaml);
+	len = (size_t)snprintf(yaml, cap, POD_HEAD WEB_CONTAINER);
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "    x%d: 1\n", i);
+	t_parse(r, yaml);
+	free(yaml);
+	assert_int_equal(r->diags.n, 101);
+	assert_string_equal(r->diags.items[100].message, "too many errors and warnings, giving up");
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+static void t_write(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void t_unlink(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+static void test_load_path_reads_a_directory_in_name_order(void **state)
+{
+	struct t_run *r = *state;
+	char dir[] = "/tmp/podprobe-test-XXXXXX", file[64];
+	int ret;
+
+	assert_non_null(mkdtemp(dir));
+	t_write(dir, "b.yml", "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\n");
+	t_write(dir, "a.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n");
+	t_write(dir, "c.json", "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"c\"}}");
+	t_write(dir, "notes.txt", "not a manifest");
+
+	ret = pp_manifest_load_path(dir, &r->pods, &r->diags);
+	assert_int_equal(ret, 0);
+	assert_int_equal(r->pods.n, 3);
+	assert_string_equal(r->pods.items[0]->name, "a");
+	assert_string_equal(r->pods.items[1]->name, "b");
+	assert_string_equal(r->pods.items[2]->name, "c");
+	snprintf(file, sizeof(file), "%s/b.yml", dir);
+	assert_string_equal(r->pods.items[1]->file, file);
+
+	pp_pod_list_free(&r->pods);
+	ret = pp_manifest_load_path(file, &r->pods, &r->diags);
+	assert_int_equal(ret, 0);
+	assert_int_equal(r->pods.n, 1);
+
+	t_unlink(dir, "a.yaml");
+	t_unlink(dir, "b.yml");
+	t_unlink(dir, "c.json");
+	ret = pp_manifest_load_path(dir, &r->pods, &r->diags);
+	assert_int_equal(ret, 1);
+	assert_string_equal(r->diags.items[0].file, dir);
+	assert_string_equal(r->diags.items[0].message,
+			    "no *.yaml, *.yml or *.json files in the directory");
+	t_unlink(dir, "notes.txt");
+	rmdir(dir);
+}
+
+static void test_load_path_reports_unreadable_files(void **state)
+{
+	struct t_run *r = *state;
+	char line[256];
+
+	assert_int_equal(pp_manifest_load_path("/nonexistent/web.yaml", &r->pods, &r->diags), 1);
+	pp_diag_format(&r->diags.items[0], line, sizeof(line));
+	assert_string_equal(line, "/nonexistent/web.yaml: cannot read: No such file or directory");
+}
+
+/* ---- the model's helpers ------------------------------------------------------------------ */
+
+static void test_diag_format_variants(void **state)
+{
+	struct pp_diag_list diags = { 0 };
+	char line[128];
+
+	assert_int_equal(pp_diag_add(&diags, PP_DIAG_WARNING, "p.yaml", (struct pp_src_pos){ 3, 5 },
+				     "spec.x", "unknown field %s", "\"x\""), 0);
+	assert_int_equal(pp_diag_add(&diags, PP_DIAG_ERROR, "p.yaml", (struct pp_src_pos){ 1, 1 },
+				     "", "oops %d", 42), 0);
+	assert_int_equal(pp_diag_add(&diags, PP_DIAG_ERROR, "", (struct pp_src_pos){ 0 }, "a.b",
+				     "bad"), 0);
+	assert_int_equal(diags.n, 3);
+	assert_int_equal(diags.n_errors, 2);
+
+	pp_diag_format(&diags.items[0], line, sizeof(line));
+	assert_string_equal(line, "p.yaml:3:5: warning: spec.x: unknown field \"x\"");
+	pp_diag_format(&diags.items[1], line, sizeof(line));
+	assert_string_equal(line, "p.yaml:1:1: oops 42");
+	pp_diag_format(&diags.items[2], line, sizeof(line));
+	assert_string_equal(line, "a.b: bad");
+	assert_int_equal(pp_diag_format(&diags.items[0], line, 10), -ENOSPC);
+	assert_string_equal(line, "p.yaml:3:");
+
+	pp_diag_list_free(&diags);
+	assert_int_equal(diags.n, 0);
+	pp_diag_list_free(&diags); /* idempotent */
+}
+
+static void test_quote_escapes_and_truncates(void **state)
+{
+	char buf[16];
+
+	assert_string_equal(pp_quote(buf, sizeof(buf), "a\"b\n", 4), "\"a\\\"b\\x0a\"");
+	assert_string_equal(pp_quote(buf, sizeof(buf), "abcdefghijklmnopqrstuvwxyz", 26),
+			    "\"abcdefghij...\"");
+	assert_string_equal(pp_quote(buf, sizeof(buf), "abcdefghijklm", 13), "\"abcdefghijklm\"");
+}
+
+static void test_dns1123_label_predicate(void **state)
+{
+	char long_label[65];
+
+	assert_true(pp_is_dns1123_label("web"));
+	assert_true(pp_is_dns1123_label("a"));
+	assert_true(pp_is_dns1123_label("123-abc"));
+	assert_false(pp_is_dns1123_label(""));
+	assert_false(pp_is_dns1123_label(NULL));
+	assert_false(pp_is_dns1123_label("-web"));
+	assert_false(pp_is_dns1123_label("web-"));
+	assert_false(pp_is_dns1123_label("Web"));
+	assert_false(pp_is_dns1123_label("my.web"));
+	memset(long_label, 'a', 64);
+	long_label[64] = '\0';
+	assert_false(pp_is_dns1123_label(long_label));
+	long_label[63] = '\0';
+	assert_true(pp_is_dns1123_label(long_label));
+}
+
+static void test_destructors_accept_null_and_empty(void **state)
+{
+	struct pp_pod_list pods = { 0 };
+
+	pp_pod_free(NULL);
+	pp_pod_list_free(NULL);
+	pp_diag_list_free(NULL);
+	assert_int_equal(pp_pod_list_push(&pods, calloc(1, sizeof(struct pp_pod))), 0);
+	assert_int_equal(pods.n, 1);
+	pp_pod_list_free(&pods);
+	assert_int_equal(pods.n, 0);
+	pp_pod_list_free(&pods);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_minimal_pod_gets_api_defaults),
+		T(test_multi_document_stream_skips_empty_documents),
+		T(test_init_containers_and_sidecar_come_first),
+		T(test_probe_fields_and_effective_defaults),
+		T(test_named_probe_port_resolves_to_container_port),
+		T(test_memory_limit_quantities),
+		T(test_bad_memory_quantities_are_errors),
+		T(test_json_manifest_is_accepted),
+		T(test_annotations_and_labels_are_read),
+		T(test_annotation_values_must_be_strings),
+		T(test_lifecycle_hooks_are_read),
+		T(test_volumes_mounts_env_and_working_dir_are_read),
+		T(test_env_value_from_is_warned_and_ignored),
+		T(test_common_kubectl_fields_are_accepted_silently),
+		T(test_field_positions_fall_back_to_ancestors),
+		T(test_aliases_share_values_and_keep_their_position),
+		T(test_restart_policies_are_named_like_the_api),
+		T(test_negative_period_points_at_the_key),
+		T(test_two_probe_handlers_are_rejected),
+		T(test_probe_without_handler_is_rejected),
+		T(test_liveness_success_threshold_must_be_1),
+		T(test_duplicate_container_name_across_init_and_regular),
+		T(test_missing_command_and_image_point_at_the_container),
+		T(test_bad_names_are_rejected),
+		T(test_missing_pod_name_is_required),
+		T(test_unsupported_restart_policy),
+		T(test_probe_termination_grace_rules),
+		T(test_regular_init_container_may_not_have_probes_or_hooks),
+		T(test_container_port_rules),
+		T(test_probe_port_rules),
+		T(test_grpc_port_must_be_a_number),
+		T(test_exec_command_and_header_names_are_checked),
+		T(test_volume_rules),
+		T(test_sleep_hook_must_fit_the_grace_period),
+		T(test_hook_handler_count_is_checked),
+		T(test_pod_without_containers_is_rejected),
+		T(test_string_for_integer_is_a_type_error),
+		T(test_wrong_container_types_are_errors),
+		T(test_pod_level_integer_overflow_is_an_error),
+		T(test_boolean_fields_take_true_and_false),
+		T(test_malformed_yaml_reports_libyaml_position),
+		T(test_pods_before_a_syntax_error_are_kept),
+		T(test_unknown_field_is_a_warning_with_full_path),
+		T(test_duplicate_key_is_an_error),
+		T(test_other_kinds_are_rejected_by_name),
+		T(test_binary_junk_is_an_error),
+		T(test_nul_bytes_are_an_error),
+		T(test_deep_nesting_is_refused),
+		T(test_billion_laughs_is_bounded),
+		T(test_alias_expansion_within_the_schema_is_bounded),
+		T(test_recursive_and_undefined_aliases_are_refused),
+		T(test_oversize_input_is_refused),
+		T(test_too_many_findings_stop_the_reader),
+		T(test_load_path_reads_a_directory_in_name_order),
+		T(test_load_path_reports_unreadable_files),
+		T(test_diag_format_variants),
+		T(test_quote_escapes_and_truncates),
+		T(test_dns1123_label_predicate),
+		T(test_destructors_accept_null_and_empty),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1388 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * demo-app: the test application behind podprobe's examples and integration tests.
+ *
+ * `serve` is a small HTTP/1.1 server (/healthz, /ready, /) whose start-up delay, readiness,
+ * health, crash and SIGTERM behaviour are chosen on the command line, so a manifest can
+ * reproduce each kubelet scenario with real processes and sockets. `wait-tcp` waits for a TCP
+ * port, the way an init container waits for a database.
+ *
+ * One thread, one poll() loop, non-blocking sockets. Every timer counts from process start
+ * (CLOCK_MONOTONIC), so "--ready-after 5s --crash-after 20s" reads the way a test expects.
+ * Signals arrive through a signalfd, so there is no signal handler and no global flag at all.
+ */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG			"demo-app"
+#define MAX_CLIENTS		1024
+#define REQ_MAX			8192			/* request line + headers */
+#define RESP_MAX		512			/* status line + headers + body */
+#define NSEC_PER_USEC		1000ULL
+#define NSEC_PER_MSEC		1000000ULL
+#define NSEC_PER_SEC		1000000000ULL
+#define DURATION_MAX_NS		((uint64_t)INT64_MAX)	/* Go's time.Duration range */
+#define NO_DEADLINE		UINT64_MAX
+#define CLIENT_TIMEOUT_NS	(10 * NSEC_PER_SEC)	/* whole request/response exchange */
+#define LINGER_TIMEOUT_NS	(1 * NSEC_PER_SEC)	/* drain after our half-close */
+#define ACCEPT_BACKOFF_NS	(100 * NSEC_PER_MSEC)	/* after EMFILE/ENFILE/ENOMEM */
+#define CONNECT_TIMEOUT_MIN_NS	(1 * NSEC_PER_SEC)	/* per wait-tcp attempt */
+#define FINAL_CONNECT_NS	(100 * NSEC_PER_MSEC)	/* last attempt, at --timeout */
+#define DEFAULT_PORT		8080
+#define DEFAULT_INTERVAL_NS	(200 * NSEC_PER_MSEC)
+#define EXIT_USAGE		2
+#define ADDR_STR_MAX		64			/* "[v6addr]:port" */
+
+enum demo_cmd {
+	CMD_NONE = 0,
+	CMD_SERVE,
+	CMD_WAIT_TCP,
+	_CMD_MAX,
+};
+
+static const char *const cmd_names[_CMD_MAX] = {
+	[CMD_NONE] = "",
+	[CMD_SERVE] = "serve",
+	[CMD_WAIT_TCP] = "wait-tcp",
+};
+
+/* Long-only options get keys above the ASCII range. */
+enum opt_key {
+	OPT_HOST = 0x100,
+	OPT_LISTEN_DELAY,
+	OPT_FAIL_HEALTH_AFTER,
+	OPT_CRASH_AFTER,
+	OPT_EXIT_CODE,
+	OPT_READY_AFTER,
+	OPT_IGNORE_SIGTERM,
+	OPT_TERM_DELAY,
+	OPT_WRITE_FILE,
+	OPT_TIMEOUT,
+	OPT_INTERVAL,
+};
+
+struct pp_opts {
+	enum demo_cmd cmd;		/* subcommand */
+	int sub_argc;			/* argv of the subcommand, argv[0] = command name */
+	char **sub_argv;
+	/* serve */
+	const char *host;		/* address or name to bind */
+	int port;			/* 1..65535 */
+	uint64_t listen_delay_ns;	/* before bind + listen */
+	uint64_t fail_health_after_ns;	/* /healthz -> 500 from then on, NO_DEADLINE = never */
+	uint64_t crash_after_ns;	/* exit(exit_code) then, NO_DEADLINE = never */
+	int exit_code;			/* for --crash-after */
+	uint64_t ready_after_ns;	/* /ready -> 200 from then on */
+	bool ignore_sigterm;		/* log SIGTERM and keep running */
+	uint64_t term_delay_ns;		/* keep serving this long after SIGTERM */
+	const char *write_file;		/* marker file while listening and healthy, or NULL */
+	/* wait-tcp */
+	const char *target;		/* HOST:PORT as given */
+	char target_host[256];		/* HOST without brackets */
+	char target_port[8];		/* PORT, validated */
+	uint64_t timeout_ns;		/* 0 = wait forever */
+	uint64_t interval_ns;		/* between attempt starts */
+};
+
+const char *argp_program_version = PROG " (podprobe) 0.1";
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static void logln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One event, one line on stdout (line-buffered, so a supervisor's pipe sees it at once). */
+static void logln(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void errln(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t deadline_after(uint64_t start, uint64_t delta)
+{
+	if (delta == NO_DEADLINE)
+		return NO_DEADLINE;
+	return start + delta;	/* delta <= INT64_MAX and start is small: no overflow */
+}
+
+/* Milliseconds for poll(), rounded up so we never wake before <deadline> and spin. */
+static int poll_timeout_ms(uint64_t deadline, uint64_t now)
+{
+	uint64_t ms;
+
+	if (deadline == NO_DEADLINE)
+		return -1;
+	if (deadline <= now)
+		return 0;
+	ms = (deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static void fmt_duration(uint64_t ns, char *buf, size_t len)
+{
+	if (ns % NSEC_PER_SEC == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ns / NSEC_PER_SEC));
+	else if (ns % NSEC_PER_MSEC == 0)
+		snprintf(buf, len, "%llums", (unsigned long long)(ns / NSEC_PER_MSEC));
+	else if (ns % NSEC_PER_USEC == 0)
+		snprintf(buf, len, "%lluus", (unsigned long long)(ns / NSEC_PER_USEC));
+	else
+		snprintf(buf, len, "%lluns", (unsigned long long)ns);
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Validated strtol: the whole of <s>, base 10, within [<min>, <max>]. */
+static int parse_long(const char *s, long min, long max, long *ret_val)
+{
+	char *end;
+	long v;
+
+	/* strtol() would also take leading spaces and a '+': refuse them */
+	if (!is_digit(s[0]) && !(s[0] == '-' && is_digit(s[1])))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || *end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret_val = v;
+	return 0;
+}
+
+/*
+ * Parse a Go-style duration ("500ms", "1.5s", "1m30s", "2h"; units ns, us, µs, ms, s, m, h) or
+ * a plain number of seconds ("2", "0.25") into nanoseconds in <ret_ns>. Rejects the empty
+ * string, signs, spaces, unknown units and anything above INT64_MAX ns. Fractions finer than
+ * a nanosecond are truncated. Returns 0, -EINVAL or -ERANGE.
+ */
+static int parse_duration(const char *s, uint64_t *ret_ns)
+{
+	static const struct {
+		const char *name;
+		uint64_t ns;
+	} units[] = {
+		/* Longest names first so "ms" wins over "m". */
+		{ "ns", 1 },
+		{ "us", NSEC_PER_USEC },
+		{ "\xc2\xb5s", NSEC_PER_USEC },	/* U+00B5 micro sign */
+		{ "\xce\xbcs", NSEC_PER_USEC },	/* U+03BC Greek mu */
+		{ "ms", NSEC_PER_MSEC },
+		{ "s", NSEC_PER_SEC },
+		{ "m", 60 * NSEC_PER_SEC },
+		{ "h", 3600 * NSEC_PER_SEC },
+	};
+	const char *p = s;
+	uint64_t total = 0;
+
+	if (!*p)
+		return -EINVAL;
+	while (*p) {
+		const char *comp = p;
+		unsigned long long whole = 0;
+		uint64_t frac9 = 0, unit = 0, part;
+		int frac_digits = 0;
+		bool have_whole = false;
+		const char *unit_name = NULL;
+		char *end;
+		size_t i;
+
+		if (!is_digit(*p) && *p != '.')
+			return -EINVAL;
+		if (is_digit(*p)) {
+			errno = 0;
+			whole = strtoull(p, &end, 10);
+			if (errno == ERANGE)
+				return -ERANGE;
+			p = end;
+			have_whole = true;
+		}
+		if (*p == '.') {
+			p++;
+			/* Keep nine digits: nanoseconds of the unit, enough for any unit <= 1 h. */
+			for (; is_digit(*p); p++, frac_digits++)
+				if (frac_digits < 9)
+					frac9 = frac9 * 10 + (uint64_t)(*p - '0');
+			for (i = (size_t)(frac_digits < 9 ? frac_digits : 9); i < 9; i++)
+				frac9 *= 10;
+		}
+		if (!have_whole && !frac_digits)
+			return -EINVAL;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t n = strlen(units[i].name);
+
+			if (!strncmp(p, units[i].name, n)) {
+				unit_name = units[i].name;
+				unit = units[i].ns;
+				p += n;
+				break;
+			}
+		}
+		if (!unit_name) {
+			/* A bare number means seconds, but only as the whole string ("2", "0.5"). */
+			if (comp != s || *p)
+				return -EINVAL;
+			unit = NSEC_PER_SEC;
+		}
+		if (whole > DURATION_MAX_NS / unit)
+			return -ERANGE;
+		part = (uint64_t)whole * unit;
+		/* frac9 / 1e9 of a unit, split to stay within 64 bits. */
+		part += frac9 * (unit / NSEC_PER_SEC) + frac9 * (unit % NSEC_PER_SEC) / NSEC_PER_SEC;
+		if (part > DURATION_MAX_NS - total)
+			return -ERANGE;
+		total += part;
+	}
+	*ret_ns = total;
+	return 0;
+}
+
+/*
+ * Split "HOST:PORT" or "[V6ADDR]:PORT" into <ret_host> and <ret_port> (validated 1..65535).
+ * Returns 0 or -EINVAL.
+ */
+static int split_host_port(const char *s, char *ret_host, size_t host_len, char *ret_port,
+			   size_t port_len)
+{
+	const char *colon, *host = s;
+	size_t n;
+	long port;
+
+	colon = strrchr(s, ':');
+	if (!colon)
+		return -EINVAL;
+	n = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (n < 2 || s[n - 1] != ']')
+			return -EINVAL;
+		host = s + 1;
+		n -= 2;
+	} else if (memchr(s, ':', n)) {
+		return -EINVAL;	/* bare IPv6 needs brackets */
+	}
+	if (n == 0 || n >= host_len)
+		return -EINVAL;
+	if (parse_long(colon + 1, 1, 65535, &port) < 0)
+		return -EINVAL;
+	memcpy(ret_host, host, n);
+	ret_host[n] = '\0';
+	snprintf(ret_port, port_len, "%ld", port);
+	return 0;
+}
+
+/* "addr:port", with brackets for IPv6, from a socket address. */
+static void fmt_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buf_len)
+{
+	char host[INET6_ADDRSTRLEN], port[8];
+
+	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV)) {
+		snprintf(buf, buf_len, "?");
+		return;
+	}
+	if (sa->sa_family == AF_INET6)
+		snprintf(buf, buf_len, "[%s]:%s", host, port);
+	else
+		snprintf(buf, buf_len, "%s:%s", host, port);
+}
+
+/* ---- command line -------------------------------------------------------------------------- */
+
+static const char top_doc[] =
+	"Test application for podprobe's examples and integration tests.\n"
+	"\n"
+	"USAGE: demo-app COMMAND [OPTION...]\n"
+	"\n"
+	"COMMANDS:\n"
+	"    serve      HTTP/1.1 server: /healthz, /ready and /, with scripted failures\n"
+	"    wait-tcp   wait until HOST:PORT accepts a TCP connection\n"
+	"\n"
+	"Run 'demo-app COMMAND --help' for the options of one command.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    demo-app serve --port 8080               # serve until SIGTERM\n"
+	"    demo-app serve --fail-health-after 10s   # /healthz 500 after 10 s\n"
+	"    demo-app wait-tcp 127.0.0.1:15432 --timeout 60s\n";
+
+static const char serve_doc[] =
+	"Serve HTTP/1.1 on HOST:PORT, one request per connection (Connection: close).\n"
+	"\n"
+	"USAGE: demo-app serve [--port N] [--host ADDR] [OPTION...]\n"
+	"\n"
+	"    GET /healthz   200 \"ok\", or 500 once --fail-health-after has passed\n"
+	"    GET /ready     200 once --ready-after has passed, 503 before\n"
+	"    GET /          200 with a short text\n"
+	"    other paths    404; methods other than GET and HEAD get 405\n"
+	"\n"
+	"All times count from process start. DURATION is Go-style (500ms, 2s,\n"
+	"1m30s, 1h) or a plain number of seconds. SIGTERM exits 0 (after\n"
+	"--term-delay; never with --ignore-sigterm); SIGINT always exits 0 at once.\n"
+	"--crash-after exits with --exit-code (default 1). Usage errors exit 2.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    demo-app serve --port 18080\n"
+	"    demo-app serve --listen-delay 3s --ready-after 5s   # slow start\n"
+	"    demo-app serve --crash-after 2s --exit-code 3       # crash loop\n"
+	"    demo-app serve --ignore-sigterm                     # needs SIGKILL\n"
+	"    demo-app serve --term-delay 2s --write-file /tmp/up # drain, marker\n";
+
+static const char wait_tcp_doc[] =
+	"Try to connect to HOST:PORT every --interval until it accepts (exit 0)\n"
+	"or --timeout passes (exit 1). Usage errors exit 2.\n"
+	"\n"
+	"USAGE: demo-app wait-tcp HOST:PORT [--timeout DURATION] [--interval D]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    demo-app wait-tcp 127.0.0.1:15432                  # wait forever\n"
+	"    demo-app wait-tcp localhost:8080 --timeout 60s --interval 500ms\n"
+	"    demo-app wait-tcp [::1]:8080 --timeout 10\n";
+
+static const struct argp_option top_options[] = {
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static const struct argp_option serve_options[] = {
+	{ "port", 'p', "N", 0, "TCP port to listen on, 1..65535 (default 8080)", 0 },
+	{ "host", OPT_HOST, "ADDR", 0, "Address or name to bind (default 127.0.0.1)", 0 },
+	{ "listen-delay", OPT_LISTEN_DELAY, "DURATION", 0, "Wait this long before listening", 0 },
+	{ "ready-after", OPT_READY_AFTER, "DURATION", 0, "GET /ready returns 503 until then", 0 },
+	{ "fail-health-after", OPT_FAIL_HEALTH_AFTER, "DURATION", 0,
+	  "GET /healthz returns 500 from then on", 0 },
+	{ "crash-after", OPT_CRASH_AFTER, "DURATION", 0, "Exit with --exit-code at that time", 0 },
+	{ "exit-code", OPT_EXIT_CODE, "N", 0, "Exit status for --crash-after, 0..255 (default 1)",
+	  0 },
+	{ "ignore-sigterm", OPT_IGNORE_SIGTERM, NULL, 0, "Log SIGTERM and keep running", 0 },
+	{ "term-delay", OPT_TERM_DELAY, "DURATION", 0,
+	  "After SIGTERM, keep serving this long, then exit 0", 0 },
+	{ "write-file", OPT_WRITE_FILE, "PATH", 0,
+	  "Write our pid to PATH once listening; remove it when /healthz starts failing and on "
+	  "SIGTERM/SIGINT exit (not on --crash-after)",
+	  0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static const struct argp_option wait_tcp_options[] = {
+	{ "timeout", OPT_TIMEOUT, "DURATION", 0, "Give up after this long (default 0 = never)",
+	  0 },
+	{ "interval", OPT_INTERVAL, "DURATION", 0, "Time between attempts (default 200ms)", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static uint64_t duration_arg(struct argp_state *state, const char *name, const char *arg)
+{
+	uint64_t ns = 0;
+
+	if (parse_duration(arg, &ns) < 0)
+		argp_error(state, "invalid %s '%s': expected a duration such as 500ms, 2s, 1m or 3",
+			   name, arg);
+	return ns;
+}
+
+static error_t parse_top(int key, char *arg, struct argp_state *state)
+{
+	struct pp_opts *o = state->input;
+	int i;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		for (i = CMD_NONE + 1; i < _CMD_MAX; i++)
+			if (!strcmp(arg, cmd_names[i]))
+				break;
+		if (i == _CMD_MAX)
+			argp_error(state, "unknown command '%s'", arg);
+		o->cmd = (enum demo_cmd)i;
+		/* Hand the rest of argv, starting at the command name, to the command's parser. */
+		o->sub_argv = &state->argv[state->next - 1];
+		o->sub_argc = state->argc - state->next + 1;
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (o->cmd == CMD_NONE)
+			argp_error(state, "missing COMMAND");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t parse_serve(int key, char *arg, struct argp_state *state)
+{
+	struct pp_opts *o = state->input;
+	long v;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case 'p':
+		if (parse_long(arg, 1, 65535, &v) < 0)
+			argp_error(state, "invalid port '%s': expected 1..65535", arg);
+		o->port = (int)v;
+		break;
+	case OPT_HOST:
+		if (!*arg)
+			argp_error(state, "empty --host");
+		o->host = arg;
+		break;
+	case OPT_LISTEN_DELAY:
+		o->listen_delay_ns = duration_arg(state, "--listen-delay", arg);
+		break;
+	case OPT_READY_AFTER:
+		o->ready_after_ns = duration_arg(state, "--ready-after", arg);
+		break;
+	case OPT_FAIL_HEALTH_AFTER:
+		o->fail_health_after_ns = duration_arg(state, "--fail-health-after", arg);
+		break;
+	case OPT_CRASH_AFTER:
+		o->crash_after_ns = duration_arg(state, "--crash-after", arg);
+		break;
+	case OPT_EXIT_CODE:
+		if (parse_long(arg, 0, 255, &v) < 0)
+			argp_error(state, "invalid exit code '%s': expected 0..255", arg);
+		o->exit_code = (int)v;
+		break;
+	case OPT_IGNORE_SIGTERM:
+		o->ignore_sigterm = true;
+		break;
+	case OPT_TERM_DELAY:
+		o->term_delay_ns = duration_arg(state, "--term-delay", arg);
+		break;
+	case OPT_WRITE_FILE:
+		if (!*arg)
+			argp_error(state, "empty --write-file");
+		o->write_file = arg;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t parse_wait_tcp(int key, char *arg, struct argp_state *state)
+{
+	struct pp_opts *o = state->input;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case OPT_TIMEOUT:
+		o->timeout_ns = duration_arg(state, "--timeout", arg);
+		break;
+	case OPT_INTERVAL:
+		o->interval_ns = duration_arg(state, "--interval", arg);
+		if (o->interval_ns == 0)
+			argp_error(state, "--interval must be greater than 0");
+		break;
+	case ARGP_KEY_ARG:
+		if (o->target)
+			argp_error(state, "unexpected argument '%s'", arg);
+		if (split_host_port(arg, o->target_host, sizeof(o->target_host), o->target_port,
+				    sizeof(o->target_port)) < 0)
+			argp_error(state, "invalid target '%s': expected HOST:PORT, port 1..65535",
+				   arg);
+		o->target = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!o->target)
+			argp_error(state, "missing HOST:PORT");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* ---- serve --------------------------------------------------------------------------------- */
+
+enum client_state {
+	CS_FREE = 0,		/* slot unused */
+	CS_READ,		/* collecting the request head */
+	CS_WRITE,		/* sending the response */
+	CS_LINGER,		/* half-closed, draining input so close() sends FIN, not RST */
+	_CS_MAX,
+};
+
+struct client {
+	int fd;				/* -1 when the slot is free */
+	enum client_state state;
+	uint64_t deadline_ns;		/* close the connection then */
+	size_t in_len;			/* bytes in <in> */
+	size_t out_len;			/* bytes in <out> */
+	size_t out_off;			/* bytes of <out> already sent */
+	char peer[ADDR_STR_MAX];	/* "addr:port", for the access log */
+	char in[REQ_MAX];
+	char out[RESP_MAX];
+};
+
+struct server {
+	const struct pp_opts *opts;
+	uint64_t start_ns;		/* every option's time counts from here */
+	int sig_fd;			/* signalfd for SIGTERM and SIGINT */
+	int listen_fd;			/* -1 until --listen-delay has passed */
+	uint64_t accept_resume_ns;	/* accept() backoff after EMFILE and friends, or 0 */
+	uint64_t term_at_ns;		/* exit 0 then (SIGTERM + --term-delay), or NO_DEADLINE */
+	bool ready_logged;
+	bool unhealthy_logged;
+	bool file_written;		/* --write-file currently exists because of us */
+	size_t n_clients;
+	struct client *clients;		/* MAX_CLIENTS slots */
+	struct pollfd *pfds;		/* 2 + MAX_CLIENTS */
+	int *pfd_client;		/* pfds[i] -> clients index, -1 for sig_fd and listen_fd */
+};
+
+static bool serve_is_ready(const struct server *srv, uint64_t now)
+{
+	return srv->listen_fd >= 0 &&
+	       now >= deadline_after(srv->start_ns, srv->opts->ready_after_ns);
+}
+
+static bool serve_is_healthy(const struct server *srv, uint64_t now)
+{
+	return now < deadline_after(srv->start_ns, srv->opts->fail_health_after_ns);
+}
+
+/* Write "<pid>\n" to --write-file through a temporary name, so readers never see it half done. */
+static int write_marker(const char *path)
+{
+	char tmp[PATH_MAX], buf[32];
+	int fd, err = 0, n;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		err = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static void remove_marker(struct server *srv)
+{
+	if (!srv->file_written)
+		return;
+	if (unlink(srv->opts->write_file) < 0 && errno != ENOENT)
+		errln("cannot remove '%s': %s, ignoring", srv->opts->write_file, strerror(errno));
+	srv->file_written = false;
+}
+
+static void client_close(struct server *srv, struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->state = CS_FREE;
+	srv->n_clients--;
+}
+
+static void serve_close_all(struct server *srv)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (srv->clients[i].fd >= 0)
+			client_close(srv, &srv->clients[i]);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	srv->listen_fd = -1;
+}
+
+/* Bind and listen on --host:--port. Returns the non-blocking fd or -errno (already logged). */
+static int open_listener(const struct pp_opts *o, char *ret_name, size_t name_len)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	socklen_t ss_len = sizeof(ss);
+	char port[8];
+	int fd = -1, err = -EADDRNOTAVAIL, one = 1, gai;
+
+	snprintf(port, sizeof(port), "%d", o->port);
+	gai = getaddrinfo(o->host, port, &hints, &res);
+	if (gai) {
+		errln("cannot resolve '%s': %s", o->host, gai_strerror(gai));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		/* Restarted containers must rebind at once despite TIME_WAIT leftovers. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+			break;
+		err = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		errln("cannot listen on '%s' port %d: %s", o->host, o->port, strerror(-err));
+		return err;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) == 0)
+		fmt_sockaddr((struct sockaddr *)&ss, ss_len, ret_name, name_len);
+	else
+		snprintf(ret_name, name_len, "%s:%d", o->host, o->port);
+	return fd;
+}
+
+/* Copy the request line for the log: bounded, printable ASCII only. */
+static void log_request(const struct client *c, int status)
+{
+	char line[160];
+	size_t i;
+
+	for (i = 0; i < c->in_len && i < sizeof(line) - 1; i++) {
+		char ch = c->in[i];
+
+		if (ch == '\r' || ch == '\n')
+			break;
+		line[i] = (ch >= 0x20 && ch < 0x7f && ch != '"') ? ch : '?';
+	}
+	line[i] = '\0';
+	logln("%s \"%s\" %d", c->peer, line, status);
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
+	}
+}
+
+static void set_response(struct client *c, int status, const char *body, bool head)
+{
+	int n;
+
+	n = snprintf(c->out, sizeof(c->out),
+		     "HTTP/1.1 %d %s\r\n"
+		     "Server: " PROG "\r\n"
+		     "Content-Type: text/plain; charset=utf-8\r\n"
+		     "Content-Length: %zu\r\n"
+		     "Connection: close\r\n"
+		     "%s"
+		     "\r\n"
+		     "%s",
+		     status, status_text(status), strlen(body),
+		     status == 405 ? "Allow: GET, HEAD\r\n" : "", head ? "" : body);
+	c->out_len = n < 0 ? 0 : ((size_t)n < sizeof(c->out) ? (size_t)n : sizeof(c->out) - 1);
+	c->out_off = 0;
+	c->state = CS_WRITE;
+	log_request(c, status);
+}
+
+static bool path_is(const char *path, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return (size_t)(end - path) == n && !memcmp(path, lit, n);
+}
+
+/*
+ * Answer the request head in c->in (complete, or truncated when <too_large>). Only the
+ * request line matters: headers and any body are ignored, and the connection closes after
+ * the response, which keeps the parser small.
+ */
+static void handle_request(const struct server *srv, struct client *c, bool too_large,
+			   uint64_t now)
+{
+	const char *p = c->in, *end = c->in + c->in_len, *eol, *sp1, *sp2, *path, *path_end;
+	size_t method_len;
+	bool head;
+
+	if (too_large) {
+		set_response(c, 431, "request head too large\n", false);
+		return;
+	}
+	eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	if (eol > p && eol[-1] == '\r')
+		eol--;
+	sp1 = memchr(p, ' ', (size_t)(eol - p));
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+	if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1 || eol - sp2 - 1 < 8 ||
+	    strncmp(sp2 + 1, "HTTP/1.", 7)) {
+		set_response(c, 400, "bad request\n", false);
+		return;
+	}
+	method_len = (size_t)(sp1 - p);
+	head = method_len == 4 && !memcmp(p, "HEAD", 4);
+	if (!head && !(method_len == 3 && !memcmp(p, "GET", 3))) {
+		set_response(c, 405, "method not allowed\n", false);
+		return;
+	}
+
+	path = sp1 + 1;
+	path_end = sp2;
+	if (*path != '/') {
+		/* absolute-form "http://host:port/path" (RFC 9112 3.2.2): skip to the path */
+		const char *s = memmem(path, (size_t)(path_end - path), "://", 3);
+
+		if (!s) {
+			set_response(c, 400, "bad request\n", head);
+			return;
+		}
+		for (path = s + 3; path < path_end && *path != '/'; path++)
+			;
+		if (path == path_end) {
+			path = "/";
+			path_end = path + 1;
+		}
+	}
+	for (p = path; p < path_end; p++)
+		if (*p == '?' || *p == '#')
+			break;
+	path_end = p;
+
+	if (path_is(path, path_end, "/healthz")) {
+		if (serve_is_healthy(srv, now))
+			set_response(c, 200, "ok\n", head);
+		else
+			set_response(c, 500, "unhealthy\n", head);
+	} else if (path_is(path, path_end, "/ready")) {
+		if (serve_is_ready(srv, now))
+			set_response(c, 200, "ready\n", head);
+		else
+			set_response(c, 503, "not ready\n", head);
+	} else if (path_is(path, path_end, "/")) {
+		set_response(c, 200, "podprobe demo-app: hello\n", head);
+	} else {
+		set_response(c, 404, "not found\n", head);
+	}
+}
+
+/* Send what is left of the response; on completion half-close and start lingering. */
+static void client_write(struct server *srv, struct client *c, uint64_t now)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				client_close(srv, c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	/*
+	 * Closing with unread input would send RST, and a client could then lose the response
+	 * still in its receive buffer. Half-close and drain until its FIN instead (bounded).
+	 */
+	if (shutdown(c->fd, SHUT_WR) < 0) {
+		client_close(srv, c);
+		return;
+	}
+	c->state = CS_LINGER;
+	c->deadline_ns = now + LINGER_TIMEOUT_NS;
+}
+
+static void client_read(struct server *srv, struct client *c, uint64_t now)
+{
+	char drain[1024];
+
+	for (;;) {
+		char *buf = c->state == CS_LINGER ? drain : c->in + c->in_len;
+		size_t room = c->state == CS_LINGER ? sizeof(drain) : REQ_MAX - 1 - c->in_len;
+		ssize_t n = recv(c->fd, buf, room, 0);
+
+		if (n == 0) {
+			client_close(srv, c);	/* EOF: done lingering, or gave up mid-request */
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				client_close(srv, c);
+			return;
+		}
+		if (c->state == CS_LINGER)
+			continue;
+		c->in_len += (size_t)n;
+		c->in[c->in_len] = '\0';
+		if (memmem(c->in, c->in_len, "\r\n\r\n", 4) || memmem(c->in, c->in_len, "\n\n", 2))
+			handle_request(srv, c, false, now);
+		else if (c->in_len == REQ_MAX - 1)
+			handle_request(srv, c, true, now);
+		else
+			continue;
+		client_write(srv, c, now);
+		return;
+	}
+}
+
+static struct client *client_slot(struct server *srv)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (srv->clients[i].fd < 0)
+			return &srv->clients[i];
+	return NULL;
+}
+
+static void serve_accept(struct server *srv, uint64_t now)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct client *c = client_slot(srv);
+		int fd;
+
+		if (!c)
+			return;	/* full: build_pollfds() leaves the listener out until a slot frees */
+		fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* The connection stays queued; polling now would spin. */
+				errln("accept: %s, pausing accepts for 100ms", strerror(errno));
+				srv->accept_resume_ns = now + ACCEPT_BACKOFF_NS;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				errln("accept: %s, ignoring", strerror(errno));
+			}
+			return;
+		}
+		c->fd = fd;
+		c->state = CS_READ;
+		c->deadline_ns = now + CLIENT_TIMEOUT_NS;
+		c->in_len = 0;
+		c->out_len = 0;
+		c->out_off = 0;
+		fmt_sockaddr((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
+		srv->n_clients++;
+	}
+}
+
+/* Returns true when the process should exit, with the status in <ret_code>. */
+static bool serve_signals(struct server *srv, uint64_t now, int *ret_code)
+{
+	struct signalfd_siginfo si;
+	char d[32];
+
+	for (;;) {
+		ssize_t n = read(srv->sig_fd, &si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si))
+			return false;
+		if (si.ssi_signo == SIGINT) {
+			logln("SIGINT received, exiting");
+			*ret_code = EXIT_SUCCESS;
+			return true;
+		}
+		if (si.ssi_signo != SIGTERM)
+			continue;
+		if (srv->opts->ignore_sigterm) {
+			logln("SIGTERM received, ignoring (--ignore-sigterm)");
+		} else if (srv->term_at_ns != NO_DEADLINE) {
+			logln("SIGTERM received again, already exiting");
+		} else if (srv->opts->term_delay_ns == 0) {
+			logln("SIGTERM received, exiting");
+			*ret_code = EXIT_SUCCESS;
+			return true;
+		} else {
+			fmt_duration(srv->opts->term_delay_ns, d, sizeof(d));
+			logln("SIGTERM received, exiting in %s", d);
+			srv->term_at_ns = now + srv->opts->term_delay_ns;
+		}
+	}
+}
+
+/*
+ * Fire every timer that is due at <now>. Returns true when the process should exit, with the
+ * status in <ret_code>. Each timer is disarmed as it fires, so next_deadline() never returns a
+ * time in the past and poll() never spins.
+ */
+static bool serve_timers(struct server *srv, uint64_t now, int *ret_code)
+{
+	const struct pp_opts *o = srv->opts;
+	char name[ADDR_STR_MAX];
+	size_t i;
+	int err;
+
+	if (srv->term_at_ns != NO_DEADLINE && now >= srv->term_at_ns) {
+		logln("term delay over, exiting");
+		*ret_code = EXIT_SUCCESS;
+		return true;
+	}
+	if (now >= deadline_after(srv->start_ns, o->crash_after_ns)) {
+		logln("crashing with exit code %d (--crash-after)", o->exit_code);
+		*ret_code = o->exit_code;
+		return true;
+	}
+	if (srv->listen_fd < 0 && now >= srv->start_ns + o->listen_delay_ns) {
+		srv->listen_fd = open_listener(o, name, sizeof(name));
+		if (srv->listen_fd < 0) {
+			*ret_code = EXIT_FAILURE;
+			return true;
+		}
+		logln("listening on %s", name);
+		if (o->write_file && serve_is_healthy(srv, now)) {
+			err = write_marker(o->write_file);
+			if (err < 0) {
+				errln("cannot write '%s': %s", o->write_file, strerror(-err));
+				*ret_code = EXIT_FAILURE;
+				return true;
+			}
+			srv->file_written = true;
+			logln("wrote '%s'", o->write_file);
+		}
+	}
+	if (!srv->ready_logged && serve_is_ready(srv, now)) {
+		logln("ready");
+		srv->ready_logged = true;
+	}
+	if (!srv->unhealthy_logged && !serve_is_healthy(srv, now)) {
+		logln("health check failing from now on, /healthz returns 500");
+		srv->unhealthy_logged = true;
+		remove_marker(srv);
+	}
+	if (srv->accept_resume_ns && now >= srv->accept_resume_ns)
+		srv->accept_resume_ns = 0;
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &srv->clients[i];
+
+		if (c->fd >= 0 && now >= c->deadline_ns)
+			client_close(srv, c);
+	}
+	return false;
+}
+
+static uint64_t next_deadline(const struct server *srv)
+{
+	const struct pp_opts *o = srv->opts;
+	uint64_t d = srv->term_at_ns, t;
+	size_t i;
+
+#define CONSIDER(x)            \
+	do {                   \
+		t = (x);       \
+		if (t < d)     \
+			d = t; \
+	} while (0)
+	CONSIDER(deadline_after(srv->start_ns, o->crash_after_ns));
+	if (srv->listen_fd < 0)
+		CONSIDER(srv->start_ns + o->listen_delay_ns);
+	else if (!srv->ready_logged)
+		CONSIDER(deadline_after(srv->start_ns, o->ready_after_ns));
+	if (!srv->unhealthy_logged)
+		CONSIDER(deadline_after(srv->start_ns, o->fail_health_after_ns));
+	if (srv->accept_resume_ns)
+		CONSIDER(srv->accept_resume_ns);
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (srv->clients[i].fd >= 0)
+			CONSIDER(srv->clients[i].deadline_ns);
+#undef CONSIDER
+	return d;
+}
+
+static nfds_t build_pollfds(struct server *srv)
+{
+	nfds_t n = 0;
+	size_t i;
+
+	srv->pfds[n] = (struct pollfd){ .fd = srv->sig_fd, .events = POLLIN };
+	srv->pfd_client[n++] = -1;
+	/* Leave the listener out while full or backing off: its POLLIN would spin the loop. */
+	if (srv->listen_fd >= 0 && srv->n_clients < MAX_CLIENTS && !srv->accept_resume_ns) {
+		srv->pfds[n] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
+		srv->pfd_client[n++] = -1;
+	}
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		const struct client *c = &srv->clients[i];
+
+		if (c->fd < 0)
+			continue;
+		srv->pfds[n] = (struct pollfd){
+			.fd = c->fd,
+			.events = c->state == CS_WRITE ? POLLOUT : POLLIN,
+		};
+		srv->pfd_client[n++] = (int)i;
+	}
+	return n;
+}
+
+/* More descriptors than MAX_CLIENTS need, if the hard limit allows it (best effort). */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= MAX_CLIENTS + 64)
+		return;
+	rl.rlim_cur = MAX_CLIENTS + 64;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
+		rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int cmd_serve(const struct pp_opts *o)
+{
+	struct server srv = {
+		.opts = o,
+		.sig_fd = -1,
+		.listen_fd = -1,
+		.term_at_ns = NO_DEADLINE,
+	};
+	sigset_t mask;
+	int code = EXIT_FAILURE;
+	size_t i;
+
+	raise_nofile_limit();
+	srv.start_ns = now_ns();
+	srv.clients = calloc(MAX_CLIENTS, sizeof(*srv.clients));
+	srv.pfds = calloc(MAX_CLIENTS + 2, sizeof(*srv.pfds));
+	srv.pfd_client = calloc(MAX_CLIENTS + 2, sizeof(*srv.pfd_client));
+	if (!srv.clients || !srv.pfds || !srv.pfd_client) {
+		errln("out of memory");
+		goto out_free;
+	}
+	for (i = 0; i < MAX_CLIENTS; i++)
+		srv.clients[i].fd = -1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+		errln("sigprocmask: %s", strerror(errno));
+		goto out_free;
+	}
+	srv.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv.sig_fd < 0) {
+		errln("signalfd: %s", strerror(errno));
+		goto out_free;
+	}
+	if (o->listen_delay_ns) {
+		char d[32];
+
+		fmt_duration(o->listen_delay_ns, d, sizeof(d));
+		logln("waiting %s before listening (--listen-delay)", d);
+	}
+
+	for (;;) {
+		uint64_t now = now_ns();
+		nfds_t n, k;
+		int r;
+
+		if (serve_timers(&srv, now, &code))
+			break;
+		n = build_pollfds(&srv);
+		r = poll(srv.pfds, n, poll_timeout_ms(next_deadline(&srv), now));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			errln("poll: %s", strerror(errno));
+			code = EXIT_FAILURE;
+			break;
+		}
+		if (r == 0)
+			continue;
+		now = now_ns();
+		if (srv.pfds[0].revents && serve_signals(&srv, now, &code))
+			break;
+		for (k = 1; k < n; k++) {
+			struct pollfd *pfd = &srv.pfds[k];
+			struct client *c;
+
+			if (!pfd->revents)
+				continue;
+			if (srv.pfd_client[k] < 0) {
+				serve_accept(&srv, now);
+				continue;
+			}
+			c = &srv.clients[srv.pfd_client[k]];
+			if (c->fd != pfd->fd)
+				continue;	/* slot recycled during this pass */
+			if (pfd->revents & POLLNVAL) {
+				client_close(&srv, c);
+			} else if (c->state != CS_WRITE) {
+				client_read(&srv, c, now);	/* also sees EOF and errors */
+			} else if (pfd->revents & (POLLERR | POLLHUP)) {
+				client_close(&srv, c);
+			} else {
+				client_write(&srv, c, now);
+			}
+		}
+	}
+
+	/* A crash leaves the marker behind, as a real crash would; a clean exit tidies up. */
+	if (code == EXIT_SUCCESS)
+		remove_marker(&srv);
+	serve_close_all(&srv);
+out_free:
+	if (srv.sig_fd >= 0)
+		close(srv.sig_fd);
+	free(srv.pfd_client);
+	free(srv.pfds);
+	free(srv.clients);
+	fflush(stdout);
+	return code;
+}
+
+/* ---- wait-tcp ------------------------------------------------------------------------------ */
+
+static void sleep_until(uint64_t deadline)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline / NSEC_PER_SEC),
+		.tv_nsec = (long)(deadline % NSEC_PER_SEC),
+	};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/* Non-blocking connect to <ai> bounded by <deadline>. Returns 0 or -errno (-ETIMEDOUT). */
+static int connect_one(const struct addrinfo *ai, uint64_t deadline)
+{
+	int fd, err = 0, r;
+	socklen_t len = sizeof(err);
+	struct pollfd pfd;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		goto out_close;
+	if (errno != EINPROGRESS) {
+		err = -errno;
+		goto out_close;
+	}
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	for (;;) {
+		uint64_t now = now_ns();
+
+		if (now >= deadline) {
+			err = -ETIMEDOUT;
+			goto out_close;
+		}
+		r = poll(&pfd, 1, poll_timeout_ms(deadline, now));
+		if (r > 0)
+			break;
+		if (r < 0 && errno != EINTR) {
+			err = -errno;
+			goto out_close;
+		}
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	err = -err;
+out_close:
+	close(fd);
+	return err;
+}
+
+/* One attempt over every address of the target. Returns 0, or -1 with <errbuf> filled. */
+static int try_connect(const struct pp_opts *o, uint64_t deadline, char *errbuf, size_t len)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV,
+	};
+	struct addrinfo *res = NULL, *ai;
+	int gai, err = -EADDRNOTAVAIL;
+
+	gai = getaddrinfo(o->target_host, o->target_port, &hints, &res);
+	if (gai) {
+		snprintf(errbuf, len, "%s", gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		err = connect_one(ai, deadline);
+		if (!err)
+			break;
+	}
+	freeaddrinfo(res);
+	if (err)
+		snprintf(errbuf, len, "%s", strerror(-err));
+	return err ? -1 : 0;
+}
+
+static int cmd_wait_tcp(const struct pp_opts *o)
+{
+	uint64_t start = now_ns(), deadline, connect_ns;
+	char errbuf[128] = "no attempt made", d[32];
+
+	deadline = o->timeout_ns ? start + o->timeout_ns : NO_DEADLINE;
+	/* A silently dropped SYN must not stall the loop, nor cut a slow accept short. */
+	connect_ns = o->interval_ns > CONNECT_TIMEOUT_MIN_NS ? o->interval_ns :
+							       CONNECT_TIMEOUT_MIN_NS;
+	logln("waiting for %s", o->target);
+	for (;;) {
+		uint64_t attempt = now_ns(), limit = attempt + connect_ns, next;
+
+		/* Stay within --timeout, but give the attempt at the deadline a fair chance. */
+		if (limit > deadline)
+			limit = deadline > attempt + FINAL_CONNECT_NS ? deadline :
+								      attempt + FINAL_CONNECT_NS;
+		if (try_connect(o, limit, errbuf, sizeof(errbuf)) == 0) {
+			logln("%s is up", o->target);
+			return EXIT_SUCCESS;
+		}
+		if (now_ns() >= deadline) {
+			fmt_duration(o->timeout_ns, d, sizeof(d));
+			errln("timed out after %s waiting for %s: %s", d, o->target, errbuf);
+			return EXIT_FAILURE;
+		}
+		next = attempt + o->interval_ns;
+		sleep_until(next < deadline ? next : deadline);
+	}
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct pp_opts opts = {
+		.host = "127.0.0.1",
+		.port = DEFAULT_PORT,
+		.fail_health_after_ns = NO_DEADLINE,
+		.crash_after_ns = NO_DEADLINE,
+		.exit_code = 1,
+		.interval_ns = DEFAULT_INTERVAL_NS,
+	};
+	static const struct argp top_argp = {
+		.options = top_options,
+		.parser = parse_top,
+		.args_doc = "COMMAND [ARG...]",
+		.doc = top_doc,
+	};
+	static const struct argp serve_argp = {
+		.options = serve_options,
+		.parser = parse_serve,
+		.doc = serve_doc,
+	};
+	static const struct argp wait_tcp_argp = {
+		.options = wait_tcp_options,
+		.parser = parse_wait_tcp,
+		.args_doc = "HOST:PORT",
+		.doc = wait_tcp_doc,
+	};
+	char sub_name[64];
+	int err;
+
+	argp_err_exit_status = EXIT_USAGE;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* ARGP_IN_ORDER stops option permutation, so the command's options reach its parser. */
+	err = argp_parse(&top_argp, argc, argv, ARGP_IN_ORDER, NULL, &opts);
+	if (err)
+		return EXIT_USAGE;
+
+	/* Messages from the command's parser then read "demo-app serve: ...". */
+	snprintf(sub_name, sizeof(sub_name), PROG " %s", cmd_names[opts.cmd]);
+	opts.sub_argv[0] = sub_name;
+	err = argp_parse(opts.cmd == CMD_SERVE ? &serve_argp : &wait_tcp_argp, opts.sub_argc,
+			 opts.sub_argv, 0, NULL, &opts);
+	if (err)
+		return EXIT_USAGE;
+
+	switch (opts.cmd) {
+	case CMD_SERVE:
+		return cmd_serve(&opts);
+	case CMD_WAIT_TCP:
+		return cmd_wait_tcp(&opts);
+	default:
+		return EXIT_USAGE;
+	}
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Kubernetes' display formats. The column rules follow kubectl's printPod
+ * (k8s-semantics.md §10); the durations follow Go's Duration.String and apimachinery's
+ * HumanDuration, so a reader sees exactly what kubectl would show.
+ */
+#include "podprobe/kubefmt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "podprobe/lifecycle.h"
+#include "podprobe/pod.h"
+
+static int out(char *buf, size_t size, int n)
+{
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}
+
+/* "<whole>[.<frac>]<unit>" with trailing zeros of the fraction dropped, as Go prints. */
+static int fmt_fraction(char *buf, size_t size, pp_nsec v, pp_nsec unit, const char *suffix)
+{
+	char frac[32];
+	pp_nsec rem = v % unit;
+	unsigned int digits = 0;
+
+	for (pp_nsec u = unit; u > 1; u /= 10)
+		digits++;
+	if (!rem)
+		return out(buf, size, snprintf(buf, size, "%llu%s", (unsigned long long)(v / unit),
+					       suffix));
+	snprintf(frac, sizeof(frac), "%0*llu", (int)(digits & 15), (unsigned long long)rem);
+	for (int i = (int)strlen(frac) - 1; i > 0 && frac[i] == '0'; i--)
+		frac[i] = '\0';
+	return out(buf, size,
+		   snprintf(buf, size, "%llu.%s%s", (unsigned long long)(v / unit), frac, suffix));
+}
+
+int pp_fmt_go_duration(pp_nsec d, char *buf, size_t size)
+{
+	pp_nsec h, m;
+	char secs[40];
+	int n;
+
+	if (d == 0)
+		return out(buf, size, snprintf(buf, size, "0s"));
+	if (d < PP_NSEC_PER_USEC)
+		return out(buf, size, snprintf(buf, size, "%lluns", (unsigned long long)d));
+	if (d < PP_NSEC_PER_MSEC)
+		return fmt_fraction(buf, size, d, PP_NSEC_PER_USEC, "\xc2\xb5s");
+	if (d < PP_NSEC_PER_SEC)
+		return fmt_fraction(buf, size, d, PP_NSEC_PER_MSEC, "ms");
+	h = d / (3600 * PP_NSEC_PER_SEC);
+	m = d / (60 * PP_NSEC_PER_SEC) % 60;
+	n = fmt_fraction(secs, sizeof(secs), d % (60 * PP_NSEC_PER_SEC), PP_NSEC_PER_SEC, "s");
+	if (n < 0)
+		return n;
+	if (h)
+		n = snprintf(buf, size, "%lluh%llum%s", (unsigned long long)h, (unsigned long long)m,
+			     secs);
+	else if (m)
+		n = snprintf(buf, size, "%llum%s", (unsigned long long)m, secs);
+	else
+		n = snprintf(buf, size, "%s", secs);
+	return out(buf, size, n);
+}
+
+int pp_fmt_human_duration(pp_nsec d, char *buf, size_t size)
+{
+	unsigned long long s = d / PP_NSEC_PER_SEC, min = s / 60, h = s / 3600;
+
+	if (s < 120)
+		return out(buf, size, snprintf(buf, size, "%llus", s));
+	if (min < 10)
+		return out(buf, size, s % 60 ? snprintf(buf, size, "%llum%llus", min, s % 60) :
+					       snprintf(buf, size, "%llum", min));
+	if (min < 180)
+		return out(buf, size, snprintf(buf, size, "%llum", min));
+	if (h < 8)
+		return out(buf, size, min % 60 ? snprintf(buf, size, "%lluh%llum", h, min % 60) :
+						 snprintf(buf, size, "%lluh", h));
+	if (h < 48)
+		return out(buf, size, snprintf(buf, size, "%lluh", h));
+	if (h < 24 * 8)
+		return out(buf, size, h % 24 ? snprintf(buf, size, "%llud%lluh", h / 24, h % 24) :
+					       snprintf(buf, size, "%llud", h / 24));
+	if (h < 24 * 365 * 2)
+		return out(buf, size, snprintf(buf, size, "%llud", h / 24));
+	if (h < 24 * 365 * 8) {
+		unsigned long long y = h / 24 / 365, dd = h / 24 % 365;
+
+		return out(buf, size, dd ? snprintf(buf, size, "%lluy%llud", y, dd) :
+					   snprintf(buf, size, "%lluy", y));
+	}
+	return out(buf, size, snprintf(buf, size, "%lluy", h / 24 / 365));
+}
+
+static bool sidecar(const struct pp_pod_state *ps, size_t i)
+{
+	return i < ps->spec->n_init_containers && pp_pod_container(ps->spec, i)->sidecar;
+}
+
+int pp_fmt_pod_ready(const struct pp_pod_state *ps, char *buf, size_t size)
+{
+	unsigned int ready = 0, total = 0;
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		const struct pp_container_state *c = &ps->c[i];
+
+		if (i < ps->spec->n_init_containers) {
+			if (!sidecar(ps, i))
+				continue;
+			total++;
+			ready += c->started && c->ready;
+		} else {
+			total++;
+			ready += ps->initialized && c->ready && c->state == PP_CSTATE_RUNNING;
+		}
+	}
+	return out(buf, size, snprintf(buf, size, "%u/%u", ready, total));
+}
+
+/* ContainersReady (C.4): every regular container and sidecar is ready. */
+static bool containers_ready(const struct pp_pod_state *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++)
+		if ((sidecar(ps, i) || i >= ps->spec->n_init_containers) && !ps->c[i].ready)
+			return false;
+	return true;
+}
+
+/* Regular container indices sorted by name (S.10), into <idx> of ps->n - n_init entries. */
+static void sort_by_name(const struct pp_pod_state *ps, size_t *idx, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		idx[i] = ps->spec->n_init_containers + i;
+	for (i = 1; i < n; i++) {
+		size_t v = idx[i];
+
+		for (j = i; j > 0 && strcmp(pp_pod_container(ps->spec, idx[j - 1])->name,
+					    pp_pod_container(ps->spec, v)->name) > 0;
+		     j--)
+			idx[j] = idx[j - 1];
+		idx[j] = v;
+	}
+}
+
+int pp_fmt_pod_status(const struct pp_pod_state *ps, char *buf, size_t size)
+{
+	size_t n_init = ps->spec->n_init_containers, n_main = ps->n - n_init, i, *idx;
+	char reason[64];
+	bool initializing = false, has_running = false;
+
+	snprintf(reason, sizeof(reason), "%s", ps->reason[0] ? ps->reason : pp_phase_str(ps->phase));
+	for (i = 0; i < n_init; i++) {
+		const struct pp_container_state *c = &ps->c[i];
+
+		if (c->state == PP_CSTATE_TERMINATED && c->term.exit_code == 0)
+			continue;
+		if (sidecar(ps, i) && c->started)
+			continue;
+		if (c->state == PP_CSTATE_TERMINATED)
+			snprintf(reason, sizeof(reason), "Init:%s", c->reason);
+		else if (c->state == PP_CSTATE_WAITING && c->reason[0] &&
+			 strcmp(c->reason, "PodInitializing"))
+			snprintf(reason, sizeof(reason), "Init:%s", c->reason);
+		else
+			snprintf(reason, sizeof(reason), "Init:%zu/%zu", i, n_init);
+		initializing = true;
+		break;
+	}
+	if (!initializing || ps->initialized) {
+		idx = calloc(n_main ? n_main : 1, sizeof(*idx));
+		if (!idx)
+			return -ENOMEM;
+		sort_by_name(ps, idx, n_main);
+		for (i = n_main; i-- > 0;) {
+			const struct pp_container_state *c = &ps->c[idx[i]];
+
+			if (c->state == PP_CSTATE_WAITING && c->reason[0])
+				snprintf(reason, sizeof(reason), "%s", c->reason);
+			else if (c->state == PP_CSTATE_TERMINATED)
+				snprintf(reason, sizeof(reason), "%s", c->reason);
+			else if (c->state == PP_CSTATE_RUNNING && c->ready)
+				has_running = true;
+		}
+		free(idx);
+		if (!strcmp(reason, "Completed") && has_running)
+			snprintf(reason, sizeof(reason), "%s",
+				 containers_ready(ps) ? "Running" : "NotReady");
+	}
+	if (ps->deleted && !ps->terminal)
+		snprintf(reason, sizeof(reason), "Terminating");
+	return out(buf, size, snprintf(buf, size, "%s", reason));
+}
+
+/* lastState.terminated.finishedAt of <c>, or 0. */
+static pp_nsec last_finished(const struct pp_container_state *c)
+{
+	if (c->state == PP_CSTATE_TERMINATED)
+		return c->has_last ? c->last.finished_at : 0;
+	return c->has_term ? c->term.finished_at : 0;
+}
+
+int pp_fmt_pod_restarts(const struct pp_pod_state *ps, pp_nsec now, char *buf, size_t size)
+{
+	size_t n_init = ps->spec->n_init_containers, i;
+	unsigned long restarts = 0;
+	bool initializing = false;
+	pp_nsec newest = 0;
+	char age[32];
+
+	for (i = 0; i < n_init; i++) {
+		const struct pp_container_state *c = &ps->c[i];
+
+		if ((c->state == PP_CSTATE_TERMINATED && c->term.exit_code == 0) ||
+		    (sidecar(ps, i) && c->started))
+			continue;
+		initializing = true;
+		break;
+	}
+	for (i = 0; i < ps->n; i++) {
+		const struct pp_container_state *c = &ps->c[i];
+		bool count = (initializing && !ps->initialized) ? i < n_init :
+								  (sidecar(ps, i) || i >= n_init);
+
+		if (!count)
+			continue;
+		restarts += c->restart_count;
+		if (last_finished(c) > newest)
+			newest = last_finished(c);
+	}
+	if (!restarts || !newest || newest > now)
+		return out(buf, size, snprintf(buf, size, "%lu", restarts));
+	pp_fmt_human_duration(now - newest, age, sizeof(age));
+	return out(buf, size, snprintf(buf, size, "%lu (%s ago)", restarts, age));
+}
+
+const char *pp_signal_name(int sig)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "HUP",   [SIGINT] = "INT",	[SIGQUIT] = "QUIT", [SIGILL] = "ILL",
+		[SIGTRAP] = "TRAP", [SIGABRT] = "ABRT", [SIGBUS] = "BUS",   [SIGFPE] = "FPE",
+		[SIGKILL] = "KILL", [SIGUSR1] = "USR1", [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+		[SIGPIPE] = "PIPE", [SIGALRM] = "ALRM", [SIGTERM] = "TERM", [SIGXCPU] = "XCPU",
+		[SIGXFSZ] = "XFSZ", [SIGSYS] = "SYS",
+	};
+
+	if (sig <= 0 || (size_t)sig >= sizeof(names) / sizeof(names[0]))
+		return NULL;
+	return names[sig];
+}
+
+int pp_json_append_string(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t n = *len;
+	int err = 0;
+
+#define PUT(ch)                                \
+	do {                                   \
+		if (n + 1 >= size) {           \
+			err = -ENOSPC;         \
+			goto out;              \
+		}                              \
+		buf[n++] = (ch);               \
+	} while (0)
+
+	PUT('"');
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			PUT('\\');
+			PUT((char)ch);
+		} else if (ch == '\n') {
+			PUT('\\');
+			PUT('n');
+		} else if (ch == '\r') {
+			PUT('\\');
+			PUT('r');
+		} else if (ch == '\t') {
+			PUT('\\');
+			PUT('t');
+		} else if (ch < 0x20 || ch == 0x7f) {
+			static const char hex[] = "0123456789abcdef";
+
+			PUT('\\');
+			PUT('u');
+			PUT('0');
+			PUT('0');
+			PUT(hex[ch >> 4]);
+			PUT(hex[ch & 15]);
+		} else {
+			PUT((char)ch);
+		}
+	}
+	PUT('"');
+#undef PUT
+out:
+	buf[n < size ? n : size - 1] = '\0';
+	*len = n;
+	return err;
+}
+
+int pp_parse_duration(const char *s, pp_nsec *ret)
+{
+	static const struct {
+		const char *unit;
+		pp_nsec mult;
+	} units[] = {
+		{ "ns", 1 },
+		{ "us", PP_NSEC_PER_USEC },
+		{ "\xc2\xb5s", PP_NSEC_PER_USEC },
+		{ "ms", PP_NSEC_PER_MSEC },
+		{ "s", PP_NSEC_PER_SEC },
+		{ "m", 60 * PP_NSEC_PER_SEC },
+		{ "h", 3600 * PP_NSEC_PER_SEC },
+	};
+	pp_nsec total = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*p) {
+		pp_nsec whole = 0, frac = 0, scale = 1, mult = 0;
+		size_t best = 0;
+		bool digits = false;
+
+		for (; *p >= '0' && *p <= '9'; p++, digits = true) {
+			if (whole > (PP_NSEC_INFINITY - 9) / 10)
+				return -EINVAL;
+			whole = whole * 10 + (pp_nsec)(*p - '0');
+		}
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+				if (scale < 1000000000ull) {
+					frac = frac * 10 + (pp_nsec)(*p - '0');
+					scale *= 10;
+				}
+		if (!digits)
+			return -EINVAL;
+		if (!*p && p == s + strspn(s, "0123456789.")) {
+			mult = PP_NSEC_PER_SEC; /* a plain number: seconds */
+		} else {
+			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+				size_t len = strlen(units[i].unit);
+
+				if (!strncmp(p, units[i].unit, len) && len > best) {
+					best = len;
+					mult = units[i].mult;
+				}
+			}
+			if (!best)
+				return -EINVAL;
+			p += best;
+		}
+		if (whole > PP_NSEC_INFINITY / mult)
+			return -EINVAL;
+		total += whole * mult + frac * mult / scale;
+	}
+	*ret = total;
+	return 0;
+}

@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pod validation as the API server does it (K: pkg/apis/core/validation/validation.go), plus
+ * the rules of the process runtime (command required, emptyDir volumes only). Pure.
+ *
+ * Message style: the API server's detail text. The "Required value", "Duplicate value",
+ * "Unsupported value", "Not found" and "Invalid value: <string>" prefixes are kept; numeric
+ * range errors are reported without "Invalid value: <n>: " because the position and path
+ * already point at the number. Positions come from pp_pod_field_pos(): the key of the field,
+ * or the closest recorded ancestor when the field is absent.
+ */
+#include "podprobe/pod.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Field paths built here hold only known keys and indexes: a container path fits in
+ * CPATH_MAX, a probe or hook path in HPATH_MAX, any field below them in VPATH_MAX.
+ */
+#define CPATH_MAX    64
+#define HPATH_MAX    128
+#define VPATH_MAX    256
+#define QUOTE_MAX    96	 /* a quoted value in a message */
+#define MAX_FINDINGS 100 /* per pod; a hostile manifest could otherwise yield millions */
+
+#define MSG_SUBDOMAIN                                                                             \
+	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "     \
+	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*"      \
+	"[a-z0-9])?)*')"
+#define MSG_LABEL                                                                                \
+	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', " \
+	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', " \
+	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+#define MSG_ENV_NAME                                                                             \
+	"a valid environment variable name must consist of alphabetic characters, digits, '_', " \
+	"'-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  " \
+	"or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
+#define MSG_HEADER_NAME                                                             \
+	"a valid HTTP header must consist of alphanumeric characters or '-' (e.g. " \
+	"'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"
+#define MSG_PORT_RANGE	   "must be between 1 and 65535, inclusive"
+#define MSG_NONNEG	   "must be greater than or equal to 0"
+#define MSG_INIT_FORBIDDEN "may not be set for init containers without restartPolicy=Always"
+
+enum probe_kind {
+	PROBE_STARTUP = 0,
+	PROBE_LIVENESS,
+	PROBE_READINESS,
+	_PROBE_MAX,
+};
+
+static const char *const probe_keys[_PROBE_MAX] = {
+	[PROBE_STARTUP] = "startupProbe",
+	[PROBE_LIVENESS] = "livenessProbe",
+	[PROBE_READINESS] = "readinessProbe",
+};
+
+struct vctx {
+	const struct pp_pod *pod;
+	struct pp_diag_list *diags;
+	int err;		 /* -ENOMEM once an append failed */
+	int n_errors;		 /* errors added by this validation */
+	unsigned int n_findings; /* errors and warnings added */
+};
+
+static void report(struct vctx *v, enum pp_diag_severity sev, const char *path, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
+
+static void report(struct vctx *v, enum pp_diag_severity sev, const char *path, const char *fmt,
+		   ...)
+{
+	va_list ap;
+	int err;
+
+	if (v->err || v->n_findings > MAX_FINDINGS)
+		return;
+	if (v->n_findings++ == MAX_FINDINGS) {
+		sev = PP_DIAG_ERROR;
+		err = pp_diag_add(v->diags, sev, v->pod->file, v->pod->pos, "",
+				  "too many errors, giving up");
+	} else {
+		va_start(ap, fmt);
+		err = pp_diag_addv(v->diags, sev, v->pod->file, pp_pod_field_pos(v->pod, path),
+				   path, fmt, ap);
+		va_end(ap);
+	}
+	if (err)
+		v->err = err;
+	else if (sev == PP_DIAG_ERROR)
+		v->n_errors++;
+}
+
+#define error(v, path, ...)   report(v, PP_DIAG_ERROR, path, __VA_ARGS__)
+#define warning(v, path, ...) report(v, PP_DIAG_WARNING, path, __VA_ARGS__)
+
+/* <buf> = <prefix><suffix>: field paths are short, see VPATH_MAX. */
+static const char *join(char *buf, const char *prefix, const char *suffix)
+{
+	snprintf(buf, VPATH_MAX, "%s%s", prefix, suffix);
+	return buf;
+}
+
+static const char *quote(char *buf, const char *s)
+{
+	return pp_quote(buf, QUOTE_MAX, s, strlen(s));
+}
+
+static bool is_lower_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)* */
+static bool is_subdomain_syntax(const char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len; i++) {
+		bool edge = i == 0 || i == len - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+
+		if (is_lower_alnum(s[i]))
+			continue;
+		if ((s[i] == '-' || s[i] == '.') && !edge)
+			continue;
+		return false;
+	}
+	return len > 0;
+}
+
+/* IsValidPortName (IANA_SVC_NAME): the detail of the first rule <s> breaks, or NULL. */
+static const char *port_name_error(const char *s)
+{
+	size_t len = strlen(s);
+	bool letter = false;
+
+	if (len > 15)
+		return "must be no more than 15 characters";
+	for (size_t i = 0; i < len; i++) {
+		if (!is_lower_alnum(s[i]) && s[i] != '-')
+			return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens "
+			       "(-)";
+		letter |= s[i] >= 'a' && s[i] <= 'z';
+	}
+	if (!letter)
+		return "must contain at least one letter (a-z)";
+	if (strstr(s, "--"))
+		return "must not contain consecutive hyphens";
+	if (s[0] == '-' || s[len - 1] == '-')
+		return "must not begin or end with a hyphen";
+	return NULL;
+}
+
+static bool is_env_name(const char *s)
+{
+	for (size_t i = 0; s[i]; i++) {
+		char ch = s[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+			  ch == '-' || ch == '.' || (i > 0 && ch >= '0' && ch <= '9');
+
+		if (!ok)
+			return false;
+	}
+	return s[0] != '\0';
+}
+
+static bool is_header_name(const char *s)
+{
+	for (size_t i = 0; s[i]; i++) {
+		char ch = s[i];
+
+		if (!is_lower_alnum(ch) && !(ch >= 'A' && ch <= 'Z') && ch != '-')
+			return false;
+	}
+	return s[0] != '\0';
+}
+
+/*
+ * Sorted (name, index) pairs, for duplicate checks and lookups in O(n log n): a hostile
+ * manifest can list tens of thousands of containers or ports, too many to compare pairwise.
+ */
+struct name_ref {
+	const char *name;
+	size_t idx;
+};
+
+struct name_set {
+	struct name_ref *refs;
+	size_t n;
+};
+
+static int cmp_name_ref(const void *a, const void *b)
+{
+	const struct name_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * Build a set from the <n> names returned by <get>(<ctx>, i), skipping NULL and "" ones.
+ * Fills <ret_dup> (n entries, may be NULL) with true for every entry whose name occurred at a
+ * lower index. Returns 0 or -ENOMEM.
+ */
+static int name_set_build(struct name_set *set, size_t n, const char *(*get)(const void *, size_t),
+			  const void *ctx, bool *ret_dup)
+{
+	set->refs = NULL;
+	set->n = 0;
+	if (n == 0)
+		return 0;
+	set->refs = malloc(n * sizeof(*set->refs));
+	if (!set->refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = get(ctx, i);
+
+		if (name && *name)
+			set->refs[set->n++] = (struct name_ref){name, i};
+	}
+	qsort(set->refs, set->n, sizeof(*set->refs), cmp_name_ref);
+	for (size_t i = 1; ret_dup && i < set->n; i++)
+		if (strcmp(set->refs[i - 1].name, set->refs[i].name) == 0)
+			ret_dup[set->refs[i].idx] = true;
+	return 0;
+}
+
+static bool name_set_has(const struct name_set *set, const char *name)
+{
+	size_t lo = 0, hi = set->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(set->refs[mid].name, name);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static const char *get_container_name(const void *ctx, size_t i)
+{
+	return pp_pod_container(ctx, i)->name;
+}
+
+static const char *get_port_name(const void *ctx, size_t i)
+{
+	return ((const struct pp_container_spec *)ctx)->ports[i].name;
+}
+
+static const char *get_mount_path(const void *ctx, size_t i)
+{
+	return ((const struct pp_container_spec *)ctx)->mounts[i].mount_path;
+}
+
+static const char *get_volume_name(const void *ctx, size_t i)
+{
+	return ((const struct pp_pod *)ctx)->volumes[i].name;
+}
+
+/* A probe or hook port: a number in 1..65535, or an IANA_SVC_NAME (P1.6, P1.7). */
+static void validate_port_ref(struct vctx *v, const struct pp_container_spec *c,
+			      const struct pp_port_ref *ref, const char *path)
+{
+	char q[QUOTE_MAX];
+	const char *msg;
+
+	if (!ref->name) {
+		if (ref->number < 1 || ref->number > 65535)
+			error(v, path, MSG_PORT_RANGE);
+		return;
+	}
+	msg = port_name_error(ref->name);
+	if (msg)
+		error(v, path, "Invalid value: %s: %s", quote(q, ref->name), msg);
+	else if (pp_container_resolve_port(c, ref) == -ENOENT)
+		/* Not an API error: the kubelet reports the probe as Unknown at run time. */
+		warning(v, path, "port name %s not found in the container's ports",
+			quote(q, ref->name));
+}
+
+/* The handler of a probe (exec/httpGet/tcpSocket/grpc) or a hook (exec/httpGet/tcpSocket/sleep). */
+static void validate_handler(struct vctx *v, const struct pp_container_spec *c,
+			     const struct pp_handler *h, const char *path)
+{
+	char p[VPATH_MAX], q[QUOTE_MAX];
+
+	if (h->n_kinds == 0) {
+		error(v, path, "must specify a handler type");
+		return;
+	}
+	if (h->n_kinds > 1) {
+		error(v, path, "may not specify more than 1 handler type");
+		return;
+	}
+	switch (h->kind) {
+	case PP_HANDLER_EXEC:
+		if (h->n_command == 0)
+			error(v, join(p, path, ".exec.command"), "Required value");
+		break;
+	case PP_HANDLER_HTTP_GET:
+		validate_port_ref(v, c, &h->port, join(p, path, ".httpGet.port"));
+		if (h->scheme && strcmp(h->scheme, "HTTP") && strcmp(h->scheme, "HTTPS"))
+			error(v, join(p, path, ".httpGet.scheme"),
+			      "Unsupported value: %s: supported values: \"HTTP\", \"HTTPS\"",
+			      quote(q, h->scheme));
+		for (size_t i = 0; i < h->n_headers; i++) {
+			const char *name = h->headers[i].name;
+
+			snprintf(p, sizeof(p), "%s.httpGet.httpHeaders[%zu].name", path, i);
+			if (!name || !*name)
+				error(v, p, "Required value");
+			else if (!is_header_name(name))
+				error(v, p, "Invalid value: %s: %s", quote(q, name),
+				      MSG_HEADER_NAME);
+		}
+		break;
+	case PP_HANDLER_TCP_SOCKET:
+		validate_port_ref(v, c, &h->port, join(p, path, ".tcpSocket.port"));
+		break;
+	case PP_HANDLER_GRPC:
+		/* The reader only accepts a number here: gRPC ports cannot be named (P1.8). */
+		if (h->port.name || h->port.number < 1 || h->port.number > 65535)
+			error(v, join(p, path, ".grpc.port"), MSG_PORT_RANGE);
+		break;
+	case PP_HANDLER_SLEEP:
+		join(p, path, ".sleep.seconds");
+		if (h->sleep_seconds < 1)
+			error(v, p, "must be greater than 0");
+		else if (v->pod->termination_grace_s >= 0 &&
+			 h->sleep_seconds > v->pod->termination_grace_s)
+			error(v, p,
+			      "must be less than or equal to terminationGracePeriodSeconds (%lld)",
+			      (long long)v->pod->termination_grace_s);
+		break;
+	default:
+		break;
+	}
+}
+
+/* P1.2 - P1.5 */
+static void validate_probe(struct vctx *v, const struct pp_container_spec *c,
+			   const struct pp_probe_spec *probe, enum probe_kind kind,
+			   const char *cpath)
+{
+	const struct {
+		const char *key;
+		int64_t value;
+	} ints[] = {
+		{".initialDelaySeconds", probe->initial_delay_s},
+		{".timeoutSeconds", probe->timeout_s},
+		{".periodSeconds", probe->period_s},
+		{".successThreshold", probe->success_threshold},
+		{".failureThreshold", probe->failure_threshold},
+	};
+	char path[HPATH_MAX], p[VPATH_MAX];
+	struct pp_probe_spec eff;
+
+	snprintf(path, sizeof(path), "%s.%s", cpath, probe_keys[kind]);
+	validate_handler(v, c, &probe->handler, path);
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (ints[i].value < 0)
+			error(v, join(p, path, ints[i].key), MSG_NONNEG);
+
+	pp_probe_effective(probe, &eff);
+	if (kind != PROBE_READINESS && probe->success_threshold >= 0 && eff.success_threshold != 1)
+		error(v, join(p, path, ".successThreshold"), "must be 1");
+
+	join(p, path, ".terminationGracePeriodSeconds");
+	if (probe->has_termination_grace && kind == PROBE_READINESS)
+		error(v, p, "must not be set for readinessProbes");
+	else if (probe->has_termination_grace && probe->termination_grace_s < 1)
+		error(v, p, "must be greater than 0");
+}
+
+static void validate_ports(struct vctx *v, const struct pp_container_spec *c, const char *cpath)
+{
+	struct name_set set;
+	bool *dup;
+	char p[VPATH_MAX], q[QUOTE_MAX];
+
+	if (c->n_ports == 0)
+		return;
+	dup = calloc(c->n_ports, sizeof(*dup));
+	if (!dup || name_set_build(&set, c->n_ports, get_port_name, c, dup)) {
+		free(dup);
+		v->err = -ENOMEM;
+		return;
+	}
+	free(set.refs);
+
+	for (size_t i = 0; i < c->n_ports; i++) {
+		const struct pp_port_spec *port = &c->ports[i];
+		const char *msg;
+
+		snprintf(p, sizeof(p), "%s.ports[%zu].containerPort", cpath, i);
+		if (port->container_port == 0)
+			error(v, p, "Required value");
+		else if (port->container_port < 1 || port->container_port > 65535)
+			error(v, p, MSG_PORT_RANGE);
+
+		snprintf(p, sizeof(p), "%s.ports[%zu].name", cpath, i);
+		if (port->name && *port->name) {
+			msg = port_name_error(port->name);
+			if (msg)
+				error(v, p, "Invalid value: %s: %s", quote(q, port->name), msg);
+			else if (dup[i])
+				error(v, p, "Duplicate value: %s", quote(q, port->name));
+		}
+
+		snprintf(p, sizeof(p), "%s.ports[%zu].protocol", cpath, i);
+		if (port->protocol && strcmp(port->protocol, "TCP") &&
+		    strcmp(port->protocol, "UDP") && strcmp(port->protocol, "SCTP"))
+			error(v, p,
+			      "Unsupported value: %s: supported values: \"SCTP\", \"TCP\", \"UDP\"",
+			      quote(q, port->protocol));
+	}
+	free(dup);
+}
+
+static void validate_mounts(struct vctx *v, const struct pp_container_spec *c, const char *cpath,
+			    const struct name_set *volumes)
+{
+	struct name_set set;
+	bool *dup;
+	char p[VPATH_MAX], q[QUOTE_MAX];
+
+	if (c->n_mounts == 0)
+		return;
+	dup = calloc(c->n_mounts, sizeof(*dup));
+	if (!dup || name_set_build(&set, c->n_mounts, get_mount_path, c, dup)) {
+		free(dup);
+		v->err = -ENOMEM;
+		return;
+	}
+	free(set.refs);
+
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		const struct pp_volume_mount *m = &c->mounts[i];
+
+		snprintf(p, sizeof(p), "%s.volumeMounts[%zu].name", cpath, i);
+		if (!m->name || !*m->name)
+			error(v, p, "Required value");
+		else if (!name_set_has(volumes, m->name))
+			error(v, p, "Not found: %s", quote(q, m->name));
+
+		snprintf(p, sizeof(p), "%s.volumeMounts[%zu].mountPath", cpath, i);
+		if (!m->mount_path || !*m->mount_path)
+			error(v, p, "Required value");
+		else if (m->mount_path[0] != '/')
+			error(v, p, "Invalid value: %s: must be an absolute path",
+			      quote(q, m->mount_path));
+		else if (dup[i])
+			error(v, p, "Invalid value: %s: must be unique", quote(q, m->mount_path));
+	}
+	free(dup);
+}
+
+static void validate_container(struct vctx *v, size_t i, bool dup_name,
+			       const struct name_set *volumes)
+{
+	const struct pp_container_spec *c = pp_pod_container(v->pod, i);
+	const struct pp_probe_spec *probes[_PROBE_MAX] = {
+		[PROBE_STARTUP] = &c->startup,
+		[PROBE_LIVENESS] = &c->liveness,
+		[PROBE_READINESS] = &c->readiness,
+	};
+	char cpath[CPATH_MAX], hpath[HPATH_MAX], p[VPATH_MAX], q[QUOTE_MAX];
+	bool regular_init = c->is_init && !c->sidecar;
+
+	pp_pod_container_path(v->pod, i, cpath, sizeof(cpath));
+
+	join(p, cpath, ".name");
+	if (!c->name || !*c->name)
+		error(v, p, "Required value");
+	else if (strlen(c->name) > 63)
+		error(v, p, "Invalid value: %s: must be no more than 63 characters",
+		      quote(q, c->name));
+	else if (!pp_is_dns1123_label(c->name))
+		error(v, p, "Invalid value: %s: " MSG_LABEL, quote(q, c->name));
+	else if (dup_name)
+		error(v, p, "Duplicate value: %s", quote(q, c->name));
+
+	if (!c->image || !*c->image)
+		error(v, join(p, cpath, ".image"), "Required value");
+	if (c->n_command == 0)
+		error(v, join(p, cpath, ".command"),
+		      "Required value: the process runtime has no image entrypoint; set command");
+
+	join(p, cpath, ".restartPolicy");
+	if (c->restart_policy && !c->is_init)
+		error(v, p, "may not be set for non-init containers");
+	else if (c->restart_policy && strcmp(c->restart_policy, "Always"))
+		error(v, p, "Unsupported value: %s: supported values: \"Always\"",
+		      quote(q, c->restart_policy));
+
+	/* P1.9: only sidecars among init containers may have hooks and probes. */
+	if (regular_init && (c->has_post_start || c->has_pre_stop))
+		error(v, join(p, cpath, ".lifecycle"), MSG_INIT_FORBIDDEN);
+	if (!regular_init && c->has_post_start) {
+		snprintf(hpath, sizeof(hpath), "%s.lifecycle.postStart", cpath);
+		validate_handler(v, c, &c->post_start, hpath);
+	}
+	if (!regular_init && c->has_pre_stop) {
+		snprintf(hpath, sizeof(hpath), "%s.lifecycle.preStop", cpath);
+		validate_handler(v, c, &c->pre_stop, hpath);
+	}
+
+	for (int k = 0; k < _PROBE_MAX; k++) {
+		if (!probes[k]->set)
+			continue;
+		snprintf(p, sizeof(p), "%s.%s", cpath, probe_keys[k]);
+		if (regular_init)
+			error(v, p, MSG_INIT_FORBIDDEN);
+		else
+			validate_probe(v, c, probes[k], k, cpath);
+	}
+
+	validate_ports(v, c, cpath);
+
+	for (size_t e = 0; e < c->n_env; e++) {
+		const char *name = c->env[e].name;
+
+		snprintf(p, sizeof(p), "%s.env[%zu].name", cpath, e);
+		if (!name || !*name)
+			error(v, p, "Required value");
+		else if (!is_env_name(name))
+			error(v, p, "Invalid value: %s: " MSG_ENV_NAME, quote(q, name));
+	}
+
+	validate_mounts(v, c, cpath, volumes);
+
+	if (c->memory_limit < 0)
+		error(v, join(p, cpath, ".resources.limits.memory"), MSG_NONNEG);
+}
+
+static void validate_metadata(struct vctx *v)
+{
+	const struct pp_pod *pod = v->pod;
+	char q[QUOTE_MAX];
+
+	if (!pod->name || !*pod->name)
+		error(v, "metadata.name", "Required value");
+	else if (strlen(pod->name) > 253)
+		error(v, "metadata.name", "Invalid value: %s: must be no more than 253 characters",
+		      quote(q, pod->name));
+	else if (!is_subdomain_syntax(pod->name))
+		error(v, "metadata.name", "Invalid value: %s: " MSG_SUBDOMAIN, quote(q, pod->name));
+
+	if (!pod->namespace || !*pod->namespace)
+		return;
+	if (strlen(pod->namespace) > 63)
+		error(v, "metadata.namespace",
+		      "Invalid value: %s: must be no more than 63 characters",
+		      quote(q, pod->namespace));
+	else if (!pp_is_dns1123_label(pod->namespace))
+		error(v, "metadata.namespace", "Invalid value: %s: " MSG_LABEL,
+		      quote(q, pod->namespace));
+}
+
+static void validate_pod_spec(struct vctx *v)
+{
+	const struct pp_pod *pod = v->pod;
+	char q[QUOTE_MAX];
+
+	if (pod->restart_policy_raw && strcmp(pod->restart_policy_raw, "Always") &&
+	    strcmp(pod->restart_policy_raw, "OnFailure") &&
+	    strcmp(pod->restart_policy_raw, "Never"))
+		error(v, "spec.restartPolicy",
+		      "Unsupported value: %s: supported values: \"Always\", \"OnFailure\", "
+		      "\"Never\"",
+		      quote(q, pod->restart_policy_raw));
+	if (pod->termination_grace_s < 0)
+		error(v, "spec.terminationGracePeriodSeconds", MSG_NONNEG);
+	if (pod->has_active_deadline &&
+	    (pod->active_deadline_s < 1 || pod->active_deadline_s > INT32_MAX))
+		error(v, "spec.activeDeadlineSeconds",
+		      "must be between 1 and 2147483647, inclusive");
+	if (pod->n_containers == 0)
+		error(v, "spec.containers", "Required value");
+}
+
+static void validate_volumes(struct vctx *v, const bool *dup)
+{
+	const struct pp_pod *pod = v->pod;
+	char p[VPATH_MAX], q[QUOTE_MAX];
+
+	for (size_t i = 0; i < pod->n_volumes; i++) {
+		const char *name = pod->volumes[i].name;
+
+		snprintf(p, sizeof(p), "spec.volumes[%zu].name", i);
+		if (!name || !*name)
+			error(v, p, "Required value");
+		else if (strlen(name) > 63)
+			error(v, p, "Invalid value: %s: must be no more than 63 characters",
+			      quote(q, name));
+		else if (!pp_is_dns1123_label(name))
+			error(v, p, "Invalid value: %s: " MSG_LABEL, quote(q, name));
+		else if (dup[i])
+			error(v, p, "Duplicate value: %s", quote(q, name));
+
+		if (!pod->volumes[i].empty_dir) {
+			snprintf(p, sizeof(p), "spec.volumes[%zu]", i);
+			error(v, p, "only emptyDir volumes are supported by the process runtime");
+		}
+	}
+}
+
+int pp_pod_validate(const struct pp_pod *pod, struct pp_diag_list *diags)
+{
+	struct vctx v = {.pod = pod, .diags = diags};
+	size_t n_all = pp_pod_n_all(pod);
+	struct name_set volumes = {0}, names = {0};
+	bool *vol_dup = NULL, *name_dup = NULL;
+
+	vol_dup = calloc(pod->n_volumes + 1, sizeof(*vol_dup));
+	name_dup = calloc(n_all + 1, sizeof(*name_dup));
+	if (!vol_dup || !name_dup ||
+	    name_set_build(&volumes, pod->n_volumes, get_volume_name, pod, vol_dup) ||
+	    name_set_build(&names, n_all, get_container_name, pod, name_dup)) {
+		v.err = -ENOMEM;
+		goto out;
+	}
+
+	validate_metadata(&v);
+	validate_pod_spec(&v);
+	validate_volumes(&v, vol_dup);
+	/* Names are unique across initContainers and containers: a later one is the duplicate. */
+	for (size_t i = 0; i < n_all && !v.err && v.n_findings <= MAX_FINDINGS; i++)
+		validate_container(&v, i, name_dup[i], &volumes);
+out:
+	free(volumes.refs);
+	free(names.refs);
+	free(vol_dup);
+	free(name_dup);
+	return v.err ? v.err : v.n_errors;
+}

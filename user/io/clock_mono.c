@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "podprobe/clock.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+pp_nsec pp_clock_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (pp_nsec)ts.tv_sec * PP_NSEC_PER_SEC + (pp_nsec)ts.tv_nsec;
+}
+
+int pp_clock_rfc3339(pp_nsec mono, char *buf, size_t size)
+{
+	struct timespec rt;
+	pp_nsec now = pp_clock_now(), wall;
+	struct tm tm;
+	time_t secs;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	wall = (pp_nsec)rt.tv_sec * PP_NSEC_PER_SEC + (pp_nsec)rt.tv_nsec;
+	wall = mono <= now ? wall - (now - mono) : wall + (mono - now);
+	secs = (time_t)(wall / PP_NSEC_PER_SEC);
+	gmtime_r(&secs, &tm);
+	n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     (unsigned long long)(wall % PP_NSEC_PER_SEC));
+	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
+}

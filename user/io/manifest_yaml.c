@@ -1,0 +1,2144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reading `apiVersion: v1, kind: Pod` manifests with libyaml.
+ *
+ * Two stages per document:
+ *  1. libyaml's event API builds a small node tree (struct ydoc). This is where the input is
+ *     bounded: at most MAX_DOC_NODES nodes and alias references, PP_MANIFEST_MAX_DEPTH
+ *     nested collections and MAX_ANCHORS anchors per document. Aliases point at the anchored
+ *     node (the tree is a DAG, never a cycle: an alias to an unfinished node is refused).
+ *  2. A schema-driven walk fills the struct pp_pod. Every mapping key and sequence item it
+ *     meets is recorded in pod->fields with its position, and each visit is charged to
+ *     per-buffer budgets (MAX_VISITS, MAX_COPY_BYTES) so that alias expansion ("billion
+ *     laughs") cannot cost unbounded time or memory. The walk recurses only along the Pod
+ *     schema, a handful of levels.
+ *
+ * Positions: a field's position is the start of its key (for sequence items, the start of
+ * the item), 1-based. Type errors and the validator's errors both use it.
+ *
+ * Scalars are typed with the YAML 1.2 core schema: null, true/false, integers (decimal, 0x,
+ * 0o), floats, and strings for everything else or anything quoted. As with kubectl, a
+ * string field rejects numbers and booleans and an integer field rejects quoted digits.
+ * A null value means "absent".
+ */
+#include "podprobe/manifest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "podprobe/pod.h"
+
+/*
+ * Bounds. Per document: nodes plus alias references, and anchors. Per buffer: fields visited
+ * and bytes of text copied by the walk (aliases expanded, paths included), and findings
+ * before giving up.
+ */
+#define MAX_DOC_NODES  100000u
+#define MAX_ANCHORS    256u
+#define MAX_VISITS     100000u
+#define MAX_COPY_BYTES (4u * PP_MANIFEST_MAX_BYTES)
+#define MAX_DIAGS      100u
+#define QUOTE_MAX      96 /* a quoted value in a message */
+
+/* ---- the node tree ------------------------------------------------------------------------ */
+
+enum scalar_type {
+	S_STR = 0,
+	S_NULL,
+	S_BOOL,
+	S_INT,
+	S_FLOAT,
+	_S_MAX,
+};
+
+struct ynode {
+	yaml_node_type_t type;	/* SCALAR, SEQUENCE or MAPPING; YAML_NO_NODE for an alias */
+	uint32_t target;	/* an alias: the anchored node */
+	enum scalar_type stype; /* scalars: the resolved type */
+	struct pp_src_pos pos;	/* start of the node */
+	char *text;		/* scalars: the value, NUL-terminated ("\0" escapes may add NULs) */
+	size_t len;		/* scalars: bytes in text */
+	int anchor;		/* index in ydoc.anchors, or -1 */
+	uint32_t *kids;		/* sequence items, or mapping keys and values interleaved */
+	uint32_t n_kids;
+	uint32_t cap_kids;
+};
+
+struct anchor {
+	char *name;
+	uint32_t node;
+	bool done; /* the anchored node is complete: aliases may refer to it */
+};
+
+struct ydoc {
+	struct ynode *nodes;
+	uint32_t n_nodes;
+	uint32_t cap_nodes;
+	uint32_t refs; /* nodes plus alias references, bounded by MAX_DOC_NODES */
+	struct anchor *anchors;
+	uint32_t n_anchors;
+	uint32_t stack[PP_MANIFEST_MAX_DEPTH]; /* open collections */
+	unsigned int depth;
+	bool has_root;
+	uint32_t root;
+};
+
+/* ---- parse state ------------------------------------------------------------------------- */
+
+struct parse {
+	const char *file;
+	const char *buf; /* the input, for positions of reader errors */
+	size_t len;
+	struct pp_diag_list *diags;
+	struct pp_pod_list *pods;
+	int err;   /* -ENOMEM; sticky */
+	bool stop; /* a fatal problem: read nothing more from this buffer */
+	unsigned int n_diags;
+	size_t visits_left;
+	size_t bytes_left;
+	struct ydoc doc;    /* the current document */
+	struct pp_pod *pod; /* the pod being filled */
+	size_t fields_cap;  /* allocated pod->fields */
+	char *path;	    /* field path of the walk position, NUL-terminated */
+	size_t path_len;
+	size_t path_cap;
+};
+
+/* A value met during the walk, at the position of its key (or of itself, for an item). */
+struct field {
+	const struct ynode *n;
+	struct pp_src_pos pos;
+};
+
+static void nomem(struct parse *ps)
+{
+	ps->err = -ENOMEM;
+	ps->stop = true;
+}
+
+static struct pp_src_pos mark_pos(const yaml_mark_t *m)
+{
+	return (struct pp_src_pos){.line = (uint32_t)m->line + 1, .col = (uint32_t)m->column + 1};
+}
+
+static void vreport(struct parse *ps, enum pp_diag_severity sev, struct pp_src_pos pos,
+		    const char *path, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+static void report(struct parse *ps, enum pp_diag_severity sev, struct pp_src_pos pos,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void error_at(struct parse *ps, struct pp_src_pos pos, const char *path, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+
+static void vreport(struct parse *ps, enum pp_diag_severity sev, struct pp_src_pos pos,
+		    const char *path, const char *fmt, va_list ap)
+{
+	if (ps->err)
+		return;
+	if (ps->n_diags == MAX_DIAGS) {
+		ps->stop = true;
+		if (pp_diag_add(ps->diags, PP_DIAG_ERROR, ps->file, pos, "",
+				"too many errors and warnings, giving up"))
+			nomem(ps);
+		ps->n_diags++;
+		return;
+	}
+	if (ps->n_diags > MAX_DIAGS)
+		return;
+	ps->n_diags++;
+	if (pp_diag_addv(ps->diags, sev, ps->file, pos, path, fmt, ap))
+		nomem(ps);
+}
+
+/* An error or warning at <pos> for the current path. */
+static void report(struct parse *ps, enum pp_diag_severity sev, struct pp_src_pos pos,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(ps, sev, pos, ps->path ? ps->path : "", fmt, ap);
+	va_end(ap);
+}
+
+/* An error at <pos> for <path>. */
+static void error_at(struct parse *ps, struct pp_src_pos pos, const char *path, const char *fmt,
+		     ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(ps, PP_DIAG_ERROR, pos, path, fmt, ap);
+	va_end(ap);
+}
+
+#define error(ps, pos, ...)   report(ps, PP_DIAG_ERROR, pos, __VA_ARGS__)
+#define warning(ps, pos, ...) report(ps, PP_DIAG_WARNING, pos, __VA_ARGS__)
+
+/* An error that ends the reading of the buffer. */
+#define fatal(ps, pos, ...)                  \
+	do {                                 \
+		error(ps, pos, __VA_ARGS__); \
+		(ps)->stop = true;           \
+	} while (0)
+
+/* ---- scalar typing ------------------------------------------------------------------------ */
+
+static bool is_digit(char ch, int base)
+{
+	if (base == 16)
+		return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+		       (ch >= 'A' && ch <= 'F');
+	return ch >= '0' && ch < '0' + base;
+}
+
+static int digit_value(char ch)
+{
+	if (ch >= 'a')
+		return ch - 'a' + 10;
+	if (ch >= 'A')
+		return ch - 'A' + 10;
+	return ch - '0';
+}
+
+/* YAML 1.2 core schema integer: [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+ */
+static bool int_syntax(const char *s, int *ret_base, size_t *ret_skip)
+{
+	size_t i = 0;
+	int base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+		base = s[1] == 'x' ? 16 : 8;
+		i = 2;
+	} else if (s[0] == '-' || s[0] == '+') {
+		i = 1;
+	}
+	if (!s[i])
+		return false;
+	*ret_skip = i;
+	for (; s[i]; i++)
+		if (!is_digit(s[i], base))
+			return false;
+	*ret_base = base;
+	return true;
+}
+
+/* Parse an integer of int_syntax(). Returns false when it does not fit in int64_t. */
+static bool parse_int(const char *s, int64_t *ret)
+{
+	uint64_t v = 0, limit;
+	bool neg = s[0] == '-';
+	size_t i;
+	int base;
+
+	if (!int_syntax(s, &base, &i))
+		return false;
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; s[i]; i++) {
+		unsigned int d = (unsigned int)digit_value(s[i]);
+
+		if (v > (limit - d) / (unsigned int)base)
+			return false;
+		v = v * (unsigned int)base + d;
+	}
+	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return true;
+}
+
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? and [-+]?.inf, .nan */
+static bool float_syntax(const char *s)
+{
+	size_t i = 0, digits = 0;
+
+	if (s[i] == '-' || s[i] == '+')
+		i++;
+	if (!strcmp(s + i, ".inf") || !strcmp(s + i, ".Inf") || !strcmp(s + i, ".INF"))
+		return true;
+	if (i == 0 && (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")))
+		return true;
+	for (; is_digit(s[i], 10); i++)
+		digits++;
+	if (s[i] == '.')
+		for (i++; is_digit(s[i], 10); i++)
+			digits++;
+	if (!digits)
+		return false;
+	if (s[i] == 'e' || s[i] == 'E') {
+		i++;
+		if (s[i] == '-' || s[i] == '+')
+			i++;
+		if (!is_digit(s[i], 10))
+			return false;
+		while (is_digit(s[i], 10))
+			i++;
+	}
+	return s[i] == '\0';
+}
+
+static enum scalar_type resolve_plain(const char *s)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
+	int base;
+	size_t skip;
+
+	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+		if (!strcmp(s, nulls[i]))
+			return S_NULL;
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (!strcmp(s, bools[i]))
+			return S_BOOL;
+	if (int_syntax(s, &base, &skip))
+		return S_INT;
+	if (float_syntax(s))
+		return S_FLOAT;
+	return S_STR;
+}
+
+static enum scalar_type resolve_scalar(const yaml_event_t *ev)
+{
+	const char *tag = (const char *)ev->data.scalar.tag;
+	const char *text = (const char *)ev->data.scalar.value;
+
+	if (memchr(text, '\0', ev->data.scalar.length))
+		return S_STR;
+	if (tag && (!strcmp(tag, "!") || !strcmp(tag, YAML_STR_TAG)))
+		return S_STR;
+	if (tag && (!strcmp(tag, YAML_NULL_TAG) || !strcmp(tag, YAML_BOOL_TAG) ||
+		    !strcmp(tag, YAML_INT_TAG) || !strcmp(tag, YAML_FLOAT_TAG)))
+		return resolve_plain(text);
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return S_STR;
+	return resolve_plain(text);
+}
+
+/* ---- building the tree from events -------------------------------------------------------- */
+
+static void doc_free(struct ydoc *d)
+{
+	for (uint32_t i = 0; i < d->n_nodes; i++) {
+		free(d->nodes[i].text);
+		free(d->nodes[i].kids);
+	}
+	free(d->nodes);
+	for (uint32_t i = 0; i < d->n_anchors; i++)
+		free(d->anchors[i].name);
+	free(d->anchors);
+	*d = (struct ydoc){0};
+}
+
+/* Make node <idx> the root, or the next child of the innermost open collection. */
+static int doc_attach(struct ydoc *d, uint32_t idx)
+{
+	struct ynode *parent;
+
+	if (d->depth == 0) {
+		d->root = idx;
+		d->has_root = true;
+		return 0;
+	}
+	parent = &d->nodes[d->stack[d->depth - 1]];
+	if (parent->n_kids == parent->cap_kids) {
+		uint32_t cap = parent->cap_kids ? parent->cap_kids * 2 : 4;
+		uint32_t *kids = realloc(parent->kids, cap * sizeof(*kids));
+
+		if (!kids)
+			return -ENOMEM;
+		parent->kids = kids;
+		parent->cap_kids = cap;
+	}
+	parent->kids[parent->n_kids++] = idx;
+	return 0;
+}
+
+static int grow_nodes(struct ydoc *d)
+{
+	uint32_t cap = d->cap_nodes ? d->cap_nodes * 2 : 64;
+	struct ynode *nodes = realloc(d->nodes, cap * sizeof(*nodes));
+
+	if (!nodes)
+		return -ENOMEM;
+	d->nodes = nodes;
+	d->cap_nodes = cap;
+	return 0;
+}
+
+static bool doc_charge(struct parse *ps, struct pp_src_pos pos)
+{
+	if (ps->doc.refs >= MAX_DOC_NODES) {
+		fatal(ps, pos, "too many YAML nodes in one document (limit %u)", MAX_DOC_NODES);
+		return false;
+	}
+	ps->doc.refs++;
+	return true;
+}
+
+/*
+ * Add the node of a SCALAR, SEQUENCE-START or MAPPING-START event. Takes the event's value
+ * and anchor strings (they are set to NULL in <ev>).
+ */
+static void doc_add_node(struct parse *ps, yaml_event_t *ev)
+{
+	struct ydoc *d = &ps->doc;
+	struct pp_src_pos pos = mark_pos(&ev->start_mark);
+	yaml_char_t **anchor;
+	struct ynode *n;
+	uint32_t idx;
+
+	if (!doc_charge(ps, pos))
+		return;
+	if (ev->type != YAML_SCALAR_EVENT && d->depth == PP_MANIFEST_MAX_DEPTH) {
+		fatal(ps, pos, "nesting deeper than %d levels", PP_MANIFEST_MAX_DEPTH);
+		return;
+	}
+	if (d->n_nodes == d->cap_nodes && grow_nodes(d))
+		return nomem(ps);
+	idx = d->n_nodes++;
+	n = &d->nodes[idx];
+	*n = (struct ynode){.pos = pos, .anchor = -1};
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		n->type = YAML_SCALAR_NODE;
+		n->stype = resolve_scalar(ev);
+		n->text = (char *)ev->data.scalar.value;
+		n->len = ev->data.scalar.length;
+		ev->data.scalar.value = NULL;
+		anchor = &ev->data.scalar.anchor;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		n->type = YAML_SEQUENCE_NODE;
+		anchor = &ev->data.sequence_start.anchor;
+		break;
+	default:
+		n->type = YAML_MAPPING_NODE;
+		anchor = &ev->data.mapping_start.anchor;
+		break;
+	}
+	if (doc_attach(d, idx))
+		return nomem(ps);
+	if (n->type != YAML_SCALAR_NODE)
+		d->stack[d->depth++] = idx;
+	if (!*anchor)
+		return;
+	if (d->n_anchors == MAX_ANCHORS) {
+		fatal(ps, pos, "too many anchors in one document (limit %u)", MAX_ANCHORS);
+		return;
+	}
+	if (!d->anchors) {
+		d->anchors = calloc(MAX_ANCHORS, sizeof(*d->anchors));
+		if (!d->anchors)
+			return nomem(ps);
+	}
+	n->anchor = (int)d->n_anchors;
+	d->anchors[d->n_anchors++] = (struct anchor){
+		.name = (char *)*anchor,
+		.node = idx,
+		.done = n->type == YAML_SCALAR_NODE,
+	};
+	*anchor = NULL;
+}
+
+static void doc_end_collection(struct parse *ps)
+{
+	struct ydoc *d = &ps->doc;
+	struct ynode *n;
+
+	if (d->depth == 0) /* its start was refused, and reading stopped */
+		return;
+	n = &d->nodes[d->stack[--d->depth]];
+	if (n->anchor >= 0)
+		d->anchors[n->anchor].done = true;
+}
+
+static void doc_add_alias(struct parse *ps, const yaml_event_t *ev)
+{
+	struct ydoc *d = &ps->doc;
+	struct pp_src_pos pos = mark_pos(&ev->start_mark);
+	const char *name = (const char *)ev->data.alias.anchor;
+	char q[QUOTE_MAX];
+	uint32_t i;
+
+	if (!doc_charge(ps, pos))
+		return;
+	for (i = d->n_anchors; i > 0; i--) /* the latest definition wins */
+		if (!strcmp(d->anchors[i - 1].name, name))
+			break;
+	if (i == 0) {
+		fatal(ps, pos, "found undefined alias %s",
+		      pp_quote(q, sizeof(q), name, strlen(name)));
+		return;
+	}
+	if (!d->anchors[i - 1].done) {
+		fatal(ps, pos, "anchor %s value contains itself",
+		      pp_quote(q, sizeof(q), name, strlen(name)));
+		return;
+	}
+	/* An alias is a node of its own, so that it keeps its position (seq_next()). */
+	if (d->n_nodes == d->cap_nodes && grow_nodes(d))
+		return nomem(ps);
+	d->nodes[d->n_nodes] = (struct ynode){
+		.type = YAML_NO_NODE, .pos = pos, .anchor = -1, .target = d->anchors[i - 1].node};
+	if (doc_attach(d, d->n_nodes++))
+		nomem(ps);
+}
+
+/* ---- walk helpers: path, budget, iteration ------------------------------------------------ */
+
+/* Node <idx>, through an alias to its anchored node. */
+static const struct ynode *node_at(const struct parse *ps, uint32_t idx)
+{
+	const struct ynode *n = &ps->doc.nodes[idx];
+
+	return n->type == YAML_NO_NODE ? &ps->doc.nodes[n->target] : n;
+}
+
+/* Where node <idx> is written: for an alias, the alias itself. */
+static struct pp_src_pos pos_at(const struct parse *ps, uint32_t idx)
+{
+	return ps->doc.nodes[idx].pos;
+}
+
+static bool is_null(const struct ynode *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->stype == S_NULL;
+}
+
+/* Append <len> bytes of <s> to the path, after <sep> when not at the root. */
+static bool path_push(struct parse *ps, const char *sep, const char *s, size_t len)
+{
+	size_t sep_len = ps->path_len ? strlen(sep) : 0;
+	size_t need = ps->path_len + sep_len + len + 1;
+
+	if (need > ps->path_cap) {
+		size_t cap = ps->path_cap ? ps->path_cap : 128;
+		char *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(ps->path, cap);
+		if (!p) {
+			nomem(ps);
+			return false;
+		}
+		ps->path = p;
+		ps->path_cap = cap;
+	}
+	memcpy(ps->path + ps->path_len, sep, sep_len);
+	memcpy(ps->path + ps->path_len + sep_len, s, len);
+	ps->path_len += sep_len + len;
+	ps->path[ps->path_len] = '\0';
+	return true;
+}
+
+static void path_truncate(struct parse *ps, size_t len)
+{
+	ps->path_len = len;
+	if (ps->path)
+		ps->path[len] = '\0';
+}
+
+static bool spend_bytes(struct parse *ps, size_t n, struct pp_src_pos pos)
+{
+	if (n > ps->bytes_left) {
+		fatal(ps, pos, "too much text (limit %u bytes per file, aliases expanded)",
+		      MAX_COPY_BYTES);
+		return false;
+	}
+	ps->bytes_left -= n;
+	return true;
+}
+
+/* Record the current path at <pos> in pod->fields, charging the walk budgets. */
+static bool visit(struct parse *ps, struct pp_src_pos pos)
+{
+	struct pp_pod *pod = ps->pod;
+	char *path;
+
+	if (ps->visits_left == 0) {
+		fatal(ps, pos, "too many fields (limit %u per file, aliases expanded)", MAX_VISITS);
+		return false;
+	}
+	ps->visits_left--;
+	if (!spend_bytes(ps, ps->path_len + 1, pos))
+		return false;
+	if (pod->n_fields == ps->fields_cap) {
+		size_t cap = ps->fields_cap ? ps->fields_cap * 2 : 32;
+		struct pp_field_pos *fields = realloc(pod->fields, cap * sizeof(*fields));
+
+		if (!fields) {
+			nomem(ps);
+			return false;
+		}
+		pod->fields = fields;
+		ps->fields_cap = cap;
+	}
+	path = strdup(ps->path);
+	if (!path) {
+		nomem(ps);
+		return false;
+	}
+	pod->fields[pod->n_fields++] = (struct pp_field_pos){.path = path, .pos = pos};
+	return true;
+}
+
+/* The keys of one kind of object. */
+struct schema {
+	const char *const *keys;    /* known keys, indexed by the object's key enum (holes NULL) */
+	unsigned int n_keys;	    /* at most 64, the duplicate mask's width */
+	const char *const *ignored; /* accepted without a warning: NULL-terminated, or NULL */
+};
+
+#define N_KEYS(keys) (sizeof(keys) / sizeof((keys)[0]))
+
+static bool key_is(const struct ynode *k, const char *name)
+{
+	return name && k->len == strlen(name) && !memcmp(k->text, name, k->len);
+}
+
+static int schema_find(const struct schema *s, const struct ynode *k)
+{
+	for (unsigned int i = 0; i < s->n_keys; i++)
+		if (key_is(k, s->keys[i]))
+			return (int)i;
+	return -1;
+}
+
+static bool in_list(const char *const *list, const struct ynode *k)
+{
+	for (; list && *list; list++)
+		if (key_is(k, *list))
+			return true;
+	return false;
+}
+
+struct map_iter {
+	const struct ynode *map;
+	const struct schema *schema; /* NULL: free-form keys (annotations, labels, limits) */
+	size_t base;		     /* path length of the mapping itself */
+	uint32_t next;		     /* next key in map->kids */
+	uint64_t seen;		     /* known keys met so far */
+	int key;		     /* the current key's index in schema->keys, or -1 */
+	const struct ynode *key_node;
+	struct field f; /* the current value, at its key's position */
+};
+
+static void map_begin(struct parse *ps, struct map_iter *it, const struct ynode *map,
+		      const struct schema *schema)
+{
+	*it = (struct map_iter){.map = map, .schema = schema, .base = ps->path_len};
+}
+
+/*
+ * Step to the next key the caller handles: a known key of the schema (any key when it is
+ * NULL). The path is extended with the key and the key's position recorded. Unknown keys are
+ * warned about, duplicates of known keys are errors, ignored keys are skipped silently.
+ */
+static bool map_next(struct parse *ps, struct map_iter *it)
+{
+	char q[QUOTE_MAX];
+
+	while (!ps->stop && it->next + 1 < it->map->n_kids) {
+		const struct ynode *k = node_at(ps, it->map->kids[it->next]);
+		const struct ynode *v = node_at(ps, it->map->kids[it->next + 1]);
+		struct pp_src_pos pos = pos_at(ps, it->map->kids[it->next]);
+		int idx;
+
+		it->next += 2;
+		path_truncate(ps, it->base);
+		if (k->type != YAML_SCALAR_NODE) {
+			error(ps, pos, "invalid map key: %s",
+			      k->type == YAML_MAPPING_NODE ? "a mapping" : "a sequence");
+			continue;
+		}
+		if (!path_push(ps, ".", k->text, k->len) || !visit(ps, pos))
+			break;
+		it->key_node = k;
+		it->f = (struct field){.n = v, .pos = pos};
+		it->key = -1;
+		if (!it->schema)
+			return true;
+		idx = schema_find(it->schema, k);
+		if (idx >= 0 && (it->seen & (1ull << idx))) {
+			error(ps, pos, "duplicate field %s",
+			      pp_quote(q, sizeof(q), k->text, k->len));
+		} else if (idx >= 0) {
+			it->seen |= 1ull << idx;
+			it->key = idx;
+			return true;
+		} else if (!in_list(it->schema->ignored, k)) {
+			warning(ps, pos, "unknown field %s",
+				pp_quote(q, sizeof(q), k->text, k->len));
+		}
+	}
+	path_truncate(ps, it->base);
+	return false;
+}
+
+struct seq_iter {
+	const struct ynode *seq;
+	size_t base;
+	uint32_t idx; /* index of the current item */
+	uint32_t next;
+	struct field f;
+};
+
+static void seq_begin(struct parse *ps, struct seq_iter *it, const struct ynode *seq)
+{
+	*it = (struct seq_iter){.seq = seq, .base = ps->path_len};
+}
+
+/* Step to the next item, with "[i]" on the path and the item's position recorded. */
+static bool seq_next(struct parse *ps, struct seq_iter *it)
+{
+	char idx[24];
+	int n;
+
+	path_truncate(ps, it->base);
+	if (ps->stop || it->next >= it->seq->n_kids)
+		return false;
+	it->idx = it->next++;
+	it->f.n = node_at(ps, it->seq->kids[it->idx]);
+	it->f.pos = pos_at(ps, it->seq->kids[it->idx]);
+	n = snprintf(idx, sizeof(idx), "[%u]", it->idx);
+	/* "[i]" attaches to the path without a separator, even at the root. */
+	if (!path_push(ps, "", idx, (size_t)n) || !visit(ps, it->f.pos)) {
+		path_truncate(ps, it->base);
+		return false;
+	}
+	return true;
+}
+
+/* ---- typed values ------------------------------------------------------------------------- */
+
+/* "a mapping", "a sequence", a quoted string or a number/boolean as written. */
+static const char *describe(const struct ynode *n, char *buf, size_t size)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a sequence";
+	if (n->stype == S_STR)
+		return pp_quote(buf, size, n->text, n->len);
+	if (n->stype == S_NULL)
+		return "null";
+	snprintf(buf, size, "%.40s%s", n->text, n->len > 40 ? "..." : "");
+	return buf;
+}
+
+static void type_error(struct parse *ps, const struct field *f, const char *want)
+{
+	char q[QUOTE_MAX];
+
+	error(ps, f->pos, "must be %s, got %s", want, describe(f->n, q, sizeof(q)));
+}
+
+/* True when <f> is a mapping. Null (absent) is false silently, other types are errors. */
+static bool want_map(struct parse *ps, const struct field *f)
+{
+	if (f->n->type == YAML_MAPPING_NODE)
+		return true;
+	if (!is_null(f->n))
+		type_error(ps, f, "a mapping");
+	return false;
+}
+
+static bool want_seq(struct parse *ps, const struct field *f)
+{
+	if (f->n->type == YAML_SEQUENCE_NODE)
+		return true;
+	if (!is_null(f->n))
+		type_error(ps, f, "a sequence");
+	return false;
+}
+
+static char *copy_text(struct parse *ps, const struct ynode *n, struct pp_src_pos pos)
+{
+	char *s;
+
+	if (!spend_bytes(ps, n->len + 1, pos))
+		return NULL;
+	s = malloc(n->len + 1);
+	if (!s) {
+		nomem(ps);
+		return NULL;
+	}
+	memcpy(s, n->text, n->len + 1);
+	return s;
+}
+
+/* A string into *<dst> (replacing it). Null leaves *<dst> as it is. */
+static void read_str(struct parse *ps, const struct field *f, char **dst)
+{
+	const struct ynode *n = f->n;
+	char *s;
+
+	if (is_null(n))
+		return;
+	if (n->type != YAML_SCALAR_NODE || n->stype != S_STR) {
+		type_error(ps, f, "a string");
+		return;
+	}
+	if (memchr(n->text, '\0', n->len)) {
+		error(ps, f->pos, "must not contain NUL characters");
+		return;
+	}
+	s = copy_text(ps, n, f->pos);
+	if (!s)
+		return;
+	free(*dst);
+	*dst = s;
+}
+
+/* An integer in <min>..<max> into *<dst>. Returns true when one was stored. */
+static bool read_int(struct parse *ps, const struct field *f, int64_t *dst, int64_t min,
+		     int64_t max)
+{
+	const struct ynode *n = f->n;
+	int64_t v;
+
+	if (is_null(n))
+		return false;
+	if (n->type != YAML_SCALAR_NODE || n->stype != S_INT) {
+		type_error(ps, f, "an integer");
+		return false;
+	}
+	if (!parse_int(n->text, &v) || v < min || v > max) {
+		error(ps, f->pos, "must be an integer, got %.40s%s (out of range)", n->text,
+		      n->len > 40 ? "..." : "");
+		return false;
+	}
+	*dst = v;
+	return true;
+}
+
+#define read_int32(ps, f, dst) read_int(ps, f, dst, INT32_MIN, INT32_MAX)
+#define read_int64(ps, f, dst) read_int(ps, f, dst, INT64_MIN, INT64_MAX)
+
+static void read_bool(struct parse *ps, const struct field *f, bool *dst)
+{
+	const struct ynode *n = f->n;
+
+	if (is_null(n))
+		return;
+	if (n->type != YAML_SCALAR_NODE || n->stype != S_BOOL) {
+		type_error(ps, f, "a boolean");
+		return;
+	}
+	*dst = n->text[0] == 't' || n->text[0] == 'T';
+}
+
+/* IntOrString: a number (int32, like Kubernetes) or a port name. */
+static void read_port(struct parse *ps, const struct field *f, struct pp_port_ref *ref)
+{
+	const struct ynode *n = f->n;
+
+	if (n->type == YAML_SCALAR_NODE && n->stype == S_INT)
+		read_int32(ps, f, &ref->number);
+	else if (n->type == YAML_SCALAR_NODE && n->stype == S_STR)
+		read_str(ps, f, &ref->name);
+	else if (!is_null(n))
+		type_error(ps, f, "an integer or a string");
+}
+
+/*
+ * Calloc an array for the items of the sequence <f>, storing the count in *<ret_n>. Returns
+ * NULL (and leaves *<ret_n> alone) when <f> is null, empty, not a sequence, or on ENOMEM.
+ */
+static void *alloc_items(struct parse *ps, const struct field *f, size_t size, size_t *ret_n)
+{
+	void *items;
+
+	if (!want_seq(ps, f) || f->n->n_kids == 0)
+		return NULL;
+	items = calloc(f->n->n_kids, size);
+	if (!items) {
+		nomem(ps);
+		return NULL;
+	}
+	*ret_n = f->n->n_kids;
+	return items;
+}
+
+/* A list of strings; null items become "". */
+static void read_strv(struct parse *ps, const struct field *f, char ***v, size_t *n)
+{
+	struct seq_iter it;
+
+	*v = alloc_items(ps, f, sizeof(**v), n);
+	if (!*v)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		if (is_null(it.f.n)) {
+			(*v)[it.idx] = strdup("");
+			if (!(*v)[it.idx])
+				nomem(ps);
+		} else {
+			read_str(ps, &it.f, &(*v)[it.idx]);
+		}
+	}
+}
+
+/*
+ * A Kubernetes quantity (k8s.io/apimachinery resource.Quantity) in bytes, rounded up:
+ * [+-]digits[.digits] then one of Ki..Ei, n u m "" k M G T P E, or an exponent e<int>.
+ * Returns 0, -EINVAL (syntax) or -ERANGE (does not fit in int64_t).
+ */
+static int parse_quantity(const char *s, int64_t *ret)
+{
+	static const char binary[] = "KMGTPE";	    /* Ki = 2^10 ... Ei = 2^60 */
+	static const char decimal[] = "num kMGTPE"; /* 10^-9 ... 10^18, ' ' is a hole at 10^0 */
+	uint64_t v = 0;
+	int exp10 = 0, exp2 = 0;
+	bool neg = false, digits = false;
+	const char *p = s, *c;
+
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	for (; is_digit(*p, 10); p++, digits = true) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.')
+		for (p++; is_digit(*p, 10); p++, digits = true)
+			if (v <= (UINT64_MAX - 9) / 10) { /* further digits are below precision */
+				v = v * 10 + (uint64_t)(*p - '0');
+				exp10--;
+			}
+	if (!digits)
+		return -EINVAL;
+
+	if (*p && p[1] == 'i' && !p[2] && (c = strchr(binary, *p))) {
+		exp2 = 10 * (int)(c - binary + 1);
+	} else if ((*p == 'e' || *p == 'E') && p[1]) {
+		const char *q = p + 1;
+		bool eneg = *q == '-';
+		int e = 0;
+
+		if (*q == '-' || *q == '+')
+			q++;
+		if (!*q)
+			return -EINVAL;
+		for (; *q; q++) {
+			if (!is_digit(*q, 10))
+				return -EINVAL;
+			if (e < 100000) /* saturate: out of range anyway */
+				e = e * 10 + (*q - '0');
+		}
+		exp10 += eneg ? -e : e;
+	} else if (*p && !p[1] && *p != ' ' && (c = strchr(decimal, *p))) {
+		exp10 += 3 * (int)(c - decimal) - 9;
+	} else if (*p) {
+		return -EINVAL;
+	}
+
+	if (v && exp2) {
+		if (v > (UINT64_MAX >> exp2))
+			return -ERANGE;
+		v <<= exp2;
+	}
+	for (; v && exp10 > 0; exp10--) {
+		if (v > UINT64_MAX / 10)
+			return -ERANGE;
+		v *= 10;
+	}
+	if (exp10 < 0) {
+		uint64_t d = 1;
+
+		for (; exp10 < 0 && d <= UINT64_MAX / 10; exp10++)
+			d *= 10;
+		v = exp10 < 0 ? v != 0 : v / d + (v % d != 0); /* round up, like memory limits */
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return -ERANGE;
+	*ret = neg ? -(int64_t)v : (int64_t)v;
+	return 0;
+}
+
+static void read_quantity(struct parse *ps, const struct field *f, int64_t *dst)
+{
+	const struct ynode *n = f->n;
+	int err;
+
+	if (is_null(n))
+		return;
+	if (n->type != YAML_SCALAR_NODE || n->stype == S_BOOL) {
+		type_error(ps, f, "a quantity");
+		return;
+	}
+	err = memchr(n->text, '\0', n->len) ? -EINVAL : parse_quantity(n->text, dst);
+	if (err == -ERANGE)
+		error(ps, f->pos, "quantity out of range");
+	else if (err)
+		error(ps, f->pos,
+		      "quantities must match the regular expression "
+		      "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+}
+
+/* ---- the Pod schema ------------------------------------------------------------------------ */
+
+/* Handlers: probes take exec/httpGet/tcpSocket/grpc, hooks exec/httpGet/tcpSocket/sleep. */
+enum handler_key {
+	HK_EXEC = 0,
+	HK_HTTP_GET,
+	HK_TCP_SOCKET,
+	HK_GRPC,
+	HK_SLEEP,
+	HK_INITIAL_DELAY,
+	HK_TIMEOUT,
+	HK_PERIOD,
+	HK_SUCCESS,
+	HK_FAILURE,
+	HK_GRACE,
+	_HK_MAX,
+};
+
+static const char *const probe_keys[_HK_MAX] = {
+	[HK_EXEC] = "exec",
+	[HK_HTTP_GET] = "httpGet",
+	[HK_TCP_SOCKET] = "tcpSocket",
+	[HK_GRPC] = "grpc",
+	[HK_INITIAL_DELAY] = "initialDelaySeconds",
+	[HK_TIMEOUT] = "timeoutSeconds",
+	[HK_PERIOD] = "periodSeconds",
+	[HK_SUCCESS] = "successThreshold",
+	[HK_FAILURE] = "failureThreshold",
+	[HK_GRACE] = "terminationGracePeriodSeconds",
+};
+
+static const char *const hook_keys[_HK_MAX] = {
+	[HK_EXEC] = "exec",
+	[HK_HTTP_GET] = "httpGet",
+	[HK_TCP_SOCKET] = "tcpSocket",
+	[HK_SLEEP] = "sleep",
+};
+
+static const struct schema probe_schema = {probe_keys, N_KEYS(probe_keys), NULL};
+static const struct schema hook_schema = {hook_keys, N_KEYS(hook_keys), NULL};
+
+enum action_key {
+	AK_COMMAND = 0,
+	AK_HOST,
+	AK_PORT,
+	AK_PATH,
+	AK_SCHEME,
+	AK_HEADERS,
+	AK_SERVICE,
+	AK_SECONDS,
+	_AK_MAX,
+};
+
+static const char *const exec_keys[_AK_MAX] = {[AK_COMMAND] = "command"};
+static const char *const http_keys[_AK_MAX] = {
+	[AK_HOST] = "host",	[AK_PORT] = "port",	      [AK_PATH] = "path",
+	[AK_SCHEME] = "scheme", [AK_HEADERS] = "httpHeaders",
+};
+static const char *const tcp_keys[_AK_MAX] = {[AK_HOST] = "host", [AK_PORT] = "port"};
+static const char *const grpc_keys[_AK_MAX] = {[AK_PORT] = "port", [AK_SERVICE] = "service"};
+static const char *const sleep_keys[_AK_MAX] = {[AK_SECONDS] = "seconds"};
+
+static const struct schema action_schemas[_PP_HANDLER_MAX] = {
+	[PP_HANDLER_EXEC] = {exec_keys, N_KEYS(exec_keys), NULL},
+	[PP_HANDLER_HTTP_GET] = {http_keys, N_KEYS(http_keys), NULL},
+	[PP_HANDLER_TCP_SOCKET] = {tcp_keys, N_KEYS(tcp_keys), NULL},
+	[PP_HANDLER_GRPC] = {grpc_keys, N_KEYS(grpc_keys), NULL},
+	[PP_HANDLER_SLEEP] = {sleep_keys, N_KEYS(sleep_keys), NULL},
+};
+
+enum kv_key {
+	KV_NAME = 0,
+	KV_VALUE,
+	KV_VALUE_FROM,
+	_KV_MAX,
+};
+
+static const char *const header_keys[_KV_MAX] = {[KV_NAME] = "name", [KV_VALUE] = "value"};
+static const char *const env_keys[_KV_MAX] = {
+	[KV_NAME] = "name",
+	[KV_VALUE] = "value",
+	[KV_VALUE_FROM] = "valueFrom",
+};
+static const struct schema header_schema = {header_keys, N_KEYS(header_keys), NULL};
+static const struct schema env_schema = {env_keys, N_KEYS(env_keys), NULL};
+
+enum port_key {
+	PK_NAME = 0,
+	PK_CONTAINER_PORT,
+	PK_PROTOCOL,
+	_PK_MAX,
+};
+
+static const char *const port_keys[_PK_MAX] = {
+	[PK_NAME] = "name",
+	[PK_CONTAINER_PORT] = "containerPort",
+	[PK_PROTOCOL] = "protocol",
+};
+static const char *const port_ignored[] = {"hostPort", "hostIP", NULL};
+static const struct schema port_schema = {port_keys, N_KEYS(port_keys), port_ignored};
+
+enum mount_key {
+	MK_NAME = 0,
+	MK_MOUNT_PATH,
+	MK_READ_ONLY,
+	_MK_MAX,
+};
+
+static const char *const mount_keys[_MK_MAX] = {
+	[MK_NAME] = "name",
+	[MK_MOUNT_PATH] = "mountPath",
+	[MK_READ_ONLY] = "readOnly",
+};
+static const char *const mount_ignored[] = {
+	"subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly", NULL,
+};
+static const struct schema mount_schema = {mount_keys, N_KEYS(mount_keys), mount_ignored};
+
+enum lifecycle_key {
+	LK_POST_START = 0,
+	LK_PRE_STOP,
+	_LK_MAX,
+};
+
+static const char *const lifecycle_keys[_LK_MAX] = {
+	[LK_POST_START] = "postStart",
+	[LK_PRE_STOP] = "preStop",
+};
+static const char *const lifecycle_ignored[] = {"stopSignal", NULL};
+static const struct schema lifecycle_schema = {lifecycle_keys, N_KEYS(lifecycle_keys),
+					       lifecycle_ignored};
+
+static const char *const resources_keys[] = {"limits"};
+static const char *const resources_ignored[] = {"requests", "claims", NULL};
+static const struct schema resources_schema = {resources_keys, N_KEYS(resources_keys),
+					       resources_ignored};
+
+enum container_key {
+	CK_NAME = 0,
+	CK_IMAGE,
+	CK_COMMAND,
+	CK_ARGS,
+	CK_ENV,
+	CK_ENV_FROM,
+	CK_WORKING_DIR,
+	CK_PORTS,
+	CK_VOLUME_MOUNTS,
+	CK_LIFECYCLE,
+	CK_STARTUP_PROBE,
+	CK_LIVENESS_PROBE,
+	CK_READINESS_PROBE,
+	CK_RESTART_POLICY,
+	CK_RESOURCES,
+	_CK_MAX,
+};
+
+static const char *const container_keys[_CK_MAX] = {
+	[CK_NAME] = "name",
+	[CK_IMAGE] = "image",
+	[CK_COMMAND] = "command",
+	[CK_ARGS] = "args",
+	[CK_ENV] = "env",
+	[CK_ENV_FROM] = "envFrom",
+	[CK_WORKING_DIR] = "workingDir",
+	[CK_PORTS] = "ports",
+	[CK_VOLUME_MOUNTS] = "volumeMounts",
+	[CK_LIFECYCLE] = "lifecycle",
+	[CK_STARTUP_PROBE] = "startupProbe",
+	[CK_LIVENESS_PROBE] = "livenessProbe",
+	[CK_READINESS_PROBE] = "readinessProbe",
+	[CK_RESTART_POLICY] = "restartPolicy",
+	[CK_RESOURCES] = "resources",
+};
+static const char *const container_ignored[] = {
+	"imagePullPolicy",
+	"terminationMessagePath",
+	"terminationMessagePolicy",
+	"stdin",
+	"stdinOnce",
+	"tty",
+	"securityContext",
+	"volumeDevices",
+	"resizePolicy",
+	"restartPolicyRules",
+	NULL,
+};
+static const struct schema container_schema = {container_keys, N_KEYS(container_keys),
+					       container_ignored};
+
+enum volume_key {
+	VK_NAME = 0,
+	VK_EMPTY_DIR,
+	_VK_MAX,
+};
+
+static const char *const volume_keys[_VK_MAX] = {[VK_NAME] = "name", [VK_EMPTY_DIR] = "emptyDir"};
+/* The other volume sources of the API: known, so no "unknown field", but not supported. */
+static const char *const volume_sources[] = {
+	"hostPath",
+	"gcePersistentDisk",
+	"awsElasticBlockStore",
+	"gitRepo",
+	"secret",
+	"nfs",
+	"iscsi",
+	"glusterfs",
+	"persistentVolumeClaim",
+	"rbd",
+	"flexVolume",
+	"cinder",
+	"cephfs",
+	"flocker",
+	"downwardAPI",
+	"fc",
+	"azureFile",
+	"configMap",
+	"vsphereVolume",
+	"quobyte",
+	"azureDisk",
+	"photonPersistentDisk",
+	"projected",
+	"portworxVolume",
+	"scaleIO",
+	"storageos",
+	"csi",
+	"ephemeral",
+	"image",
+	NULL,
+};
+static const struct schema volume_schema = {volume_keys, N_KEYS(volume_keys), volume_sources};
+
+static const char *const empty_dir_ignored[] = {"medium", "sizeLimit", NULL};
+static const struct schema empty_dir_schema = {NULL, 0, empty_dir_ignored};
+
+enum spec_key {
+	SK_RESTART_POLICY = 0,
+	SK_GRACE,
+	SK_ACTIVE_DEADLINE,
+	SK_INIT_CONTAINERS,
+	SK_CONTAINERS,
+	SK_VOLUMES,
+	_SK_MAX,
+};
+
+static const char *const spec_keys[_SK_MAX] = {
+	[SK_RESTART_POLICY] = "restartPolicy",
+	[SK_GRACE] = "terminationGracePeriodSeconds",
+	[SK_ACTIVE_DEADLINE] = "activeDeadlineSeconds",
+	[SK_INIT_CONTAINERS] = "initContainers",
+	[SK_CONTAINERS] = "containers",
+	[SK_VOLUMES] = "volumes",
+};
+static const char *const spec_ignored[] = {
+	"nodeSelector",
+	"nodeName",
+	"tolerations",
+	"affinity",
+	"serviceAccountName",
+	"serviceAccount",
+	"automountServiceAccountToken",
+	"dnsPolicy",
+	"dnsConfig",
+	"hostNetwork",
+	"hostPID",
+	"hostIPC",
+	"hostUsers",
+	"shareProcessNamespace",
+	"readinessGates",
+	"enableServiceLinks",
+	"securityContext",
+	"imagePullSecrets",
+	"schedulerName",
+	"priority",
+	"priorityClassName",
+	"preemptionPolicy",
+	"hostname",
+	"subdomain",
+	"setHostnameAsFQDN",
+	"hostAliases",
+	"runtimeClassName",
+	"overhead",
+	"topologySpreadConstraints",
+	"os",
+	"schedulingGates",
+	"resourceClaims",
+	"ephemeralContainers",
+	"resources",
+	NULL,
+};
+static const struct schema spec_schema = {spec_keys, N_KEYS(spec_keys), spec_ignored};
+
+enum metadata_key {
+	MD_NAME = 0,
+	MD_NAMESPACE,
+	MD_UID,
+	MD_ANNOTATIONS,
+	MD_LABELS,
+	_MD_MAX,
+};
+
+static const char *const metadata_keys[_MD_MAX] = {
+	[MD_NAME] = "name",	[MD_NAMESPACE] = "namespace",
+	[MD_UID] = "uid",	[MD_ANNOTATIONS] = "annotations",
+	[MD_LABELS] = "labels",
+};
+static const char *const metadata_ignored[] = {
+	"generateName",
+	"creationTimestamp",
+	"resourceVersion",
+	"selfLink",
+	"ownerReferences",
+	"finalizers",
+	"managedFields",
+	"generation",
+	"deletionTimestamp",
+	"deletionGracePeriodSeconds",
+	NULL,
+};
+static const struct schema metadata_schema = {metadata_keys, N_KEYS(metadata_keys),
+					      metadata_ignored};
+
+enum pod_key {
+	POD_API_VERSION = 0,
+	POD_KIND,
+	POD_METADATA,
+	POD_SPEC,
+	_POD_MAX,
+};
+
+static const char *const pod_keys[_POD_MAX] = {
+	[POD_API_VERSION] = "apiVersion",
+	[POD_KIND] = "kind",
+	[POD_METADATA] = "metadata",
+	[POD_SPEC] = "spec",
+};
+static const char *const pod_ignored[] = {"status", NULL};
+static const struct schema pod_schema = {pod_keys, N_KEYS(pod_keys), pod_ignored};
+
+/* ---- the walk ------------------------------------------------------------------------------ */
+
+/* A map of string values (annotations, labels) into a kv array. */
+static void walk_string_map(struct parse *ps, const struct field *f, struct pp_kv **ret,
+			    size_t *ret_n)
+{
+	struct map_iter it;
+	struct pp_kv *kv;
+	size_t n = 0;
+
+	if (!want_map(ps, f) || f->n->n_kids == 0)
+		return;
+	kv = calloc(f->n->n_kids / 2, sizeof(*kv));
+	if (!kv)
+		return nomem(ps);
+	*ret = kv;
+	map_begin(ps, &it, f->n, NULL);
+	while (map_next(ps, &it)) {
+		if (memchr(it.key_node->text, '\0', it.key_node->len)) {
+			error(ps, it.f.pos, "must not contain NUL characters");
+			continue;
+		}
+		read_str(ps, &it.f, &kv[n].value);
+		if (!kv[n].value)
+			continue; /* null or a type error: no entry */
+		kv[n].name = copy_text(ps, it.key_node, it.f.pos);
+		if (!kv[n].name) {
+			free(kv[n].value);
+			kv[n].value = NULL;
+			continue;
+		}
+		n++;
+		*ret_n = n;
+	}
+}
+
+static void walk_headers(struct parse *ps, const struct field *f, struct pp_handler *h)
+{
+	struct seq_iter it;
+
+	h->headers = alloc_items(ps, f, sizeof(*h->headers), &h->n_headers);
+	if (!h->headers)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_kv *kv = &h->headers[it.idx];
+		struct map_iter m;
+
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &m, it.f.n, &header_schema);
+		while (map_next(ps, &m))
+			read_str(ps, &m.f, m.key == KV_NAME ? &kv->name : &kv->value);
+	}
+}
+
+/* The body of one handler kind (exec: {...}, httpGet: {...}, ...). */
+static void walk_action(struct parse *ps, const struct field *f, enum pp_handler_kind kind,
+			struct pp_handler *h)
+{
+	struct map_iter it;
+
+	map_begin(ps, &it, f->n, &action_schemas[kind]);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case AK_COMMAND:
+			read_strv(ps, &it.f, &h->command, &h->n_command);
+			break;
+		case AK_HOST:
+			read_str(ps, &it.f, &h->host);
+			break;
+		case AK_PORT:
+			/* gRPC ports are plain numbers (P1.8); the others are IntOrString. */
+			if (kind == PP_HANDLER_GRPC)
+				read_int32(ps, &it.f, &h->port.number);
+			else
+				read_port(ps, &it.f, &h->port);
+			break;
+		case AK_PATH:
+			read_str(ps, &it.f, &h->path);
+			break;
+		case AK_SCHEME:
+			read_str(ps, &it.f, &h->scheme);
+			break;
+		case AK_HEADERS:
+			walk_headers(ps, &it.f, h);
+			break;
+		case AK_SERVICE:
+			read_str(ps, &it.f, &h->service);
+			break;
+		case AK_SECONDS:
+			read_int64(ps, &it.f, &h->sleep_seconds);
+			break;
+		}
+	}
+}
+
+/*
+ * One handler kind key. All of them are counted in n_kinds (validation wants exactly one);
+ * only the first is read, so that two kinds never share host/port fields.
+ */
+static void walk_handler_kind(struct parse *ps, const struct field *f, enum pp_handler_kind kind,
+			      struct pp_handler *h)
+{
+	if (!want_map(ps, f))
+		return;
+	h->n_kinds++;
+	if (h->kind != PP_HANDLER_NONE)
+		return;
+	h->kind = kind;
+	walk_action(ps, f, kind, h);
+}
+
+static const enum pp_handler_kind handler_kinds[_HK_MAX] = {
+	[HK_EXEC] = PP_HANDLER_EXEC,
+	[HK_HTTP_GET] = PP_HANDLER_HTTP_GET,
+	[HK_TCP_SOCKET] = PP_HANDLER_TCP_SOCKET,
+	[HK_GRPC] = PP_HANDLER_GRPC,
+	[HK_SLEEP] = PP_HANDLER_SLEEP,
+};
+
+static void walk_hook(struct parse *ps, const struct field *f, struct pp_handler *h, bool *has)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	*has = true;
+	map_begin(ps, &it, f->n, &hook_schema);
+	while (map_next(ps, &it))
+		walk_handler_kind(ps, &it.f, handler_kinds[it.key], h);
+}
+
+static void walk_probe(struct parse *ps, const struct field *f, struct pp_probe_spec *p)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	p->set = true;
+	map_begin(ps, &it, f->n, &probe_schema);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case HK_INITIAL_DELAY:
+			read_int32(ps, &it.f, &p->initial_delay_s);
+			break;
+		case HK_TIMEOUT:
+			read_int32(ps, &it.f, &p->timeout_s);
+			break;
+		case HK_PERIOD:
+			read_int32(ps, &it.f, &p->period_s);
+			break;
+		case HK_SUCCESS:
+			read_int32(ps, &it.f, &p->success_threshold);
+			break;
+		case HK_FAILURE:
+			read_int32(ps, &it.f, &p->failure_threshold);
+			break;
+		case HK_GRACE:
+			p->has_termination_grace = read_int64(ps, &it.f, &p->termination_grace_s);
+			break;
+		default:
+			walk_handler_kind(ps, &it.f, handler_kinds[it.key], &p->handler);
+			break;
+		}
+	}
+}
+
+static void walk_env(struct parse *ps, const struct field *f, struct pp_container_spec *c)
+{
+	struct seq_iter it;
+
+	c->env = alloc_items(ps, f, sizeof(*c->env), &c->n_env);
+	if (!c->env)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_kv *kv = &c->env[it.idx];
+		struct map_iter m;
+
+		if (want_map(ps, &it.f)) {
+			map_begin(ps, &m, it.f.n, &env_schema);
+			while (map_next(ps, &m)) {
+				if (m.key == KV_NAME)
+					read_str(ps, &m.f, &kv->name);
+				else if (m.key == KV_VALUE)
+					read_str(ps, &m.f, &kv->value);
+				else
+					warning(ps, m.f.pos, "not supported, ignoring");
+			}
+		}
+		if (!kv->value && !ps->err) {
+			kv->value = strdup(""); /* the model promises "" for an absent value */
+			if (!kv->value)
+				nomem(ps);
+		}
+	}
+}
+
+static void walk_ports(struct parse *ps, const struct field *f, struct pp_container_spec *c)
+{
+	struct seq_iter it;
+
+	c->ports = alloc_items(ps, f, sizeof(*c->ports), &c->n_ports);
+	if (!c->ports)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_port_spec *port = &c->ports[it.idx];
+		struct map_iter m;
+
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &m, it.f.n, &port_schema);
+		while (map_next(ps, &m)) {
+			if (m.key == PK_NAME)
+				read_str(ps, &m.f, &port->name);
+			else if (m.key == PK_CONTAINER_PORT)
+				read_int32(ps, &m.f, &port->container_port);
+			else
+				read_str(ps, &m.f, &port->protocol);
+		}
+	}
+}
+
+static void walk_mounts(struct parse *ps, const struct field *f, struct pp_container_spec *c)
+{
+	struct seq_iter it;
+
+	c->mounts = alloc_items(ps, f, sizeof(*c->mounts), &c->n_mounts);
+	if (!c->mounts)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_volume_mount *mnt = &c->mounts[it.idx];
+		struct map_iter m;
+
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &m, it.f.n, &mount_schema);
+		while (map_next(ps, &m)) {
+			if (m.key == MK_NAME)
+				read_str(ps, &m.f, &mnt->name);
+			else if (m.key == MK_MOUNT_PATH)
+				read_str(ps, &m.f, &mnt->mount_path);
+			else
+				read_bool(ps, &m.f, &mnt->read_only);
+		}
+	}
+}
+
+/* resources: only limits.memory matters; requests, cpu and other resources are accepted. */
+static void walk_resources(struct parse *ps, const struct field *f, struct pp_container_spec *c)
+{
+	struct map_iter it, lim;
+
+	if (!want_map(ps, f))
+		return;
+	map_begin(ps, &it, f->n, &resources_schema);
+	while (map_next(ps, &it)) {
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &lim, it.f.n, NULL);
+		while (map_next(ps, &lim))
+			if (key_is(lim.key_node, "memory"))
+				read_quantity(ps, &lim.f, &c->memory_limit);
+	}
+}
+
+static void walk_container(struct parse *ps, const struct ynode *map, struct pp_container_spec *c)
+{
+	struct map_iter it, lc;
+
+	map_begin(ps, &it, map, &container_schema);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case CK_NAME:
+			read_str(ps, &it.f, &c->name);
+			break;
+		case CK_IMAGE:
+			read_str(ps, &it.f, &c->image);
+			break;
+		case CK_COMMAND:
+			read_strv(ps, &it.f, &c->command, &c->n_command);
+			break;
+		case CK_ARGS:
+			read_strv(ps, &it.f, &c->args, &c->n_args);
+			break;
+		case CK_ENV:
+			walk_env(ps, &it.f, c);
+			break;
+		case CK_ENV_FROM:
+			warning(ps, it.f.pos, "not supported, ignoring");
+			break;
+		case CK_WORKING_DIR:
+			read_str(ps, &it.f, &c->working_dir);
+			break;
+		case CK_PORTS:
+			walk_ports(ps, &it.f, c);
+			break;
+		case CK_VOLUME_MOUNTS:
+			walk_mounts(ps, &it.f, c);
+			break;
+		case CK_LIFECYCLE:
+			if (!want_map(ps, &it.f))
+				break;
+			map_begin(ps, &lc, it.f.n, &lifecycle_schema);
+			while (map_next(ps, &lc))
+				if (lc.key == LK_POST_START)
+					walk_hook(ps, &lc.f, &c->post_start, &c->has_post_start);
+				else
+					walk_hook(ps, &lc.f, &c->pre_stop, &c->has_pre_stop);
+			break;
+		case CK_STARTUP_PROBE:
+			walk_probe(ps, &it.f, &c->startup);
+			break;
+		case CK_LIVENESS_PROBE:
+			walk_probe(ps, &it.f, &c->liveness);
+			break;
+		case CK_READINESS_PROBE:
+			walk_probe(ps, &it.f, &c->readiness);
+			break;
+		case CK_RESTART_POLICY:
+			read_str(ps, &it.f, &c->restart_policy);
+			break;
+		case CK_RESOURCES:
+			walk_resources(ps, &it.f, c);
+			break;
+		}
+	}
+}
+
+static void walk_containers(struct parse *ps, const struct field *f, bool init,
+			    struct pp_container_spec **ret, size_t *ret_n)
+{
+	struct pp_container_spec *cs;
+	struct seq_iter it;
+	size_t n = 0;
+
+	cs = alloc_items(ps, f, sizeof(*cs), &n);
+	if (!cs)
+		return;
+	*ret = cs;
+	*ret_n = n;
+	for (size_t i = 0; i < n; i++)
+		cs[i].is_init = init;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_container_spec *c = &cs[it.idx];
+
+		if (want_map(ps, &it.f))
+			walk_container(ps, it.f.n, c);
+		/* An init container with restartPolicy: Always is a sidecar (k8s-semantics §6). */
+		c->sidecar = init && c->restart_policy && !strcmp(c->restart_policy, "Always");
+	}
+}
+
+static void walk_volumes(struct parse *ps, const struct field *f, struct pp_pod *pod)
+{
+	struct seq_iter it;
+
+	pod->volumes = alloc_items(ps, f, sizeof(*pod->volumes), &pod->n_volumes);
+	if (!pod->volumes)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_volume *v = &pod->volumes[it.idx];
+		bool other_source = false;
+		struct map_iter m, ed;
+
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &m, it.f.n, &volume_schema);
+		while (map_next(ps, &m)) {
+			if (m.key == VK_NAME) {
+				read_str(ps, &m.f, &v->name);
+			} else if (want_map(ps, &m.f)) {
+				map_begin(ps, &ed, m.f.n, &empty_dir_schema);
+				while (map_next(ps, &ed))
+					;
+			}
+		}
+		for (uint32_t k = 0; k < it.f.n->n_kids; k += 2)
+			other_source |= in_list(volume_sources, node_at(ps, it.f.n->kids[k]));
+		/* Kubernetes defaults a volume without a source to emptyDir. */
+		v->empty_dir = !other_source;
+	}
+}
+
+static void walk_spec(struct parse *ps, const struct field *f, struct pp_pod *pod)
+{
+	static const char *const policies[_PP_RESTART_MAX] = {
+		[PP_RESTART_ALWAYS] = "Always",
+		[PP_RESTART_ON_FAILURE] = "OnFailure",
+		[PP_RESTART_NEVER] = "Never",
+	};
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	map_begin(ps, &it, f->n, &spec_schema);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case SK_RESTART_POLICY:
+			read_str(ps, &it.f, &pod->restart_policy_raw);
+			/* An unsupported value stays Always here; validation rejects it. */
+			for (int i = 0; pod->restart_policy_raw && i < _PP_RESTART_MAX; i++)
+				if (!strcmp(pod->restart_policy_raw, policies[i]))
+					pod->restart_policy = (enum pp_restart_policy)i;
+			break;
+		case SK_GRACE:
+			read_int64(ps, &it.f, &pod->termination_grace_s);
+			break;
+		case SK_ACTIVE_DEADLINE:
+			pod->has_active_deadline = read_int64(ps, &it.f, &pod->active_deadline_s);
+			break;
+		case SK_INIT_CONTAINERS:
+			walk_containers(ps, &it.f, true, &pod->init_containers,
+					&pod->n_init_containers);
+			break;
+		case SK_CONTAINERS:
+			walk_containers(ps, &it.f, false, &pod->containers, &pod->n_containers);
+			break;
+		case SK_VOLUMES:
+			walk_volumes(ps, &it.f, pod);
+			break;
+		}
+	}
+}
+
+static void walk_metadata(struct parse *ps, const struct field *f, struct pp_pod *pod)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	map_begin(ps, &it, f->n, &metadata_schema);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case MD_NAME:
+			read_str(ps, &it.f, &pod->name);
+			break;
+		case MD_NAMESPACE:
+			read_str(ps, &it.f, &pod->namespace);
+			break;
+		case MD_UID:
+			read_str(ps, &it.f, &pod->uid);
+			break;
+		case MD_ANNOTATIONS:
+			walk_string_map(ps, &it.f, &pod->annotations, &pod->n_annotations);
+			break;
+		case MD_LABELS:
+			walk_string_map(ps, &it.f, &pod->labels, &pod->n_labels);
+			break;
+		}
+	}
+}
+
+static void walk_pod(struct parse *ps, const struct ynode *root, struct pp_pod *pod)
+{
+	struct map_iter it;
+
+	map_begin(ps, &it, root, &pod_schema);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case POD_API_VERSION:
+			read_str(ps, &it.f, &pod->api_version);
+			break;
+		case POD_KIND:
+			read_str(ps, &it.f, &pod->kind);
+			break;
+		case POD_METADATA:
+			walk_metadata(ps, &it.f, pod);
+			break;
+		case POD_SPEC:
+			walk_spec(ps, &it.f, pod);
+			break;
+		}
+	}
+}
+
+/* ---- documents ----------------------------------------------------------------------------- */
+
+/* The first pair of <root> with key <name>: its key node into *<ret_key>, or false. */
+static bool top_field(struct parse *ps, const struct ynode *root, const char *name,
+		      const struct ynode **ret_key, struct field *ret)
+{
+	for (uint32_t i = 0; i + 1 < root->n_kids; i += 2) {
+		const struct ynode *k = node_at(ps, root->kids[i]);
+
+		if (k->type == YAML_SCALAR_NODE && key_is(k, name)) {
+			*ret_key = k;
+			*ret = (struct field){.n = node_at(ps, root->kids[i + 1]), .pos = k->pos};
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool is_string(const struct ynode *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->stype == S_STR && !memchr(n->text, 0, n->len);
+}
+
+/*
+ * Decide whether the document is a v1 Pod before reading it: other kinds are refused as a
+ * whole, without "unknown field" noise about their contents. Empty documents are skipped.
+ */
+static bool is_pod_document(struct parse *ps, const struct ynode *root)
+{
+	const struct ynode *kind_key, *api_key;
+	struct field kind, api;
+	char q1[QUOTE_MAX], q2[QUOTE_MAX];
+	bool kind_ok;
+
+	if (is_null(root))
+		return false;
+	if (root->type != YAML_MAPPING_NODE) {
+		error_at(ps, root->pos, "", "a Pod manifest must be a mapping, got %s",
+			 describe(root, q1, sizeof(q1)));
+		return false;
+	}
+	if (!top_field(ps, root, "kind", &kind_key, &kind)) {
+		error_at(ps, root->pos, "kind", "Required value");
+		return false;
+	}
+	if (!top_field(ps, root, "apiVersion", &api_key, &api)) {
+		error_at(ps, root->pos, "apiVersion", "Required value");
+		return false;
+	}
+	if (!is_string(kind.n) || !is_string(api.n)) {
+		bool bad_kind = !is_string(kind.n);
+
+		error_at(ps, bad_kind ? kind.pos : api.pos, bad_kind ? "kind" : "apiVersion",
+			 "must be a string, got %s",
+			 describe(bad_kind ? kind.n : api.n, q1, sizeof(q1)));
+		return false;
+	}
+	kind_ok = !strcmp(kind.n->text, "Pod");
+	if (!kind_ok || strcmp(api.n->text, "v1")) {
+		error_at(
+			ps, kind_ok ? api.pos : kind.pos, kind_ok ? "apiVersion" : "kind",
+			"unsupported kind %s in version %s: only kind \"Pod\" in version \"v1\" is "
+			"supported",
+			pp_quote(q1, sizeof(q1), kind.n->text, kind.n->len),
+			pp_quote(q2, sizeof(q2), api.n->text, api.n->len));
+		return false;
+	}
+	return true;
+}
+
+/* Turn the finished document into a pod on ps->pods, if it is one. */
+static void finish_document(struct parse *ps, unsigned int doc_index)
+{
+	const struct ynode *root;
+	struct pp_pod *pod;
+
+	if (!ps->doc.has_root)
+		return;
+	root = node_at(ps, ps->doc.root);
+	if (!is_pod_document(ps, root))
+		return;
+	pod = calloc(1, sizeof(*pod));
+	if (!pod || !(pod->file = strdup(ps->file))) {
+		free(pod);
+		return nomem(ps);
+	}
+	pod->doc_index = doc_index;
+	pod->pos = root->pos;
+	pod->restart_policy = PP_RESTART_ALWAYS;
+	pod->termination_grace_s = PP_DEFAULT_GRACE_S;
+
+	ps->pod = pod;
+	ps->fields_cap = 0;
+	path_truncate(ps, 0);
+	walk_pod(ps, root, pod);
+	ps->pod = NULL;
+
+	if (!ps->err && (!pod->namespace || !*pod->namespace)) {
+		free(pod->namespace);
+		pod->namespace = strdup("default");
+		if (!pod->namespace)
+			nomem(ps);
+	}
+	if (ps->err) {
+		pp_pod_free(pod);
+		return;
+	}
+	/* Pods with errors are kept too: the caller looks at the error count. */
+	if (pp_pod_list_push(ps->pods, pod))
+		nomem(ps);
+}
+
+/* libyaml's problem text at its position: the one error of a malformed stream. */
+static void syntax_error(struct parse *ps, const yaml_parser_t *parser)
+{
+	struct pp_src_pos pos = mark_pos(&parser->problem_mark);
+
+	if (parser->error == YAML_MEMORY_ERROR)
+		return nomem(ps);
+	if (parser->error == YAML_READER_ERROR) {
+		/* Reader errors carry a byte offset, not a mark. */
+		size_t off = parser->problem_offset < ps->len ? parser->problem_offset : ps->len;
+
+		pos = (struct pp_src_pos){.line = 1, .col = 1};
+		for (size_t i = 0; i < off; i++) {
+			if (ps->buf[i] == '\n') {
+				pos.line++;
+				pos.col = 1;
+			} else if (((unsigned char)ps->buf[i] & 0xc0) != 0x80) {
+				pos.col++; /* count characters, not UTF-8 continuation bytes */
+			}
+		}
+	}
+	error_at(ps, pos, "", "%s", parser->problem ? parser->problem : "invalid YAML");
+	ps->stop = true;
+}
+
+int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
+			     struct pp_pod_list *pods, struct pp_diag_list *diags)
+{
+	struct parse ps = {
+		.file = file ? file : "",
+		.buf = buf,
+		.len = len,
+		.diags = diags,
+		.pods = pods,
+		.visits_left = MAX_VISITS,
+		.bytes_left = MAX_COPY_BYTES,
+	};
+	size_t errors_before = diags->n_errors;
+	unsigned int doc_index = 0;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+
+	if (len > PP_MANIFEST_MAX_BYTES) {
+		error_at(&ps, (struct pp_src_pos){0}, "", "input is larger than %u bytes, refusing",
+			 PP_MANIFEST_MAX_BYTES);
+		return ps.err ? ps.err : (int)(diags->n_errors - errors_before);
+	}
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	/* libyaml asserts on a NULL input, even an empty one. */
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(buf ? buf : ""), len);
+
+	while (!ps.stop) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(&ps, &parser);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			doc_add_node(&ps, &ev);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			doc_end_collection(&ps);
+			break;
+		case YAML_ALIAS_EVENT:
+			doc_add_alias(&ps, &ev);
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			finish_document(&ps, doc_index++);
+			doc_free(&ps.doc);
+			break;
+		case YAML_STREAM_END_EVENT:
+			ps.stop = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+
+	doc_free(&ps.doc);
+	free(ps.path);
+	yaml_parser_delete(&parser);
+	return ps.err ? ps.err : (int)(diags->n_errors - errors_before);
+}
+
+/* ---- files and directories ---------------------------------------------------------------- */
+
+static int read_error(struct pp_diag_list *diags, const char *path, int errnum)
+{
+	return pp_diag_add(diags, PP_DIAG_ERROR, path, (struct pp_src_pos){0}, "",
+			   "cannot read: %s", strerror(errnum));
+}
+
+/* Read at most PP_MANIFEST_MAX_BYTES + 1 bytes (one more tells "too large" apart). */
+static int load_file(const char *path, struct pp_pod_list *pods, struct pp_diag_list *diags)
+{
+	size_t len = 0, cap = 64 * 1024;
+	char *buf = NULL, *p;
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return read_error(diags, path, errno);
+	for (;;) {
+		if (len == cap || !buf) {
+			if (buf)
+				cap = cap * 2 > PP_MANIFEST_MAX_BYTES + 1
+					      ? PP_MANIFEST_MAX_BYTES + 1
+					      : cap * 2;
+			p = realloc(buf, cap);
+			if (!p) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = read_error(diags, path, errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > PP_MANIFEST_MAX_BYTES)
+			break;
+	}
+	err = pp_manifest_parse_buffer(path, buf, len, pods, diags);
+	err = err < 0 ? err : 0;
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+static bool is_manifest_name(const char *name)
+{
+	static const char *const exts[] = {".yaml", ".yml", ".json"};
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		size_t n = strlen(exts[i]);
+
+		if (len > n && !strcmp(name + len - n, exts[i]))
+			return true;
+	}
+	return false;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.yaml, *.yml and *.json regular files of <dir>, in strcmp order. */
+static int load_dir(const char *dir, struct pp_pod_list *pods, struct pp_diag_list *diags)
+{
+	char **names = NULL, **tmp, *path;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	struct stat st;
+	int err = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return read_error(diags, dir, errno);
+	while ((de = readdir(d))) {
+		if (!is_manifest_name(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			tmp = realloc(names, cap * sizeof(*names));
+			if (!tmp) {
+				err = -ENOMEM;
+				goto out;
+			}
+			names = tmp;
+		}
+		if (asprintf(&names[n], "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+			     de->d_name) < 0) {
+			err = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+
+	for (size_t i = 0; i < n && !err; i++) {
+		path = names[i];
+		/* Sub-directories named *.yaml are skipped: the walk is not recursive. */
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			continue;
+		err = load_file(path, pods, diags);
+	}
+	if (!err && n == 0)
+		err = pp_diag_add(diags, PP_DIAG_ERROR, dir, (struct pp_src_pos){0}, "",
+				  "no *.yaml, *.yml or *.json files in the directory");
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return err;
+}
+
+int pp_manifest_load_path(const char *path, struct pp_pod_list *pods, struct pp_diag_list *diags)
+{
+	size_t errors_before = diags->n_errors;
+	struct stat st;
+	int err;
+
+	if (stat(path, &st) < 0)
+		err = read_error(diags, path, errno);
+	else if (S_ISDIR(st.st_mode))
+		err = load_dir(path, pods, diags);
+	else
+		err = load_file(path, pods, diags);
+	return err < 0 ? err : (int)(diags->n_errors - errors_before);
+}

@@ -1,0 +1,639 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The shell around the lifecycle controllers. Inputs reach a controller from three sources:
+ * a pidfd becoming readable (exit), a deadline in the heap (back-off, SIGKILL, active
+ * deadline), and signalfd (pod deletion). Whatever the controller answers is carried out in
+ * run_actions(); starting a container feeds its result straight back as the next input.
+ */
+#include "podprobe/supervisor.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "podprobe/clock.h"
+#include "podprobe/expand.h"
+#include "podprobe/kubefmt.h"
+#include "podprobe/lifecycle.h"
+#include "podprobe/log.h"
+#include "podprobe/loop.h"
+#include "podprobe/runtime.h"
+#include "podprobe/sched.h"
+
+#define UI_KEY UINT32_MAX
+#define UI_PERIOD PP_NSEC_PER_SEC
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct pp_supervisor;
+struct pod_rt;
+
+struct cont_rt {
+	struct pod_rt *pod;
+	uint32_t ci;
+	uint32_t instance;	/* instance of <proc>; 0 = none */
+	struct pp_proc proc;
+	uint64_t poll_id;
+};
+
+struct pod_rt {
+	struct pp_supervisor *sup;
+	struct pp_pod *spec;
+	struct pp_pod_state st;
+	struct cont_rt *c;
+	char key[330];		/* "<namespace>_<name>" */
+	char vol_dir[PATH_MAX];
+	uint32_t index;
+	uint32_t gen;		/* generation of the pod's armed deadline */
+	pp_nsec armed;
+	pp_nsec created;
+};
+
+struct pp_supervisor {
+	const struct pp_supervisor_cfg *cfg;
+	struct pp_loop *loop;
+	struct pp_runtime rt;
+	struct pp_sched sched;
+	struct pp_actions acts;
+	struct pod_rt *pods;
+	size_t n_pods;
+	int sig_fd;
+	struct signalfd_siginfo sig_buf;
+	unsigned int signals;	/* deletion requests received */
+	bool table;
+	bool dirty;
+	unsigned int table_lines;
+	char *base_path;	/* PATH for containers that set none */
+};
+
+/* ---- output ------------------------------------------------------------------------------------ */
+
+static void table_erase(struct pp_supervisor *sup)
+{
+	if (sup->table && sup->table_lines) {
+		printf("\033[%uA\r\033[J", sup->table_lines);
+		sup->table_lines = 0;
+	}
+}
+
+static void table_draw(struct pp_supervisor *sup)
+{
+	bool ns = false;
+	pp_nsec now = pp_clock_now();
+	size_t i;
+
+	if (!sup->table)
+		return;
+	table_erase(sup);
+	for (i = 0; i < sup->n_pods; i++)
+		ns |= strcmp(sup->pods[i].spec->namespace, "default") != 0;
+	if (ns)
+		printf("%-16s ", "NAMESPACE");
+	printf("%-24s %-7s %-22s %-14s %s\n", "NAME", "READY", "STATUS", "RESTARTS", "AGE");
+	for (i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = &sup->pods[i];
+		char ready[16], status[64], restarts[48], age[32];
+
+		pp_fmt_pod_ready(&pr->st, ready, sizeof(ready));
+		pp_fmt_pod_status(&pr->st, status, sizeof(status));
+		pp_fmt_pod_restarts(&pr->st, now, restarts, sizeof(restarts));
+		pp_fmt_human_duration(now - pr->created, age, sizeof(age));
+		if (ns)
+			printf("%-16s ", pr->spec->namespace);
+		printf("%-24s %-7s %-22s %-14s %s\n", pr->spec->name, ready, status, restarts, age);
+	}
+	sup->table_lines = (unsigned int)sup->n_pods + 1;
+	fflush(stdout);
+	sup->dirty = false;
+}
+
+static void print_event(struct pod_rt *pr, const struct pp_action *a, pp_nsec now)
+{
+	const char *container = a->container == PP_NO_CONTAINER ?
+					"" :
+					pp_pod_container(pr->spec, a->container)->name;
+	char ts[48], line[2048];
+	size_t len = 0;
+
+	pp_clock_rfc3339(now, ts, sizeof(ts));
+	switch (pr->sup->cfg->events) {
+	case PP_EVENTS_JSON:
+		len = (size_t)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"namespace\":", ts);
+		pp_json_append_string(line, sizeof(line), &len, pr->spec->namespace);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"pod\":");
+		pp_json_append_string(line, sizeof(line), &len, pr->spec->name);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"container\":");
+		pp_json_append_string(line, sizeof(line), &len, container);
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					",\"type\":\"%s\",\"reason\":", pp_event_type_str(a->type));
+		pp_json_append_string(line, sizeof(line), &len, a->reason);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"message\":");
+		pp_json_append_string(line, sizeof(line), &len, a->message);
+		table_erase(pr->sup);
+		printf("%s}\n", line);
+		break;
+	case PP_EVENTS_TEXT:
+		/* Milliseconds are enough for a reader: cut "....123456789Z" to "....123Z". */
+		ts[23] = 'Z';
+		ts[24] = '\0';
+		snprintf(line, sizeof(line), "%s/%s", pr->spec->namespace, pr->spec->name);
+		table_erase(pr->sup);
+		printf("%s  %-20s %-14s %-7s %-18s %s\n", ts, line, container,
+		       pp_event_type_str(a->type), a->reason, a->message);
+		break;
+	default:
+		return;
+	}
+	fflush(stdout);
+	pr->sup->dirty = true;
+}
+
+/* ---- starting containers ---------------------------------------------------------------------- */
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+static int strv_push(struct strv *sv, char *s)
+{
+	char **v;
+
+	if (!s)
+		return -ENOMEM;
+	v = realloc(sv->v, (sv->n + 2) * sizeof(*v));
+	if (!v) {
+		free(s);
+		return -ENOMEM;
+	}
+	sv->v = v;
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+static void strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+/*
+ * The container's environment: PATH and HOSTNAME as a runtime provides them, then env[] in
+ * order, each value expanded against the variables before it. <vars> receives name/value
+ * pairs (pointing into <envp> strings) for expanding command and args.
+ */
+static int build_env(struct pod_rt *pr, const struct pp_container_spec *cs, struct strv *envp,
+		     struct pp_kv **ret_vars, size_t *ret_n)
+{
+	size_t n = 0, cap = cs->n_env + 2;
+	struct pp_kv *vars = calloc(cap, sizeof(*vars));
+	char *s;
+	int err = 0;
+
+	if (!vars)
+		return -ENOMEM;
+	vars[n++] = (struct pp_kv){ "PATH", pr->sup->base_path };
+	vars[n++] = (struct pp_kv){ "HOSTNAME", pr->spec->name };
+	for (size_t i = 0; i < cs->n_env; i++) {
+		char *v = pp_expand_vars(cs->env[i].value ? cs->env[i].value : "", vars, n);
+		size_t j;
+
+		if (!v) {
+			err = -ENOMEM;
+			break;
+		}
+		for (j = 0; j < n && strcmp(vars[j].name, cs->env[i].name); j++)
+			;
+		/* A later entry with the same name wins; keep the expanded value alive in <envp>. */
+		if (asprintf(&s, "%s=%s", cs->env[i].name, v) < 0)
+			s = NULL;
+		free(v);
+		err = strv_push(envp, s);
+		if (err < 0)
+			break;
+		vars[j] = (struct pp_kv){ cs->env[i].name, strchr(envp->v[envp->n - 1], '=') + 1 };
+		if (j == n)
+			n++;
+	}
+	for (size_t i = 0; i < 2 && !err; i++) {
+		bool overridden = false;
+
+		for (size_t j = 0; j < cs->n_env; j++)
+			overridden |= !strcmp(cs->env[j].name, vars[i].name);
+		if (!overridden) {
+			if (asprintf(&s, "%s=%s", vars[i].name, vars[i].value) < 0)
+				s = NULL;
+			err = strv_push(envp, s);
+		}
+	}
+	if (err < 0) {
+		free(vars);
+		return err;
+	}
+	*ret_vars = vars;
+	*ret_n = n;
+	return 0;
+}
+
+static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
+			    struct pp_actions *acts);
+
+static void on_pidfd(void *ctx, int res);
+
+static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
+			    struct pp_actions *acts)
+{
+	struct pp_supervisor *sup = pr->sup;
+	const struct pp_container_spec *cs = pp_pod_container(pr->spec, ci);
+	struct cont_rt *c = &pr->c[ci];
+	struct strv argv = { 0 }, envp = { 0 };
+	struct pp_mount_req *mounts = NULL;
+	struct pp_spawn_req req = { 0 };
+	struct pp_kv *vars = NULL;
+	size_t n_vars = 0, i;
+	char err[512] = "", (*srcs)[PATH_MAX + 256] = NULL;
+	int rc;
+
+	rc = build_env(pr, cs, &envp, &vars, &n_vars);
+	for (i = 0; rc == 0 && i < cs->n_command; i++)
+		rc = strv_push(&argv, pp_expand_vars(cs->command[i], vars, n_vars));
+	for (i = 0; rc == 0 && i < cs->n_args; i++)
+		rc = strv_push(&argv, pp_expand_vars(cs->args[i], vars, n_vars));
+	if (rc == 0 && cs->n_mounts) {
+		mounts = calloc(cs->n_mounts, sizeof(*mounts));
+		srcs = calloc(cs->n_mounts, sizeof(*srcs));
+		if (!mounts || !srcs)
+			rc = -ENOMEM;
+		for (i = 0; rc == 0 && i < cs->n_mounts; i++) {
+			snprintf(srcs[i], sizeof(srcs[i]), "%s/%s", pr->vol_dir, cs->mounts[i].name);
+			mounts[i] = (struct pp_mount_req){ srcs[i], cs->mounts[i].mount_path,
+							   cs->mounts[i].read_only };
+		}
+	}
+	if (rc == 0 && !argv.n)
+		rc = -EINVAL;
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "cannot prepare the process: %s", strerror(-rc));
+	} else {
+		req = (struct pp_spawn_req){
+			.pod_key = pr->key,
+			.container = cs->name,
+			.restart = instance - 1,
+			.argv = argv.v,
+			.envp = envp.v,
+			.working_dir = cs->working_dir,
+			.mounts = mounts,
+			.n_mounts = cs->n_mounts,
+			.memory_limit = cs->memory_limit,
+		};
+		rc = pp_runtime_spawn(&sup->rt, &req, &c->proc, err, sizeof(err));
+	}
+	strv_free(&argv);
+	strv_free(&envp);
+	free(vars);
+	free(mounts);
+	free(srcs);
+
+	if (rc == 0) {
+		c->instance = instance;
+		rc = pp_loop_poll(sup->loop, c->proc.pidfd, POLLIN, on_pidfd, c, &c->poll_id);
+		if (rc < 0)
+			pp_log_errno(PP_LOG_ERR, rc, "cannot watch container '%s'", cs->name);
+		pp_lc_on_started(&pr->st, ci, instance, pp_clock_now(), acts);
+	} else {
+		pp_lc_on_start_failed(&pr->st, ci, instance, err, pp_clock_now(), acts);
+	}
+}
+
+/* ---- actions and timers ------------------------------------------------------------------------ */
+
+static void arm_timer(struct pod_rt *pr)
+{
+	pp_nsec d = pp_lc_next_deadline(&pr->st);
+
+	if (d == PP_NSEC_INFINITY || d == pr->armed)
+		return;
+	pr->gen++;
+	pr->armed = d;
+	if (pp_sched_push(&pr->sup->sched, d, pr->index, pr->gen) < 0)
+		pp_log(PP_LOG_ERR, "out of memory arming a timer for pod '%s'", pr->spec->name);
+}
+
+static void run_actions(struct pod_rt *pr)
+{
+	struct pp_actions *acts = &pr->sup->acts;
+	pp_nsec now = pp_clock_now();
+
+	/* Carrying out an action may append more (a start reports back at once). */
+	for (size_t i = 0; i < acts->n; i++) {
+		struct pp_action a = acts->v[i];
+		struct cont_rt *c = a.container < pr->st.n ? &pr->c[a.container] : NULL;
+
+		switch (a.kind) {
+		case PP_ACT_START:
+			start_container(pr, a.container, a.instance, acts);
+			break;
+		case PP_ACT_SIGNAL:
+			if (c && c->instance == a.instance && c->proc.pidfd >= 0)
+				pp_runtime_signal(&c->proc, a.signo);
+			break;
+		case PP_ACT_EVENT:
+			print_event(pr, &a, now);
+			break;
+		case PP_ACT_STATUS:
+			pr->sup->dirty = true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (acts->oom)
+		pp_log(PP_LOG_ERR, "out of memory: some actions for pod '%s' were lost",
+		       pr->spec->name);
+	pp_actions_clear(acts);
+	arm_timer(pr);
+}
+
+static void on_pidfd(void *ctx, int res)
+{
+	struct cont_rt *c = ctx;
+	struct pod_rt *pr = c->pod;
+	struct pp_exit_info ex;
+	uint32_t instance = c->instance;
+	int err;
+
+	err = pp_runtime_reap(&pr->sup->rt, &c->proc, &ex);
+	if (err == -EAGAIN) {
+		/* Spurious wake-up: watch again. */
+		pp_loop_poll(pr->sup->loop, c->proc.pidfd, POLLIN, on_pidfd, c, &c->poll_id);
+		return;
+	}
+	if (err < 0) {
+		pp_log_errno(PP_LOG_ERR, err, "cannot collect the exit of container '%s'",
+			     pp_pod_container(pr->spec, c->ci)->name);
+		memset(&ex, 0, sizeof(ex));
+		ex.code = 255;
+	}
+	c->instance = 0;
+	pp_lc_on_exit(&pr->st, c->ci, instance, &ex, pp_clock_now(), &pr->sup->acts);
+	run_actions(pr);
+}
+
+static void delete_all(struct pp_supervisor *sup)
+{
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		pp_lc_delete(&sup->pods[i].st, pp_clock_now(), &sup->acts);
+		run_actions(&sup->pods[i]);
+	}
+}
+
+static void kill_all(struct pp_supervisor *sup)
+{
+	for (size_t i = 0; i < sup->n_pods; i++)
+		for (size_t j = 0; j < sup->pods[i].st.n; j++)
+			if (sup->pods[i].c[j].proc.pidfd >= 0)
+				pp_runtime_signal(&sup->pods[i].c[j].proc, SIGKILL);
+}
+
+static void on_signal(void *ctx, int res)
+{
+	struct pp_supervisor *sup = ctx;
+
+	if (res == (int)sizeof(sup->sig_buf)) {
+		sup->signals++;
+		table_erase(sup);
+		if (sup->signals == 1) {
+			pp_log(PP_LOG_NOTICE, "%s: stopping every pod gracefully (again to kill now)",
+			       strsignal((int)sup->sig_buf.ssi_signo));
+			delete_all(sup);
+		} else {
+			pp_log(PP_LOG_NOTICE, "%s: killing every container now",
+			       strsignal((int)sup->sig_buf.ssi_signo));
+			kill_all(sup);
+		}
+	}
+	if (pp_loop_read(sup->loop, sup->sig_fd, &sup->sig_buf, sizeof(sup->sig_buf), on_signal,
+			 sup, NULL) < 0)
+		pp_log(PP_LOG_ERR, "cannot watch signals any more");
+}
+
+static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *e)
+{
+	struct pod_rt *pr;
+
+	if (e->key == UI_KEY) {
+		if (sup->table)
+			sup->dirty = true;
+		pp_sched_push(&sup->sched, pp_clock_now() + UI_PERIOD, UI_KEY, 0);
+		return;
+	}
+	if (e->key >= sup->n_pods)
+		return;
+	pr = &sup->pods[e->key];
+	if (e->gen != pr->gen)
+		return; /* superseded by a later arm_timer() */
+	pr->armed = PP_NSEC_INFINITY;
+	pp_lc_on_timer(&pr->st, pp_clock_now(), &sup->acts);
+	run_actions(pr);
+}
+
+static bool all_terminal(const struct pp_supervisor *sup)
+{
+	for (size_t i = 0; i < sup->n_pods; i++)
+		if (!sup->pods[i].st.terminal)
+			return false;
+	return true;
+}
+
+/* ---- set-up and the loop ----------------------------------------------------------------------- */
+
+static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
+		     uint32_t index)
+{
+	char uid[40], **vols;
+	unsigned char r[16];
+	FILE *f;
+	int err;
+
+	pr->sup = sup;
+	pr->spec = spec;
+	pr->index = index;
+	pr->armed = PP_NSEC_INFINITY;
+	snprintf(pr->key, sizeof(pr->key), "%s_%s", spec->namespace, spec->name);
+	if (spec->uid) {
+		snprintf(uid, sizeof(uid), "%s", spec->uid);
+	} else {
+		/* A random (version 4) UUID, as the API server assigns. */
+		f = fopen("/dev/urandom", "re");
+		if (!f || fread(r, 1, sizeof(r), f) != sizeof(r))
+			memset(r, index, sizeof(r));
+		if (f)
+			fclose(f);
+		r[6] = (r[6] & 0x0f) | 0x40;
+		r[8] = (r[8] & 0x3f) | 0x80;
+		snprintf(uid, sizeof(uid),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+			 r[12], r[13], r[14], r[15]);
+	}
+	err = pp_lc_init(&pr->st, spec, &sup->cfg->lc, uid);
+	if (err < 0)
+		return err;
+	pr->c = calloc(pr->st.n ? pr->st.n : 1, sizeof(*pr->c));
+	vols = calloc(spec->n_volumes ? spec->n_volumes : 1, sizeof(*vols));
+	if (!pr->c || !vols) {
+		free(vols);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < pr->st.n; i++)
+		pr->c[i] = (struct cont_rt){ .pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1 };
+	for (size_t i = 0; i < spec->n_volumes; i++)
+		vols[i] = spec->volumes[i].name;
+	err = pp_runtime_prepare_pod(&sup->rt, pr->key, vols, spec->n_volumes, pr->vol_dir,
+				     sizeof(pr->vol_dir));
+	free(vols);
+	if (err < 0)
+		return pp_log_errno(PP_LOG_ERR, err, "pod '%s': cannot create its volumes",
+				    spec->name);
+	for (size_t i = 0; i < pr->st.n; i++) {
+		const struct pp_container_spec *cs = pp_pod_container(spec, i);
+
+		if (cs->startup.set || cs->liveness.set || cs->readiness.set)
+			pp_log(PP_LOG_WARN,
+			       "pod '%s' container '%s': probes are not executed by this build yet; "
+			       "startup and readiness count as passed, ignoring",
+			       spec->name, cs->name);
+	}
+	return 0;
+}
+
+/* Until the probe engine lands, report startup and readiness passed once a container runs. */
+static void pass_unrun_probes(struct pod_rt *pr)
+{
+	struct pp_actions *acts = &pr->sup->acts;
+
+	for (size_t i = 0; i < pr->st.n; i++) {
+		const struct pp_container_spec *cs = pp_pod_container(pr->spec, i);
+		struct pp_container_state *s = &pr->st.c[i];
+
+		if (!pp_lc_container_probing(&pr->st, (uint32_t)i))
+			continue;
+		if (cs->startup.set && !s->probe_ok[PP_PROBE_STARTUP])
+			pp_lc_on_probe_verdict(&pr->st, (uint32_t)i, s->instance, PP_PROBE_STARTUP,
+					       true, pp_clock_now(), acts);
+		if (cs->readiness.set && !s->probe_ok[PP_PROBE_READINESS])
+			pp_lc_on_probe_verdict(&pr->st, (uint32_t)i, s->instance,
+					       PP_PROBE_READINESS, true, pp_clock_now(), acts);
+	}
+	if (acts->n)
+		run_actions(pr);
+}
+
+static int signals_setup(struct pp_supervisor *sup)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	sup->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sup->sig_fd < 0)
+		return -errno;
+	return pp_loop_read(sup->loop, sup->sig_fd, &sup->sig_buf, sizeof(sup->sig_buf), on_signal,
+			    sup, NULL);
+}
+
+int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *pods)
+{
+	struct pp_supervisor sup = { .cfg = cfg, .sig_fd = -1 };
+	struct pp_sched_entry e;
+	const char *path = getenv("PATH");
+	int err, rc = 0;
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	sup.base_path = strdup(path && *path ? path : DEFAULT_PATH);
+	sup.pods = calloc(pods->n ? pods->n : 1, sizeof(*sup.pods));
+	if (!sup.base_path || !sup.pods) {
+		err = -ENOMEM;
+		goto out;
+	}
+	sup.table = cfg->table == PP_TABLE_ALWAYS ||
+		    (cfg->table == PP_TABLE_AUTO && cfg->events == PP_EVENTS_TEXT &&
+		     isatty(STDOUT_FILENO));
+	err = pp_loop_new(256, &sup.loop);
+	if (err < 0) {
+		pp_log_errno(PP_LOG_ERR, err, "cannot create the io_uring loop");
+		goto out;
+	}
+	err = pp_runtime_init(&sup.rt, cfg->state_dir, cfg->use_cgroups);
+	if (err < 0)
+		goto out_loop;
+	err = signals_setup(&sup);
+	if (err < 0) {
+		pp_log_errno(PP_LOG_ERR, err, "cannot set up signal handling");
+		goto out_runtime;
+	}
+	for (i = 0; i < pods->n; i++) {
+		err = pod_setup(&sup, &sup.pods[i], pods->items[i], (uint32_t)i);
+		sup.n_pods = i + 1;
+		if (err < 0)
+			goto out_pods;
+	}
+	if (sup.table)
+		pp_sched_push(&sup.sched, pp_clock_now() + UI_PERIOD, UI_KEY, 0);
+	for (i = 0; i < sup.n_pods; i++) {
+		sup.pods[i].created = pp_clock_now();
+		pp_lc_start(&sup.pods[i].st, sup.pods[i].created, &sup.acts);
+		run_actions(&sup.pods[i]);
+		pass_unrun_probes(&sup.pods[i]);
+	}
+
+	while (!all_terminal(&sup)) {
+		err = pp_loop_run_once(sup.loop, pp_sched_next(&sup.sched));
+		if (err < 0) {
+			pp_log_errno(PP_LOG_ERR, err, "event loop failed");
+			kill_all(&sup);
+			goto out_pods;
+		}
+		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
+			on_deadline(&sup, &e);
+		for (i = 0; i < sup.n_pods; i++)
+			pass_unrun_probes(&sup.pods[i]);
+		if (sup.dirty)
+			table_draw(&sup);
+	}
+	table_draw(&sup);
+	for (i = 0; i < sup.n_pods; i++)
+		if (sup.pods[i].st.phase == PP_PHASE_FAILED)
+			rc = 1;
+	err = 0;
+out_pods:
+	for (i = 0; i < sup.n_pods; i++) {
+		pp_lc_free(&sup.pods[i].st);
+		free(sup.pods[i].c);
+	}
+	if (sup.sig_fd >= 0)
+		close(sup.sig_fd);
+out_runtime:
+	pp_runtime_fini(&sup.rt);
+out_loop:
+	pp_loop_free(sup.loop);
+out:
+	pp_sched_free(&sup.sched);
+	pp_actions_free(&sup.acts);
+	free(sup.pods);
+	free(sup.base_path);
+	return err < 0 ? err : rc;
+}
