@@ -32,24 +32,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROG			"demo-app"
-#define MAX_CLIENTS		1024
-#define REQ_MAX			8192			/* request line + headers */
-#define RESP_MAX		512			/* status line + headers + body */
-#define NSEC_PER_USEC		1000ULL
-#define NSEC_PER_MSEC		1000000ULL
-#define NSEC_PER_SEC		1000000000ULL
-#define DURATION_MAX_NS		((uint64_t)INT64_MAX)	/* Go's time.Duration range */
-#define NO_DEADLINE		UINT64_MAX
-#define CLIENT_TIMEOUT_NS	(10 * NSEC_PER_SEC)	/* whole request/response exchange */
-#define LINGER_TIMEOUT_NS	(1 * NSEC_PER_SEC)	/* drain after our half-close */
-#define ACCEPT_BACKOFF_NS	(100 * NSEC_PER_MSEC)	/* after EMFILE/ENFILE/ENOMEM */
-#define CONNECT_TIMEOUT_MIN_NS	(1 * NSEC_PER_SEC)	/* per wait-tcp attempt */
-#define FINAL_CONNECT_NS	(100 * NSEC_PER_MSEC)	/* last attempt, at --timeout */
-#define DEFAULT_PORT		8080
-#define DEFAULT_INTERVAL_NS	(200 * NSEC_PER_MSEC)
-#define EXIT_USAGE		2
-#define ADDR_STR_MAX		64			/* "[v6addr]:port" */
+#define PROG		       "demo-app"
+#define MAX_CLIENTS	       1024
+#define REQ_MAX		       8192 /* request line + headers */
+#define RESP_MAX	       512  /* status line + headers + body */
+#define NSEC_PER_USEC	       1000ULL
+#define NSEC_PER_MSEC	       1000000ULL
+#define NSEC_PER_SEC	       1000000000ULL
+#define DURATION_MAX_NS	       ((uint64_t)INT64_MAX) /* Go's time.Duration range */
+#define NO_DEADLINE	       UINT64_MAX
+#define CLIENT_TIMEOUT_NS      (10 * NSEC_PER_SEC)   /* whole request/response exchange */
+#define LINGER_TIMEOUT_NS      (1 * NSEC_PER_SEC)    /* drain after our half-close */
+#define ACCEPT_BACKOFF_NS      (100 * NSEC_PER_MSEC) /* after EMFILE/ENFILE/ENOMEM */
+#define CONNECT_TIMEOUT_MIN_NS (1 * NSEC_PER_SEC)    /* per wait-tcp attempt */
+#define FINAL_CONNECT_NS       (100 * NSEC_PER_MSEC) /* last attempt, at --timeout */
+#define DEFAULT_PORT	       8080
+#define DEFAULT_INTERVAL_NS    (200 * NSEC_PER_MSEC)
+#define EXIT_USAGE	       2
+#define ADDR_STR_MAX	       64 /* "[v6addr]:port" */
 
 enum demo_cmd {
 	CMD_NONE = 0,
@@ -80,26 +80,26 @@ enum opt_key {
 };
 
 struct pp_opts {
-	enum demo_cmd cmd;		/* subcommand */
-	int sub_argc;			/* argv of the subcommand, argv[0] = command name */
+	enum demo_cmd cmd; /* subcommand */
+	int sub_argc;	   /* argv of the subcommand, argv[0] = command name */
 	char **sub_argv;
 	/* serve */
-	const char *host;		/* address or name to bind */
-	int port;			/* 1..65535 */
-	uint64_t listen_delay_ns;	/* before bind + listen */
-	uint64_t fail_health_after_ns;	/* /healthz -> 500 from then on, NO_DEADLINE = never */
-	uint64_t crash_after_ns;	/* exit(exit_code) then, NO_DEADLINE = never */
-	int exit_code;			/* for --crash-after */
-	uint64_t ready_after_ns;	/* /ready -> 200 from then on */
-	bool ignore_sigterm;		/* log SIGTERM and keep running */
-	uint64_t term_delay_ns;		/* keep serving this long after SIGTERM */
-	const char *write_file;		/* marker file while listening and healthy, or NULL */
+	const char *host;	       /* address or name to bind */
+	int port;		       /* 1..65535 */
+	uint64_t listen_delay_ns;      /* before bind + listen */
+	uint64_t fail_health_after_ns; /* /healthz -> 500 from then on, NO_DEADLINE = never */
+	uint64_t crash_after_ns;       /* exit(exit_code) then, NO_DEADLINE = never */
+	int exit_code;		       /* for --crash-after */
+	uint64_t ready_after_ns;       /* /ready -> 200 from then on */
+	bool ignore_sigterm;	       /* log SIGTERM and keep running */
+	uint64_t term_delay_ns;	       /* keep serving this long after SIGTERM */
+	const char *write_file;	       /* marker file while listening and healthy, or NULL */
 	/* wait-tcp */
-	const char *target;		/* HOST:PORT as given */
-	char target_host[256];		/* HOST without brackets */
-	char target_port[8];		/* PORT, validated */
-	uint64_t timeout_ns;		/* 0 = wait forever */
-	uint64_t interval_ns;		/* between attempt starts */
+	const char *target;    /* HOST:PORT as given */
+	char target_host[256]; /* HOST without brackets */
+	char target_port[8];   /* PORT, validated */
+	uint64_t timeout_ns;   /* 0 = wait forever */
+	uint64_t interval_ns;  /* between attempt starts */
 };
 
 const char *argp_program_version = PROG " (podprobe) 0.1";
@@ -145,7 +145,7 @@ static uint64_t deadline_after(uint64_t start, uint64_t delta)
 {
 	if (delta == NO_DEADLINE)
 		return NO_DEADLINE;
-	return start + delta;	/* delta <= INT64_MAX and start is small: no overflow */
+	return start + delta; /* delta <= INT64_MAX and start is small: no overflow */
 }
 
 /* Milliseconds for poll(), rounded up so we never wake before <deadline> and spin. */
@@ -212,14 +212,14 @@ static int parse_duration(const char *s, uint64_t *ret_ns)
 		uint64_t ns;
 	} units[] = {
 		/* Longest names first so "ms" wins over "m". */
-		{ "ns", 1 },
-		{ "us", NSEC_PER_USEC },
-		{ "\xc2\xb5s", NSEC_PER_USEC },	/* U+00B5 micro sign */
-		{ "\xce\xbcs", NSEC_PER_USEC },	/* U+03BC Greek mu */
-		{ "ms", NSEC_PER_MSEC },
-		{ "s", NSEC_PER_SEC },
-		{ "m", 60 * NSEC_PER_SEC },
-		{ "h", 3600 * NSEC_PER_SEC },
+		{"ns", 1},
+		{"us", NSEC_PER_USEC},
+		{"\xc2\xb5s", NSEC_PER_USEC}, /* U+00B5 micro sign */
+		{"\xce\xbcs", NSEC_PER_USEC}, /* U+03BC Greek mu */
+		{"ms", NSEC_PER_MSEC},
+		{"s", NSEC_PER_SEC},
+		{"m", 60 * NSEC_PER_SEC},
+		{"h", 3600 * NSEC_PER_SEC},
 	};
 	const char *p = s;
 	uint64_t total = 0;
@@ -268,7 +268,7 @@ static int parse_duration(const char *s, uint64_t *ret_ns)
 			}
 		}
 		if (!unit_name) {
-			/* A bare number means seconds, but only as the whole string ("2", "0.5"). */
+			/* A bare number is seconds, only as the whole string ("2", "0.5") */
 			if (comp != s || *p)
 				return -EINVAL;
 			unit = NSEC_PER_SEC;
@@ -277,7 +277,8 @@ static int parse_duration(const char *s, uint64_t *ret_ns)
 			return -ERANGE;
 		part = (uint64_t)whole * unit;
 		/* frac9 / 1e9 of a unit, split to stay within 64 bits. */
-		part += frac9 * (unit / NSEC_PER_SEC) + frac9 * (unit % NSEC_PER_SEC) / NSEC_PER_SEC;
+		part += frac9 * (unit / NSEC_PER_SEC) +
+			frac9 * (unit % NSEC_PER_SEC) / NSEC_PER_SEC;
 		if (part > DURATION_MAX_NS - total)
 			return -ERANGE;
 		total += part;
@@ -307,7 +308,7 @@ static int split_host_port(const char *s, char *ret_host, size_t host_len, char 
 		host = s + 1;
 		n -= 2;
 	} else if (memchr(s, ':', n)) {
-		return -EINVAL;	/* bare IPv6 needs brackets */
+		return -EINVAL; /* bare IPv6 needs brackets */
 	}
 	if (n == 0 || n >= host_len)
 		return -EINVAL;
@@ -387,36 +388,35 @@ static const char wait_tcp_doc[] =
 	"    demo-app wait-tcp [::1]:8080 --timeout 10\n";
 
 static const struct argp_option top_options[] = {
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0},
 	{},
 };
 
 static const struct argp_option serve_options[] = {
-	{ "port", 'p', "N", 0, "TCP port to listen on, 1..65535 (default 8080)", 0 },
-	{ "host", OPT_HOST, "ADDR", 0, "Address or name to bind (default 127.0.0.1)", 0 },
-	{ "listen-delay", OPT_LISTEN_DELAY, "DURATION", 0, "Wait this long before listening", 0 },
-	{ "ready-after", OPT_READY_AFTER, "DURATION", 0, "GET /ready returns 503 until then", 0 },
-	{ "fail-health-after", OPT_FAIL_HEALTH_AFTER, "DURATION", 0,
-	  "GET /healthz returns 500 from then on", 0 },
-	{ "crash-after", OPT_CRASH_AFTER, "DURATION", 0, "Exit with --exit-code at that time", 0 },
-	{ "exit-code", OPT_EXIT_CODE, "N", 0, "Exit status for --crash-after, 0..255 (default 1)",
-	  0 },
-	{ "ignore-sigterm", OPT_IGNORE_SIGTERM, NULL, 0, "Log SIGTERM and keep running", 0 },
-	{ "term-delay", OPT_TERM_DELAY, "DURATION", 0,
-	  "After SIGTERM, keep serving this long, then exit 0", 0 },
-	{ "write-file", OPT_WRITE_FILE, "PATH", 0,
-	  "Write our pid to PATH once listening; remove it when /healthz starts failing and on "
-	  "SIGTERM/SIGINT exit (not on --crash-after)",
-	  0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{"port", 'p', "N", 0, "TCP port to listen on, 1..65535 (default 8080)", 0},
+	{"host", OPT_HOST, "ADDR", 0, "Address or name to bind (default 127.0.0.1)", 0},
+	{"listen-delay", OPT_LISTEN_DELAY, "DURATION", 0, "Wait this long before listening", 0},
+	{"ready-after", OPT_READY_AFTER, "DURATION", 0, "GET /ready returns 503 until then", 0},
+	{"fail-health-after", OPT_FAIL_HEALTH_AFTER, "DURATION", 0,
+	 "GET /healthz returns 500 from then on", 0},
+	{"crash-after", OPT_CRASH_AFTER, "DURATION", 0, "Exit with --exit-code at that time", 0},
+	{"exit-code", OPT_EXIT_CODE, "N", 0, "Exit status for --crash-after, 0..255 (default 1)",
+	 0},
+	{"ignore-sigterm", OPT_IGNORE_SIGTERM, NULL, 0, "Log SIGTERM and keep running", 0},
+	{"term-delay", OPT_TERM_DELAY, "DURATION", 0,
+	 "After SIGTERM, keep serving this long, then exit 0", 0},
+	{"write-file", OPT_WRITE_FILE, "PATH", 0,
+	 "Write our pid to PATH once listening; remove it when /healthz starts failing and on "
+	 "SIGTERM/SIGINT exit (not on --crash-after)",
+	 0},
+	{NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0},
 	{},
 };
 
 static const struct argp_option wait_tcp_options[] = {
-	{ "timeout", OPT_TIMEOUT, "DURATION", 0, "Give up after this long (default 0 = never)",
-	  0 },
-	{ "interval", OPT_INTERVAL, "DURATION", 0, "Time between attempts (default 200ms)", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{"timeout", OPT_TIMEOUT, "DURATION", 0, "Give up after this long (default 0 = never)", 0},
+	{"interval", OPT_INTERVAL, "DURATION", 0, "Time between attempts (default 200ms)", 0},
+	{NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0},
 	{},
 };
 
@@ -555,39 +555,39 @@ static error_t parse_wait_tcp(int key, char *arg, struct argp_state *state)
 /* ---- serve --------------------------------------------------------------------------------- */
 
 enum client_state {
-	CS_FREE = 0,		/* slot unused */
-	CS_READ,		/* collecting the request head */
-	CS_WRITE,		/* sending the response */
-	CS_LINGER,		/* half-closed, draining input so close() sends FIN, not RST */
+	CS_FREE = 0, /* slot unused */
+	CS_READ,     /* collecting the request head */
+	CS_WRITE,    /* sending the response */
+	CS_LINGER,   /* half-closed, draining input so close() sends FIN, not RST */
 	_CS_MAX,
 };
 
 struct client {
-	int fd;				/* -1 when the slot is free */
+	int fd; /* -1 when the slot is free */
 	enum client_state state;
-	uint64_t deadline_ns;		/* close the connection then */
-	size_t in_len;			/* bytes in <in> */
-	size_t out_len;			/* bytes in <out> */
-	size_t out_off;			/* bytes of <out> already sent */
-	char peer[ADDR_STR_MAX];	/* "addr:port", for the access log */
+	uint64_t deadline_ns;	 /* close the connection then */
+	size_t in_len;		 /* bytes in <in> */
+	size_t out_len;		 /* bytes in <out> */
+	size_t out_off;		 /* bytes of <out> already sent */
+	char peer[ADDR_STR_MAX]; /* "addr:port", for the access log */
 	char in[REQ_MAX];
 	char out[RESP_MAX];
 };
 
 struct server {
 	const struct pp_opts *opts;
-	uint64_t start_ns;		/* every option's time counts from here */
-	int sig_fd;			/* signalfd for SIGTERM and SIGINT */
-	int listen_fd;			/* -1 until --listen-delay has passed */
-	uint64_t accept_resume_ns;	/* accept() backoff after EMFILE and friends, or 0 */
-	uint64_t term_at_ns;		/* exit 0 then (SIGTERM + --term-delay), or NO_DEADLINE */
+	uint64_t start_ns;	   /* every option's time counts from here */
+	int sig_fd;		   /* signalfd for SIGTERM and SIGINT */
+	int listen_fd;		   /* -1 until --listen-delay has passed */
+	uint64_t accept_resume_ns; /* accept() backoff after EMFILE and friends, or 0 */
+	uint64_t term_at_ns;	   /* exit 0 then (SIGTERM + --term-delay), or NO_DEADLINE */
 	bool ready_logged;
 	bool unhealthy_logged;
-	bool file_written;		/* --write-file currently exists because of us */
+	bool file_written; /* --write-file currently exists because of us */
 	size_t n_clients;
-	struct client *clients;		/* MAX_CLIENTS slots */
-	struct pollfd *pfds;		/* 2 + MAX_CLIENTS */
-	int *pfd_client;		/* pfds[i] -> clients index, -1 for sig_fd and listen_fd */
+	struct client *clients; /* MAX_CLIENTS slots */
+	struct pollfd *pfds;	/* 2 + MAX_CLIENTS */
+	int *pfd_client;	/* pfds[i] -> clients index, -1 for sig_fd and listen_fd */
 };
 
 static bool serve_is_ready(const struct server *srv, uint64_t now)
@@ -773,8 +773,7 @@ static bool path_is(const char *path, const char *end, const char *lit)
  * request line matters: headers and any body are ignored, and the connection closes after
  * the response, which keeps the parser small.
  */
-static void handle_request(const struct server *srv, struct client *c, bool too_large,
-			   uint64_t now)
+static void handle_request(const struct server *srv, struct client *c, bool too_large, uint64_t now)
 {
 	const char *p = c->in, *end = c->in + c->in_len, *eol, *sp1, *sp2, *path, *path_end;
 	size_t method_len;
@@ -879,7 +878,7 @@ static void client_read(struct server *srv, struct client *c, uint64_t now)
 		ssize_t n = recv(c->fd, buf, room, 0);
 
 		if (n == 0) {
-			client_close(srv, c);	/* EOF: done lingering, or gave up mid-request */
+			client_close(srv, c); /* EOF: done lingering, or gave up mid-request */
 			return;
 		}
 		if (n < 0) {
@@ -923,7 +922,8 @@ static void serve_accept(struct server *srv, uint64_t now)
 		int fd;
 
 		if (!c)
-			return;	/* full: build_pollfds() leaves the listener out until a slot frees */
+			return; /* full: build_pollfds() leaves the listener out until a slot frees
+				 */
 		fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &len,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -1046,31 +1046,30 @@ static bool serve_timers(struct server *srv, uint64_t now, int *ret_code)
 	return false;
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The earliest time serve_timers() has something to do, mirroring its conditions. */
 static uint64_t next_deadline(const struct server *srv)
 {
 	const struct pp_opts *o = srv->opts;
-	uint64_t d = srv->term_at_ns, t;
+	uint64_t d = srv->term_at_ns;
 	size_t i;
 
-#define CONSIDER(x)            \
-	do {                   \
-		t = (x);       \
-		if (t < d)     \
-			d = t; \
-	} while (0)
-	CONSIDER(deadline_after(srv->start_ns, o->crash_after_ns));
+	d = min_u64(d, deadline_after(srv->start_ns, o->crash_after_ns));
 	if (srv->listen_fd < 0)
-		CONSIDER(srv->start_ns + o->listen_delay_ns);
+		d = min_u64(d, srv->start_ns + o->listen_delay_ns);
 	else if (!srv->ready_logged)
-		CONSIDER(deadline_after(srv->start_ns, o->ready_after_ns));
+		d = min_u64(d, deadline_after(srv->start_ns, o->ready_after_ns));
 	if (!srv->unhealthy_logged)
-		CONSIDER(deadline_after(srv->start_ns, o->fail_health_after_ns));
+		d = min_u64(d, deadline_after(srv->start_ns, o->fail_health_after_ns));
 	if (srv->accept_resume_ns)
-		CONSIDER(srv->accept_resume_ns);
+		d = min_u64(d, srv->accept_resume_ns);
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (srv->clients[i].fd >= 0)
-			CONSIDER(srv->clients[i].deadline_ns);
-#undef CONSIDER
+			d = min_u64(d, srv->clients[i].deadline_ns);
 	return d;
 }
 
@@ -1079,11 +1078,11 @@ static nfds_t build_pollfds(struct server *srv)
 	nfds_t n = 0;
 	size_t i;
 
-	srv->pfds[n] = (struct pollfd){ .fd = srv->sig_fd, .events = POLLIN };
+	srv->pfds[n] = (struct pollfd){.fd = srv->sig_fd, .events = POLLIN};
 	srv->pfd_client[n++] = -1;
 	/* Leave the listener out while full or backing off: its POLLIN would spin the loop. */
 	if (srv->listen_fd >= 0 && srv->n_clients < MAX_CLIENTS && !srv->accept_resume_ns) {
-		srv->pfds[n] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
+		srv->pfds[n] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
 		srv->pfd_client[n++] = -1;
 	}
 	for (i = 0; i < MAX_CLIENTS; i++) {
@@ -1189,11 +1188,11 @@ static int cmd_serve(const struct pp_opts *o)
 			}
 			c = &srv.clients[srv.pfd_client[k]];
 			if (c->fd != pfd->fd)
-				continue;	/* slot recycled during this pass */
+				continue; /* slot recycled during this pass */
 			if (pfd->revents & POLLNVAL) {
 				client_close(&srv, c);
 			} else if (c->state != CS_WRITE) {
-				client_read(&srv, c, now);	/* also sees EOF and errors */
+				client_read(&srv, c, now); /* also sees EOF and errors */
 			} else if (pfd->revents & (POLLERR | POLLHUP)) {
 				client_close(&srv, c);
 			} else {
@@ -1236,8 +1235,7 @@ static int connect_one(const struct addrinfo *ai, uint64_t deadline)
 	socklen_t len = sizeof(err);
 	struct pollfd pfd;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    ai->ai_protocol);
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
@@ -1246,7 +1244,7 @@ static int connect_one(const struct addrinfo *ai, uint64_t deadline)
 		err = -errno;
 		goto out_close;
 	}
-	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
 	for (;;) {
 		uint64_t now = now_ns();
 
@@ -1283,7 +1281,8 @@ static int try_connect(const struct pp_opts *o, uint64_t deadline, char *errbuf,
 
 	gai = getaddrinfo(o->target_host, o->target_port, &hints, &res);
 	if (gai) {
-		snprintf(errbuf, len, "%s", gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		snprintf(errbuf, len, "%s",
+			 gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -1304,16 +1303,16 @@ static int cmd_wait_tcp(const struct pp_opts *o)
 
 	deadline = o->timeout_ns ? start + o->timeout_ns : NO_DEADLINE;
 	/* A silently dropped SYN must not stall the loop, nor cut a slow accept short. */
-	connect_ns = o->interval_ns > CONNECT_TIMEOUT_MIN_NS ? o->interval_ns :
-							       CONNECT_TIMEOUT_MIN_NS;
+	connect_ns =
+		o->interval_ns > CONNECT_TIMEOUT_MIN_NS ? o->interval_ns : CONNECT_TIMEOUT_MIN_NS;
 	logln("waiting for %s", o->target);
 	for (;;) {
 		uint64_t attempt = now_ns(), limit = attempt + connect_ns, next;
 
 		/* Stay within --timeout, but give the attempt at the deadline a fair chance. */
 		if (limit > deadline)
-			limit = deadline > attempt + FINAL_CONNECT_NS ? deadline :
-								      attempt + FINAL_CONNECT_NS;
+			limit = deadline > attempt + FINAL_CONNECT_NS ? deadline
+								      : attempt + FINAL_CONNECT_NS;
 		if (try_connect(o, limit, errbuf, sizeof(errbuf)) == 0) {
 			logln("%s is up", o->target);
 			return EXIT_SUCCESS;
