@@ -310,6 +310,9 @@ static int load_manifests(struct pp_pod_list *pods, struct pp_diag_list *diags)
 			return rc;
 		errors += rc;
 	}
+	/* As kubectl: a document that did not decode is not validated too (no double reports). */
+	if (errors)
+		return errors;
 	for (size_t i = 0; i < pods->n; i++) {
 		const struct pp_pod *p = pods->items[i];
 

@@ -51,8 +51,12 @@ void pp_lc_delete(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 /* The next time pp_lc_on_timer() has work, or PP_NSEC_INFINITY. */
 pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps);
 
-/* True while the container's probes should run: running, not stopping, instance current. */
-bool pp_lc_container_probing(const struct pp_pod_state *ps, uint32_t ci);
+/*
+ * May probe <kind> of container <ci> run an attempt now? Only for a running container that is
+ * not being stopped (P2.11, P2.13); liveness and readiness wait for startup (P2.8); startup
+ * stops once it has passed; liveness and startup stop while the pod terminates (P2.12).
+ */
+bool pp_lc_probe_allowed(const struct pp_pod_state *ps, uint32_t ci, enum pp_probe_kind kind);
 
 void pp_actions_clear(struct pp_actions *acts);
 void pp_actions_free(struct pp_actions *acts);

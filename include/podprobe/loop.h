@@ -28,6 +28,18 @@ int pp_loop_poll(struct pp_loop *loop, int fd, unsigned int events, pp_loop_fn f
 int pp_loop_read(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_loop_fn fn,
 		 void *ctx, uint64_t *ret_id);
 
+struct sockaddr;
+
+/* Connect <fd> to <addr> (<addr> must stay valid until completion). */
+int pp_loop_connect(struct pp_loop *loop, int fd, const struct sockaddr *addr, unsigned int len,
+		    pp_loop_fn fn, void *ctx, uint64_t *ret_id);
+
+/* send() / recv() once on socket <fd>; <buf> must stay valid until completion. */
+int pp_loop_send(struct pp_loop *loop, int fd, const void *buf, unsigned int len, pp_loop_fn fn,
+		 void *ctx, uint64_t *ret_id);
+int pp_loop_recv(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_loop_fn fn,
+		 void *ctx, uint64_t *ret_id);
+
 /* Cancel operation <id>; its callback will not run. Unknown ids are ignored. */
 void pp_loop_cancel(struct pp_loop *loop, uint64_t id);
 

@@ -762,12 +762,23 @@ pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps)
 	return next;
 }
 
-bool pp_lc_container_probing(const struct pp_pod_state *ps, uint32_t ci)
+bool pp_lc_probe_allowed(const struct pp_pod_state *ps, uint32_t ci, enum pp_probe_kind kind)
 {
 	const struct pp_container_state *c;
 
-	if (ci >= ps->n || is_regular_init(ps, ci))
+	if (ci >= ps->n || is_regular_init(ps, ci) || ps->terminal)
 		return false;
 	c = &ps->c[ci];
-	return c->alive && c->state == PP_CSTATE_RUNNING && !c->stopping;
+	if (!c->alive || c->state != PP_CSTATE_RUNNING || c->stopping)
+		return false;
+	switch (kind) {
+	case PP_PROBE_STARTUP:
+		return !ps->terminating && !c->started;
+	case PP_PROBE_LIVENESS:
+		return !ps->terminating && c->started;
+	case PP_PROBE_READINESS:
+		return c->started;
+	default:
+		return false;
+	}
 }

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <liburing.h>
 
@@ -147,6 +148,39 @@ int pp_loop_read(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_l
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_read(sqe, fd, buf, len, (uint64_t)-1);
+	return queue(loop, sqe, fn, ctx, ret_id);
+}
+
+int pp_loop_connect(struct pp_loop *loop, int fd, const struct sockaddr *addr, unsigned int len,
+		    pp_loop_fn fn, void *ctx, uint64_t *ret_id)
+{
+	struct io_uring_sqe *sqe = sqe_get(loop);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_connect(sqe, fd, addr, len);
+	return queue(loop, sqe, fn, ctx, ret_id);
+}
+
+int pp_loop_send(struct pp_loop *loop, int fd, const void *buf, unsigned int len, pp_loop_fn fn,
+		 void *ctx, uint64_t *ret_id)
+{
+	struct io_uring_sqe *sqe = sqe_get(loop);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
+	return queue(loop, sqe, fn, ctx, ret_id);
+}
+
+int pp_loop_recv(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_loop_fn fn,
+		 void *ctx, uint64_t *ret_id)
+{
+	struct io_uring_sqe *sqe = sqe_get(loop);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_recv(sqe, fd, buf, len, 0);
 	return queue(loop, sqe, fn, ctx, ret_id);
 }
 

@@ -2016,19 +2016,22 @@ static int read_error(struct pp_diag_list *diags, const char *path, int errnum)
 static int load_file(const char *path, struct pp_pod_list *pods, struct pp_diag_list *diags)
 {
 	size_t len = 0, cap = 64 * 1024;
-	char *buf = NULL, *p;
+	char *buf, *p;
 	ssize_t n;
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return read_error(diags, path, errno);
-	for (;;) {
-		if (len == cap || !buf) {
-			if (buf)
-				cap = cap * 2 > PP_MANIFEST_MAX_BYTES + 1
-					      ? PP_MANIFEST_MAX_BYTES + 1
-					      : cap * 2;
+	buf = malloc(cap);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (len <= PP_MANIFEST_MAX_BYTES) {
+		if (len == cap) {
+			cap = cap * 2 > PP_MANIFEST_MAX_BYTES + 1 ? PP_MANIFEST_MAX_BYTES + 1
+								  : cap * 2;
 			p = realloc(buf, cap);
 			if (!p) {
 				err = -ENOMEM;
@@ -2046,8 +2049,6 @@ static int load_file(const char *path, struct pp_pod_list *pods, struct pp_diag_
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len > PP_MANIFEST_MAX_BYTES)
-			break;
 	}
 	err = pp_manifest_parse_buffer(path, buf, len, pods, diags);
 	err = err < 0 ? err : 0;

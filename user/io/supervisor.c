@@ -524,12 +524,11 @@ static void pass_unrun_probes(struct pod_rt *pr)
 		const struct pp_container_spec *cs = pp_pod_container(pr->spec, i);
 		struct pp_container_state *s = &pr->st.c[i];
 
-		if (!pp_lc_container_probing(&pr->st, (uint32_t)i))
-			continue;
-		if (cs->startup.set && !s->probe_ok[PP_PROBE_STARTUP])
+		if (cs->startup.set && pp_lc_probe_allowed(&pr->st, (uint32_t)i, PP_PROBE_STARTUP))
 			pp_lc_on_probe_verdict(&pr->st, (uint32_t)i, s->instance, PP_PROBE_STARTUP,
 					       true, pp_clock_now(), acts);
-		if (cs->readiness.set && !s->probe_ok[PP_PROBE_READINESS])
+		if (cs->readiness.set && !s->probe_ok[PP_PROBE_READINESS] &&
+		    pp_lc_probe_allowed(&pr->st, (uint32_t)i, PP_PROBE_READINESS))
 			pp_lc_on_probe_verdict(&pr->st, (uint32_t)i, s->instance,
 					       PP_PROBE_READINESS, true, pp_clock_now(), acts);
 	}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Probe workers: one per (container, probe kind), as kubelet's prober workers (P2.1). The
+ * worker is pure bookkeeping: when the next attempt is due, the consecutive-result streak
+ * against successThreshold / failureThreshold, and which verdict was last published.
+ */
+#ifndef PODPROBE_PROBE_T_H
+#define PODPROBE_PROBE_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "podprobe/time-t.h"
+
+/* Annotations for sub-second schedules (README "Probe annotations"). */
+#define PP_ANN_PERIOD_MS "probe.podprobe.io/period-ms"
+#define PP_ANN_TIMEOUT_MS "probe.podprobe.io/timeout-ms"
+#define PP_ANN_FAST_UNTIL_READY "probe.podprobe.io/fast-until-ready"
+#define PP_ANN_PREFIX "probe.podprobe.io/"
+
+/* The first attempts of many probes are spread over at most this much (the anti-burst). */
+#define PP_PROBE_SPREAD_MAX PP_NSEC_PER_SEC
+
+/* What one attempt of a handler produced (H0.1). */
+enum pp_probe_result {
+	PP_RESULT_SUCCESS = 0,
+	PP_RESULT_WARNING,	/* success with a ProbeWarning event (a 3xx not followed) */
+	PP_RESULT_FAILURE,
+	PP_RESULT_UNKNOWN,	/* errored: no verdict, the attempt is discarded (H0.2) */
+	_PP_RESULT_MAX,
+};
+
+enum pp_probe_verdict {
+	PP_VERDICT_NONE = 0,	/* nothing published yet (startup before its first verdict) */
+	PP_VERDICT_SUCCESS,
+	PP_VERDICT_FAILURE,
+	_PP_VERDICT_MAX,
+};
+
+/* Effective schedule and thresholds of one probe (defaults and annotations applied). */
+struct pp_probe_cfg {
+	pp_nsec initial_delay;
+	pp_nsec period;
+	pp_nsec timeout;
+	pp_nsec fast_period;		/* period until the first success; 0 = none */
+	uint32_t success_threshold;
+	uint32_t failure_threshold;
+};
+
+struct pp_probe_worker {
+	pp_nsec next_at;		/* next attempt due; PP_NSEC_INFINITY when none */
+	pp_nsec due_at;			/* when the attempt in flight was due */
+	uint32_t instance;		/* container instance being probed; 0 = none */
+	uint32_t streak;		/* consecutive identical results */
+	uint8_t kind;			/* enum pp_probe_kind */
+	uint8_t streak_result;		/* PP_VERDICT_* of the streak */
+	uint8_t published;		/* enum pp_probe_verdict */
+	bool in_flight;
+	bool on_hold;			/* P2.10: stopped until a new instance */
+	bool ever_succeeded;		/* ends the fast period */
+};
+
+/* What a result changed. */
+struct pp_probe_change {
+	bool published;			/* the verdict changed: tell the controller */
+	bool ok;			/* the new verdict is Success */
+};
+
+#endif

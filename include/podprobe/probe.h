@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Probe workers (pure): schedule, thresholds, published verdicts, event texts. */
+#ifndef PODPROBE_PROBE_H
+#define PODPROBE_PROBE_H
+
+#include <stddef.h>
+
+#include "podprobe/lifecycle-t.h"
+#include "podprobe/pod-t.h"
+#include "podprobe/probe-t.h"
+
+/*
+ * The effective configuration of <c>'s probe <kind> in <pod>: the spec with P1.1's defaults,
+ * then the pod's annotations (per-container ones win). Returns 0, or -EINVAL when an
+ * annotation is not a positive integer (the spec values are used then).
+ */
+int pp_probe_cfg_from_spec(const struct pp_pod *pod, const struct pp_container_spec *c,
+			   enum pp_probe_kind kind, struct pp_probe_cfg *ret);
+
+void pp_probe_worker_init(struct pp_probe_worker *w, enum pp_probe_kind kind);
+
+/*
+ * A new container instance <instance> started at <started_at>: reset to P2.2's initial
+ * verdicts and schedule the first attempt at started_at + initialDelay + <spread> (the caller
+ * picks <spread> in [0, min(period, PP_PROBE_SPREAD_MAX))).
+ */
+void pp_probe_worker_arm(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
+			 uint32_t instance, pp_nsec started_at, pp_nsec spread);
+
+/* Stop probing (container gone, pod terminal). */
+void pp_probe_worker_disarm(struct pp_probe_worker *w);
+
+/* An attempt should start at <now>. */
+bool pp_probe_worker_due(const struct pp_probe_worker *w, pp_nsec now);
+
+/*
+ * An attempt starts at <now>: the next one is due one interval after this one was due, or
+ * one interval from now when this one started late (late work spreads, it never piles up).
+ * Returns how late this attempt started.
+ */
+pp_nsec pp_probe_worker_begin(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
+			      pp_nsec now);
+
+/*
+ * The attempt ended with <result> (P2.6, H0.2): counts the streak and publishes a verdict at
+ * its threshold. Liveness/startup failures and startup success put the worker on hold
+ * (P2.10). Fills <ret>.
+ */
+void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
+			    enum pp_probe_result result, struct pp_probe_change *ret);
+
+/* A tick was skipped (the gate was closed): move to the next tick without an attempt. */
+void pp_probe_worker_skip(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now);
+
+/*
+ * The event kubelet records for an attempt's <result> with <output> (E.7, E.8): returns the
+ * reason ("Unhealthy", "ProbeWarning") and writes the message, or NULL when there is none.
+ */
+const char *pp_probe_event(enum pp_probe_kind kind, enum pp_probe_result result,
+			   const char *output, char *buf, size_t size);
+
+const char *pp_probe_result_str(enum pp_probe_result result);
+
+#endif

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Probe workers, as kubelet's prober/worker.go, minus the goroutine: the worker says when it
+ * is due, the shell runs the attempt on the loop and hands the result back. Rule ids refer to
+ * shared/k8s-semantics.md.
+ */
+#include "podprobe/probe.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "podprobe/lifecycle.h"
+#include "podprobe/pod.h"
+
+static const char *const result_names[_PP_RESULT_MAX] = {
+	[PP_RESULT_SUCCESS] = "success",
+	[PP_RESULT_WARNING] = "warning",
+	[PP_RESULT_FAILURE] = "failure",
+	[PP_RESULT_UNKNOWN] = "unknown",
+};
+
+const char *pp_probe_result_str(enum pp_probe_result result)
+{
+	return result < _PP_RESULT_MAX ? result_names[result] : "unknown";
+}
+
+/* A positive integer annotation value in milliseconds; 0 when absent, -EINVAL when bad. */
+static int64_t annotation_ms(const struct pp_pod *pod, const char *container, const char *key)
+{
+	char name[320];
+	const char *v;
+	char *end;
+	long long ms;
+
+	snprintf(name, sizeof(name), PP_ANN_PREFIX "%s.%s", container, key);
+	v = pp_pod_annotation(pod, name);
+	if (!v) {
+		snprintf(name, sizeof(name), PP_ANN_PREFIX "%s", key);
+		v = pp_pod_annotation(pod, name);
+	}
+	if (!v)
+		return 0;
+	errno = 0;
+	ms = strtoll(v, &end, 10);
+	if (errno || end == v || *end || ms < 1 || ms > 86400000)
+		return -EINVAL;
+	return ms;
+}
+
+int pp_probe_cfg_from_spec(const struct pp_pod *pod, const struct pp_container_spec *c,
+			   enum pp_probe_kind kind, struct pp_probe_cfg *ret)
+{
+	const struct pp_probe_spec *spec = kind == PP_PROBE_STARTUP  ? &c->startup :
+					   kind == PP_PROBE_LIVENESS ? &c->liveness :
+								       &c->readiness;
+	struct pp_probe_spec eff;
+	int64_t period_ms, timeout_ms, fast_ms;
+	int err = 0;
+
+	pp_probe_effective(spec, &eff);
+	memset(ret, 0, sizeof(*ret));
+	ret->initial_delay = (pp_nsec)eff.initial_delay_s * PP_NSEC_PER_SEC;
+	ret->period = (pp_nsec)eff.period_s * PP_NSEC_PER_SEC;
+	ret->timeout = (pp_nsec)eff.timeout_s * PP_NSEC_PER_SEC;
+	ret->success_threshold = (uint32_t)eff.success_threshold;
+	ret->failure_threshold = (uint32_t)eff.failure_threshold;
+
+	period_ms = annotation_ms(pod, c->name, "period-ms");
+	timeout_ms = annotation_ms(pod, c->name, "timeout-ms");
+	fast_ms = annotation_ms(pod, c->name, "fast-until-ready");
+	if (period_ms > 0)
+		ret->period = (pp_nsec)period_ms * PP_NSEC_PER_MSEC;
+	if (timeout_ms > 0)
+		ret->timeout = (pp_nsec)timeout_ms * PP_NSEC_PER_MSEC;
+	if (fast_ms > 0 && kind != PP_PROBE_LIVENESS && (pp_nsec)fast_ms * PP_NSEC_PER_MSEC < ret->period)
+		ret->fast_period = (pp_nsec)fast_ms * PP_NSEC_PER_MSEC;
+	if (period_ms < 0 || timeout_ms < 0 || fast_ms < 0)
+		err = -EINVAL;
+	return err;
+}
+
+void pp_probe_worker_init(struct pp_probe_worker *w, enum pp_probe_kind kind)
+{
+	memset(w, 0, sizeof(*w));
+	w->kind = (uint8_t)kind;
+	w->next_at = PP_NSEC_INFINITY;
+}
+
+void pp_probe_worker_arm(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
+			 uint32_t instance, pp_nsec started_at, pp_nsec spread)
+{
+	enum pp_probe_kind kind = w->kind;
+
+	pp_probe_worker_init(w, kind);
+	w->instance = instance;
+	/* P2.2: readiness starts failed, liveness passed, startup unknown. */
+	w->published = kind == PP_PROBE_READINESS ? PP_VERDICT_FAILURE :
+		       kind == PP_PROBE_LIVENESS  ? PP_VERDICT_SUCCESS :
+						    PP_VERDICT_NONE;
+	w->next_at = started_at + cfg->initial_delay + spread;
+}
+
+void pp_probe_worker_disarm(struct pp_probe_worker *w)
+{
+	pp_probe_worker_init(w, w->kind);
+}
+
+bool pp_probe_worker_due(const struct pp_probe_worker *w, pp_nsec now)
+{
+	return w->instance && !w->in_flight && !w->on_hold && now >= w->next_at;
+}
+
+static pp_nsec interval(const struct pp_probe_worker *w, const struct pp_probe_cfg *cfg)
+{
+	return cfg->fast_period && !w->ever_succeeded ? cfg->fast_period : cfg->period;
+}
+
+static void advance(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now)
+{
+	pp_nsec next = w->next_at + interval(w, cfg);
+
+	w->next_at = next > now ? next : now + interval(w, cfg);
+}
+
+pp_nsec pp_probe_worker_begin(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
+			      pp_nsec now)
+{
+	pp_nsec late = now > w->next_at ? now - w->next_at : 0;
+
+	w->in_flight = true;
+	w->due_at = w->next_at;
+	advance(w, cfg, now);
+	return late;
+}
+
+void pp_probe_worker_skip(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now)
+{
+	advance(w, cfg, now);
+}
+
+void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
+			    enum pp_probe_result result, struct pp_probe_change *ret)
+{
+	uint8_t r;
+	uint32_t threshold;
+
+	memset(ret, 0, sizeof(*ret));
+	w->in_flight = false;
+	if (result == PP_RESULT_UNKNOWN || !w->instance)
+		return; /* H0.2: an errored attempt changes no counter */
+	r = result == PP_RESULT_FAILURE ? PP_VERDICT_FAILURE : PP_VERDICT_SUCCESS;
+	if (r == PP_VERDICT_SUCCESS && !w->ever_succeeded) {
+		w->ever_succeeded = true;
+		/* Leaving the fast period: from now on the normal period applies. */
+		if (cfg->fast_period)
+			w->next_at = w->due_at + cfg->period;
+	}
+	if (w->streak_result == r) {
+		if (w->streak < UINT32_MAX)
+			w->streak++;
+	} else {
+		w->streak_result = r;
+		w->streak = 1;
+	}
+	threshold = r == PP_VERDICT_SUCCESS ? cfg->success_threshold : cfg->failure_threshold;
+	if (w->streak < threshold)
+		return;
+	if (w->published != r) {
+		w->published = r;
+		ret->published = true;
+		ret->ok = r == PP_VERDICT_SUCCESS;
+	}
+	/* P2.10: a startup success, or a liveness/startup trip, ends probing of this instance. */
+	if ((w->kind == PP_PROBE_STARTUP && r == PP_VERDICT_SUCCESS) ||
+	    (w->kind != PP_PROBE_READINESS && r == PP_VERDICT_FAILURE)) {
+		w->on_hold = true;
+		w->streak = 0;
+		w->streak_result = PP_VERDICT_NONE;
+	}
+}
+
+const char *pp_probe_event(enum pp_probe_kind kind, enum pp_probe_result result,
+			   const char *output, char *buf, size_t size)
+{
+	const char *type = pp_probe_kind_str(kind);
+
+	switch (result) {
+	case PP_RESULT_FAILURE:
+		snprintf(buf, size, "%s probe failed: %s", type, output ? output : "");
+		return "Unhealthy";
+	case PP_RESULT_WARNING:
+		snprintf(buf, size, "%s probe warning: %s", type, output ? output : "");
+		return "ProbeWarning";
+	case PP_RESULT_UNKNOWN:
+		snprintf(buf, size, "%s probe errored and resulted in unknown state: %s", type,
+			 output ? output : "");
+		return "Unhealthy";
+	default:
+		return NULL;
+	}
+}
