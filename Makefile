@@ -25,7 +25,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # ---- dependencies (pkg-config); tools/deps.sh installs what is missing --------------------
-PKGS := liburing yaml-0.1 libbpf libelf zlib
+PKGS := liburing yaml-0.1 libbpf libelf zlib libnghttp2 openssl
 TEST_PKGS := cmocka
 NODEPS_GOALS := clean help format format-check
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -43,6 +43,7 @@ endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 YAML_LIBS := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
+NGHTTP2_LIBS := $(shell $(PKG_CONFIG) --libs libnghttp2 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -98,19 +99,25 @@ $(PODPROBE): $(O)/user/main.o $(IO_OBJS) $(LIBCORE)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
+# Test apps are single files; the ones speaking TLS or HTTP/2 take those libraries.
+$(O)/tools/fake-target: TOOL_LIBS = $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
+$(O)/tools/grpc-health-server: TOOL_LIBS = $(NGHTTP2_LIBS)
 $(O)/tools/%: tools/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) $< $(LDFLAGS) $(TOOL_LIBS) -o $@
 
 # Unit tests link only the pure core and the fakes (the purity check of house-style §6);
-# test_manifest also takes the YAML reader, which is the one I/O module it covers.
+# test_manifest and test_grpc_health also take the sans-I/O module they cover.
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(FAKE_OBJS) $(LIBCORE)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -o $@
 $(O)/tests/unit/test_manifest: $(O)/tests/unit/test_manifest.o $(O)/user/io/manifest_yaml.o $(LIBCORE)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(YAML_LIBS) -o $@
+$(O)/tests/unit/test_grpc_health: $(O)/tests/unit/test_grpc_health.o $(O)/user/io/grpc_health.o $(LIBCORE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(NGHTTP2_LIBS) -o $@
 
 $(O)/tests/integ/%: $(O)/tests/integ/%.o $(TEST_SUPPORT_OBJS) $(IO_OBJS) $(LIBCORE)
 	$(call msg,LINK,$@)
@@ -120,6 +127,7 @@ tests: $(UNIT_TESTS) $(INTEG_TESTS) $(PODPROBE) $(TOOLS)
 
 # ---- user-facing targets -------------------------------------------------------------------
 test: tests
+	$(Q)tools/check-purity.sh
 	$(Q)O=$(O) tests/run-tests.sh $(UNIT_TESTS) $(INTEG_TESTS)
 
 test-unit: $(UNIT_TESTS)

@@ -17,6 +17,8 @@
 #include "podprobe/logs.h"
 #include "podprobe/manifest.h"
 #include "podprobe/pod.h"
+#include "podprobe/probe.h"
+#include "podprobe/probe_once.h"
 #include "podprobe/supervisor.h"
 
 #define PP_VERSION "0.1.0"
@@ -42,6 +44,11 @@ struct pp_opts {
 	pp_nsec backoff_base;
 	pp_nsec backoff_max;
 	pp_nsec kill_gap;
+	pp_nsec probe_timeout;
+	struct pp_kv headers[32];
+	size_t n_headers;
+	char **args;		/* probe: TARGET, or exec CMD... */
+	size_t n_args;
 	int verbose;
 };
 
@@ -49,6 +56,7 @@ static struct pp_opts opts = {
 	.events = PP_EVENTS_TEXT,
 	.table = PP_TABLE_AUTO,
 	.kill_gap = PP_MIN_KILL_GAP,
+	.probe_timeout = PP_NSEC_PER_SEC,
 };
 
 enum {
@@ -59,6 +67,7 @@ enum {
 	OPT_BACKOFF_MAX,
 	OPT_KILL_GAP,
 	OPT_NO_CGROUPS,
+	OPT_TIMEOUT,
 };
 
 static const char main_doc[] =
@@ -70,6 +79,7 @@ static const char main_doc[] =
 	"  run PATH...       run the pods in PATH (files or directories) until they finish\n"
 	"  validate PATH...  check manifests as the API server would; exit 0 valid, 2 not\n"
 	"  logs POD          print a container's log (-c CONTAINER, -p previous instance)\n"
+	"  probe TARGET      run one probe (tcp://, http://, https://, grpc://, exec -- CMD)\n"
 	"  help              this text; `podprobe COMMAND --help` describes each command\n"
 	"  version           print the version\n"
 	"\n"
@@ -77,7 +87,8 @@ static const char main_doc[] =
 	"  podprobe run examples/              # run the bundled db and web pods\n"
 	"  podprobe run --events=json pod.yaml # one JSON event per line\n"
 	"  podprobe validate pod.yaml\n"
-	"  podprobe logs web -c init-data\n";
+	"  podprobe logs web -c init-data\n"
+	"  podprobe probe http://127.0.0.1:8080/healthz\n";
 
 static const struct argp_option common_options[] = {
 	{ "state-dir", OPT_STATE_DIR, "DIR", 0,
@@ -108,6 +119,12 @@ static const struct argp_option logs_options[] = {
 	{ "namespace", 'n', "NS", 0, "The pod's namespace (default \"default\")", 1 },
 	{ "container", 'c', "NAME", 0, "The container (needed when the pod has several)", 1 },
 	{ "previous", 'p', NULL, 0, "The previous instance's log", 1 },
+	{ 0 },
+};
+
+static const struct argp_option probe_options[] = {
+	{ "timeout", OPT_TIMEOUT, "DURATION", 0, "Give up after DURATION (default 1s)", 1 },
+	{ "header", 'H', "'NAME: VALUE'", 0, "Add an HTTP header (repeatable; Host overrides)", 1 },
 	{ 0 },
 };
 
@@ -233,6 +250,39 @@ static error_t parse_logs(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static error_t parse_probe(int key, char *arg, struct argp_state *state)
+{
+	char *colon;
+
+	switch (key) {
+	case OPT_TIMEOUT:
+		parse_duration_arg(arg, "--timeout", &opts.probe_timeout, state);
+		if (!opts.probe_timeout)
+			argp_error(state, "--timeout must be more than 0");
+		break;
+	case 'H':
+		colon = strchr(arg, ':');
+		if (!colon || colon == arg)
+			argp_error(state, "invalid --header '%s': want 'Name: value'", arg);
+		if (opts.n_headers == sizeof(opts.headers) / sizeof(opts.headers[0]))
+			argp_error(state, "too many --header options");
+		*colon = '\0';
+		opts.headers[opts.n_headers++] =
+			(struct pp_kv){ arg, colon + 1 + strspn(colon + 1, " \t") };
+		break;
+	case ARGP_KEY_ARGS:
+		opts.args = state->argv + state->next;
+		opts.n_args = (size_t)(state->argc - state->next);
+		break;
+	case ARGP_KEY_NO_ARGS:
+		argp_usage(state);
+		break;
+	default:
+		return parse_common(key, arg, state);
+	}
+	return 0;
+}
+
 static const struct argp_child common_child[] = {
 	{ &(struct argp){ common_options, parse_common, NULL, NULL, NULL, NULL, NULL }, 0,
 	  "Common options:", 5 },
@@ -272,6 +322,25 @@ static const struct argp logs_argp = {
 	"  podprobe logs db\n"
 	"  podprobe logs web -c init-data\n"
 	"  podprobe logs web -c web --previous",
+	common_child, NULL, NULL,
+};
+
+static const struct argp probe_argp = {
+	probe_options, parse_probe, "TARGET\nexec -- CMD [ARG...]",
+	"Run one probe as kubelet would and print one line: the result, the target, the HTTP "
+	"status when there is one, the latency and the probe's output. TARGET is "
+	"tcp://HOST:PORT, http://HOST:PORT/PATH, https://HOST:PORT/PATH (no certificate "
+	"verification) or grpc://HOST:PORT[/SERVICE] (grpc.health.v1); `exec -- CMD` runs a "
+	"command.\v"
+	"Exit status: 0 success (a warning counts as success), 1 failure, 3 unknown (the probe "
+	"errored: bad target, out of resources), 2 usage error. So `podprobe probe ...` works as "
+	"an exec probe.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  podprobe probe tcp://127.0.0.1:5432\n"
+	"  podprobe probe --timeout 500ms -H 'Host: example.com' http://127.0.0.1:8080/healthz\n"
+	"  podprobe probe grpc://127.0.0.1:9090/my.Service\n"
+	"  podprobe probe exec -- test -f /tmp/ready",
 	common_child, NULL, NULL,
 };
 
@@ -352,6 +421,64 @@ static int cmd_validate(void)
 	return errors == 0 ? EXIT_SUCCESS : EXIT_USAGE;
 }
 
+static int cmd_probe(void)
+{
+	struct pp_probe_target t;
+	struct pp_probe_report *rep;
+	char buf[4096], err[512], lat[32];
+	const char *what;
+	int rc;
+
+	if (!strcmp(opts.args[0], "exec")) {
+		if (opts.n_args < 2) {
+			fprintf(stderr, "podprobe probe: exec needs a command: exec -- CMD [ARG...]\n");
+			return EXIT_USAGE;
+		}
+		memset(&t, 0, sizeof(t));
+		t.kind = PP_HANDLER_EXEC;
+		t.argv = opts.args + 1;
+		t.mnt_ns_fd = -1;
+		what = "exec";
+	} else {
+		if (opts.n_args != 1) {
+			fprintf(stderr, "podprobe probe: one TARGET at a time\n");
+			return EXIT_USAGE;
+		}
+		if (pp_probe_parse_url(opts.args[0], &t, buf, sizeof(buf), err, sizeof(err)) < 0) {
+			fprintf(stderr, "podprobe probe: %s\n", err);
+			return EXIT_USAGE;
+		}
+		t.headers = opts.headers;
+		t.n_headers = opts.n_headers;
+		what = opts.args[0];
+	}
+	rep = malloc(sizeof(*rep));
+	if (!rep)
+		return EXIT_FAILURE;
+	rc = pp_probe_once(&t, opts.probe_timeout, rep);
+	if (rc < 0) {
+		pp_log_errno(PP_LOG_ERR, rc, "cannot run the probe");
+		free(rep);
+		return 3;
+	}
+	pp_fmt_go_duration(rep->latency, lat, sizeof(lat));
+	/* One line: newlines of exec output and bodies are shown as spaces. */
+	for (char *c = rep->message; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	for (size_t n = strlen(rep->message); n && rep->message[n - 1] == ' ';)
+		rep->message[--n] = '\0';
+	printf("%s %s", pp_probe_result_str(rep->result), what);
+	if (rep->http_status)
+		printf(" %d", rep->http_status);
+	printf(" %s%s%s\n", lat, rep->message[0] ? ": " : "", rep->message);
+	rc = rep->result == PP_RESULT_SUCCESS || rep->result == PP_RESULT_WARNING ? 0 :
+	     rep->result == PP_RESULT_FAILURE				       ? 1 :
+										 3;
+	free(rep);
+	return rc;
+}
+
 static int cmd_run(void)
 {
 	struct pp_pod_list pods = { 0 };
@@ -412,6 +539,8 @@ int main(int argc, char **argv)
 		argp = &validate_argp;
 	else if (!strcmp(opts.cmd, "logs"))
 		argp = &logs_argp;
+	else if (!strcmp(opts.cmd, "probe"))
+		argp = &probe_argp;
 	else {
 		fprintf(stderr, "podprobe: unknown command '%s'\n\n%s", opts.cmd, main_doc);
 		return EXIT_USAGE;
@@ -434,6 +563,8 @@ int main(int argc, char **argv)
 		rc = cmd_run();
 	else if (!strcmp(opts.cmd, "validate"))
 		rc = cmd_validate();
+	else if (!strcmp(opts.cmd, "probe"))
+		rc = cmd_probe();
 	else
 		rc = pp_logs_print(opts.state_dir, opts.ns ? opts.ns : "default", opts.pod,
 				   opts.container, opts.previous) == 0 ?

@@ -49,6 +49,27 @@ struct pp_proc {
 	char *memv1;
 };
 
+/* How to start one process: a container's main process, or an exec probe or hook. */
+struct pp_exec_spec {
+	char *const *argv;
+	char *const *envp;		/* NULL: podprobe's environment */
+	const char *working_dir;	/* NULL: podprobe's working directory */
+	int stdout_fd;			/* become the process's fds 1 and 2 */
+	int stderr_fd;
+	const char *join_cgroups[2];	/* cgroup directories to join, or NULL */
+	const struct pp_mount_req *mounts;	/* bind mounts in a new private mount namespace */
+	size_t n_mounts;
+	int mnt_ns_fd;			/* or join this mount namespace (a pidfd works), -1 none */
+};
+
+/*
+ * Start <x> in a new process group with clone3(CLONE_PIDFD | CLONE_VFORK): on return the
+ * process has exec'd or failed. Fills <ret_pid> and <ret_pidfd> (CLOEXEC) and returns 0, or
+ * returns -errno with a kubelet-style reason in <err> (nothing is left running).
+ */
+int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, char *err,
+		  size_t errlen);
+
 /*
  * Prepare <rt> with state directory <state_dir> (created): find podprobe's cgroups (v2 and v1
  * memory) and make a podprobe-<pid> cgroup below each when writable. <use_cgroups> false

@@ -371,8 +371,7 @@ struct child_error {
 };
 
 /* Runs in the child between clone3 and exec: only plain system calls, then exec. */
-static void __attribute__((noreturn)) child_exec(const struct pp_spawn_req *req,
-						 const struct pp_proc *p, int log_fd, int err_fd)
+static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, int err_fd)
 {
 	struct child_error ce = { 0 };
 	extern char **environ;
@@ -385,17 +384,18 @@ static void __attribute__((noreturn)) child_exec(const struct pp_spawn_req *req,
 	setpgid(0, 0);
 
 	ce.stage = STAGE_CGROUP;
-	if (p->cg2 && write_file(p->cg2, "cgroup.procs", "0") < 0)
-		goto fail;
-	if (p->memv1 && write_file(p->memv1, "cgroup.procs", "0") < 0)
-		goto fail;
+	for (size_t i = 0; i < 2; i++)
+		if (x->join_cgroups[i] && write_file(x->join_cgroups[i], "cgroup.procs", "0") < 0)
+			goto fail;
 
 	ce.stage = STAGE_MOUNT;
-	if (req->n_mounts) {
+	if (x->mnt_ns_fd >= 0 && setns(x->mnt_ns_fd, CLONE_NEWNS) < 0)
+		goto fail;
+	if (x->n_mounts) {
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			goto fail;
-		for (size_t i = 0; i < req->n_mounts; i++) {
-			const struct pp_mount_req *m = &req->mounts[i];
+		for (size_t i = 0; i < x->n_mounts; i++) {
+			const struct pp_mount_req *m = &x->mounts[i];
 
 			ce.index = (int)i;
 			if (mkdir_p(m->target, 0755) < 0 ||
@@ -409,17 +409,19 @@ static void __attribute__((noreturn)) child_exec(const struct pp_spawn_req *req,
 
 	ce.stage = STAGE_SETUP;
 	null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(x->stdout_fd, 1) < 0 ||
+	    dup2(x->stderr_fd, 2) < 0)
 		goto fail;
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
 	ce.stage = STAGE_CHDIR;
-	if (req->working_dir && chdir(req->working_dir) < 0)
+	if (x->working_dir && chdir(x->working_dir) < 0)
 		goto fail;
 
 	ce.stage = STAGE_EXEC;
-	environ = (char **)req->envp; /* execvp searches the container's PATH */
-	execvp(req->argv[0], req->argv);
+	if (x->envp)
+		environ = (char **)x->envp; /* execvp searches the container's PATH */
+	execvp(x->argv[0], x->argv);
 fail:
 	ce.err = errno;
 	if (write(err_fd, &ce, sizeof(ce)) < 0)
@@ -427,34 +429,90 @@ fail:
 	_exit(127);
 }
 
-static void describe_failure(const struct pp_spawn_req *req, const struct child_error *ce,
+static void describe_failure(const struct pp_exec_spec *x, const struct child_error *ce,
 			     char *err, size_t errlen)
 {
 	switch (ce->stage) {
 	case STAGE_EXEC:
-		if (ce->err == ENOENT && !strchr(req->argv[0], '/'))
+		if (ce->err == ENOENT && !strchr(x->argv[0], '/'))
 			snprintf(err, errlen, "exec: \"%s\": executable file not found in $PATH",
-				 req->argv[0]);
+				 x->argv[0]);
 		else
-			snprintf(err, errlen, "exec: \"%s\": %s", req->argv[0], strerror(ce->err));
+			snprintf(err, errlen, "exec: \"%s\": %s", x->argv[0], strerror(ce->err));
 		break;
 	case STAGE_CHDIR:
-		snprintf(err, errlen, "chdir to workingDir \"%s\" failed: %s", req->working_dir,
+		snprintf(err, errlen, "chdir to workingDir \"%s\" failed: %s", x->working_dir,
 			 strerror(ce->err));
 		break;
 	case STAGE_MOUNT:
-		snprintf(err, errlen, "mount volume at \"%s\" failed: %s%s",
-			 ce->index < (int)req->n_mounts ? req->mounts[ce->index].target : "?",
-			 strerror(ce->err),
-			 ce->err == EPERM ? " (volumeMounts need root in the process runtime)" : "");
+		if (ce->index < (int)x->n_mounts)
+			snprintf(err, errlen, "mount volume at \"%s\" failed: %s%s",
+				 x->mounts[ce->index].target, strerror(ce->err),
+				 ce->err == EPERM ? " (volumeMounts need root in the process runtime)" :
+						    "");
+		else
+			snprintf(err, errlen, "entering the container's mount namespace failed: %s",
+				 strerror(ce->err));
 		break;
 	case STAGE_CGROUP:
 		snprintf(err, errlen, "joining the container's cgroup failed: %s",
 			 strerror(ce->err));
 		break;
 	default:
-		snprintf(err, errlen, "container set-up failed: %s", strerror(ce->err));
+		snprintf(err, errlen, "process set-up failed: %s", strerror(ce->err));
 	}
+}
+
+int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, char *err,
+		  size_t errlen)
+{
+	struct clone_args args = { 0 };
+	struct child_error ce;
+	int pipefd[2], pidfd = -1, rc;
+	long pid;
+	ssize_t n;
+
+	if (!x->argv || !x->argv[0]) {
+		snprintf(err, errlen, "no command to run");
+		return -EINVAL;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return rc;
+	}
+	args.flags = CLONE_PIDFD | CLONE_VFORK;
+	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	args.exit_signal = SIGCHLD;
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "clone3: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child_exec(x, pipefd[1]);
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	/* CLONE_VFORK: the child has exec'd (pipe closed, read gives 0) or failed by now. */
+	n = read(pipefd[0], &ce, sizeof(ce));
+	if (n == (ssize_t)sizeof(ce)) {
+		siginfo_t si;
+
+		describe_failure(x, &ce, err, errlen);
+		waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED);
+		close(pidfd);
+		rc = -ce.err;
+		goto out;
+	}
+	*ret_pid = (pid_t)pid;
+	*ret_pidfd = pidfd;
+	rc = 0;
+out:
+	close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	return rc;
 }
 
 static void release_cgroups(struct pp_runtime *rt, struct pp_proc *p)
@@ -471,12 +529,9 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 		     char *err, size_t errlen)
 {
 	struct pp_proc p = { .pid = -1, .pidfd = -1 };
-	struct clone_args args = { 0 };
-	struct child_error ce;
+	struct pp_exec_spec x = { 0 };
 	char path[PATH_MAX], leaf[300], name[128];
-	int log_fd = -1, pipefd[2] = { -1, -1 }, rc;
-	long pid;
-	ssize_t n;
+	int log_fd = -1, rc;
 
 	rc = pp_runtime_log_path(rt->state_dir, req->pod_key, req->container, req->restart, path,
 				 sizeof(path));
@@ -519,47 +574,25 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 		}
 	}
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	x = (struct pp_exec_spec){
+		.argv = req->argv,
+		.envp = req->envp,
+		.working_dir = req->working_dir,
+		.stdout_fd = log_fd,
+		.stderr_fd = log_fd,
+		.join_cgroups = { p.cg2, p.memv1 },
+		.mounts = req->mounts,
+		.n_mounts = req->n_mounts,
+		.mnt_ns_fd = -1,
+	};
+	rc = pp_proc_spawn(&x, &p.pid, &p.pidfd, err, errlen);
+	if (rc < 0)
 		goto out;
-	}
-	args.flags = CLONE_PIDFD | CLONE_VFORK;
-	args.pidfd = (uint64_t)(uintptr_t)&p.pidfd;
-	args.exit_signal = SIGCHLD;
-	pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "clone3: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		child_exec(req, &p, log_fd, pipefd[1]);
-	p.pid = (pid_t)pid;
-	close(pipefd[1]);
-	pipefd[1] = -1;
-	/* CLONE_VFORK: the child has exec'd (pipe closed, read gives 0) or failed by now. */
-	n = read(pipefd[0], &ce, sizeof(ce));
-	if (n == (ssize_t)sizeof(ce)) {
-		siginfo_t si;
-
-		describe_failure(req, &ce, err, errlen);
-		waitid(P_PIDFD, (id_t)p.pidfd, &si, WEXITED);
-		rc = -ce.err;
-		goto out;
-	}
 	*ret = p;
 	p.cg2 = p.memv1 = NULL;
 	p.pidfd = -1;
-	rc = 0;
 out:
-	if (p.pidfd >= 0)
-		close(p.pidfd);
 	release_cgroups(rt, &p);
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
 	if (log_fd >= 0)
 		close(log_fd);
 	return rc;

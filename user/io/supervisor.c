@@ -22,15 +22,68 @@
 #include "podprobe/lifecycle.h"
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
+#include "podprobe/pod.h"
+#include "podprobe/probe.h"
+#include "podprobe/prober.h"
 #include "podprobe/runtime.h"
 #include "podprobe/sched.h"
 
 #define UI_KEY UINT32_MAX
+#define PROBE_KEY_BASE 0x40000000u /* heap keys below are pods, from here probes */
 #define UI_PERIOD PP_NSEC_PER_SEC
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct pp_supervisor;
 struct pod_rt;
+struct cont_rt;
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+static int strv_push(struct strv *sv, char *s)
+{
+	char **v;
+
+	if (!s)
+		return -ENOMEM;
+	v = realloc(sv->v, (sv->n + 2) * sizeof(*v));
+	if (!v) {
+		free(s);
+		return -ENOMEM;
+	}
+	sv->v = v;
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+static void strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+/* One probe of one container: the pure worker plus what the engine needs to run it. */
+struct probe_rt {
+	struct cont_rt *c;
+	uint8_t kind;			/* enum pp_probe_kind */
+	uint32_t key;			/* its key in the deadline heap */
+	uint32_t gen;			/* generation of its armed deadline */
+	pp_nsec armed;
+	struct pp_probe_cfg cfg;
+	struct pp_probe_worker w;
+	struct pp_probe_target target;
+	int target_err;			/* the target could not be resolved: attempts error */
+	char target_msg[96];
+	struct strv argv;		/* exec: the command after $(VAR) expansion */
+	uint64_t attempt;		/* attempt in flight, 0 = none */
+};
+
 
 struct cont_rt {
 	struct pod_rt *pod;
@@ -38,6 +91,8 @@ struct cont_rt {
 	uint32_t instance;	/* instance of <proc>; 0 = none */
 	struct pp_proc proc;
 	uint64_t poll_id;
+	struct strv env;		/* the running instance's environment (exec probes) */
+	struct probe_rt *probes[_PP_PROBE_MAX];	/* NULL for probes the container lacks */
 };
 
 struct pod_rt {
@@ -68,6 +123,12 @@ struct pp_supervisor {
 	bool dirty;
 	unsigned int table_lines;
 	char *base_path;	/* PATH for containers that set none */
+	struct pp_prober *prober;
+	struct probe_rt **probes;	/* by heap key - PROBE_KEY_BASE */
+	uint32_t n_probes;
+	uint64_t probes_run;
+	uint64_t probes_late;		/* started more than a tenth of a period late */
+	uint64_t rand;			/* state of the spread's generator */
 };
 
 /* ---- output ------------------------------------------------------------------------------------ */
@@ -111,12 +172,12 @@ static void table_draw(struct pp_supervisor *sup)
 	sup->dirty = false;
 }
 
-static void print_event(struct pod_rt *pr, const struct pp_action *a, pp_nsec now)
+/* Print one event (text or JSON line) above the live table. */
+static void emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
+		       const char *reason, const char *message, pp_nsec now)
 {
-	const char *container = a->container == PP_NO_CONTAINER ?
-					"" :
-					pp_pod_container(pr->spec, a->container)->name;
-	char ts[48], line[2048];
+	const char *container = ci == PP_NO_CONTAINER ? "" : pp_pod_container(pr->spec, ci)->name;
+	char ts[48], who[400], line[2 * PP_PROBE_OUTPUT_MAX + 2048];
 	size_t len = 0;
 
 	pp_clock_rfc3339(now, ts, sizeof(ts));
@@ -129,10 +190,10 @@ static void print_event(struct pod_rt *pr, const struct pp_action *a, pp_nsec no
 		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"container\":");
 		pp_json_append_string(line, sizeof(line), &len, container);
 		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					",\"type\":\"%s\",\"reason\":", pp_event_type_str(a->type));
-		pp_json_append_string(line, sizeof(line), &len, a->reason);
+					",\"type\":\"%s\",\"reason\":", pp_event_type_str(type));
+		pp_json_append_string(line, sizeof(line), &len, reason);
 		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"message\":");
-		pp_json_append_string(line, sizeof(line), &len, a->message);
+		pp_json_append_string(line, sizeof(line), &len, message);
 		table_erase(pr->sup);
 		printf("%s}\n", line);
 		break;
@@ -140,10 +201,23 @@ static void print_event(struct pod_rt *pr, const struct pp_action *a, pp_nsec no
 		/* Milliseconds are enough for a reader: cut "....123456789Z" to "....123Z". */
 		ts[23] = 'Z';
 		ts[24] = '\0';
-		snprintf(line, sizeof(line), "%s/%s", pr->spec->namespace, pr->spec->name);
+		snprintf(who, sizeof(who), "%s/%s", pr->spec->namespace, pr->spec->name);
+		/* One event, one line: line breaks of probe output are shown as "\n". */
+		len = 0;
+		for (const char *m = message; *m && len + 3 < sizeof(line); m++) {
+			if (*m == '\n' || *m == '\r') {
+				if (m[1]) {
+					line[len++] = '\\';
+					line[len++] = *m == '\n' ? 'n' : 'r';
+				}
+			} else {
+				line[len++] = *m;
+			}
+		}
+		line[len] = '\0';
 		table_erase(pr->sup);
-		printf("%s  %-20s %-14s %-7s %-18s %s\n", ts, line, container,
-		       pp_event_type_str(a->type), a->reason, a->message);
+		printf("%s  %-20s %-14s %-7s %-18s %s\n", ts, who, container,
+		       pp_event_type_str(type), reason, line);
 		break;
 	default:
 		return;
@@ -153,37 +227,6 @@ static void print_event(struct pod_rt *pr, const struct pp_action *a, pp_nsec no
 }
 
 /* ---- starting containers ---------------------------------------------------------------------- */
-
-struct strv {
-	char **v;
-	size_t n;
-};
-
-static int strv_push(struct strv *sv, char *s)
-{
-	char **v;
-
-	if (!s)
-		return -ENOMEM;
-	v = realloc(sv->v, (sv->n + 2) * sizeof(*v));
-	if (!v) {
-		free(s);
-		return -ENOMEM;
-	}
-	sv->v = v;
-	sv->v[sv->n++] = s;
-	sv->v[sv->n] = NULL;
-	return 0;
-}
-
-static void strv_free(struct strv *sv)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
-	sv->v = NULL;
-	sv->n = 0;
-}
 
 /*
  * The container's environment: PATH and HOSTNAME as a runtime provides them, then env[] in
@@ -247,6 +290,8 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			    struct pp_actions *acts);
 
 static void on_pidfd(void *ctx, int res);
+static void probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now);
+static void probes_disarm(struct cont_rt *c);
 
 static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			    struct pp_actions *acts)
@@ -297,7 +342,11 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 		rc = pp_runtime_spawn(&sup->rt, &req, &c->proc, err, sizeof(err));
 	}
 	strv_free(&argv);
-	strv_free(&envp);
+	strv_free(&c->env);
+	if (rc == 0)
+		c->env = envp; /* exec probes run with it */
+	else
+		strv_free(&envp);
 	free(vars);
 	free(mounts);
 	free(srcs);
@@ -308,6 +357,7 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 		if (rc < 0)
 			pp_log_errno(PP_LOG_ERR, rc, "cannot watch container '%s'", cs->name);
 		pp_lc_on_started(&pr->st, ci, instance, pp_clock_now(), acts);
+		probes_arm(c, instance, pp_clock_now());
 	} else {
 		pp_lc_on_start_failed(&pr->st, ci, instance, err, pp_clock_now(), acts);
 	}
@@ -346,7 +396,7 @@ static void run_actions(struct pod_rt *pr)
 				pp_runtime_signal(&c->proc, a.signo);
 			break;
 		case PP_ACT_EVENT:
-			print_event(pr, &a, now);
+			emit_event(pr, a.container, a.type, a.reason, a.message, now);
 			break;
 		case PP_ACT_STATUS:
 			pr->sup->dirty = true;
@@ -360,6 +410,235 @@ static void run_actions(struct pod_rt *pr)
 		       pr->spec->name);
 	pp_actions_clear(acts);
 	arm_timer(pr);
+}
+
+/* ---- probes ------------------------------------------------------------------------------------ */
+
+static const struct pp_probe_spec *probe_spec(const struct pp_container_spec *cs,
+					      enum pp_probe_kind kind)
+{
+	return kind == PP_PROBE_STARTUP ? &cs->startup :
+	       kind == PP_PROBE_LIVENESS ? &cs->liveness : &cs->readiness;
+}
+
+static void probe_arm_timer(struct probe_rt *p)
+{
+	pp_nsec d = p->w.next_at;
+
+	if (d == PP_NSEC_INFINITY || d == p->armed || p->w.on_hold)
+		return;
+	p->gen++;
+	p->armed = d;
+	if (pp_sched_push(&p->c->pod->sup->sched, d, p->key, p->gen) < 0)
+		pp_log(PP_LOG_ERR, "out of memory arming a probe timer");
+}
+
+/* Where the probe of the container's new instance goes (named ports, hosts, exec argv). */
+static void probe_prepare_target(struct probe_rt *p)
+{
+	struct cont_rt *c = p->c;
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+	const struct pp_handler *h = &probe_spec(cs, p->kind)->handler;
+	struct pp_probe_target *t = &p->target;
+	int port, err;
+
+	strv_free(&p->argv);
+	memset(t, 0, sizeof(*t));
+	t->kind = h->kind;
+	t->mnt_ns_fd = -1;
+	p->target_err = 0;
+	if (h->kind == PP_HANDLER_EXEC) {
+		/* H-EXEC.1: $(VAR) from the container's literal env values only. */
+		for (size_t i = 0; i < h->n_command && !p->target_err; i++)
+			p->target_err = strv_push(&p->argv, pp_expand_vars(h->command[i], cs->env,
+									   cs->n_env));
+		t->argv = p->argv.v;
+		t->envp = c->env.v;
+		t->working_dir = cs->working_dir;
+		t->cgroup = c->proc.cg2;
+		t->mnt_ns_fd = cs->n_mounts ? c->proc.pidfd : -1;
+		if (p->target_err)
+			snprintf(p->target_msg, sizeof(p->target_msg), "out of memory");
+		return;
+	}
+	port = pp_container_resolve_port(cs, &h->port);
+	if (port < 0) {
+		/* P1.7: an unknown port name errors (Unknown), it does not fail. */
+		p->target_err = port;
+		snprintf(p->target_msg, sizeof(p->target_msg), "port %s not found",
+			 h->port.name ? h->port.name : "?");
+		return;
+	}
+	err = pp_probe_target_resolve(t, h->host, port);
+	if (err < 0) {
+		p->target_err = err;
+		snprintf(p->target_msg, sizeof(p->target_msg), "lookup %s: no such host",
+			 h->host ? h->host : "");
+		return;
+	}
+	t->host = h->host && *h->host ? h->host : "127.0.0.1";
+	t->https = h->scheme && !strcasecmp(h->scheme, "HTTPS");
+	t->path = h->path;
+	t->headers = h->headers;
+	t->n_headers = h->n_headers;
+	t->service = h->service;
+}
+
+static void probe_result(struct probe_rt *p, enum pp_probe_result result, const char *output)
+{
+	struct cont_rt *c = p->c;
+	struct pod_rt *pr = c->pod;
+	struct pp_probe_change chg;
+	char msg[PP_PROBE_OUTPUT_MAX + 256];
+	const char *reason;
+	pp_nsec now = pp_clock_now();
+
+	p->attempt = 0;
+	reason = pp_probe_event(p->kind, result, output, msg, sizeof(msg));
+	if (reason)
+		emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);
+	pp_probe_worker_result(&p->w, &p->cfg, result, &chg);
+	if (chg.published) {
+		pp_lc_on_probe_verdict(&pr->st, c->ci, p->w.instance, p->kind, chg.ok, now,
+				       &pr->sup->acts);
+		/* P2.5: a container that just started gets its readiness probe at once. */
+		if (p->kind == PP_PROBE_STARTUP && chg.ok && c->probes[PP_PROBE_READINESS] &&
+		    c->probes[PP_PROBE_READINESS]->w.instance) {
+			c->probes[PP_PROBE_READINESS]->w.next_at = now;
+			probe_arm_timer(c->probes[PP_PROBE_READINESS]);
+		}
+		run_actions(pr);
+	}
+	probe_arm_timer(p);
+}
+
+static void on_probe_done(void *ctx, const struct pp_probe_report *rep)
+{
+	struct probe_rt *p = ctx;
+
+	if (p->w.instance)
+		probe_result(p, rep->result, rep->message);
+}
+
+static void probe_fire(struct pp_supervisor *sup, const struct pp_sched_entry *e)
+{
+	struct probe_rt *p;
+	pp_nsec now = pp_clock_now();
+	int err;
+
+	if (e->key - PROBE_KEY_BASE >= sup->n_probes)
+		return;
+	p = sup->probes[e->key - PROBE_KEY_BASE];
+	if (e->gen != p->gen)
+		return;
+	p->armed = PP_NSEC_INFINITY;
+	if (!pp_probe_worker_due(&p->w, now)) {
+		probe_arm_timer(p);
+		return;
+	}
+	/* Gated turns (not running yet, startup pending, pod terminating) count nothing. */
+	if (!pp_lc_probe_allowed(&p->c->pod->st, p->c->ci, p->kind)) {
+		pp_probe_worker_skip(&p->w, &p->cfg, now);
+		probe_arm_timer(p);
+		return;
+	}
+	if (pp_probe_worker_begin(&p->w, &p->cfg, now) > p->cfg.period / 10)
+		sup->probes_late++;
+	sup->probes_run++;
+	if (p->target_err) {
+		probe_result(p, PP_RESULT_UNKNOWN, p->target_msg);
+		return;
+	}
+	err = pp_prober_start(sup->prober, &p->target, p->cfg.timeout, on_probe_done, p,
+			      &p->attempt);
+	if (err < 0)
+		probe_result(p, PP_RESULT_UNKNOWN, strerror(-err));
+	else
+		probe_arm_timer(p);
+}
+
+/* The container's instance <instance> runs: start its probes (P2.2, P2.3). */
+static void probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+
+	for (int k = 0; k < _PP_PROBE_MAX; k++) {
+		struct probe_rt *p = c->probes[k];
+		pp_nsec spread = 0, window;
+
+		if (!p)
+			continue;
+		probe_prepare_target(p);
+		/* Liveness first runs are spread so that many pods do not probe in bursts. */
+		window = p->cfg.period < PP_PROBE_SPREAD_MAX ? p->cfg.period : PP_PROBE_SPREAD_MAX;
+		if (k == PP_PROBE_LIVENESS && window) {
+			sup->rand = sup->rand * 6364136223846793005ull + 1442695040888963407ull;
+			spread = (sup->rand >> 11) % window;
+		}
+		pp_probe_worker_arm(&p->w, &p->cfg, instance, now, spread);
+		probe_arm_timer(p);
+	}
+}
+
+/* The container's process is gone: stop its probes and drop attempts in flight. */
+static void probes_disarm(struct cont_rt *c)
+{
+	for (int k = 0; k < _PP_PROBE_MAX; k++) {
+		struct probe_rt *p = c->probes[k];
+
+		if (!p)
+			continue;
+		if (p->attempt)
+			pp_prober_cancel(c->pod->sup->prober, p->attempt);
+		p->attempt = 0;
+		pp_probe_worker_disarm(&p->w);
+		p->gen++;
+		p->armed = PP_NSEC_INFINITY;
+	}
+}
+
+static int probes_setup(struct cont_rt *c)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+
+	for (int k = 0; k < _PP_PROBE_MAX; k++) {
+		struct probe_rt *p, **tab;
+
+		if (!probe_spec(cs, (enum pp_probe_kind)k)->set)
+			continue;
+		p = calloc(1, sizeof(*p));
+		tab = realloc(sup->probes, (sup->n_probes + 1) * sizeof(*tab));
+		if (!p || !tab) {
+			free(p);
+			return -ENOMEM;
+		}
+		sup->probes = tab;
+		p->c = c;
+		p->kind = (uint8_t)k;
+		p->key = PROBE_KEY_BASE + sup->n_probes;
+		p->armed = PP_NSEC_INFINITY;
+		sup->probes[sup->n_probes++] = p;
+		c->probes[k] = p;
+		pp_probe_worker_init(&p->w, (enum pp_probe_kind)k);
+		if (pp_probe_cfg_from_spec(c->pod->spec, cs, (enum pp_probe_kind)k, &p->cfg) < 0)
+			pp_log(PP_LOG_WARN,
+			       "pod '%s': a " PP_ANN_PREFIX "* annotation is not a number of "
+			       "milliseconds (1..86400000), ignoring",
+			       c->pod->spec->name);
+	}
+	return 0;
+}
+
+static void probes_free(struct pp_supervisor *sup)
+{
+	for (uint32_t i = 0; i < sup->n_probes; i++) {
+		strv_free(&sup->probes[i]->argv);
+		free(sup->probes[i]);
+	}
+	free(sup->probes);
+	sup->probes = NULL;
+	sup->n_probes = 0;
 }
 
 static void on_pidfd(void *ctx, int res)
@@ -383,6 +662,8 @@ static void on_pidfd(void *ctx, int res)
 		ex.code = 255;
 	}
 	c->instance = 0;
+	probes_disarm(c);
+	strv_free(&c->env);
 	pp_lc_on_exit(&pr->st, c->ci, instance, &ex, pp_clock_now(), &pr->sup->acts);
 	run_actions(pr);
 }
@@ -433,6 +714,10 @@ static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *
 		if (sup->table)
 			sup->dirty = true;
 		pp_sched_push(&sup->sched, pp_clock_now() + UI_PERIOD, UI_KEY, 0);
+		return;
+	}
+	if (e->key >= PROBE_KEY_BASE) {
+		probe_fire(sup, e);
 		return;
 	}
 	if (e->key >= sup->n_pods)
@@ -503,37 +788,12 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	if (err < 0)
 		return pp_log_errno(PP_LOG_ERR, err, "pod '%s': cannot create its volumes",
 				    spec->name);
-	for (size_t i = 0; i < pr->st.n; i++) {
-		const struct pp_container_spec *cs = pp_pod_container(spec, i);
-
-		if (cs->startup.set || cs->liveness.set || cs->readiness.set)
-			pp_log(PP_LOG_WARN,
-			       "pod '%s' container '%s': probes are not executed by this build yet; "
-			       "startup and readiness count as passed, ignoring",
-			       spec->name, cs->name);
+	for (uint32_t i = 0; i < pr->st.n; i++) {
+		err = probes_setup(&pr->c[i]);
+		if (err < 0)
+			return err;
 	}
 	return 0;
-}
-
-/* Until the probe engine lands, report startup and readiness passed once a container runs. */
-static void pass_unrun_probes(struct pod_rt *pr)
-{
-	struct pp_actions *acts = &pr->sup->acts;
-
-	for (size_t i = 0; i < pr->st.n; i++) {
-		const struct pp_container_spec *cs = pp_pod_container(pr->spec, i);
-		struct pp_container_state *s = &pr->st.c[i];
-
-		if (cs->startup.set && pp_lc_probe_allowed(&pr->st, (uint32_t)i, PP_PROBE_STARTUP))
-			pp_lc_on_probe_verdict(&pr->st, (uint32_t)i, s->instance, PP_PROBE_STARTUP,
-					       true, pp_clock_now(), acts);
-		if (cs->readiness.set && !s->probe_ok[PP_PROBE_READINESS] &&
-		    pp_lc_probe_allowed(&pr->st, (uint32_t)i, PP_PROBE_READINESS))
-			pp_lc_on_probe_verdict(&pr->st, (uint32_t)i, s->instance,
-					       PP_PROBE_READINESS, true, pp_clock_now(), acts);
-	}
-	if (acts->n)
-		run_actions(pr);
 }
 
 static int signals_setup(struct pp_supervisor *sup)
@@ -576,6 +836,10 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		pp_log_errno(PP_LOG_ERR, err, "cannot create the io_uring loop");
 		goto out;
 	}
+	err = pp_prober_new(sup.loop, &sup.prober);
+	if (err < 0)
+		goto out_loop;
+	sup.rand = (uint64_t)pp_clock_now() | 1;
 	err = pp_runtime_init(&sup.rt, cfg->state_dir, cfg->use_cgroups);
 	if (err < 0)
 		goto out_loop;
@@ -596,20 +860,20 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		sup.pods[i].created = pp_clock_now();
 		pp_lc_start(&sup.pods[i].st, sup.pods[i].created, &sup.acts);
 		run_actions(&sup.pods[i]);
-		pass_unrun_probes(&sup.pods[i]);
 	}
 
 	while (!all_terminal(&sup)) {
-		err = pp_loop_run_once(sup.loop, pp_sched_next(&sup.sched));
+		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_prober_next_deadline(sup.prober);
+
+		err = pp_loop_run_once(sup.loop, pnext < next ? pnext : next);
 		if (err < 0) {
 			pp_log_errno(PP_LOG_ERR, err, "event loop failed");
 			kill_all(&sup);
 			goto out_pods;
 		}
+		pp_prober_run_expired(sup.prober, pp_clock_now());
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
-		for (i = 0; i < sup.n_pods; i++)
-			pass_unrun_probes(&sup.pods[i]);
 		if (sup.dirty)
 			table_draw(&sup);
 	}
@@ -619,15 +883,21 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			rc = 1;
 	err = 0;
 out_pods:
+	pp_prober_free(sup.prober);
+	sup.prober = NULL;
 	for (i = 0; i < sup.n_pods; i++) {
+		for (size_t j = 0; sup.pods[i].c && j < sup.pods[i].st.n; j++)
+			strv_free(&sup.pods[i].c[j].env);
 		pp_lc_free(&sup.pods[i].st);
 		free(sup.pods[i].c);
 	}
+	probes_free(&sup);
 	if (sup.sig_fd >= 0)
 		close(sup.sig_fd);
 out_runtime:
 	pp_runtime_fini(&sup.rt);
 out_loop:
+	pp_prober_free(sup.prober);
 	pp_loop_free(sup.loop);
 out:
 	pp_sched_free(&sup.sched);

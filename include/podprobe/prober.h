@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The probe engine: runs probe attempts (tcpSocket, httpGet, exec, gRPC) as small state
+ * records on the io_uring loop, each with a deadline kept in the engine's heap. Any number run
+ * at once; none blocks; each ends with exactly one report (unless cancelled).
+ */
+#ifndef PODPROBE_PROBER_H
+#define PODPROBE_PROBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "podprobe/pod-t.h"
+#include "podprobe/probe-t.h"
+
+struct pp_loop;
+struct pp_prober;
+
+#define PP_PROBE_OUTPUT_MAX 10240 /* bytes of body or command output kept (H-HTTP.5, H-EXEC.2) */
+#define PP_PROBE_MAX_REDIRECTS 10
+
+/* What to probe. Strings and arrays are borrowed: they must outlive the attempt. */
+struct pp_probe_target {
+	enum pp_handler_kind kind;
+	/* tcpSocket, httpGet, grpc */
+	struct sockaddr_storage addr;
+	unsigned int addrlen;
+	const char *host;		/* as written, for messages and the Host header */
+	int port;
+	/* httpGet */
+	bool https;
+	const char *path;		/* NULL = "/" */
+	const struct pp_kv *headers;
+	size_t n_headers;
+	const char *user_agent;		/* NULL = kube-probe/1.34 */
+	/* grpc */
+	const char *service;		/* NULL = "" */
+	/* exec */
+	char *const *argv;
+	char *const *envp;		/* NULL = podprobe's environment */
+	const char *working_dir;
+	const char *cgroup;		/* join this cgroup v2 directory, or NULL */
+	int mnt_ns_fd;			/* enter this mount namespace (a pidfd), -1 = none */
+};
+
+struct pp_probe_report {
+	enum pp_probe_result result;
+	pp_nsec latency;
+	int http_status;		/* final HTTP status, 0 = none */
+	char message[PP_PROBE_OUTPUT_MAX + 1024];
+};
+
+typedef void (*pp_probe_done_fn)(void *ctx, const struct pp_probe_report *rep);
+
+struct pp_prober_stats {
+	uint64_t started;
+	uint64_t results[_PP_RESULT_MAX];
+	uint64_t timeouts;
+	uint64_t resource_errors;	/* EMFILE, ENOBUFS, no ephemeral port... (Unknown) */
+	unsigned int in_flight;
+};
+
+int pp_prober_new(struct pp_loop *loop, struct pp_prober **ret);
+
+/* Cancel every attempt (no callbacks) and free. Accepts NULL. */
+void pp_prober_free(struct pp_prober *pr);
+
+/*
+ * Start an attempt on <t> with <timeout>; <fn>(<ctx>, report) runs once when it ends, never
+ * from inside this call. Returns 0 and an id for pp_prober_cancel() in <ret_id>, or -errno.
+ */
+int pp_prober_start(struct pp_prober *pr, const struct pp_probe_target *t, pp_nsec timeout,
+		    pp_probe_done_fn fn, void *ctx, uint64_t *ret_id);
+
+/* Cancel attempt <id>: its callback will not run. Unknown or finished ids are ignored. */
+void pp_prober_cancel(struct pp_prober *pr, uint64_t id);
+
+/* Earliest attempt deadline, or PP_NSEC_INFINITY. */
+pp_nsec pp_prober_next_deadline(const struct pp_prober *pr);
+
+/* End the attempts whose deadline is <= <now> (timeouts), and run deferred reports. */
+void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now);
+
+const struct pp_prober_stats *pp_prober_stats(const struct pp_prober *pr);
+
+/*
+ * Resolve <host> (NULL/"" = 127.0.0.1) and <port> into t->addr. Numeric addresses never block;
+ * names go through getaddrinfo (files/DNS), so call this when a container starts, not per
+ * attempt. Returns 0 or -errno (-ENOENT for an unknown name).
+ */
+int pp_probe_target_resolve(struct pp_probe_target *t, const char *host, int port);
+
+#endif

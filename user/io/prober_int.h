@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Inside the probe engine: the attempt record shared by the engine and the handlers. */
+#ifndef PODPROBE_PROBER_INT_H
+#define PODPROBE_PROBER_INT_H
+
+#include <stdarg.h>
+
+#include "podprobe/prober.h"
+#include "podprobe/sched-t.h"
+
+struct attempt;
+
+struct handler_ops {
+	/* Begin the attempt: returns 0, or -errno (the engine reports it). */
+	int (*start)(struct attempt *a);
+	/* The deadline passed: the handler reports (pp_attempt_finish) with its timeout text. */
+	void (*timeout)(struct attempt *a);
+	/* Free handler state; cancel its loop operations. Called once, at the end. */
+	void (*cleanup)(struct attempt *a);
+};
+
+struct attempt {
+	struct pp_prober *pr;
+	uint32_t idx;
+	uint32_t gen;
+	const struct pp_probe_target *t;
+	const struct handler_ops *ops;
+	pp_probe_done_fn fn;
+	void *ctx;
+	pp_nsec start;
+	pp_nsec deadline;
+	pp_nsec timeout;
+	int fd;				/* socket, -1 = none */
+	uint64_t op;			/* loop operation in flight on fd, 0 = none */
+	bool reported;			/* the report went out; only clean-up is left */
+	int start_err;			/* the start failed (-errno): report it next pass */
+	char start_msg[200];		/* ...with this text when set */
+	void *proto;			/* handler state */
+};
+
+struct pp_loop *pp_attempt_loop(const struct attempt *a);
+
+/*
+ * Report <result> with a message from <fmt> (nothing when already reported) and release the
+ * attempt unless <keep> (an exec process still has to be reaped: the handler calls
+ * pp_attempt_release later).
+ */
+void pp_attempt_finish(struct attempt *a, enum pp_probe_result result, int http_status,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pp_attempt_report(struct attempt *a, enum pp_probe_result result, int http_status,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pp_attempt_release(struct attempt *a);
+
+/* A socket for t->addr: CLOEXEC, SO_LINGER 0 (close sends RST: no TIME_WAIT). -errno on error. */
+int pp_attempt_socket(struct attempt *a);
+
+/* Go's spelling of an errno ("connection refused"); resource errors make Unknown results. */
+const char *pp_errno_text(int err, char *buf, size_t size);
+bool pp_errno_is_resource(int err);
+
+/* "host:port" with IPv6 brackets. */
+void pp_target_hostport(const struct pp_probe_target *t, char *buf, size_t size);
+
+extern const struct handler_ops pp_probe_tcp_ops;
+extern const struct handler_ops pp_probe_exec_ops;
+extern const struct handler_ops pp_probe_http_ops;
+extern const struct handler_ops pp_probe_grpc_ops;
+
+#endif
