@@ -67,12 +67,12 @@ enum { H_NONE = 0, H_OTHER, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_LOCATION };
 enum { CL_EMPTY = 0, CL_DIGITS, CL_TRAILING };
 
 /* Known names, lower case, in the order of the H_* values from H_CONTENT_LENGTH on. */
-static const char *const known_names[] = { "content-length", "transfer-encoding", "location" };
-#define N_KNOWN (sizeof(known_names) / sizeof(known_names[0]))
+static const char *const known_names[] = {"content-length", "transfer-encoding", "location"};
+#define N_KNOWN	  (sizeof(known_names) / sizeof(known_names[0]))
 #define ALL_KNOWN ((1u << N_KNOWN) - 1)
 
-#define CHUNK_LINE_MAX 4096 /* Go's maxLineLength for chunk size lines */
-#define CHUNK_DIGITS_MAX 16 /* 16 hex digits fill a uint64_t, so the size cannot overflow */
+#define CHUNK_LINE_MAX	 4096 /* Go's maxLineLength for chunk size lines */
+#define CHUNK_DIGITS_MAX 16   /* 16 hex digits fill a uint64_t, so the size cannot overflow */
 
 static const char chunked_token[] = "chunked";
 
@@ -145,7 +145,7 @@ static void reset_response(struct pp_http_resp *r)
 
 void pp_http_resp_init(struct pp_http_resp *r, char *body_buf, size_t body_cap)
 {
-	memset(r, 0, offsetof(struct pp_http_resp, location));
+	memset(r, 0, sizeof(*r));
 	r->max_header_bytes = PP_HTTP_MAX_HEADER_BYTES;
 	r->body = body_buf;
 	r->body_cap = body_buf ? body_cap : 0;
@@ -300,8 +300,9 @@ static int status_byte(struct pp_http_resp *r, int c)
 	switch (r->state) {
 	case S_STATUS_PROTO:
 		if (c != proto[r->count])
-			return fail(r, -EBADMSG, r->count < 5 ? "malformed HTTP response"
-							      : "malformed HTTP version");
+			return fail(r, -EBADMSG,
+				    r->count < 5 ? "malformed HTTP response"
+						 : "malformed HTTP version");
 		if (!proto[++r->count])
 			r->state = S_STATUS_MINOR;
 		return 0;
@@ -542,7 +543,7 @@ int pp_http_resp_feed(struct pp_http_resp *r, const char *data, size_t len)
 	if (!len)
 		return 0;
 
-	for (end = p + len; p < end && !err; ) {
+	for (end = p + len; p < end && !err;) {
 		switch (r->state) {
 		case S_BODY_CLOSE:
 			n = (size_t)(end - p);
@@ -590,7 +591,8 @@ int pp_http_resp_eof(struct pp_http_resp *r)
 		return done(r);
 	}
 	if (!r->headers_done)
-		return fail(r, -EBADMSG, "connection closed before the response headers were complete");
+		return fail(r, -EBADMSG,
+			    "connection closed before the response headers were complete");
 	return fail(r, -EBADMSG, "connection closed before the response body was complete");
 }
 
@@ -716,8 +718,8 @@ static void put_target(struct sbuf *b, const char *path)
 /* Headers the builder writes itself, or that would frame a body a GET does not have. */
 static bool is_reserved(const char *name)
 {
-	static const char *const reserved[] = { "host",		  "user-agent", "connection",
-						"content-length", "transfer-encoding", "trailer" };
+	static const char *const reserved[] = {"host",		 "user-agent",	      "connection",
+					       "content-length", "transfer-encoding", "trailer"};
 
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (eq_nocase(name, reserved[i]))
@@ -729,7 +731,7 @@ int pp_http_build_request(char *buf, size_t size, const char *host_header, const
 			  const struct pp_kv *headers, size_t n_headers, const char *user_agent)
 {
 	const struct pp_kv *host = NULL, *ua = NULL, *accept = NULL;
-	struct sbuf b = { .buf = buf, .size = size };
+	struct sbuf b = {.buf = buf, .size = size};
 	const char *host_value = host_header;
 
 	for (size_t i = 0; i < n_headers; i++) {
@@ -789,7 +791,7 @@ int pp_http_build_request(char *buf, size_t size, const char *host_header, const
 
 int pp_http_format_host(char *buf, size_t size, const char *host, int port)
 {
-	struct sbuf b = { .buf = buf, .size = size };
+	struct sbuf b = {.buf = buf, .size = size};
 	char digits[8];
 	int n = 0;
 

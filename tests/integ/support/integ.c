@@ -16,6 +16,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -359,3 +362,91 @@ int t_system(const char *cmd, char *out, size_t size)
 	status = pclose(p);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+const char *t_tool(const char *name)
+{
+	static char path[PATH_MAX];
+	char rel[PATH_MAX];
+	const char *o = getenv("O");
+
+	snprintf(rel, sizeof(rel), "%s/tools/%s", o && *o ? o : "build", name);
+	if (!realpath(rel, path))
+		snprintf(path, sizeof(path), "%s", rel);
+	return path;
+}
+
+pid_t t_server_start(const char *const *argv, int *ret_port)
+{
+	char line[512], *p;
+	const char *path = t_tool(argv[0]);
+	int out[2];
+	size_t len = 0;
+	uint64_t until = t_now_ms() + 5000;
+	pid_t pid;
+
+	if (access(path, X_OK) != 0) {
+		print_message("skip: %s is not built\n", path);
+		skip();
+	}
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null_fd = open("/dev/null", O_WRONLY);
+
+		dup2(out[1], 1);
+		if (!getenv("T_VERBOSE") && null_fd >= 0)
+			dup2(null_fd, 2);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	/* Read byte by byte up to the first "listening on" line, so nothing past it is lost. */
+	while (t_now_ms() < until && len + 1 < sizeof(line)) {
+		struct pollfd pfd = { out[0], POLLIN, 0 };
+		char ch;
+
+		if (poll(&pfd, 1, (int)(until - t_now_ms())) <= 0 || read(out[0], &ch, 1) != 1)
+			break;
+		if (ch != '\n') {
+			line[len++] = ch;
+			continue;
+		}
+		line[len] = '\0';
+		p = strstr(line, "listening on ");
+		if (p && (p = strrchr(p, ':'))) {
+			/* The pipe stays open (and unread): a server that logs more never gets EPIPE. */
+			*ret_port = atoi(p + 1);
+			return pid;
+		}
+		len = 0;
+	}
+	close(out[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	fail_msg("%s did not report its port", argv[0]);
+	return -1;
+}
+
+void t_server_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* A free loopback port: bind to 0, read it back, close. */
+int t_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+

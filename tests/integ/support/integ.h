@@ -78,6 +78,20 @@ void t_run_cleanup(struct t_run *r);
 int t_count_fds(pid_t pid);
 int t_count_zombie_children(pid_t pid);
 
+/*
+ * Start a test server from build/tools (<argv>[0] is its name) and wait for its line
+ * "...listening on HOST:PORT"; returns its pid and the port in <ret_port>. Skips the test
+ * (77-style, via cmocka skip) when the tool is missing.
+ */
+pid_t t_server_start(const char *const *argv, int *ret_port);
+void t_server_stop(pid_t pid);
+
+/* A loopback port that was free a moment ago. */
+int t_free_port(void);
+
+/* Path of build/tools/<name> (static buffer). */
+const char *t_tool(const char *name);
+
 /* Run a command line with output captured into <out>; returns its exit code. */
 int t_system(const char *cmd, char *out, size_t size);
 

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The probe engine against real local servers (tools/fake-target, tools/grpc-health-server,
+ * tools/demo-app) on 127.0.0.1: every handler's verdicts and messages, timeouts that keep the
+ * loop responsive, 2,000 probes at once, no TIME_WAIT left behind, and probes inside pods.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "integ/support/integ.h"
+#include "podprobe/clock.h"
+#include "podprobe/loop.h"
+#include "podprobe/probe.h"
+#include "podprobe/probe_once.h"
+#include "podprobe/prober.h"
+
+static pid_t http_pid, tls_pid, noacc_pid;
+static int http_port, tls_port, noacc_port;
+
+static int group_setup(void **state)
+{
+	http_pid = t_server_start((const char *const[]){ "fake-target", "--port=0", "--quiet", NULL },
+				  &http_port);
+	tls_pid = t_server_start(
+		(const char *const[]){ "fake-target", "--port=0", "--tls", "--quiet", NULL }, &tls_port);
+	noacc_pid = t_server_start((const char *const[]){ "fake-target", "--port=0", "--no-accept",
+							  "--backlog=4", "--quiet", NULL },
+				   &noacc_port);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	t_server_stop(http_pid);
+	t_server_stop(tls_pid);
+	t_server_stop(noacc_pid);
+	return 0;
+}
+
+/* One attempt on <url>; returns the report (static). */
+static const struct pp_probe_report *probe_url(const char *url, pp_nsec timeout)
+{
+	static struct pp_probe_report rep;
+	struct pp_probe_target t;
+	char buf[2048], err[256];
+
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	assert_int_equal(pp_probe_once(&t, timeout, &rep), 0);
+	return &rep;
+}
+
+static const struct pp_probe_report *probe_path(int port, const char *scheme, const char *path,
+						pp_nsec timeout)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", scheme, port, path);
+	return probe_url(url, timeout);
+}
+
+#define SEC PP_NSEC_PER_SEC
+#define MS PP_NSEC_PER_MSEC
+
+static void assert_result(const struct pp_probe_report *r, enum pp_probe_result want,
+			  const char *msg_part)
+{
+	if (r->result != want || (msg_part && !strstr(r->message, msg_part)))
+		fail_msg("got %s \"%s\", want %s with \"%s\"", pp_probe_result_str(r->result),
+			 r->message, pp_probe_result_str(want), msg_part ? msg_part : "");
+}
+
+/* ---- tcpSocket ----------------------------------------------------------------------------- */
+
+static void test_tcp_open_port_succeeds(void **state)
+{
+	assert_result(probe_path(http_port, "tcp", "", SEC), PP_RESULT_SUCCESS, NULL);
+}
+
+static void test_tcp_closed_port_fails_with_go_message(void **state)
+{
+	const struct pp_probe_report *r = probe_url("tcp://127.0.0.1:1", SEC);
+	assert_result(r, PP_RESULT_FAILURE, "dial tcp 127.0.0.1:1: connect: connection refused");
+}
+
+static void test_tcp_listener_that_never_accepts_still_passes(void **state)
+{
+	/* The kernel completes the handshake (kubernetes issue 103632): tcpSocket passes. */
+	assert_result(probe_path(noacc_port, "tcp", "", SEC), PP_RESULT_SUCCESS, NULL);
+}
+
+/* ---- httpGet ------------------------------------------------------------------------------- */
+
+static void test_http_healthy_succeeds(void **state)
+{
+	const struct pp_probe_report *r = probe_path(http_port, "http", "/healthz", SEC);
+
+	assert_result(r, PP_RESULT_SUCCESS, "ok");
+	assert_int_equal(r->http_status, 200);
+}
+
+static void test_http_error_statuses_fail_with_kubelet_message(void **state)
+{
+	assert_result(probe_path(http_port, "http", "/status/404", SEC), PP_RESULT_FAILURE,
+		      "HTTP probe failed with statuscode: 404");
+	assert_result(probe_path(http_port, "http", "/status/500", SEC), PP_RESULT_FAILURE,
+		      "HTTP probe failed with statuscode: 500");
+	assert_result(probe_path(http_port, "http", "/status/204", SEC), PP_RESULT_SUCCESS, NULL);
+}
+
+static void test_http_refused_fails(void **state)
+{
+	assert_result(probe_url("http://127.0.0.1:1/x", SEC), PP_RESULT_FAILURE,
+		      "Get \"http://127.0.0.1:1/x\": dial tcp 127.0.0.1:1: connect: connection refused");
+}
+
+static void test_http_hanging_server_times_out_on_time(void **state)
+{
+	const struct pp_probe_report *r = probe_path(http_port, "http", "/hang", 300 * MS);
+
+	assert_result(r, PP_RESULT_FAILURE,
+		      "context deadline exceeded (Client.Timeout exceeded while awaiting headers)");
+	assert_true(r->latency >= 300 * MS && r->latency < 600 * MS);
+}
+
+static void test_http_slow_byte_by_byte_server(void **state)
+{
+	/* ~40 bytes at 5 ms each fit in 1 s; at 100 ms each they do not. */
+	assert_result(probe_path(http_port, "http", "/slow?ms=5", SEC), PP_RESULT_SUCCESS, "ok");
+	assert_result(probe_path(http_port, "http", "/slow?ms=100", 500 * MS), PP_RESULT_FAILURE,
+		      "context deadline exceeded");
+}
+
+static void test_http_redirect_chains_are_followed(void **state)
+{
+	const struct pp_probe_report *r = probe_path(http_port, "http", "/redirect/3", SEC);
+
+	assert_result(r, PP_RESULT_SUCCESS, NULL);
+	assert_int_equal(r->http_status, 200);
+	assert_result(probe_path(http_port, "http", "/moved", SEC), PP_RESULT_SUCCESS, NULL);
+	assert_result(probe_path(http_port, "http", "/redirect-abs/2", SEC), PP_RESULT_SUCCESS,
+		      NULL);
+}
+
+static void test_http_redirect_loop_fails_after_ten(void **state)
+{
+	assert_result(probe_path(http_port, "http", "/redirect-loop", SEC), PP_RESULT_FAILURE,
+		      "stopped after 10 redirects");
+}
+
+static void test_http_redirect_to_other_host_is_a_warning(void **state)
+{
+	const struct pp_probe_report *r = probe_path(http_port, "http", "/redirect-other-host", SEC);
+
+	assert_result(r, PP_RESULT_WARNING, "Probe terminated redirects, Response body: ");
+	assert_int_equal(r->http_status, 302);
+}
+
+static void test_http_big_body_is_read_only_up_to_10k(void **state)
+{
+	const struct pp_probe_report *r = probe_path(http_port, "http", "/big", SEC);
+
+	assert_result(r, PP_RESULT_SUCCESS, NULL);
+	assert_int_equal(strlen(r->message), PP_PROBE_OUTPUT_MAX);
+}
+
+static void test_http_odd_responses(void **state)
+{
+	assert_result(probe_path(http_port, "http", "/chunked", SEC), PP_RESULT_SUCCESS, NULL);
+	assert_result(probe_path(http_port, "http", "/no-reason", SEC), PP_RESULT_SUCCESS, "ok");
+	assert_result(probe_path(http_port, "http", "/garbage", SEC), PP_RESULT_FAILURE,
+		      "malformed HTTP response");
+	assert_result(probe_path(http_port, "http", "/bighdr", SEC), PP_RESULT_FAILURE,
+		      "malformed HTTP response");
+	assert_result(probe_path(http_port, "http", "/close", SEC), PP_RESULT_FAILURE, "EOF");
+}
+
+static void test_http_sends_kubelet_headers_and_host_override(void **state)
+{
+	static const struct pp_kv hdrs[] = { { "Host", "example.com" }, { "x-custom", "1" } };
+	struct pp_probe_report *rep = malloc(sizeof(*rep));
+	struct pp_probe_target t;
+	char buf[512], err[256], url[128];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", http_port);
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	t.headers = hdrs;
+	t.n_headers = 2;
+	assert_int_equal(pp_probe_once(&t, SEC, rep), 0);
+	assert_result(rep, PP_RESULT_SUCCESS, "Host: example.com");
+	assert_non_null(strstr(rep->message, "User-Agent: kube-probe/1.34"));
+	assert_non_null(strstr(rep->message, "Accept: */*"));
+	assert_non_null(strstr(rep->message, "Connection: close"));
+	assert_non_null(strstr(rep->message, "X-Custom: 1"));
+	free(rep);
+}
+
+static void test_https_without_verification_succeeds(void **state)
+{
+	assert_result(probe_path(tls_port, "https", "/healthz", SEC), PP_RESULT_SUCCESS, "ok");
+	assert_result(probe_path(tls_port, "https", "/status/503", SEC), PP_RESULT_FAILURE,
+		      "statuscode: 503");
+	/* Plain HTTP spoken to a TLS port is an error, not a hang. */
+	assert_result(probe_path(http_port, "https", "/healthz", SEC), PP_RESULT_FAILURE, NULL);
+}
+
+/* ---- exec ---------------------------------------------------------------------------------- */
+
+static const struct pp_probe_report *probe_exec(char *const *argv, pp_nsec timeout)
+{
+	static struct pp_probe_report rep;
+	struct pp_probe_target t = { .kind = PP_HANDLER_EXEC, .argv = argv, .mnt_ns_fd = -1 };
+
+	assert_int_equal(pp_probe_once(&t, timeout, &rep), 0);
+	return &rep;
+}
+
+static void test_exec_exit_codes_and_output(void **state)
+{
+	assert_result(probe_exec((char *[]){ "true", NULL }, SEC), PP_RESULT_SUCCESS, NULL);
+	/* H-EXEC.2: stdout, then stderr. */
+	assert_result(probe_exec((char *[]){ "sh", "-c", "echo err >&2; echo out; exit 1", NULL },
+				 SEC),
+		      PP_RESULT_FAILURE, "out\nerr\n");
+	assert_result(probe_exec((char *[]){ "no-such-cmd-here", NULL }, SEC), PP_RESULT_UNKNOWN,
+		      "executable file not found in $PATH");
+}
+
+static void test_exec_hang_is_killed_at_timeout(void **state)
+{
+	const struct pp_probe_report *r =
+		probe_exec((char *[]){ "sh", "-c", "sleep 30; echo never", NULL }, 300 * MS);
+
+	assert_result(r, PP_RESULT_FAILURE, "command \"sh -c sleep 30; echo never\" timed out");
+	assert_true(r->latency < 700 * MS);
+	/* The whole process group went: no sleep 30 is left behind. */
+	assert_int_not_equal(t_system("pgrep -f '^sleep 30$'", NULL, 0), 0);
+}
+
+static void test_exec_output_is_capped(void **state)
+{
+	const struct pp_probe_report *r =
+		probe_exec((char *[]){ "sh", "-c", "yes x | head -c 100000; exit 1", NULL }, SEC);
+
+	assert_int_equal(r->result, PP_RESULT_FAILURE);
+	assert_int_equal(strlen(r->message), PP_PROBE_OUTPUT_MAX);
+}
+
+/* ---- gRPC ---------------------------------------------------------------------------------- */
+
+static void test_grpc_health_statuses(void **state)
+{
+	pid_t pid;
+	int port;
+	char url[128];
+
+	pid = t_server_start((const char *const[]){ "grpc-health-server", "--port=0",
+						    "--service=down=NOT_SERVING", NULL },
+			     &port);
+	snprintf(url, sizeof(url), "grpc://127.0.0.1:%d", port);
+	assert_result(probe_url(url, SEC), PP_RESULT_SUCCESS, "service healthy");
+	snprintf(url, sizeof(url), "grpc://127.0.0.1:%d/down", port);
+	assert_result(probe_url(url, SEC), PP_RESULT_FAILURE,
+		      "service unhealthy (responded with \"NOT_SERVING\")");
+	snprintf(url, sizeof(url), "grpc://127.0.0.1:%d/nope", port);
+	assert_result(probe_url(url, SEC), PP_RESULT_FAILURE, "NotFound");
+	t_server_stop(pid);
+	/* An HTTP/1 server is not a gRPC server: a failure, never a hang or a crash. */
+	snprintf(url, sizeof(url), "grpc://127.0.0.1:%d", http_port);
+	assert_int_equal(probe_url(url, SEC)->result, PP_RESULT_FAILURE);
+}
+
+/* ---- many at once ---------------------------------------------------------------------------- */
+
+struct many {
+	unsigned int done;
+	unsigned int ok;
+	unsigned int late;
+	pp_nsec timeout;
+};
+
+static void on_many(void *ctx, const struct pp_probe_report *rep)
+{
+	struct many *m = ctx;
+
+	m->done++;
+	m->ok += rep->result == PP_RESULT_SUCCESS;
+	m->late += rep->latency > m->timeout + 200 * MS;
+}
+
+static int count_time_wait(int port)
+{
+	char cmd[256], out[64];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ss -Htan state time-wait '( sport = :%d or dport = :%d )' | wc -l", port, port);
+	if (t_system(cmd, out, sizeof(out)) != 0)
+		return -1;
+	return atoi(out);
+}
+
+static void run_many(enum pp_handler_kind kind, const char *path, unsigned int n)
+{
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t;
+	struct many m = { .timeout = 5 * SEC };
+	char buf[256], err[128], url[128];
+	uint64_t until = t_now_ms() + 20000;
+	int tw_before = count_time_wait(http_port);
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s",
+		 kind == PP_HANDLER_TCP_SOCKET ? "tcp" : "http", http_port, path);
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	assert_int_equal(pp_loop_new(4096, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_equal(pp_prober_start(pr, &t, m.timeout, on_many, &m, NULL), 0);
+	while (m.done < n && t_now_ms() < until) {
+		pp_nsec next = pp_prober_next_deadline(pr);
+
+		assert_true(pp_loop_run_once(loop, next) >= 0);
+		pp_prober_run_expired(pr, pp_clock_now());
+	}
+	assert_int_equal(m.done, n);
+	assert_int_equal(m.late, 0);
+	assert_int_equal(m.ok, n);
+	assert_int_equal(pp_prober_stats(pr)->in_flight, 0);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+	/* Probes close with RST: none of them leaves a TIME_WAIT socket. */
+	if (tw_before >= 0)
+		assert_int_equal(count_time_wait(http_port), tw_before);
+}
+
+static void test_two_thousand_concurrent_probes_all_get_a_verdict(void **state)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < 4500) {
+		rl.rlim_cur = rl.rlim_max < 4500 ? rl.rlim_max : 4500;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < 2100) {
+		print_message("skip: RLIMIT_NOFILE %lu is below 2100\n", (unsigned long)rl.rlim_cur);
+		skip();
+	}
+	run_many(PP_HANDLER_TCP_SOCKET, "", 2000);
+	run_many(PP_HANDLER_HTTP_GET, "/healthz", 2000);
+}
+
+static void on_fast(void *ctx, const struct pp_probe_report *rep)
+{
+	*(pp_nsec *)ctx = pp_clock_now();
+}
+
+static void test_hanging_probes_do_not_delay_others(void **state)
+{
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target hang, ok;
+	char b1[256], b2[256], err[128], u1[128], u2[128];
+	pp_nsec start, fast_done = 0;
+	struct many m = { .timeout = SEC };
+
+	snprintf(u1, sizeof(u1), "http://127.0.0.1:%d/hang", http_port);
+	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/healthz", http_port);
+	assert_int_equal(pp_probe_parse_url(u1, &hang, b1, sizeof(b1), err, sizeof(err)), 0);
+	assert_int_equal(pp_probe_parse_url(u2, &ok, b2, sizeof(b2), err, sizeof(err)), 0);
+	assert_int_equal(pp_loop_new(256, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(pp_prober_start(pr, &hang, SEC, on_many, &m, NULL), 0);
+	start = pp_clock_now();
+	assert_int_equal(pp_prober_start(pr, &ok, SEC, on_fast, &fast_done, NULL), 0);
+	while ((!fast_done || m.done < 50) && pp_clock_now() - start < 3 * SEC) {
+		assert_true(pp_loop_run_once(loop, pp_prober_next_deadline(pr)) >= 0);
+		pp_prober_run_expired(pr, pp_clock_now());
+	}
+	assert_true(fast_done && fast_done - start < 200 * MS);
+	assert_int_equal(m.done, 50);
+	assert_int_equal(m.ok, 0);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+}
+
+/* ---- probes inside pods ---------------------------------------------------------------------- */
+
+static void test_liveness_failure_restarts_container_with_events(void **state)
+{
+	struct t_run r;
+	const struct t_event *ev;
+	char yaml[2048];
+	int port = t_free_port(), live_fails = 0;
+	uint64_t second_fail_ms;
+
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\n"
+		 "kind: Pod\n"
+		 "metadata:\n"
+		 "  name: live\n"
+		 "  annotations: {probe.podprobe.io/period-ms: \"100\"}\n"
+		 "spec:\n"
+		 "  terminationGracePeriodSeconds: 1\n"
+		 "  containers:\n"
+		 "  - name: app\n"
+		 "    image: demo\n"
+		 "    command: [demo-app, serve, --port, \"%d\", --fail-health-after, 500ms]\n"
+		 "    ports: [{name: http, containerPort: %d}]\n"
+		 "    startupProbe: {tcpSocket: {port: http}, failureThreshold: 50}\n"
+		 "    readinessProbe: {httpGet: {path: /ready, port: http}}\n"
+		 "    livenessProbe: {httpGet: {path: /healthz, port: http}, failureThreshold: 2}\n",
+		 port, port);
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ "--min-kill-gap=100ms",
+					       t_write_manifest(&r, "live.yaml", yaml), NULL });
+	/* Startup may fail while demo-app is not listening yet; then liveness takes over. */
+	for (unsigned int i = 0;; i++) {
+		ev = t_wait_event(&r, "Unhealthy", "app", i, 5000);
+		if (!strncmp(ev->message, "Liveness", 8)) {
+			live_fails++;
+			assert_string_equal(ev->message, "Liveness probe failed: HTTP probe failed "
+							 "with statuscode: 500");
+			if (live_fails == 2)
+				break;
+		} else {
+			assert_memory_equal(ev->message, "Startup probe failed: ", 22);
+		}
+	}
+	second_fail_ms = ev->at_ms;
+	ev = t_wait_event(&r, "Killing", "app", 0, 5000);
+	assert_string_equal(ev->message, "Container app failed liveness probe, will be restarted");
+	/* failureThreshold 2 at 100 ms: the kill comes with the second failure, not later. */
+	assert_true(ev->at_ms - second_fail_ms < 50);
+	assert_non_null(t_wait_event(&r, "Started", "app", 1, 5000));
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+static void test_unknown_named_port_errors_without_killing(void **state)
+{
+	struct t_run r;
+	const struct t_event *ev;
+	static const char yaml[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata:\n"
+		"  name: named\n"
+		"  annotations: {probe.podprobe.io/period-ms: \"50\"}\n"
+		"spec:\n"
+		"  containers:\n"
+		"  - name: app\n"
+		"    image: busybox\n"
+		"    command: [sleep, \"30\"]\n"
+		"    livenessProbe: {tcpSocket: {port: nope}, failureThreshold: 1}\n";
+
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "n.yaml", yaml), NULL });
+	ev = t_wait_event(&r, "Unhealthy", "app", 2, 5000);
+	assert_string_equal(ev->message,
+			    "Liveness probe errored and resulted in unknown state: port nope not found");
+	assert_int_equal(t_count_events(&r, "Killing", "app"), 0);
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp_open_port_succeeds),
+		cmocka_unit_test(test_tcp_closed_port_fails_with_go_message),
+		cmocka_unit_test(test_tcp_listener_that_never_accepts_still_passes),
+		cmocka_unit_test(test_http_healthy_succeeds),
+		cmocka_unit_test(test_http_error_statuses_fail_with_kubelet_message),
+		cmocka_unit_test(test_http_refused_fails),
+		cmocka_unit_test(test_http_hanging_server_times_out_on_time),
+		cmocka_unit_test(test_http_slow_byte_by_byte_server),
+		cmocka_unit_test(test_http_redirect_chains_are_followed),
+		cmocka_unit_test(test_http_redirect_loop_fails_after_ten),
+		cmocka_unit_test(test_http_redirect_to_other_host_is_a_warning),
+		cmocka_unit_test(test_http_big_body_is_read_only_up_to_10k),
+		cmocka_unit_test(test_http_odd_responses),
+		cmocka_unit_test(test_http_sends_kubelet_headers_and_host_override),
+		cmocka_unit_test(test_https_without_verification_succeeds),
+		cmocka_unit_test(test_exec_exit_codes_and_output),
+		cmocka_unit_test(test_exec_hang_is_killed_at_timeout),
+		cmocka_unit_test(test_exec_output_is_capped),
+		cmocka_unit_test(test_grpc_health_statuses),
+		cmocka_unit_test(test_two_thousand_concurrent_probes_all_get_a_verdict),
+		cmocka_unit_test(test_hanging_probes_do_not_delay_others),
+		cmocka_unit_test(test_liveness_failure_restarts_container_with_events),
+		cmocka_unit_test(test_unknown_named_port_errors_without_killing),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

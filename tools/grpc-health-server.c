@@ -1,0 +1,1170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * grpc-health-server: a grpc.health.v1.Health/Check server over h2c, the target of podprobe's
+ * gRPC probe tests.
+ *
+ * It answers like grpc-go's health server (google.golang.org/grpc/health): the empty service
+ * name gets the overall --status, configured names get theirs, any other name gets grpc-status
+ * 5 (NOT_FOUND) "unknown service", and with --unimplemented every call gets grpc-status 12, as
+ * from a server without the Health service registered. --delay holds each answer back.
+ *
+ * One thread, one poll() loop, non-blocking sockets, nghttp2's server session per connection.
+ * Delayed answers wait in their stream; poll()'s timeout is the earliest of them, so nothing
+ * sleeps. Signals arrive through a signalfd. Self-contained: link with
+ * `pkg-config --libs libnghttp2` only.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+
+#define PROG		   "grpc-health-server"
+#define MAX_CONNS	   1024
+#define MAX_SERVICES	   64
+#define MAX_STREAMS	   100	/* SETTINGS_MAX_CONCURRENT_STREAMS per connection */
+#define REQ_MAX		   4096 /* largest request message accepted */
+#define GRPC_HDR_LEN	   5	/* compressed flag + 4-byte big-endian length */
+#define PATH_MAX_LEN	   256
+#define READ_BUF	   16384
+#define NSEC_PER_USEC	   1000ULL
+#define NSEC_PER_MSEC	   1000000ULL
+#define NSEC_PER_SEC	   1000000000ULL
+#define DURATION_MAX_NS	   ((uint64_t)INT64_MAX) /* Go's time.Duration range */
+#define NO_DEADLINE	   UINT64_MAX
+#define ACCEPT_BACKOFF_NS  (100 * NSEC_PER_MSEC) /* after EMFILE/ENFILE/ENOMEM */
+#define EXIT_USAGE	   2
+#define ADDR_STR_MAX	   64 /* "[v6addr]:port" */
+#define HEALTH_SERVICE	   "grpc.health.v1.Health"
+#define CHECK_PATH	   "/" HEALTH_SERVICE "/Check"
+
+#define UNUSED __attribute__((unused)) /* nghttp2 callback parameters */
+
+/* grpc.health.v1.HealthCheckResponse.ServingStatus */
+enum serving_status {
+	SERVING_UNKNOWN = 0,
+	SERVING_SERVING = 1,
+	SERVING_NOT_SERVING = 2,
+	SERVING_SERVICE_UNKNOWN = 3,
+	_SERVING_MAX,
+};
+
+static const char *const serving_names[_SERVING_MAX] = {
+	[SERVING_UNKNOWN] = "UNKNOWN",
+	[SERVING_SERVING] = "SERVING",
+	[SERVING_NOT_SERVING] = "NOT_SERVING",
+	[SERVING_SERVICE_UNKNOWN] = "SERVICE_UNKNOWN",
+};
+
+/* The gRPC status codes this server sends. */
+enum grpc_code {
+	GRPC_OK = 0,
+	GRPC_INVALID_ARGUMENT = 3,
+	GRPC_NOT_FOUND = 5,
+	GRPC_RESOURCE_EXHAUSTED = 8,
+	GRPC_UNIMPLEMENTED = 12,
+	GRPC_INTERNAL = 13,
+};
+
+/* Long-only options get keys above the ASCII range. */
+enum opt_key {
+	OPT_HOST = 0x100,
+	OPT_STATUS,
+	OPT_SERVICE,
+	OPT_UNIMPLEMENTED,
+	OPT_DELAY,
+};
+
+struct service {
+	const char *name; /* from argv */
+	size_t len;
+	enum serving_status status;
+};
+
+struct pp_opts {
+	const char *host;		       /* address or name to bind */
+	int port;			       /* 0..65535, 0 = any free port; -1 = not given */
+	enum serving_status status;	       /* answer for the service "" */
+	struct service services[MAX_SERVICES]; /* --service NAME=STATUS, last one wins */
+	size_t n_services;
+	bool unimplemented;		       /* grpc-status 12 for every call */
+	uint64_t delay_ns;		       /* before each answer */
+	bool quiet;			       /* no line per call */
+};
+
+struct conn;
+
+/* One request stream; freed by nghttp2's stream-close callback or with its connection. */
+struct stream {
+	struct stream *prev, *next;  /* the connection's streams */
+	struct conn *conn;	     /* owner */
+	int32_t id;		     /* HTTP/2 stream id */
+	bool post;		     /* :method POST */
+	bool have_ctype;	     /* content-type present */
+	bool ctype_grpc;	     /* ... and application/grpc[+;...] */
+	bool too_big;		     /* request body over REQ_MAX + GRPC_HDR_LEN */
+	bool answered;		     /* response submitted */
+	uint64_t due_ns;	     /* answer then (--delay), NO_DEADLINE = not waiting */
+	char path[PATH_MAX_LEN];     /* :path, truncated */
+	char ctype[64];		     /* content-type, truncated, for messages */
+	uint8_t out[8];		     /* response message (prefix + at most 2 bytes) */
+	size_t out_len, out_off;     /* ... and how much nghttp2 has taken */
+	size_t body_len;	     /* bytes in body[] */
+	uint8_t body[GRPC_HDR_LEN + REQ_MAX]; /* request message, length-prefixed */
+};
+
+struct conn {
+	int fd;			   /* socket */
+	nghttp2_session *session;  /* server session */
+	struct stream *streams;	   /* open request streams */
+	bool dead;		   /* close at the end of this loop pass */
+	char peer[ADDR_STR_MAX];   /* for the log */
+	const struct pp_opts *opts;
+};
+
+struct server {
+	const struct pp_opts *opts;
+	int listen_fd;		   /* non-blocking listener */
+	int sig_fd;		   /* signalfd for SIGTERM and SIGINT */
+	uint64_t accept_resume_ns; /* accept() backoff after EMFILE and friends, or 0 */
+	struct conn *conns[MAX_CONNS];
+	size_t n_conns;
+	struct pollfd pfds[MAX_CONNS + 2];
+};
+
+const char *argp_program_version = PROG " (podprobe) 0.1";
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+
+static void logln(const struct pp_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void errln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One event, one line on stdout (line-buffered, so a test's pipe sees it at once). */
+static void logln(const struct pp_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o && o->quiet)
+		return;
+	fputs(PROG ": ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void errln(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* Milliseconds for poll(), rounded up so we never wake before <deadline> and spin. */
+static int poll_timeout_ms(uint64_t deadline, uint64_t now)
+{
+	uint64_t ms;
+
+	if (deadline == NO_DEADLINE)
+		return -1;
+	if (deadline <= now)
+		return 0;
+	ms = (deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Validated strtol: the whole of <s>, base 10, within [<min>, <max>]. */
+static int parse_long(const char *s, long min, long max, long *ret_val)
+{
+	char *end;
+	long v;
+
+	if (!is_digit(s[0]) && !(s[0] == '-' && is_digit(s[1])))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || *end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret_val = v;
+	return 0;
+}
+
+/*
+ * Parse a Go-style duration ("500ms", "1.5s", "1m30s", "2h"; units ns, us, ms, s, m, h) or a
+ * plain number of seconds ("2", "0.25") into nanoseconds in <ret_ns>. Rejects the empty string,
+ * signs, spaces, unknown units and anything above INT64_MAX ns. Returns 0, -EINVAL or -ERANGE.
+ */
+static int parse_duration(const char *s, uint64_t *ret_ns)
+{
+	static const struct {
+		const char *name;
+		uint64_t ns;
+	} units[] = {
+		/* Longest names first so "ms" wins over "m". */
+		{"ns", 1},
+		{"us", NSEC_PER_USEC},
+		{"\xc2\xb5s", NSEC_PER_USEC}, /* U+00B5 micro sign */
+		{"\xce\xbcs", NSEC_PER_USEC}, /* U+03BC Greek mu */
+		{"ms", NSEC_PER_MSEC},
+		{"s", NSEC_PER_SEC},
+		{"m", 60 * NSEC_PER_SEC},
+		{"h", 3600 * NSEC_PER_SEC},
+	};
+	const char *p = s;
+	uint64_t total = 0;
+
+	if (!*p)
+		return -EINVAL;
+	while (*p) {
+		const char *comp = p;
+		unsigned long long whole = 0;
+		uint64_t frac9 = 0, unit = 0, part;
+		int frac_digits = 0;
+		bool have_whole = false;
+		const char *unit_name = NULL;
+		char *end;
+		size_t i;
+
+		if (!is_digit(*p) && *p != '.')
+			return -EINVAL;
+		if (is_digit(*p)) {
+			errno = 0;
+			whole = strtoull(p, &end, 10);
+			if (errno == ERANGE)
+				return -ERANGE;
+			p = end;
+			have_whole = true;
+		}
+		if (*p == '.') {
+			p++;
+			/* Keep nine digits: nanoseconds of the unit, enough for any unit <= 1 h. */
+			for (; is_digit(*p); p++, frac_digits++)
+				if (frac_digits < 9)
+					frac9 = frac9 * 10 + (uint64_t)(*p - '0');
+			for (i = (size_t)(frac_digits < 9 ? frac_digits : 9); i < 9; i++)
+				frac9 *= 10;
+		}
+		if (!have_whole && !frac_digits)
+			return -EINVAL;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t n = strlen(units[i].name);
+
+			if (!strncmp(p, units[i].name, n)) {
+				unit_name = units[i].name;
+				unit = units[i].ns;
+				p += n;
+				break;
+			}
+		}
+		if (!unit_name) {
+			/* A bare number is seconds, only as the whole string ("2", "0.5") */
+			if (comp != s || *p)
+				return -EINVAL;
+			unit = NSEC_PER_SEC;
+		}
+		if (whole > DURATION_MAX_NS / unit)
+			return -ERANGE;
+		part = (uint64_t)whole * unit;
+		/* frac9 / 1e9 of a unit, split to stay within 64 bits. */
+		part += frac9 * (unit / NSEC_PER_SEC) +
+			frac9 * (unit % NSEC_PER_SEC) / NSEC_PER_SEC;
+		if (part > DURATION_MAX_NS - total)
+			return -ERANGE;
+		total += part;
+	}
+	*ret_ns = total;
+	return 0;
+}
+
+/* "SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN" (any case) or 0..3. */
+static int parse_status(const char *s, enum serving_status *ret)
+{
+	long v;
+	int i;
+
+	for (i = 0; i < _SERVING_MAX; i++)
+		if (!strcasecmp(s, serving_names[i])) {
+			*ret = (enum serving_status)i;
+			return 0;
+		}
+	if (parse_long(s, 0, _SERVING_MAX - 1, &v) < 0)
+		return -EINVAL;
+	*ret = (enum serving_status)v;
+	return 0;
+}
+
+/* "addr:port", with brackets for IPv6, from a socket address. */
+static void fmt_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buf_len)
+{
+	char host[INET6_ADDRSTRLEN], port[8];
+
+	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV)) {
+		snprintf(buf, buf_len, "?");
+		return;
+	}
+	if (sa->sa_family == AF_INET6)
+		snprintf(buf, buf_len, "[%s]:%s", host, port);
+	else
+		snprintf(buf, buf_len, "%s:%s", host, port);
+}
+
+/* Printable ASCII for the log, '?' for the rest, truncated to <size>. */
+static void copy_printable(char *dst, size_t size, const uint8_t *src, size_t len)
+{
+	size_t i;
+
+	if (len > size - 1)
+		len = size - 1;
+	for (i = 0; i < len; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f && src[i] != '"') ? (char)src[i] : '?';
+	dst[len] = '\0';
+}
+
+/* grpc-message is percent-encoded: everything outside ' '..'~', and '%' itself. */
+static void percent_encode(char *dst, size_t size, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *src && n + 4 <= size; src++) {
+		uint8_t c = (uint8_t)*src;
+
+		if (c >= ' ' && c <= '~' && c != '%') {
+			dst[n++] = (char)c;
+		} else {
+			dst[n++] = '%';
+			dst[n++] = hex[c >> 4];
+			dst[n++] = hex[c & 15];
+		}
+	}
+	dst[n] = '\0';
+}
+
+static nghttp2_nv make_nv(const char *name, const char *value)
+{
+	return (nghttp2_nv){
+		.name = (uint8_t *)name,
+		.value = (uint8_t *)value,
+		.namelen = strlen(name),
+		.valuelen = strlen(value),
+		.flags = NGHTTP2_NV_FLAG_NONE,
+	};
+}
+
+static int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *ret)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	unsigned int i;
+
+	for (i = 0; i < 10 && p < end; i++, p++) {
+		v |= (uint64_t)(*p & 0x7f) << (7 * i);
+		if (!(*p & 0x80)) {
+			*pp = p + 1;
+			*ret = v;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+/*
+ * HealthCheckRequest { string service = 1; }: sets <ret_name>/<ret_len> to the last service
+ * field (or "" when absent), skipping unknown fields. Returns 0 or -EBADMSG.
+ */
+static int decode_request(const uint8_t *p, size_t len, const uint8_t **ret_name,
+			  size_t *ret_len)
+{
+	const uint8_t *end = p + len, *name = (const uint8_t *)"";
+	size_t name_len = 0;
+	uint64_t key, v;
+
+	while (p < end) {
+		if (get_varint(&p, end, &key) < 0 || key >> 3 == 0)
+			return -EBADMSG;
+		switch (key & 7) {
+		case 0:
+			if (get_varint(&p, end, &v) < 0)
+				return -EBADMSG;
+			break;
+		case 1:
+			if (end - p < 8)
+				return -EBADMSG;
+			p += 8;
+			break;
+		case 2:
+			if (get_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
+				return -EBADMSG;
+			if (key >> 3 == 1) {
+				name = p;
+				name_len = (size_t)v;
+			}
+			p += v;
+			break;
+		case 5:
+			if (end - p < 4)
+				return -EBADMSG;
+			p += 4;
+			break;
+		default:
+			return -EBADMSG;
+		}
+	}
+	*ret_name = name;
+	*ret_len = name_len;
+	return 0;
+}
+
+/* ---- answers ------------------------------------------------------------------------------- */
+
+static ssize_t read_message_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
+			       size_t length, uint32_t *data_flags,
+			       nghttp2_data_source *source, void *user_data UNUSED)
+{
+	static const nghttp2_nv ok[] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1,
+					 NGHTTP2_NV_FLAG_NONE}};
+	struct stream *s = source->ptr;
+	size_t n = s->out_len - s->out_off;
+
+	if (n > length)
+		n = length;
+	memcpy(buf, s->out + s->out_off, n);
+	s->out_off += n;
+	if (s->out_off == s->out_len) {
+		/* The status goes in trailers, after the message. */
+		*data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		if (nghttp2_submit_trailer(session, stream_id, ok, 1))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+	}
+	return (ssize_t)n;
+}
+
+/* HEADERS, DATA (the HealthCheckResponse), trailers with grpc-status 0. */
+static int answer_status(struct stream *s, enum serving_status st)
+{
+	const nghttp2_nv nva[] = {
+		make_nv(":status", "200"),
+		make_nv("content-type", "application/grpc"),
+	};
+	nghttp2_data_provider prd = {.source.ptr = s, .read_callback = read_message_cb};
+
+	/* UNKNOWN is the proto3 default and so an empty message. */
+	s->out_len = GRPC_HDR_LEN + (st ? 2 : 0);
+	memset(s->out, 0, sizeof(s->out));
+	s->out[4] = st ? 2 : 0;
+	s->out[5] = 0x08;
+	s->out[6] = (uint8_t)st;
+	s->out_off = 0;
+	return nghttp2_submit_response(s->conn->session, s->id, nva, 2, &prd);
+}
+
+/* A trailers-only response: one HEADERS frame with END_STREAM. */
+static int answer_error(struct stream *s, const char *http_status, enum grpc_code code,
+			const char *message)
+{
+	char code_str[8], encoded[512];
+	const nghttp2_nv nva[] = {
+		make_nv(":status", http_status),
+		make_nv("content-type", "application/grpc"),
+		make_nv("grpc-status", code_str),
+		make_nv("grpc-message", encoded),
+	};
+
+	snprintf(code_str, sizeof(code_str), "%d", code);
+	percent_encode(encoded, sizeof(encoded), message);
+	return nghttp2_submit_response(s->conn->session, s->id, nva, 4, NULL);
+}
+
+/* The request is complete (and its delay over): answer it as grpc-go's health server would. */
+static int answer(struct stream *s)
+{
+	const struct pp_opts *o = s->conn->opts;
+	const uint8_t *name;
+	char msg[PATH_MAX_LEN + 64], svc[PATH_MAX_LEN];
+	size_t name_len, i;
+	uint32_t len;
+
+	s->answered = true;
+	s->due_ns = NO_DEADLINE;
+	if (!s->post) {
+		logln(o, "%s %s: method is not POST, resetting the stream", s->conn->peer, s->path);
+		return nghttp2_submit_rst_stream(s->conn->session, NGHTTP2_FLAG_NONE, s->id,
+						 NGHTTP2_PROTOCOL_ERROR);
+	}
+	if (!s->ctype_grpc) {
+		snprintf(msg, sizeof(msg), "invalid gRPC request content-type \"%s\"", s->ctype);
+		logln(o, "%s %s -> 415, grpc-status 3 (%s)", s->conn->peer, s->path, msg);
+		return answer_error(s, "415", GRPC_INVALID_ARGUMENT, msg);
+	}
+	if (strcmp(s->path, CHECK_PATH) || o->unimplemented) {
+		const char *slash = s->path[0] == '/' ? strchr(s->path + 1, '/') : NULL;
+
+		if (!slash) {
+			snprintf(msg, sizeof(msg), "malformed method name: \"%s\"", s->path);
+		} else {
+			snprintf(svc, sizeof(svc), "%.*s", (int)(slash - s->path - 1), s->path + 1);
+			if (o->unimplemented || strcmp(svc, HEALTH_SERVICE))
+				snprintf(msg, sizeof(msg), "unknown service %s", svc);
+			else
+				snprintf(msg, sizeof(msg), "unknown method %s for service %s",
+					 slash + 1, svc);
+		}
+		logln(o, "%s %s -> grpc-status 12 (%s)", s->conn->peer, s->path, msg);
+		return answer_error(s, "200", GRPC_UNIMPLEMENTED, msg);
+	}
+	if (s->too_big) {
+		snprintf(msg, sizeof(msg), "grpc: received message larger than max (%zu vs. %d)",
+			 s->body_len, REQ_MAX);
+		logln(o, "%s Check -> grpc-status 8 (%s)", s->conn->peer, msg);
+		return answer_error(s, "200", GRPC_RESOURCE_EXHAUSTED, msg);
+	}
+	if (s->body_len < GRPC_HDR_LEN) {
+		logln(o, "%s Check -> grpc-status 13 (no request message)", s->conn->peer);
+		return answer_error(s, "200", GRPC_INTERNAL, "grpc: no request message received");
+	}
+	len = (uint32_t)s->body[1] << 24 | (uint32_t)s->body[2] << 16 |
+	      (uint32_t)s->body[3] << 8 | s->body[4];
+	if (s->body[0]) {
+		logln(o, "%s Check -> grpc-status 13 (compressed request)", s->conn->peer);
+		return answer_error(s, "200", GRPC_INTERNAL,
+				    "grpc: compressed flag set with identity or empty encoding");
+	}
+	if (len != s->body_len - GRPC_HDR_LEN ||
+	    decode_request(s->body + GRPC_HDR_LEN, len, &name, &name_len) < 0) {
+		logln(o, "%s Check -> grpc-status 13 (malformed request)", s->conn->peer);
+		return answer_error(s, "200", GRPC_INTERNAL,
+				    "grpc: error unmarshalling request: proto: cannot parse "
+				    "invalid wire-format data");
+	}
+	copy_printable(svc, sizeof(svc), name, name_len);
+	if (!name_len) {
+		logln(o, "%s Check service=\"\" -> %s", s->conn->peer, serving_names[o->status]);
+		return answer_status(s, o->status);
+	}
+	for (i = o->n_services; i-- > 0;) {
+		const struct service *sv = &o->services[i];
+
+		if (sv->len == name_len && !memcmp(sv->name, name, name_len)) {
+			logln(o, "%s Check service=\"%s\" -> %s", s->conn->peer, svc,
+			      serving_names[sv->status]);
+			return answer_status(s, sv->status);
+		}
+	}
+	logln(o, "%s Check service=\"%s\" -> grpc-status 5 (unknown service)", s->conn->peer, svc);
+	return answer_error(s, "200", GRPC_NOT_FOUND, "unknown service");
+}
+
+/* ---- nghttp2 callbacks --------------------------------------------------------------------- */
+
+static ssize_t send_cb(nghttp2_session *session UNUSED, const uint8_t *data, size_t length,
+		       int flags UNUSED, void *user_data)
+{
+	struct conn *c = user_data;
+	ssize_t n;
+
+	do
+		n = send(c->fd, data, length, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return NGHTTP2_ERR_WOULDBLOCK;
+	return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+static int on_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame,
+			       void *user_data)
+{
+	struct conn *c = user_data;
+	struct stream *s;
+
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	s->conn = c;
+	s->id = frame->hd.stream_id;
+	s->due_ns = NO_DEADLINE;
+	s->next = c->streams;
+	if (c->streams)
+		c->streams->prev = s;
+	c->streams = s;
+	return nghttp2_session_set_stream_user_data(session, s->id, s);
+}
+
+static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+			size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags UNUSED,
+			void *user_data UNUSED)
+{
+	struct stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	static const char base[] = "application/grpc";
+	const size_t n = sizeof(base) - 1;
+
+	if (!s || frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	if (namelen == 7 && !memcmp(name, ":method", 7)) {
+		s->post = valuelen == 4 && !memcmp(value, "POST", 4);
+	} else if (namelen == 5 && !memcmp(name, ":path", 5)) {
+		copy_printable(s->path, sizeof(s->path), value, valuelen);
+	} else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
+		s->have_ctype = true;
+		s->ctype_grpc = valuelen >= n && !memcmp(value, base, n) &&
+				(valuelen == n || value[n] == '+' || value[n] == ';');
+		copy_printable(s->ctype, sizeof(s->ctype), value, valuelen);
+	}
+	return 0;
+}
+
+static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags UNUSED, int32_t stream_id,
+			    const uint8_t *data, size_t len, void *user_data UNUSED)
+{
+	struct stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+
+	if (!s)
+		return 0;
+	if (len > sizeof(s->body) - s->body_len) {
+		s->too_big = true;
+		s->body_len += len; /* only reported, never read beyond body[] */
+		return 0;
+	}
+	if (!s->too_big)
+		memcpy(s->body + s->body_len, data, len);
+	s->body_len += len;
+	return 0;
+}
+
+static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame,
+			    void *user_data)
+{
+	struct conn *c = user_data;
+	struct stream *s;
+
+	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+		return 0;
+	if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		return 0;
+	s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+	if (!s || s->answered)
+		return 0;
+	if (c->opts->delay_ns) {
+		s->due_ns = now_ns() + c->opts->delay_ns;
+		return 0;
+	}
+	return answer(s) ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+}
+
+static void stream_free(struct stream *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->conn->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+}
+
+static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id,
+			      uint32_t error_code UNUSED, void *user_data UNUSED)
+{
+	struct stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
+
+	if (s) {
+		nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+		stream_free(s);
+	}
+	return 0;
+}
+
+/* ---- connections --------------------------------------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+	if (!c)
+		return;
+	/* nghttp2_session_del() does not call the stream-close callback. */
+	nghttp2_session_del(c->session);
+	while (c->streams)
+		stream_free(c->streams);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+static struct conn *conn_new(const struct pp_opts *o, int fd)
+{
+	static const nghttp2_settings_entry iv[] = {
+		{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, MAX_STREAMS},
+	};
+	nghttp2_session_callbacks *cbs;
+	struct conn *c;
+	int rv;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->opts = o;
+	if (nghttp2_session_callbacks_new(&cbs)) {
+		free(c);
+		return NULL;
+	}
+	nghttp2_session_callbacks_set_send_callback(cbs, send_cb);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers_cb);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header_cb);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk_cb);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv_cb);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close_cb);
+	rv = nghttp2_session_server_new(&c->session, cbs, c);
+	nghttp2_session_callbacks_del(cbs);
+	if (rv) {
+		free(c);
+		return NULL;
+	}
+	if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, 1)) {
+		c->fd = -1; /* the caller closes it */
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void conn_read(struct conn *c)
+{
+	uint8_t buf[READ_BUF];
+
+	/* A few reads per pass keep one busy connection from starving the others. */
+	for (int i = 0; i < 4; i++) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			c->dead = true; /* EOF or error: the client is done with us */
+			return;
+		}
+		if (nghttp2_session_mem_recv(c->session, buf, (size_t)n) < 0) {
+			c->dead = true;
+			return;
+		}
+	}
+}
+
+/* Flush what nghttp2 has to say; mark the connection dead when it is finished or broken. */
+static void conn_flush(struct conn *c)
+{
+	if (c->dead)
+		return;
+	if (nghttp2_session_send(c->session) < 0)
+		c->dead = true;
+	else if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
+		c->dead = true;
+}
+
+/* ---- the server ---------------------------------------------------------------------------- */
+
+static int listen_on(const struct pp_opts *o, char *ret_name, size_t name_len)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	socklen_t ss_len = sizeof(ss);
+	char port[8];
+	int fd = -1, err = -EADDRNOTAVAIL, one = 1, gai;
+
+	snprintf(port, sizeof(port), "%d", o->port);
+	gai = getaddrinfo(o->host, port, &hints, &res);
+	if (gai) {
+		errln("cannot resolve '%s': %s", o->host, gai_strerror(gai));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		/* Restarted test servers must rebind at once despite TIME_WAIT leftovers. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+			break;
+		err = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		errln("cannot listen on '%s' port %d: %s", o->host, o->port, strerror(-err));
+		return err;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) == 0)
+		fmt_sockaddr((struct sockaddr *)&ss, ss_len, ret_name, name_len);
+	else
+		snprintf(ret_name, name_len, "%s:%d", o->host, o->port);
+	return fd;
+}
+
+static void serve_accept(struct server *srv, uint64_t now)
+{
+	while (srv->n_conns < MAX_CONNS) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct conn *c;
+		int fd;
+
+		fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* The connection stays queued; polling now would spin. */
+				errln("accept: %s, pausing accepts for 100ms", strerror(errno));
+				srv->accept_resume_ns = now + ACCEPT_BACKOFF_NS;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				errln("accept: %s, ignoring", strerror(errno));
+			}
+			return;
+		}
+		c = conn_new(srv->opts, fd);
+		if (!c) {
+			errln("out of memory, dropping a connection");
+			close(fd);
+			continue;
+		}
+		fmt_sockaddr((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
+		srv->conns[srv->n_conns++] = c;
+		conn_flush(c); /* our SETTINGS */
+	}
+}
+
+/* Answer the delayed streams that are due; returns the next due time or NO_DEADLINE. */
+static uint64_t serve_timers(struct server *srv, uint64_t now)
+{
+	uint64_t next = NO_DEADLINE;
+
+	for (size_t i = 0; i < srv->n_conns; i++) {
+		struct conn *c = srv->conns[i];
+		bool fired = false;
+
+		for (struct stream *s = c->streams; s; s = s->next) {
+			if (s->due_ns == NO_DEADLINE)
+				continue;
+			if (s->due_ns <= now) {
+				if (answer(s))
+					c->dead = true;
+				fired = true;
+			} else if (s->due_ns < next) {
+				next = s->due_ns;
+			}
+		}
+		if (fired)
+			conn_flush(c);
+	}
+	return next;
+}
+
+/* Drop the connections marked dead, keeping the array dense. */
+static void serve_reap(struct server *srv)
+{
+	size_t i = 0;
+
+	while (i < srv->n_conns) {
+		if (!srv->conns[i]->dead) {
+			i++;
+			continue;
+		}
+		conn_free(srv->conns[i]);
+		srv->conns[i] = srv->conns[--srv->n_conns];
+	}
+}
+
+/* Returns true on SIGTERM or SIGINT. */
+static bool serve_signals(struct server *srv)
+{
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		ssize_t n = read(srv->sig_fd, &si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si))
+			return false;
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			logln(NULL, "%s received, exiting", strsignal((int)si.ssi_signo));
+			return true;
+		}
+	}
+}
+
+static int serve(const struct pp_opts *o)
+{
+	struct server *srv;
+	char name[ADDR_STR_MAX];
+	sigset_t mask;
+	int ret = EXIT_FAILURE;
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		errln("out of memory");
+		return EXIT_FAILURE;
+	}
+	srv->opts = o;
+	srv->sig_fd = -1;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+		errln("sigprocmask: %s", strerror(errno));
+		goto out_free;
+	}
+	srv->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv->sig_fd < 0) {
+		errln("signalfd: %s", strerror(errno));
+		goto out_free;
+	}
+	srv->listen_fd = listen_on(o, name, sizeof(name));
+	if (srv->listen_fd < 0)
+		goto out_close_sig;
+	logln(NULL, "listening on %s", name);
+
+	for (;;) {
+		uint64_t now = now_ns(), next;
+		nfds_t n = 0;
+		bool listening;
+		int rc;
+
+		next = serve_timers(srv, now);
+		serve_reap(srv);
+		if (srv->accept_resume_ns && now >= srv->accept_resume_ns)
+			srv->accept_resume_ns = 0;
+		if (srv->accept_resume_ns && srv->accept_resume_ns < next)
+			next = srv->accept_resume_ns;
+
+		srv->pfds[n++] = (struct pollfd){.fd = srv->sig_fd, .events = POLLIN};
+		listening = srv->n_conns < MAX_CONNS && !srv->accept_resume_ns;
+		srv->pfds[n++] = (struct pollfd){.fd = listening ? srv->listen_fd : -1,
+						 .events = POLLIN};
+		for (size_t i = 0; i < srv->n_conns; i++) {
+			struct conn *c = srv->conns[i];
+			short ev = POLLIN;
+
+			if (nghttp2_session_want_write(c->session))
+				ev |= POLLOUT;
+			srv->pfds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+		}
+
+		rc = poll(srv->pfds, n, poll_timeout_ms(next, now));
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			errln("poll: %s", strerror(errno));
+			goto out_close_conns;
+		}
+		now = now_ns();
+		if ((srv->pfds[0].revents & POLLIN) && serve_signals(srv)) {
+			ret = EXIT_SUCCESS;
+			goto out_close_conns;
+		}
+		/* Connections first: the array grows in serve_accept(). */
+		for (size_t i = 0; i < srv->n_conns; i++) {
+			struct conn *c = srv->conns[i];
+			short rev = srv->pfds[i + 2].revents;
+
+			if (rev & (POLLIN | POLLHUP | POLLERR))
+				conn_read(c);
+			conn_flush(c);
+		}
+		if (srv->pfds[1].revents & POLLIN)
+			serve_accept(srv, now);
+	}
+
+out_close_conns:
+	for (size_t i = 0; i < srv->n_conns; i++)
+		conn_free(srv->conns[i]);
+	close(srv->listen_fd);
+out_close_sig:
+	close(srv->sig_fd);
+out_free:
+	free(srv);
+	return ret;
+}
+
+/* ---- command line -------------------------------------------------------------------------- */
+
+static const char doc[] =
+	"Serve grpc.health.v1.Health/Check over h2c (plaintext HTTP/2, prior knowledge)\n"
+	"on HOST:PORT, answering like grpc-go's health server:\n"
+	"\n"
+	"    service \"\"        --status (default SERVING)\n"
+	"    --service names   their STATUS\n"
+	"    other names       grpc-status 5 (NOT_FOUND) \"unknown service\"\n"
+	"    --unimplemented   grpc-status 12 (UNIMPLEMENTED) for every call\n"
+	"\n"
+	"STATUS is SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN (any case), or 0..3.\n"
+	"DURATION is Go-style (500ms, 2s, 1m30s) or a plain number of seconds. --port 0\n"
+	"picks a free port; the \"listening on ADDR:PORT\" line names it. One line per\n"
+	"call on stdout (line-buffered) unless --quiet. SIGTERM and SIGINT exit 0;\n"
+	"usage errors exit 2.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    grpc-health-server --port 50051\n"
+	"    grpc-health-server --port 50051 --status NOT_SERVING\n"
+	"    grpc-health-server --port 50051 --service db=SERVING --service cache=NOT_SERVING\n"
+	"    grpc-health-server --port 50051 --unimplemented\n"
+	"    grpc-health-server --port 50051 --delay 3s       # slower than a 1 s probe\n"
+	"    grpc-health-server --port 0 --host ::1 --quiet\n";
+
+static const struct argp_option options[] = {
+	{"port", 'p', "N", 0, "TCP port to listen on, 0..65535 (required; 0 = any free port)", 0},
+	{"host", OPT_HOST, "ADDR", 0, "Address or name to bind (default 127.0.0.1)", 0},
+	{"status", OPT_STATUS, "STATUS", 0, "Answer for the service \"\" (default SERVING)", 0},
+	{"service", OPT_SERVICE, "NAME=STATUS", 0,
+	 "Answer STATUS for service NAME (repeatable, up to 64; the last one wins)", 0},
+	{"unimplemented", OPT_UNIMPLEMENTED, NULL, 0,
+	 "Answer grpc-status 12 (UNIMPLEMENTED) to everything", 0},
+	{"delay", OPT_DELAY, "DURATION", 0, "Wait this long before each answer", 0},
+	{"quiet", 'q', NULL, 0, "No line per call", 0},
+	{NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0},
+	{},
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct pp_opts *o = state->input;
+	enum serving_status st;
+	struct service *sv;
+	const char *eq;
+	long v;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case 'p':
+		if (parse_long(arg, 0, 65535, &v) < 0)
+			argp_error(state, "invalid port '%s': expected 0..65535", arg);
+		o->port = (int)v;
+		break;
+	case OPT_HOST:
+		if (!*arg)
+			argp_error(state, "empty --host");
+		o->host = arg;
+		break;
+	case OPT_STATUS:
+		if (parse_status(arg, &o->status) < 0)
+			argp_error(state,
+				   "invalid --status '%s': expected SERVING, NOT_SERVING, UNKNOWN "
+				   "or SERVICE_UNKNOWN",
+				   arg);
+		break;
+	case OPT_SERVICE:
+		eq = strrchr(arg, '=');
+		if (!eq || parse_status(eq + 1, &st) < 0)
+			argp_error(state, "invalid --service '%s': expected NAME=STATUS", arg);
+		if (eq == arg) { /* "=STATUS" is the service "" */
+			o->status = st;
+			break;
+		}
+		if (o->n_services == MAX_SERVICES)
+			argp_error(state, "too many --service options (at most %d)", MAX_SERVICES);
+		sv = &o->services[o->n_services++];
+		sv->name = arg;
+		sv->len = (size_t)(eq - arg);
+		sv->status = st;
+		break;
+	case OPT_UNIMPLEMENTED:
+		o->unimplemented = true;
+		break;
+	case OPT_DELAY:
+		if (parse_duration(arg, &o->delay_ns) < 0)
+			argp_error(state,
+				   "invalid --delay '%s': expected a duration such as 500ms, 2s "
+				   "or 1m",
+				   arg);
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (o->port < 0)
+			argp_error(state, "missing --port");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct pp_opts opts = {
+		.host = "127.0.0.1",
+		.port = -1,
+		.status = SERVING_SERVING,
+	};
+	static const struct argp argp = {
+		.options = options,
+		.parser = parse_opt,
+		.doc = doc,
+	};
+
+	argp_err_exit_status = EXIT_USAGE;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (argp_parse(&argp, argc, argv, 0, NULL, &opts))
+		return EXIT_USAGE;
+	return serve(&opts);
+}
