@@ -68,6 +68,9 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRCS := $(sort $(wildcard tests/integ/test_*.c))
 FAKE_SRCS := $(sort $(wildcard tests/fakes/*.c))
 
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(O)/bpf/%.skel.h)
+
 CORE_OBJS := $(CORE_SRCS:%.c=$(O)/%.o)
 IO_OBJS := $(IO_SRCS:%.c=$(O)/%.o)
 FAKE_OBJS := $(FAKE_SRCS:%.c=$(O)/%.o)
@@ -75,6 +78,37 @@ TOOLS := $(TOOL_SRCS:tools/%.c=$(O)/tools/%)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 INTEG_TESTS := $(INTEG_SRCS:tests/integ/%.c=$(O)/tests/integ/%)
 TEST_SUPPORT_OBJS := $(O)/tests/integ/support/integ.o
+
+# ---- BPF: bpf/X.bpf.c -> X.tmp.o (clang) -> X.bpf.o (bpftool gen object) -> X.skel.h ------
+# vmlinux.h comes from this kernel's BTF unless VMLINUX_H names a pinned copy.
+VMLINUX_H ?= $(O)/vmlinux.h
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude \
+	-I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
+
+$(O)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)BPFTOOL=$(BPFTOOL) tools/gen-vmlinux.sh $@
+
+$(O)/bpf/%.tmp.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.bpf.h include/podprobe/abi/*.h)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/bpf/%.bpf.o: $(O)/bpf/%.tmp.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# The loader includes every skeleton.
+$(O)/user/io/signals.o: $(BPF_SKELS)
+
+vmlinux: $(VMLINUX_H)
 
 PODPROBE := $(O)/podprobe
 LIBCORE := $(O)/libppcore.a
@@ -161,7 +195,8 @@ help:
 	@echo 'make deps         install missing Debian packages (root) or print the apt-get line'
 	@echo 'make clean        remove $(O)'
 
-.PHONY: all tests test test-unit run deps format format-check lint clean help
+.PHONY: all tests test test-unit run deps format format-check lint clean help vmlinux
 .SECONDARY:
+.PRECIOUS: $(O)/bpf/%.skel.h $(O)/bpf/%.bpf.o $(O)/vmlinux.h
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

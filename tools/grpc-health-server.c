@@ -13,6 +13,9 @@
  * sleeps. Signals arrive through a signalfd. Self-contained: link with
  * `pkg-config --libs libnghttp2` only.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, signalfd */
+#endif
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
@@ -34,24 +37,24 @@
 
 #include <nghttp2/nghttp2.h>
 
-#define PROG		   "grpc-health-server"
-#define MAX_CONNS	   1024
-#define MAX_SERVICES	   64
-#define MAX_STREAMS	   100	/* SETTINGS_MAX_CONCURRENT_STREAMS per connection */
-#define REQ_MAX		   4096 /* largest request message accepted */
-#define GRPC_HDR_LEN	   5	/* compressed flag + 4-byte big-endian length */
-#define PATH_MAX_LEN	   256
-#define READ_BUF	   16384
-#define NSEC_PER_USEC	   1000ULL
-#define NSEC_PER_MSEC	   1000000ULL
-#define NSEC_PER_SEC	   1000000000ULL
-#define DURATION_MAX_NS	   ((uint64_t)INT64_MAX) /* Go's time.Duration range */
-#define NO_DEADLINE	   UINT64_MAX
-#define ACCEPT_BACKOFF_NS  (100 * NSEC_PER_MSEC) /* after EMFILE/ENFILE/ENOMEM */
-#define EXIT_USAGE	   2
-#define ADDR_STR_MAX	   64 /* "[v6addr]:port" */
-#define HEALTH_SERVICE	   "grpc.health.v1.Health"
-#define CHECK_PATH	   "/" HEALTH_SERVICE "/Check"
+#define PROG		  "grpc-health-server"
+#define MAX_CONNS	  1024
+#define MAX_SERVICES	  64
+#define MAX_STREAMS	  100  /* SETTINGS_MAX_CONCURRENT_STREAMS per connection */
+#define REQ_MAX		  4096 /* largest request message accepted */
+#define GRPC_HDR_LEN	  5    /* compressed flag + 4-byte big-endian length */
+#define PATH_MAX_LEN	  256
+#define READ_BUF	  16384
+#define NSEC_PER_USEC	  1000ULL
+#define NSEC_PER_MSEC	  1000000ULL
+#define NSEC_PER_SEC	  1000000000ULL
+#define DURATION_MAX_NS	  ((uint64_t)INT64_MAX) /* Go's time.Duration range */
+#define NO_DEADLINE	  UINT64_MAX
+#define ACCEPT_BACKOFF_NS (100 * NSEC_PER_MSEC) /* after EMFILE/ENFILE/ENOMEM */
+#define EXIT_USAGE	  2
+#define ADDR_STR_MAX	  64 /* "[v6addr]:port" */
+#define HEALTH_SERVICE	  "grpc.health.v1.Health"
+#define CHECK_PATH	  "/" HEALTH_SERVICE "/Check"
 
 #define UNUSED __attribute__((unused)) /* nghttp2 callback parameters */
 
@@ -102,38 +105,38 @@ struct pp_opts {
 	enum serving_status status;	       /* answer for the service "" */
 	struct service services[MAX_SERVICES]; /* --service NAME=STATUS, last one wins */
 	size_t n_services;
-	bool unimplemented;		       /* grpc-status 12 for every call */
-	uint64_t delay_ns;		       /* before each answer */
-	bool quiet;			       /* no line per call */
+	bool unimplemented; /* grpc-status 12 for every call */
+	uint64_t delay_ns;  /* before each answer */
+	bool quiet;	    /* no line per call */
 };
 
 struct conn;
 
 /* One request stream; freed by nghttp2's stream-close callback or with its connection. */
 struct stream {
-	struct stream *prev, *next;  /* the connection's streams */
-	struct conn *conn;	     /* owner */
-	int32_t id;		     /* HTTP/2 stream id */
-	bool post;		     /* :method POST */
-	bool have_ctype;	     /* content-type present */
-	bool ctype_grpc;	     /* ... and application/grpc[+;...] */
-	bool too_big;		     /* request body over REQ_MAX + GRPC_HDR_LEN */
-	bool answered;		     /* response submitted */
-	uint64_t due_ns;	     /* answer then (--delay), NO_DEADLINE = not waiting */
-	char path[PATH_MAX_LEN];     /* :path, truncated */
-	char ctype[64];		     /* content-type, truncated, for messages */
-	uint8_t out[8];		     /* response message (prefix + at most 2 bytes) */
-	size_t out_len, out_off;     /* ... and how much nghttp2 has taken */
-	size_t body_len;	     /* bytes in body[] */
+	struct stream *prev, *next;	      /* the connection's streams */
+	struct conn *conn;		      /* owner */
+	int32_t id;			      /* HTTP/2 stream id */
+	bool post;			      /* :method POST */
+	bool have_ctype;		      /* content-type present */
+	bool ctype_grpc;		      /* ... and application/grpc[+;...] */
+	bool too_big;			      /* request body over REQ_MAX + GRPC_HDR_LEN */
+	bool answered;			      /* response submitted */
+	uint64_t due_ns;		      /* answer then (--delay), NO_DEADLINE = not waiting */
+	char path[PATH_MAX_LEN];	      /* :path, truncated */
+	char ctype[64];			      /* content-type, truncated, for messages */
+	uint8_t out[8];			      /* response message (prefix + at most 2 bytes) */
+	size_t out_len, out_off;	      /* ... and how much nghttp2 has taken */
+	size_t body_len;		      /* bytes in body[] */
 	uint8_t body[GRPC_HDR_LEN + REQ_MAX]; /* request message, length-prefixed */
 };
 
 struct conn {
-	int fd;			   /* socket */
-	nghttp2_session *session;  /* server session */
-	struct stream *streams;	   /* open request streams */
-	bool dead;		   /* close at the end of this loop pass */
-	char peer[ADDR_STR_MAX];   /* for the log */
+	int fd;			  /* socket */
+	nghttp2_session *session; /* server session */
+	struct stream *streams;	  /* open request streams */
+	bool dead;		  /* close at the end of this loop pass */
+	char peer[ADDR_STR_MAX];  /* for the log */
 	const struct pp_opts *opts;
 };
 
@@ -411,8 +414,7 @@ static int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *ret)
  * HealthCheckRequest { string service = 1; }: sets <ret_name>/<ret_len> to the last service
  * field (or "" when absent), skipping unknown fields. Returns 0 or -EBADMSG.
  */
-static int decode_request(const uint8_t *p, size_t len, const uint8_t **ret_name,
-			  size_t *ret_len)
+static int decode_request(const uint8_t *p, size_t len, const uint8_t **ret_name, size_t *ret_len)
 {
 	const uint8_t *end = p + len, *name = (const uint8_t *)"";
 	size_t name_len = 0;
@@ -457,11 +459,11 @@ static int decode_request(const uint8_t *p, size_t len, const uint8_t **ret_name
 /* ---- answers ------------------------------------------------------------------------------- */
 
 static ssize_t read_message_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
-			       size_t length, uint32_t *data_flags,
-			       nghttp2_data_source *source, void *user_data UNUSED)
+			       size_t length, uint32_t *data_flags, nghttp2_data_source *source,
+			       void *user_data UNUSED)
 {
-	static const nghttp2_nv ok[] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1,
-					 NGHTTP2_NV_FLAG_NONE}};
+	static const nghttp2_nv ok[] = {
+		{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, NGHTTP2_NV_FLAG_NONE}};
 	struct stream *s = source->ptr;
 	size_t n = s->out_len - s->out_off;
 
@@ -502,15 +504,14 @@ static int answer_error(struct stream *s, const char *http_status, enum grpc_cod
 			const char *message)
 {
 	char code_str[8], encoded[512];
-	const nghttp2_nv nva[] = {
-		make_nv(":status", http_status),
-		make_nv("content-type", "application/grpc"),
-		make_nv("grpc-status", code_str),
-		make_nv("grpc-message", encoded),
-	};
+	nghttp2_nv nva[4];
 
 	snprintf(code_str, sizeof(code_str), "%d", code);
 	percent_encode(encoded, sizeof(encoded), message);
+	nva[0] = make_nv(":status", http_status);
+	nva[1] = make_nv("content-type", "application/grpc");
+	nva[2] = make_nv("grpc-status", code_str);
+	nva[3] = make_nv("grpc-message", encoded);
 	return nghttp2_submit_response(s->conn->session, s->id, nva, 4, NULL);
 }
 
@@ -561,8 +562,8 @@ static int answer(struct stream *s)
 		logln(o, "%s Check -> grpc-status 13 (no request message)", s->conn->peer);
 		return answer_error(s, "200", GRPC_INTERNAL, "grpc: no request message received");
 	}
-	len = (uint32_t)s->body[1] << 24 | (uint32_t)s->body[2] << 16 |
-	      (uint32_t)s->body[3] << 8 | s->body[4];
+	len = (uint32_t)s->body[1] << 24 | (uint32_t)s->body[2] << 16 | (uint32_t)s->body[3] << 8 |
+	      s->body[4];
 	if (s->body[0]) {
 		logln(o, "%s Check -> grpc-status 13 (compressed request)", s->conn->peer);
 		return answer_error(s, "200", GRPC_INTERNAL,
@@ -611,6 +612,17 @@ static ssize_t send_cb(nghttp2_session *session UNUSED, const uint8_t *data, siz
 	return NGHTTP2_ERR_CALLBACK_FAILURE;
 }
 
+static void stream_free(struct stream *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		s->conn->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+}
+
 static int on_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame,
 			       void *user_data)
 {
@@ -629,7 +641,11 @@ static int on_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *fr
 	if (c->streams)
 		c->streams->prev = s;
 	c->streams = s;
-	return nghttp2_session_set_stream_user_data(session, s->id, s);
+	if (nghttp2_session_set_stream_user_data(session, s->id, s)) {
+		stream_free(s);
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	}
+	return 0;
 }
 
 static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
@@ -662,19 +678,17 @@ static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags UNUSED, int3
 
 	if (!s)
 		return 0;
-	if (len > sizeof(s->body) - s->body_len) {
+	if (s->too_big || len > sizeof(s->body) - s->body_len) {
 		s->too_big = true;
-		s->body_len += len; /* only reported, never read beyond body[] */
+		s->body_len += len; /* only reported from now on */
 		return 0;
 	}
-	if (!s->too_big)
-		memcpy(s->body + s->body_len, data, len);
+	memcpy(s->body + s->body_len, data, len);
 	s->body_len += len;
 	return 0;
 }
 
-static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame,
-			    void *user_data)
+static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
 	struct conn *c = user_data;
 	struct stream *s;
@@ -691,17 +705,6 @@ static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame
 		return 0;
 	}
 	return answer(s) ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
-}
-
-static void stream_free(struct stream *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		s->conn->streams = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	free(s);
 }
 
 static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id,
@@ -940,7 +943,8 @@ static bool serve_signals(struct server *srv)
 		if (n != (ssize_t)sizeof(si))
 			return false;
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-			logln(NULL, "%s received, exiting", strsignal((int)si.ssi_signo));
+			logln(NULL, "%s received, exiting",
+			      si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			return true;
 		}
 	}
@@ -992,8 +996,8 @@ static int serve(const struct pp_opts *o)
 
 		srv->pfds[n++] = (struct pollfd){.fd = srv->sig_fd, .events = POLLIN};
 		listening = srv->n_conns < MAX_CONNS && !srv->accept_resume_ns;
-		srv->pfds[n++] = (struct pollfd){.fd = listening ? srv->listen_fd : -1,
-						 .events = POLLIN};
+		srv->pfds[n++] =
+			(struct pollfd){.fd = listening ? srv->listen_fd : -1, .events = POLLIN};
 		for (size_t i = 0; i < srv->n_conns; i++) {
 			struct conn *c = srv->conns[i];
 			short ev = POLLIN;
@@ -1050,16 +1054,16 @@ static const char doc[] =
 	"    other names       grpc-status 5 (NOT_FOUND) \"unknown service\"\n"
 	"    --unimplemented   grpc-status 12 (UNIMPLEMENTED) for every call\n"
 	"\n"
-	"STATUS is SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN (any case), or 0..3.\n"
-	"DURATION is Go-style (500ms, 2s, 1m30s) or a plain number of seconds. --port 0\n"
-	"picks a free port; the \"listening on ADDR:PORT\" line names it. One line per\n"
-	"call on stdout (line-buffered) unless --quiet. SIGTERM and SIGINT exit 0;\n"
-	"usage errors exit 2.\n"
+	"STATUS is SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN (any case) or\n"
+	"0..3. DURATION is Go-style (500ms, 2s, 1m30s) or a number of seconds.\n"
+	"--port 0 picks a free port; the \"listening on ADDR:PORT\" line names it.\n"
+	"One line per call on stdout (line-buffered) unless --quiet. SIGTERM and\n"
+	"SIGINT exit 0; usage errors exit 2.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    grpc-health-server --port 50051\n"
 	"    grpc-health-server --port 50051 --status NOT_SERVING\n"
-	"    grpc-health-server --port 50051 --service db=SERVING --service cache=NOT_SERVING\n"
+	"    grpc-health-server -p 50051 --service db=SERVING --service q=NOT_SERVING\n"
 	"    grpc-health-server --port 50051 --unimplemented\n"
 	"    grpc-health-server --port 50051 --delay 3s       # slower than a 1 s probe\n"
 	"    grpc-health-server --port 0 --host ::1 --quiet\n";

@@ -396,6 +396,55 @@ static void test_hanging_probes_do_not_delay_others(void **state)
 	pp_loop_free(loop);
 }
 
+struct tally {
+	unsigned int n[_PP_RESULT_MAX];
+	char unknown_msg[256];
+};
+
+static void on_tally(void *ctx, const struct pp_probe_report *rep)
+{
+	struct tally *t = ctx;
+
+	t->n[rep->result]++;
+	if (rep->result == PP_RESULT_UNKNOWN)
+		snprintf(t->unknown_msg, sizeof(t->unknown_msg), "%.200s", rep->message);
+}
+
+static void test_out_of_fds_gives_unknown_not_failure(void **state)
+{
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t;
+	struct tally tally = { 0 };
+	struct rlimit old, low;
+	char buf[256], err[128], url[128];
+	int fds = t_count_fds(getpid());
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", http_port);
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	assert_int_equal(pp_loop_new(256, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)fds + 20;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(pp_prober_start(pr, &t, SEC, on_tally, &tally, NULL), 0);
+	while (tally.n[0] + tally.n[1] + tally.n[2] + tally.n[3] < 100) {
+		assert_true(pp_loop_run_once(loop, pp_prober_next_deadline(pr)) >= 0);
+		pp_prober_run_expired(pr, pp_clock_now());
+	}
+	setrlimit(RLIMIT_NOFILE, &old);
+	/* Some got a socket and passed; the rest are Unknown (discarded), none a false failure. */
+	assert_true(tally.n[PP_RESULT_SUCCESS] > 0);
+	assert_true(tally.n[PP_RESULT_UNKNOWN] > 0);
+	assert_int_equal(tally.n[PP_RESULT_FAILURE], 0);
+	assert_string_equal(tally.unknown_msg, "too many open files");
+	assert_int_equal(pp_prober_stats(pr)->resource_errors, tally.n[PP_RESULT_UNKNOWN]);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+}
+
 /* ---- probes inside pods ---------------------------------------------------------------------- */
 
 static void test_liveness_failure_restarts_container_with_events(void **state)
@@ -502,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_grpc_health_statuses),
 		cmocka_unit_test(test_two_thousand_concurrent_probes_all_get_a_verdict),
 		cmocka_unit_test(test_hanging_probes_do_not_delay_others),
+		cmocka_unit_test(test_out_of_fds_gives_unknown_not_failure),
 		cmocka_unit_test(test_liveness_failure_restarts_container_with_events),
 		cmocka_unit_test(test_unknown_named_port_errors_without_killing),
 	};

@@ -25,11 +25,12 @@
 #include "podprobe/pod.h"
 #include "podprobe/probe.h"
 #include "podprobe/prober.h"
+#include "podprobe/probe_runner.h"
 #include "podprobe/runtime.h"
 #include "podprobe/sched.h"
 
 #define UI_KEY UINT32_MAX
-#define PROBE_KEY_BASE 0x40000000u /* heap keys below are pods, from here probes */
+#define MAX_PROBES_IN_FLIGHT 4096 /* more wait (late), see probe_runner.h */
 #define UI_PERIOD PP_NSEC_PER_SEC
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -68,22 +69,12 @@ static void strv_free(struct strv *sv)
 	sv->n = 0;
 }
 
-/* One probe of one container: the pure worker plus what the engine needs to run it. */
+/* One probe of one container: the runner's job plus the exec command line. */
 struct probe_rt {
+	struct pp_probe_job job;
 	struct cont_rt *c;
-	uint8_t kind;			/* enum pp_probe_kind */
-	uint32_t key;			/* its key in the deadline heap */
-	uint32_t gen;			/* generation of its armed deadline */
-	pp_nsec armed;
-	struct pp_probe_cfg cfg;
-	struct pp_probe_worker w;
-	struct pp_probe_target target;
-	int target_err;			/* the target could not be resolved: attempts error */
-	char target_msg[96];
 	struct strv argv;		/* exec: the command after $(VAR) expansion */
-	uint64_t attempt;		/* attempt in flight, 0 = none */
 };
-
 
 struct cont_rt {
 	struct pod_rt *pod;
@@ -123,11 +114,9 @@ struct pp_supervisor {
 	bool dirty;
 	unsigned int table_lines;
 	char *base_path;	/* PATH for containers that set none */
-	struct pp_prober *prober;
-	struct probe_rt **probes;	/* by heap key - PROBE_KEY_BASE */
+	struct pp_probe_runner *runner;
+	struct probe_rt **probes;	/* every probe, to free them */
 	uint32_t n_probes;
-	uint64_t probes_run;
-	uint64_t probes_late;		/* started more than a tenth of a period late */
 	uint64_t rand;			/* state of the spread's generator */
 };
 
@@ -421,58 +410,47 @@ static const struct pp_probe_spec *probe_spec(const struct pp_container_spec *cs
 	       kind == PP_PROBE_LIVENESS ? &cs->liveness : &cs->readiness;
 }
 
-static void probe_arm_timer(struct probe_rt *p)
-{
-	pp_nsec d = p->w.next_at;
-
-	if (d == PP_NSEC_INFINITY || d == p->armed || p->w.on_hold)
-		return;
-	p->gen++;
-	p->armed = d;
-	if (pp_sched_push(&p->c->pod->sup->sched, d, p->key, p->gen) < 0)
-		pp_log(PP_LOG_ERR, "out of memory arming a probe timer");
-}
-
 /* Where the probe of the container's new instance goes (named ports, hosts, exec argv). */
 static void probe_prepare_target(struct probe_rt *p)
 {
 	struct cont_rt *c = p->c;
+	struct pp_probe_job *job = &p->job;
 	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
-	const struct pp_handler *h = &probe_spec(cs, p->kind)->handler;
-	struct pp_probe_target *t = &p->target;
+	const struct pp_handler *h = &probe_spec(cs, job->w.kind)->handler;
+	struct pp_probe_target *t = &job->target;
 	int port, err;
 
 	strv_free(&p->argv);
 	memset(t, 0, sizeof(*t));
 	t->kind = h->kind;
 	t->mnt_ns_fd = -1;
-	p->target_err = 0;
+	job->target_err = 0;
 	if (h->kind == PP_HANDLER_EXEC) {
 		/* H-EXEC.1: $(VAR) from the container's literal env values only. */
-		for (size_t i = 0; i < h->n_command && !p->target_err; i++)
-			p->target_err = strv_push(&p->argv, pp_expand_vars(h->command[i], cs->env,
-									   cs->n_env));
+		for (size_t i = 0; i < h->n_command && !job->target_err; i++)
+			job->target_err = strv_push(&p->argv, pp_expand_vars(h->command[i], cs->env,
+									     cs->n_env));
 		t->argv = p->argv.v;
 		t->envp = c->env.v;
 		t->working_dir = cs->working_dir;
 		t->cgroup = c->proc.cg2;
 		t->mnt_ns_fd = cs->n_mounts ? c->proc.pidfd : -1;
-		if (p->target_err)
-			snprintf(p->target_msg, sizeof(p->target_msg), "out of memory");
+		if (job->target_err)
+			snprintf(job->target_msg, sizeof(job->target_msg), "out of memory");
 		return;
 	}
 	port = pp_container_resolve_port(cs, &h->port);
 	if (port < 0) {
 		/* P1.7: an unknown port name errors (Unknown), it does not fail. */
-		p->target_err = port;
-		snprintf(p->target_msg, sizeof(p->target_msg), "port %s not found",
+		job->target_err = port;
+		snprintf(job->target_msg, sizeof(job->target_msg), "port %s not found",
 			 h->port.name ? h->port.name : "?");
 		return;
 	}
 	err = pp_probe_target_resolve(t, h->host, port);
 	if (err < 0) {
-		p->target_err = err;
-		snprintf(p->target_msg, sizeof(p->target_msg), "lookup %s: no such host",
+		job->target_err = err;
+		snprintf(job->target_msg, sizeof(job->target_msg), "lookup %s: no such host",
 			 h->host ? h->host : "");
 		return;
 	}
@@ -484,78 +462,40 @@ static void probe_prepare_target(struct probe_rt *p)
 	t->service = h->service;
 }
 
-static void probe_result(struct probe_rt *p, enum pp_probe_result result, const char *output)
+static bool probe_allowed(struct pp_probe_job *job)
 {
+	struct probe_rt *p = job->ctx;
+
+	return pp_lc_probe_allowed(&p->c->pod->st, p->c->ci, job->w.kind);
+}
+
+static void probe_result(struct pp_probe_job *job, enum pp_probe_result result,
+			 const char *output, const struct pp_probe_change *chg)
+{
+	struct probe_rt *p = job->ctx;
 	struct cont_rt *c = p->c;
 	struct pod_rt *pr = c->pod;
-	struct pp_probe_change chg;
 	char msg[PP_PROBE_OUTPUT_MAX + 256];
 	const char *reason;
 	pp_nsec now = pp_clock_now();
 
-	p->attempt = 0;
-	reason = pp_probe_event(p->kind, result, output, msg, sizeof(msg));
+	reason = pp_probe_event(job->w.kind, result, output, msg, sizeof(msg));
 	if (reason)
 		emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);
-	pp_probe_worker_result(&p->w, &p->cfg, result, &chg);
-	if (chg.published) {
-		pp_lc_on_probe_verdict(&pr->st, c->ci, p->w.instance, p->kind, chg.ok, now,
-				       &pr->sup->acts);
-		/* P2.5: a container that just started gets its readiness probe at once. */
-		if (p->kind == PP_PROBE_STARTUP && chg.ok && c->probes[PP_PROBE_READINESS] &&
-		    c->probes[PP_PROBE_READINESS]->w.instance) {
-			c->probes[PP_PROBE_READINESS]->w.next_at = now;
-			probe_arm_timer(c->probes[PP_PROBE_READINESS]);
-		}
-		run_actions(pr);
-	}
-	probe_arm_timer(p);
+	if (!chg->published)
+		return;
+	pp_lc_on_probe_verdict(&pr->st, c->ci, job->w.instance, job->w.kind, chg->ok, now,
+			       &pr->sup->acts);
+	/* P2.5: a container that just started gets its readiness probe at once. */
+	if (job->w.kind == PP_PROBE_STARTUP && chg->ok && c->probes[PP_PROBE_READINESS])
+		pp_probe_runner_poke(pr->sup->runner, &c->probes[PP_PROBE_READINESS]->job, now);
+	run_actions(pr);
 }
 
-static void on_probe_done(void *ctx, const struct pp_probe_report *rep)
-{
-	struct probe_rt *p = ctx;
-
-	if (p->w.instance)
-		probe_result(p, rep->result, rep->message);
-}
-
-static void probe_fire(struct pp_supervisor *sup, const struct pp_sched_entry *e)
-{
-	struct probe_rt *p;
-	pp_nsec now = pp_clock_now();
-	int err;
-
-	if (e->key - PROBE_KEY_BASE >= sup->n_probes)
-		return;
-	p = sup->probes[e->key - PROBE_KEY_BASE];
-	if (e->gen != p->gen)
-		return;
-	p->armed = PP_NSEC_INFINITY;
-	if (!pp_probe_worker_due(&p->w, now)) {
-		probe_arm_timer(p);
-		return;
-	}
-	/* Gated turns (not running yet, startup pending, pod terminating) count nothing. */
-	if (!pp_lc_probe_allowed(&p->c->pod->st, p->c->ci, p->kind)) {
-		pp_probe_worker_skip(&p->w, &p->cfg, now);
-		probe_arm_timer(p);
-		return;
-	}
-	if (pp_probe_worker_begin(&p->w, &p->cfg, now) > p->cfg.period / 10)
-		sup->probes_late++;
-	sup->probes_run++;
-	if (p->target_err) {
-		probe_result(p, PP_RESULT_UNKNOWN, p->target_msg);
-		return;
-	}
-	err = pp_prober_start(sup->prober, &p->target, p->cfg.timeout, on_probe_done, p,
-			      &p->attempt);
-	if (err < 0)
-		probe_result(p, PP_RESULT_UNKNOWN, strerror(-err));
-	else
-		probe_arm_timer(p);
-}
+static const struct pp_probe_job_ops probe_ops = {
+	.allowed = probe_allowed,
+	.result = probe_result,
+};
 
 /* The container's instance <instance> runs: start its probes (P2.2, P2.3). */
 static void probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now)
@@ -570,31 +510,22 @@ static void probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now)
 			continue;
 		probe_prepare_target(p);
 		/* Liveness first runs are spread so that many pods do not probe in bursts. */
-		window = p->cfg.period < PP_PROBE_SPREAD_MAX ? p->cfg.period : PP_PROBE_SPREAD_MAX;
+		window = p->job.cfg.period < PP_PROBE_SPREAD_MAX ? p->job.cfg.period :
+								   PP_PROBE_SPREAD_MAX;
 		if (k == PP_PROBE_LIVENESS && window) {
 			sup->rand = sup->rand * 6364136223846793005ull + 1442695040888963407ull;
 			spread = (sup->rand >> 11) % window;
 		}
-		pp_probe_worker_arm(&p->w, &p->cfg, instance, now, spread);
-		probe_arm_timer(p);
+		pp_probe_runner_arm(sup->runner, &p->job, instance, now, spread);
 	}
 }
 
 /* The container's process is gone: stop its probes and drop attempts in flight. */
 static void probes_disarm(struct cont_rt *c)
 {
-	for (int k = 0; k < _PP_PROBE_MAX; k++) {
-		struct probe_rt *p = c->probes[k];
-
-		if (!p)
-			continue;
-		if (p->attempt)
-			pp_prober_cancel(c->pod->sup->prober, p->attempt);
-		p->attempt = 0;
-		pp_probe_worker_disarm(&p->w);
-		p->gen++;
-		p->armed = PP_NSEC_INFINITY;
-	}
+	for (int k = 0; k < _PP_PROBE_MAX; k++)
+		if (c->probes[k])
+			pp_probe_runner_disarm(c->pod->sup->runner, &c->probes[k]->job);
 }
 
 static int probes_setup(struct cont_rt *c)
@@ -609,19 +540,19 @@ static int probes_setup(struct cont_rt *c)
 			continue;
 		p = calloc(1, sizeof(*p));
 		tab = realloc(sup->probes, (sup->n_probes + 1) * sizeof(*tab));
-		if (!p || !tab) {
+		if (tab)
+			sup->probes = tab;
+		if (!p || !tab || pp_probe_runner_add(sup->runner, &p->job) < 0) {
 			free(p);
 			return -ENOMEM;
 		}
-		sup->probes = tab;
-		p->c = c;
-		p->kind = (uint8_t)k;
-		p->key = PROBE_KEY_BASE + sup->n_probes;
-		p->armed = PP_NSEC_INFINITY;
 		sup->probes[sup->n_probes++] = p;
+		p->c = c;
+		p->job.ctx = p;
+		p->job.ops = &probe_ops;
 		c->probes[k] = p;
-		pp_probe_worker_init(&p->w, (enum pp_probe_kind)k);
-		if (pp_probe_cfg_from_spec(c->pod->spec, cs, (enum pp_probe_kind)k, &p->cfg) < 0)
+		pp_probe_worker_init(&p->job.w, (enum pp_probe_kind)k);
+		if (pp_probe_cfg_from_spec(c->pod->spec, cs, (enum pp_probe_kind)k, &p->job.cfg) < 0)
 			pp_log(PP_LOG_WARN,
 			       "pod '%s': a " PP_ANN_PREFIX "* annotation is not a number of "
 			       "milliseconds (1..86400000), ignoring",
@@ -714,10 +645,6 @@ static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *
 		if (sup->table)
 			sup->dirty = true;
 		pp_sched_push(&sup->sched, pp_clock_now() + UI_PERIOD, UI_KEY, 0);
-		return;
-	}
-	if (e->key >= PROBE_KEY_BASE) {
-		probe_fire(sup, e);
 		return;
 	}
 	if (e->key >= sup->n_pods)
@@ -836,7 +763,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		pp_log_errno(PP_LOG_ERR, err, "cannot create the io_uring loop");
 		goto out;
 	}
-	err = pp_prober_new(sup.loop, &sup.prober);
+	err = pp_probe_runner_new(sup.loop, MAX_PROBES_IN_FLIGHT, &sup.runner);
 	if (err < 0)
 		goto out_loop;
 	sup.rand = (uint64_t)pp_clock_now() | 1;
@@ -863,7 +790,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 	}
 
 	while (!all_terminal(&sup)) {
-		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_prober_next_deadline(sup.prober);
+		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
 
 		err = pp_loop_run_once(sup.loop, pnext < next ? pnext : next);
 		if (err < 0) {
@@ -871,7 +798,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			kill_all(&sup);
 			goto out_pods;
 		}
-		pp_prober_run_expired(sup.prober, pp_clock_now());
+		pp_probe_runner_run(sup.runner, pp_clock_now());
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
 		if (sup.dirty)
@@ -883,8 +810,8 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			rc = 1;
 	err = 0;
 out_pods:
-	pp_prober_free(sup.prober);
-	sup.prober = NULL;
+	pp_probe_runner_free(sup.runner);
+	sup.runner = NULL;
 	for (i = 0; i < sup.n_pods; i++) {
 		for (size_t j = 0; sup.pods[i].c && j < sup.pods[i].st.n; j++)
 			strv_free(&sup.pods[i].c[j].env);
@@ -897,7 +824,7 @@ out_pods:
 out_runtime:
 	pp_runtime_fini(&sup.rt);
 out_loop:
-	pp_prober_free(sup.prober);
+	pp_probe_runner_free(sup.runner);
 	pp_loop_free(sup.loop);
 out:
 	pp_sched_free(&sup.sched);

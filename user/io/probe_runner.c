@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Many probe workers on one loop. Workers sit in a deadline heap keyed by job index with a
+ * generation (stale entries are skipped, never searched for). A due worker starts an attempt
+ * when fewer than max_in_flight are running; otherwise it queues, and starts late: lateness is
+ * counted, the schedule moves on from the actual start (core/probe_state.c), and nothing is
+ * reported as a failure because the engine itself was busy.
+ */
+#include "podprobe/probe_runner.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "podprobe/probe.h"
+#include "podprobe/sched.h"
+
+struct pp_probe_runner {
+	struct pp_prober *prober;
+	struct pp_sched heap;
+	struct pp_probe_job **jobs;
+	uint32_t n_jobs;
+	struct pp_probe_job **wait;	/* ring of jobs waiting for room */
+	size_t wait_head;
+	size_t wait_len;
+	size_t wait_cap;
+	unsigned int max_in_flight;
+	struct pp_probe_runner_stats stats;
+};
+
+int pp_probe_runner_new(struct pp_loop *loop, unsigned int max_in_flight,
+			struct pp_probe_runner **ret)
+{
+	struct pp_probe_runner *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	err = pp_prober_new(loop, &r->prober);
+	if (err < 0) {
+		free(r);
+		return err;
+	}
+	r->max_in_flight = max_in_flight ? max_in_flight : 1;
+	*ret = r;
+	return 0;
+}
+
+void pp_probe_runner_free(struct pp_probe_runner *r)
+{
+	if (!r)
+		return;
+	pp_prober_free(r->prober);
+	pp_sched_free(&r->heap);
+	free(r->jobs);
+	free(r->wait);
+	free(r);
+}
+
+struct pp_prober *pp_probe_runner_prober(struct pp_probe_runner *r)
+{
+	return r->prober;
+}
+
+const struct pp_probe_runner_stats *pp_probe_runner_stats(const struct pp_probe_runner *r)
+{
+	return &r->stats;
+}
+
+int pp_probe_runner_add(struct pp_probe_runner *r, struct pp_probe_job *job)
+{
+	struct pp_probe_job **jobs = realloc(r->jobs, (r->n_jobs + 1) * sizeof(*jobs));
+	struct pp_probe_job **wait;
+
+	if (!jobs)
+		return -ENOMEM;
+	r->jobs = jobs;
+	/* The wait ring can hold every job at once: pushing never fails. */
+	wait = malloc((r->n_jobs + 1) * sizeof(*wait));
+	if (!wait)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->wait_len; i++)
+		wait[i] = r->wait[(r->wait_head + i) % r->wait_cap];
+	free(r->wait);
+	r->wait = wait;
+	r->wait_head = 0;
+	r->wait_cap = r->n_jobs + 1;
+	job->runner = r;
+	job->key = r->n_jobs;
+	job->armed = PP_NSEC_INFINITY;
+	job->attempt = 0;
+	job->queued = false;
+	r->jobs[r->n_jobs++] = job;
+	return 0;
+}
+
+static void arm_timer(struct pp_probe_runner *r, struct pp_probe_job *job)
+{
+	pp_nsec d = job->w.next_at;
+
+	if (d == PP_NSEC_INFINITY || d == job->armed || job->w.on_hold || job->queued)
+		return;
+	job->gen++;
+	job->armed = d;
+	/* On ENOMEM the job stalls until it is armed again; nothing better is possible. */
+	pp_sched_push(&r->heap, d, job->key, job->gen);
+}
+
+static void deliver(struct pp_probe_runner *r, struct pp_probe_job *job,
+		    enum pp_probe_result result, const char *output)
+{
+	struct pp_probe_change chg;
+
+	job->attempt = 0;
+	pp_probe_worker_result(&job->w, &job->cfg, result, &chg);
+	if (job->ops && job->ops->result)
+		job->ops->result(job, result, output, &chg);
+	arm_timer(r, job);
+}
+
+static void on_done(void *ctx, const struct pp_probe_report *rep)
+{
+	struct pp_probe_job *job = ctx;
+
+	if (job->w.instance)
+		deliver(job->runner, job, rep->result, rep->message);
+}
+
+static void begin(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec now)
+{
+	pp_nsec late;
+	int err;
+
+	if (!pp_probe_worker_due(&job->w, now)) {
+		arm_timer(r, job);
+		return;
+	}
+	if (job->ops && job->ops->allowed && !job->ops->allowed(job)) {
+		r->stats.skipped++;
+		pp_probe_worker_skip(&job->w, &job->cfg, now);
+		arm_timer(r, job);
+		return;
+	}
+	if (pp_prober_stats(r->prober)->in_flight >= r->max_in_flight) {
+		if (!job->queued) {
+			job->queued = true;
+			r->wait[(r->wait_head + r->wait_len++) % r->wait_cap] = job;
+			r->stats.queued++;
+		}
+		return;
+	}
+	late = pp_probe_worker_begin(&job->w, &job->cfg, now);
+	if (late > job->cfg.period / 10)
+		r->stats.late++;
+	if (late > r->stats.max_lateness)
+		r->stats.max_lateness = late;
+	r->stats.attempts++;
+	if (job->target_err) {
+		deliver(r, job, PP_RESULT_UNKNOWN, job->target_msg);
+		return;
+	}
+	err = pp_prober_start(r->prober, &job->target, job->cfg.timeout, on_done, job,
+			      &job->attempt);
+	if (err < 0)
+		deliver(r, job, PP_RESULT_UNKNOWN, strerror(-err));
+	else
+		arm_timer(r, job);
+}
+
+void pp_probe_runner_arm(struct pp_probe_runner *r, struct pp_probe_job *job, uint32_t instance,
+			 pp_nsec started_at, pp_nsec spread)
+{
+	pp_probe_worker_arm(&job->w, &job->cfg, instance, started_at, spread);
+	job->armed = PP_NSEC_INFINITY;
+	arm_timer(r, job);
+}
+
+void pp_probe_runner_disarm(struct pp_probe_runner *r, struct pp_probe_job *job)
+{
+	if (job->attempt)
+		pp_prober_cancel(r->prober, job->attempt);
+	job->attempt = 0;
+	pp_probe_worker_disarm(&job->w);
+	job->gen++;
+	job->armed = PP_NSEC_INFINITY;
+}
+
+void pp_probe_runner_poke(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec at)
+{
+	if (!job->w.instance || job->w.on_hold)
+		return;
+	if (job->w.next_at > at)
+		job->w.next_at = at;
+	arm_timer(r, job);
+}
+
+pp_nsec pp_probe_runner_next(const struct pp_probe_runner *r)
+{
+	pp_nsec a = pp_sched_next(&r->heap), b = pp_prober_next_deadline(r->prober);
+
+	if (r->wait_len && pp_prober_stats(r->prober)->in_flight < r->max_in_flight)
+		return 0;
+	return a < b ? a : b;
+}
+
+void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)
+{
+	struct pp_sched_entry e;
+
+	pp_prober_run_expired(r->prober, now);
+	/* Those that waited go first. */
+	while (r->wait_len && pp_prober_stats(r->prober)->in_flight < r->max_in_flight) {
+		struct pp_probe_job *job = r->wait[r->wait_head];
+
+		r->wait_head = (r->wait_head + 1) % r->wait_cap;
+		r->wait_len--;
+		job->queued = false;
+		if (job->w.instance)
+			begin(r, job, now);
+	}
+	while (pp_sched_pop_expired(&r->heap, now, &e)) {
+		struct pp_probe_job *job;
+
+		if (e.key >= r->n_jobs)
+			continue;
+		job = r->jobs[e.key];
+		if (e.gen != job->gen)
+			continue;
+		job->armed = PP_NSEC_INFINITY;
+		begin(r, job, now);
+	}
+}
