@@ -67,6 +67,7 @@ TOOL_SRCS := $(sort $(wildcard tools/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRCS := $(sort $(wildcard tests/integ/test_*.c))
 FAKE_SRCS := $(sort $(wildcard tests/fakes/*.c))
+BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 
 BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(O)/bpf/%.skel.h)
@@ -77,6 +78,7 @@ FAKE_OBJS := $(FAKE_SRCS:%.c=$(O)/%.o)
 TOOLS := $(TOOL_SRCS:tools/%.c=$(O)/tools/%)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 INTEG_TESTS := $(INTEG_SRCS:tests/integ/%.c=$(O)/tests/integ/%)
+BENCHES := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 TEST_SUPPORT_OBJS := $(O)/tests/integ/support/integ.o
 
 # ---- BPF: bpf/X.bpf.c -> X.tmp.o (clang) -> X.bpf.o (bpftool gen object) -> X.skel.h ------
@@ -92,16 +94,17 @@ $(O)/vmlinux.h:
 	$(call msg,GEN,$@)
 	$(Q)BPFTOOL=$(BPFTOOL) tools/gen-vmlinux.sh $@
 
-$(O)/bpf/%.tmp.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.bpf.h include/podprobe/abi/*.h)
+# Static pattern rules, so the generic C rule never claims X.bpf.o in a fresh tree.
+$(BPF_SKELS:.skel.h=.tmp.o): $(O)/bpf/%.tmp.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.bpf.h include/podprobe/abi/*.h)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(O)/bpf/%.bpf.o: $(O)/bpf/%.tmp.o
+$(BPF_SKELS:.skel.h=.bpf.o): $(O)/bpf/%.bpf.o: $(O)/bpf/%.tmp.o
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 
-$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+$(BPF_SKELS): $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
@@ -157,6 +160,10 @@ $(O)/tests/integ/%: $(O)/tests/integ/%.o $(TEST_SUPPORT_OBJS) $(IO_OBJS) $(LIBCO
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(PKG_LIBS) -lm -o $@
 
+$(O)/bench/%: $(O)/bench/%.o $(IO_OBJS) $(LIBCORE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
+
 tests: $(UNIT_TESTS) $(INTEG_TESTS) $(PODPROBE) $(TOOLS)
 
 # ---- user-facing targets -------------------------------------------------------------------
@@ -169,6 +176,9 @@ test-unit: $(UNIT_TESTS)
 
 run: all
 	$(Q)PATH="$(CURDIR)/$(O)/tools:$$PATH" $(PODPROBE) run $(RUN_ARGS) examples/
+
+bench: $(BENCHES) $(TOOLS)
+	$(Q)O=$(O) bench/run.sh
 
 deps:
 	$(Q)tools/deps.sh
@@ -192,10 +202,11 @@ help:
 	@echo 'make test         build and run unit and integration tests (SANITIZE=1 for ASan/UBSan)'
 	@echo 'make test-unit    only the pure unit tests (no privileges needed)'
 	@echo 'make lint         purity check of user/core'
+	@echo 'make bench        probe engine figures on a loopback fleet (BENCH_SECONDS=10)'
 	@echo 'make deps         install missing Debian packages (root) or print the apt-get line'
 	@echo 'make clean        remove $(O)'
 
-.PHONY: all tests test test-unit run deps format format-check lint clean help vmlinux
+.PHONY: all tests test test-unit run deps format format-check lint clean help vmlinux bench
 .SECONDARY:
 .PRECIOUS: $(O)/bpf/%.skel.h $(O)/bpf/%.bpf.o $(O)/vmlinux.h
 

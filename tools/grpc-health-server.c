@@ -964,6 +964,9 @@ static int serve(const struct pp_opts *o)
 	}
 	srv->opts = o;
 	srv->sig_fd = -1;
+	/* A shell starts background jobs with SIGINT ignored; ignored signals never queue. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);

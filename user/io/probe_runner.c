@@ -98,7 +98,9 @@ static void arm_timer(struct pp_probe_runner *r, struct pp_probe_job *job)
 {
 	pp_nsec d = job->w.next_at;
 
-	if (d == PP_NSEC_INFINITY || d == job->armed || job->w.on_hold || job->queued)
+	/* An attempt in flight re-arms when its result comes (never a deadline in the past). */
+	if (d == PP_NSEC_INFINITY || d == job->armed || job->w.on_hold || job->queued ||
+	    job->w.in_flight)
 		return;
 	job->gen++;
 	job->armed = d;

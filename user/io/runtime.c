@@ -135,8 +135,9 @@ static int own_cgroup_dir(const char *want, char *buf, size_t size)
 
 		if (!ctrl || !(path = strchr(ctrl + 1, ':')))
 			continue;
+		/* "ID:CONTROLLERS:PATH": cut after ID and after CONTROLLERS. */
+		*ctrl++ = '\0';
 		*path++ = '\0';
-		ctrl++;
 		path[strcspn(path, "\n")] = '\0';
 		if (*want ? strstr(ctrl, want) != NULL && line[0] != '0' : !strcmp(line, "0") &&
 								  !*ctrl) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,41 @@
 #include <sys/socket.h>
 
 #include <cmocka.h>
+
+/*
+ * Processes started by the tests: a failed assertion skips a test's clean-up, so whatever is
+ * still running when the program exits is killed here.
+ */
+static pid_t started[64];
+
+static void kill_started(void)
+{
+	for (size_t i = 0; i < sizeof(started) / sizeof(started[0]); i++)
+		if (started[i] > 0) {
+			kill(started[i], SIGKILL);
+			waitpid(started[i], NULL, 0);
+		}
+}
+
+static void track(pid_t pid, bool on)
+{
+	static bool registered;
+
+	if (!registered) {
+		atexit(kill_started);
+		registered = true;
+	}
+	for (size_t i = 0; i < sizeof(started) / sizeof(started[0]); i++) {
+		if (on && started[i] <= 0) {
+			started[i] = pid;
+			return;
+		}
+		if (!on && started[i] == pid) {
+			started[i] = 0;
+			return;
+		}
+	}
+}
 
 uint64_t t_now_ms(void)
 {
@@ -95,6 +131,8 @@ void t_run_start(struct t_run *r, const char *const *args)
 	r->pid = fork();
 	assert_true(r->pid >= 0);
 	if (r->pid == 0) {
+		/* A test that dies (or fails an assertion and exits) takes podprobe with it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		setenv("PATH", path_env, 1);
@@ -103,6 +141,7 @@ void t_run_start(struct t_run *r, const char *const *args)
 	}
 	close(out[1]);
 	close(err[1]);
+	track(r->pid, true);
 	r->out_fd = out[0];
 	r->err_fd = err[0];
 	fcntl(r->out_fd, F_SETFL, O_NONBLOCK);
@@ -284,6 +323,8 @@ void t_run_cleanup(struct t_run *r)
 		kill(r->pid, SIGKILL);
 		waitpid(r->pid, NULL, 0);
 	}
+	if (r->pid > 0)
+		track(r->pid, false);
 	if (r->out_fd >= 0)
 		close(r->out_fd);
 	if (r->err_fd >= 0)
@@ -394,6 +435,7 @@ pid_t t_server_start(const char *const *argv, int *ret_port)
 	if (pid == 0) {
 		int null_fd = open("/dev/null", O_WRONLY);
 
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(out[1], 1);
 		if (!getenv("T_VERBOSE") && null_fd >= 0)
 			dup2(null_fd, 2);
@@ -401,6 +443,7 @@ pid_t t_server_start(const char *const *argv, int *ret_port)
 		_exit(127);
 	}
 	close(out[1]);
+	track(pid, true);
 	/* Read byte by byte up to the first "listening on" line, so nothing past it is lost. */
 	while (t_now_ms() < until && len + 1 < sizeof(line)) {
 		struct pollfd pfd = { out[0], POLLIN, 0 };
@@ -434,6 +477,7 @@ void t_server_stop(pid_t pid)
 		return;
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
+	track(pid, false);
 }
 
 /* A free loopback port: bind to 0, read it back, close. */

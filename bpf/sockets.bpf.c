@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * TCP listeners of the processes podprobe tracks, and evidence that they serve traffic, from
+ * tp_btf/inet_sock_set_state:
+ *   CLOSE -> LISTEN        PP_EV_LISTEN    (listen(); caller's context)
+ *   LISTEN -> CLOSE        PP_EV_UNLISTEN  (close() or shutdown() of the listener, or exit)
+ *                          (LISTEN -> SYN_RECV is a new connection cloned from the listener)
+ *   SYN_RECV -> ESTABLISHED on a tracked port: counted in port_accepts, and reported as
+ *                          PP_EV_ACCEPTS at most once per accept_interval_ns per port
+ *                          (softirq context: no task fields).
+ * LISTEN/UNLISTEN are reported when the port is in tracked_ports, or the caller's tgid or
+ * cgroup (or an ancestor of it) is tracked, or trace_all is set.
+ *
+ * Kernel notes:
+ * - CLOSE -> LISTEN is traced on 6.18, before listen() picks the port of an unbound socket
+ *   (tests/integ/test_bpf_load.c checks it on the running kernel). A kernel whose listen path
+ *   stores TCP_LISTEN without the tracepoint (inet_sk_state_store() does not trace) would
+ *   show only LISTEN -> CLOSE; the fallback there is a cgroup sock_ops program on
+ *   BPF_SOCK_OPS_TCP_LISTEN_CB, not built here: podprobe then learns about listeners from
+ *   its own TCP probes, as it does without BPF.
+ * - LISTEN -> CLOSE comes from tcp_set_state() in close()/shutdown(), after the port was
+ *   released when the kernel had chosen it (skc_num reads 0): see on_listen().
+ * - listen() on a socket never bound picks its port after the tracepoint: such a LISTEN
+ *   (and its UNLISTEN) carries port 0. Servers bind first; podprobe's probes know the port.
+ * - bpf_get_socket_cookie() is allowed in tracing programs since 5.12; older kernels reject
+ *   this object, and the loader runs with exits.bpf.c alone.
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "podprobe/abi/events.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+_Static_assert(sizeof(struct pp_ev_sock) % 8 == 0, "ringbuf records stay 8-byte aligned");
+
+/* Set by the loader between open and load. */
+const volatile bool trace_all = false;		/* every listener, and accepts on every port */
+const volatile __u64 accept_interval_ns = 1000000000; /* least gap of ACCEPTS records per port */
+
+/* Shared with exits.bpf.c (see there): keep these four definitions identical. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PP_EV_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, _PP_EV_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PP_EV_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tracked_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PP_EV_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u32);
+} tracked_cgroups SEC(".maps");
+
+/* Ports filled by userspace: value enum pp_ev_port_flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PP_EV_MAX_PORTS);
+	__type(key, __u16);	/* host byte order */
+	__type(value, __u32);
+} tracked_ports SEC(".maps");
+
+/* Accept counters, read by userspace; LRU so that trace_all can count every port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PP_EV_MAX_ACCEPT_PORTS);
+	__type(key, __u16);
+	__type(value, struct pp_ev_port_stats);
+} port_accepts SEC(".maps");
+
+/*
+ * The latest listener seen on a port, so an ACCEPTS record can carry its accept queue. <sk>
+ * is only ever read with bpf_probe_read_kernel(): the entry is dropped when that listener
+ * closes, and a stale read in the race window yields a wrong number, not a fault.
+ */
+struct pp_listener {
+	__u64 sk;
+	__u64 cookie;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PP_EV_MAX_PORTS);
+	__type(key, __u16);
+	__type(value, struct pp_listener);
+} listeners SEC(".maps");
+
+/* The port of every listener reported, by socket cookie (see on_listen()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PP_EV_MAX_ACCEPT_PORTS);
+	__type(key, __u64);	/* socket cookie */
+	__type(value, __u16);	/* port */
+} listen_ports SEC(".maps");
+
+static __always_inline void count_drop(__u32 type)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &type);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline bool current_cgroup_tracked(void)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+	int level;
+
+	if (bpf_map_lookup_elem(&tracked_cgroups, &id))
+		return true;
+	for (level = 1; level < PP_EV_CGROUP_MAX_DEPTH; level++) {
+		id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			break;
+		if (bpf_map_lookup_elem(&tracked_cgroups, &id))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool current_tracked(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&tracked_tgids, &tgid) || current_cgroup_tracked();
+}
+
+static __always_inline struct pp_ev_sock *sock_reserve(__u32 type, const struct sock *sk,
+						       int oldstate, int newstate)
+{
+	struct pp_ev_sock *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u16 family;
+
+	if (!e) {
+		count_drop(type);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->hdr.type = type;
+	e->hdr.size = sizeof(*e);
+	e->hdr.version = PP_EV_ABI_VERSION;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->family = family;
+	e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == AF_INET)
+		bpf_core_read(e->addr_be, 4, &sk->__sk_common.skc_rcv_saddr);
+	else if (family == AF_INET6 && bpf_core_field_exists(sk->__sk_common.skc_v6_rcv_saddr))
+		BPF_CORE_READ_INTO(&e->addr_be, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	e->oldstate = (__u8)oldstate;
+	e->newstate = (__u8)newstate;
+	return e;
+}
+
+static __always_inline int on_listen(const struct sock *sk, int oldstate, int newstate)
+{
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num), *known;
+	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	bool listen = newstate == TCP_LISTEN;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct pp_listener *l, nl = {};
+	struct pp_ev_sock *e;
+
+	/*
+	 * A listener reported at LISTEN is reported at UNLISTEN too, whoever closes it, and
+	 * with its port: closing a socket whose port the kernel chose (bind to port 0, or
+	 * listen() without bind) releases the port before the tracepoint, so skc_num reads 0.
+	 */
+	known = bpf_map_lookup_elem(&listen_ports, &cookie);
+	if (known && !port)
+		port = *known;
+	if (!trace_all && !known && !bpf_map_lookup_elem(&tracked_ports, &port) &&
+	    !current_tracked())
+		return 0;
+	if (listen) {
+		nl.sk = (__u64)(unsigned long)sk;
+		nl.cookie = cookie;
+		bpf_map_update_elem(&listeners, &port, &nl, BPF_ANY);
+		bpf_map_update_elem(&listen_ports, &cookie, &port, BPF_ANY);
+	} else {
+		l = bpf_map_lookup_elem(&listeners, &port);
+		if (l && l->cookie == cookie)
+			bpf_map_delete_elem(&listeners, &port);
+		bpf_map_delete_elem(&listen_ports, &cookie);
+	}
+
+	e = sock_reserve(listen ? PP_EV_LISTEN : PP_EV_UNLISTEN, sk, oldstate, newstate);
+	if (!e)
+		return 0;
+	e->port = port;
+	e->cookie = cookie;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->tgid = pid_tgid >> 32;
+	e->backlog = BPF_CORE_READ(sk, sk_ack_backlog);
+	e->max_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* <sk> is the new connection (child of the listener), port = the listening port. */
+static __always_inline int on_established(const struct sock *sk, int oldstate, int newstate)
+{
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	struct pp_ev_port_stats *st, zero = {};
+	__u64 now, accepts;
+	struct pp_ev_sock *e;
+	struct pp_listener *l;
+
+	if (!trace_all && !bpf_map_lookup_elem(&tracked_ports, &port))
+		return 0;
+	now = bpf_ktime_get_ns();
+	st = bpf_map_lookup_elem(&port_accepts, &port);
+	if (!st) {
+		bpf_map_update_elem(&port_accepts, &port, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&port_accepts, &port);
+		if (!st)
+			return 0;
+	}
+	__sync_fetch_and_add(&st->accepts, 1);
+	st->last_ns = now;
+	/* Racy across CPUs on purpose: at worst two records in one interval. */
+	if (st->emitted_ns && now - st->emitted_ns < accept_interval_ns)
+		return 0;
+	st->emitted_ns = now;
+	accepts = st->accepts;
+
+	e = sock_reserve(PP_EV_ACCEPTS, sk, oldstate, newstate);
+	if (!e)
+		return 0;
+	e->accepts = accepts;
+	l = bpf_map_lookup_elem(&listeners, &port);
+	if (l) {
+		struct sock *lsk = (struct sock *)(unsigned long)l->sk;
+
+		e->cookie = l->cookie;
+		e->backlog = BPF_CORE_READ(lsk, sk_ack_backlog);
+		e->max_backlog = BPF_CORE_READ(lsk, sk_max_ack_backlog);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	/*
+	 * Not any LISTEN -> X: a new connection is cloned from its listener and goes through
+	 * LISTEN -> SYN_RECV.
+	 */
+	if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
+		return on_listen(sk, oldstate, newstate);
+	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
+		return on_established(sk, oldstate, newstate);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
