@@ -19,6 +19,7 @@
 #include "podprobe/pod.h"
 #include "podprobe/probe.h"
 #include "podprobe/probe_once.h"
+#include "podprobe/signals.h"
 #include "podprobe/supervisor.h"
 
 #define PP_VERSION "0.1.0"
@@ -49,6 +50,9 @@ struct pp_opts {
 	size_t n_headers;
 	char **args;		/* probe: TARGET, or exec CMD... */
 	size_t n_args;
+	bool all;		/* signals: no filtering */
+	bool json;
+	pp_nsec duration;
 	int verbose;
 };
 
@@ -68,6 +72,8 @@ enum {
 	OPT_KILL_GAP,
 	OPT_NO_CGROUPS,
 	OPT_TIMEOUT,
+	OPT_OUTPUT,
+	OPT_DURATION,
 };
 
 static const char main_doc[] =
@@ -80,6 +86,7 @@ static const char main_doc[] =
 	"  validate PATH...  check manifests as the API server would; exit 0 valid, 2 not\n"
 	"  logs POD          print a container's log (-c CONTAINER, -p previous instance)\n"
 	"  probe TARGET      run one probe (tcp://, http://, https://, grpc://, exec -- CMD)\n"
+	"  signals           live trace of the kernel events podprobe uses (root, eBPF)\n"
 	"  help              this text; `podprobe COMMAND --help` describes each command\n"
 	"  version           print the version\n"
 	"\n"
@@ -125,6 +132,14 @@ static const struct argp_option logs_options[] = {
 static const struct argp_option probe_options[] = {
 	{ "timeout", OPT_TIMEOUT, "DURATION", 0, "Give up after DURATION (default 1s)", 1 },
 	{ "header", 'H', "'NAME: VALUE'", 0, "Add an HTTP header (repeatable; Host overrides)", 1 },
+	{ 0 },
+};
+
+static const struct argp_option signals_options[] = {
+	{ "all", 'a', NULL, 0, "Every process and port, not only podprobe's containers", 1 },
+	{ "output", OPT_OUTPUT, "FORMAT", 0, "text (default) or json", 1 },
+	{ "json", 'j', NULL, 0, "Same as --output=json", 1 },
+	{ "duration", OPT_DURATION, "DURATION", 0, "Stop after DURATION (default: at Ctrl-C)", 1 },
 	{ 0 },
 };
 
@@ -283,6 +298,34 @@ static error_t parse_probe(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static error_t parse_signals(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'a':
+		opts.all = true;
+		break;
+	case 'j':
+		opts.json = true;
+		break;
+	case OPT_OUTPUT:
+		if (!strcmp(arg, "json"))
+			opts.json = true;
+		else if (!strcmp(arg, "text"))
+			opts.json = false;
+		else
+			argp_error(state, "invalid --output '%s': want text or json", arg);
+		break;
+	case OPT_DURATION:
+		return parse_duration_arg(arg, "--duration", &opts.duration, state);
+	case ARGP_KEY_ARG:
+		argp_error(state, "no arguments expected");
+		break;
+	default:
+		return parse_common(key, arg, state);
+	}
+	return 0;
+}
+
 static const struct argp_child common_child[] = {
 	{ &(struct argp){ common_options, parse_common, NULL, NULL, NULL, NULL, NULL }, 0,
 	  "Common options:", 5 },
@@ -341,6 +384,19 @@ static const struct argp probe_argp = {
 	"  podprobe probe --timeout 500ms -H 'Host: example.com' http://127.0.0.1:8080/healthz\n"
 	"  podprobe probe grpc://127.0.0.1:9090/my.Service\n"
 	"  podprobe probe exec -- test -f /tmp/ready",
+	common_child, NULL, NULL,
+};
+
+static const struct argp signals_argp = {
+	signals_options, parse_signals, "",
+	"Trace the kernel events podprobe's eBPF programs see, one line each: process exits "
+	"(exit code, signal), OOM kills, TCP listeners opening and closing, accepted "
+	"connections. Without --all only the processes of running `podprobe run` instances "
+	"(their podprobe-<pid> cgroups) and their listening ports are shown. Needs root and "
+	"kernel BTF.\v"
+	"EXAMPLES:\n"
+	"  podprobe signals\n"
+	"  podprobe signals --all --json --duration 10s",
 	common_child, NULL, NULL,
 };
 
@@ -541,6 +597,8 @@ int main(int argc, char **argv)
 		argp = &logs_argp;
 	else if (!strcmp(opts.cmd, "probe"))
 		argp = &probe_argp;
+	else if (!strcmp(opts.cmd, "signals"))
+		argp = &signals_argp;
 	else {
 		fprintf(stderr, "podprobe: unknown command '%s'\n\n%s", opts.cmd, main_doc);
 		return EXIT_USAGE;
@@ -565,6 +623,9 @@ int main(int argc, char **argv)
 		rc = cmd_validate();
 	else if (!strcmp(opts.cmd, "probe"))
 		rc = cmd_probe();
+	else if (!strcmp(opts.cmd, "signals"))
+		rc = pp_signals_trace(opts.all, opts.json,
+				      (unsigned int)(opts.duration / PP_NSEC_PER_MSEC));
 	else
 		rc = pp_logs_print(opts.state_dir, opts.ns ? opts.ns : "default", opts.pod,
 				   opts.container, opts.previous) == 0 ?

@@ -23,6 +23,7 @@
 #include "podprobe/clock.h"
 #include "podprobe/loop.h"
 #include "podprobe/probe.h"
+#include "podprobe/probe_runner.h"
 #include "podprobe/probe_once.h"
 #include "podprobe/prober.h"
 
@@ -445,6 +446,74 @@ static void test_out_of_fds_gives_unknown_not_failure(void **state)
 	pp_loop_free(loop);
 }
 
+struct overload {
+	uint64_t results[_PP_RESULT_MAX];
+};
+
+static void on_overload_result(struct pp_probe_job *job, enum pp_probe_result result,
+			       const char *output, const struct pp_probe_change *chg)
+{
+	struct overload *o = job->ctx;
+
+	o->results[result]++;
+}
+
+static const struct pp_probe_job_ops overload_ops = { .result = on_overload_result };
+
+static void test_overload_spreads_load_without_false_failures(void **state)
+{
+	enum { N = 4000 };
+	struct pp_probe_job *jobs = calloc(N, sizeof(*jobs));
+	struct pp_probe_runner *r;
+	struct pp_loop *loop;
+	struct pp_probe_target t;
+	struct overload o = { 0 };
+	char buf[256], err[128], url[128];
+	pp_nsec start, end;
+	const struct pp_probe_runner_stats *st;
+	unsigned int starved = 0;
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", http_port);
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	assert_int_equal(pp_loop_new(1024, &loop), 0);
+	/* 4,000 workers every 10 ms ask for 400,000 probes/s: several times what one core runs. */
+	assert_int_equal(pp_probe_runner_new(loop, 256, &r), 0);
+	start = pp_clock_now();
+	for (int i = 0; i < N; i++) {
+		pp_probe_worker_init(&jobs[i].w, PP_PROBE_LIVENESS);
+		jobs[i].cfg = (struct pp_probe_cfg){ .period = 10 * MS, .timeout = SEC,
+						     .success_threshold = 1, .failure_threshold = 1 };
+		jobs[i].target = t;
+		jobs[i].ops = &overload_ops;
+		jobs[i].ctx = &o;
+		assert_int_equal(pp_probe_runner_add(r, &jobs[i]), 0);
+		pp_probe_runner_arm(r, &jobs[i], 1, start, 0);
+	}
+	end = start + SEC;
+	while (pp_clock_now() < end) {
+		pp_nsec next = pp_probe_runner_next(r);
+
+		assert_true(pp_loop_run_once(loop, next < end ? next : end) >= 0);
+		pp_probe_runner_run(r, pp_clock_now());
+	}
+	st = pp_probe_runner_stats(r);
+	/* Overloaded: probes started late and waited for room... */
+	assert_true(st->late > 0);
+	assert_true(st->queued > 0);
+	/* ...yet none failed, and no worker was starved (each ran and still holds Success). */
+	assert_int_equal(o.results[PP_RESULT_FAILURE], 0);
+	assert_int_equal(o.results[PP_RESULT_UNKNOWN], 0);
+	for (int i = 0; i < N; i++)
+		starved += jobs[i].w.streak == 0 || jobs[i].w.published != PP_VERDICT_SUCCESS;
+	assert_int_equal(starved, 0);
+	print_message("overload: %llu attempts in 1 s, %llu late, max lateness %.0f ms\n",
+		      (unsigned long long)st->attempts, (unsigned long long)st->late,
+		      (double)st->max_lateness / 1e6);
+	pp_probe_runner_free(r);
+	pp_loop_free(loop);
+	free(jobs);
+}
+
 /* ---- probes inside pods ---------------------------------------------------------------------- */
 
 static void test_liveness_failure_restarts_container_with_events(void **state)
@@ -552,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_two_thousand_concurrent_probes_all_get_a_verdict),
 		cmocka_unit_test(test_hanging_probes_do_not_delay_others),
 		cmocka_unit_test(test_out_of_fds_gives_unknown_not_failure),
+		cmocka_unit_test(test_overload_spreads_load_without_false_failures),
 		cmocka_unit_test(test_liveness_failure_restarts_container_with_events),
 		cmocka_unit_test(test_unknown_named_port_errors_without_killing),
 	};
