@@ -70,6 +70,7 @@ enum opt_key {
 	OPT_LISTEN_DELAY,
 	OPT_FAIL_HEALTH_AFTER,
 	OPT_CRASH_AFTER,
+	OPT_CLOSE_LISTENER_AFTER,
 	OPT_EXIT_CODE,
 	OPT_READY_AFTER,
 	OPT_IGNORE_SIGTERM,
@@ -89,6 +90,7 @@ struct pp_opts {
 	uint64_t listen_delay_ns;      /* before bind + listen */
 	uint64_t fail_health_after_ns; /* /healthz -> 500 from then on, NO_DEADLINE = never */
 	uint64_t crash_after_ns;       /* exit(exit_code) then, NO_DEADLINE = never */
+	uint64_t close_listener_after_ns; /* stop listening (keep running), NO_DEADLINE = never */
 	int exit_code;		       /* for --crash-after */
 	uint64_t ready_after_ns;       /* /ready -> 200 from then on */
 	bool ignore_sigterm;	       /* log SIGTERM and keep running */
@@ -400,6 +402,8 @@ static const struct argp_option serve_options[] = {
 	{"fail-health-after", OPT_FAIL_HEALTH_AFTER, "DURATION", 0,
 	 "GET /healthz returns 500 from then on", 0},
 	{"crash-after", OPT_CRASH_AFTER, "DURATION", 0, "Exit with --exit-code at that time", 0},
+	{"close-listener-after", OPT_CLOSE_LISTENER_AFTER, "DURATION", 0,
+	 "Close the listening socket then and keep running (a dead port, a live process)", 0},
 	{"exit-code", OPT_EXIT_CODE, "N", 0, "Exit status for --crash-after, 0..255 (default 1)",
 	 0},
 	{"ignore-sigterm", OPT_IGNORE_SIGTERM, NULL, 0, "Log SIGTERM and keep running", 0},
@@ -492,6 +496,9 @@ static error_t parse_serve(int key, char *arg, struct argp_state *state)
 	case OPT_CRASH_AFTER:
 		o->crash_after_ns = duration_arg(state, "--crash-after", arg);
 		break;
+	case OPT_CLOSE_LISTENER_AFTER:
+		o->close_listener_after_ns = duration_arg(state, "--close-listener-after", arg);
+		break;
 	case OPT_EXIT_CODE:
 		if (parse_long(arg, 0, 255, &v) < 0)
 			argp_error(state, "invalid exit code '%s': expected 0..255", arg);
@@ -583,6 +590,7 @@ struct server {
 	uint64_t term_at_ns;	   /* exit 0 then (SIGTERM + --term-delay), or NO_DEADLINE */
 	bool ready_logged;
 	bool unhealthy_logged;
+	bool listener_closed;	   /* --close-listener-after happened: never listen again */
 	bool file_written; /* --write-file currently exists because of us */
 	size_t n_clients;
 	struct client *clients; /* MAX_CLIENTS slots */
@@ -1008,7 +1016,14 @@ static bool serve_timers(struct server *srv, uint64_t now, int *ret_code)
 		*ret_code = o->exit_code;
 		return true;
 	}
-	if (srv->listen_fd < 0 && now >= srv->start_ns + o->listen_delay_ns) {
+	if (srv->listen_fd >= 0 && now >= deadline_after(srv->start_ns, o->close_listener_after_ns)) {
+		close(srv->listen_fd);
+		srv->listen_fd = -1;
+		srv->listener_closed = true;
+		logln("closed the listening socket (--close-listener-after), still running");
+	}
+	if (srv->listen_fd < 0 && !srv->listener_closed &&
+	    now >= srv->start_ns + o->listen_delay_ns) {
 		srv->listen_fd = open_listener(o, name, sizeof(name));
 		if (srv->listen_fd < 0) {
 			*ret_code = EXIT_FAILURE;
@@ -1059,8 +1074,10 @@ static uint64_t next_deadline(const struct server *srv)
 	size_t i;
 
 	d = min_u64(d, deadline_after(srv->start_ns, o->crash_after_ns));
-	if (srv->listen_fd < 0)
+	if (srv->listen_fd < 0 && !srv->listener_closed)
 		d = min_u64(d, srv->start_ns + o->listen_delay_ns);
+	if (srv->listen_fd >= 0)
+		d = min_u64(d, deadline_after(srv->start_ns, o->close_listener_after_ns));
 	else if (!srv->ready_logged)
 		d = min_u64(d, deadline_after(srv->start_ns, o->ready_after_ns));
 	if (!srv->unhealthy_logged)
@@ -1336,6 +1353,7 @@ int main(int argc, char **argv)
 		.port = DEFAULT_PORT,
 		.fail_health_after_ns = NO_DEADLINE,
 		.crash_after_ns = NO_DEADLINE,
+		.close_listener_after_ns = NO_DEADLINE,
 		.exit_code = 1,
 		.interval_ns = DEFAULT_INTERVAL_NS,
 	};

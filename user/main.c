@@ -40,6 +40,8 @@ struct pp_opts {
 	bool previous;
 	bool quiet;
 	bool no_cgroups;
+	bool no_bpf;
+	bool no_fast_detect;
 	enum pp_events_format events;
 	enum pp_table_mode table;
 	pp_nsec backoff_base;
@@ -71,6 +73,8 @@ enum {
 	OPT_BACKOFF_MAX,
 	OPT_KILL_GAP,
 	OPT_NO_CGROUPS,
+	OPT_NO_BPF,
+	OPT_NO_FAST_DETECT,
 	OPT_TIMEOUT,
 	OPT_OUTPUT,
 	OPT_DURATION,
@@ -119,6 +123,10 @@ static const struct argp_option run_options[] = {
 	  "Least time between SIGTERM and SIGKILL (default 2s, as kubelet)", 2 },
 	{ "no-cgroups", OPT_NO_CGROUPS, NULL, 0,
 	  "Do not create cgroups (process groups only; no memory limits)", 2 },
+	{ "no-bpf", OPT_NO_BPF, NULL, 0,
+	  "No eBPF kernel signals: exits through pidfds, ports through probes only", 2 },
+	{ "no-fast-detect", OPT_NO_FAST_DETECT, NULL, 0,
+	  "Do not re-probe at once when the kernel sees a probed port close", 2 },
 	{ 0 },
 };
 
@@ -223,6 +231,12 @@ static error_t parse_run(int key, char *arg, struct argp_state *state)
 		return parse_duration_arg(arg, "--min-kill-gap", &opts.kill_gap, state);
 	case OPT_NO_CGROUPS:
 		opts.no_cgroups = true;
+		break;
+	case OPT_NO_BPF:
+		opts.no_bpf = true;
+		break;
+	case OPT_NO_FAST_DETECT:
+		opts.no_fast_detect = true;
 		break;
 	default:
 		return parse_paths(key, arg, state);
@@ -544,6 +558,8 @@ static int cmd_run(void)
 		.events = opts.events,
 		.table = opts.table,
 		.use_cgroups = !opts.no_cgroups,
+		.use_bpf = !opts.no_bpf,
+		.fast_detect = !opts.no_fast_detect,
 		.lc = {
 			.backoff = { .base = opts.backoff_base, .max = opts.backoff_max },
 			.min_kill_gap = opts.kill_gap,

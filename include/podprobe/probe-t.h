@@ -18,6 +18,9 @@
 #define PP_ANN_FAST_UNTIL_READY "probe.podprobe.io/fast-until-ready"
 #define PP_ANN_PREFIX "probe.podprobe.io/"
 
+/* Re-probe interval after a kernel signal (a listener closed) until the verdict settles. */
+#define PP_PROBE_BURST_PERIOD (5 * PP_NSEC_PER_MSEC)
+
 /* The first attempts of many probes are spread over at most this much (the anti-burst). */
 #define PP_PROBE_SPREAD_MAX PP_NSEC_PER_SEC
 
@@ -58,6 +61,7 @@ struct pp_probe_worker {
 	bool in_flight;
 	bool on_hold;			/* P2.10: stopped until a new instance */
 	bool ever_succeeded;		/* ends the fast period */
+	bool burst;			/* re-probing at PP_PROBE_BURST_PERIOD after a kernel signal */
 };
 
 /* What a result changed. */

@@ -49,6 +49,13 @@ pp_nsec pp_probe_worker_begin(struct pp_probe_worker *w, const struct pp_probe_c
 void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
 			    enum pp_probe_result result, struct pp_probe_change *ret);
 
+/*
+ * A kernel signal says the target may have changed (its listener closed): probe at <now> and
+ * then every PP_PROBE_BURST_PERIOD until a success, or until the failure is published. No-op
+ * for a worker on hold or without an instance.
+ */
+void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now);
+
 /* A tick was skipped (the gate was closed): move to the next tick without an attempt. */
 void pp_probe_worker_skip(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now);
 

@@ -45,6 +45,7 @@ struct pp_probe_job {
 	pp_nsec armed;
 	uint64_t attempt;		/* in flight, 0 = none */
 	bool queued;			/* waiting for room */
+	bool kernel_hint;		/* the owner poked it because of a kernel signal */
 };
 
 struct pp_probe_runner_stats {
@@ -72,6 +73,9 @@ void pp_probe_runner_disarm(struct pp_probe_runner *r, struct pp_probe_job *job)
 
 /* Run <job>'s next attempt at <at> at the latest (P2.5's immediate readiness run). */
 void pp_probe_runner_poke(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec at);
+
+/* Probe <job> now and then in a burst (pp_probe_worker_burst), because the kernel said so. */
+void pp_probe_runner_burst(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec now);
 
 /* The earliest deadline (worker or attempt), or PP_NSEC_INFINITY. */
 pp_nsec pp_probe_runner_next(const struct pp_probe_runner *r);

@@ -31,6 +31,8 @@ struct pp_supervisor_cfg {
 	enum pp_events_format events;
 	enum pp_table_mode table;
 	bool use_cgroups;
+	bool use_bpf;		/* kernel signals through eBPF when the host allows */
+	bool fast_detect;	/* a closed listener triggers a probe burst */
 	struct pp_lc_cfg lc;
 };
 

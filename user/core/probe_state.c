@@ -114,7 +114,18 @@ bool pp_probe_worker_due(const struct pp_probe_worker *w, pp_nsec now)
 
 static pp_nsec interval(const struct pp_probe_worker *w, const struct pp_probe_cfg *cfg)
 {
+	if (w->burst && PP_PROBE_BURST_PERIOD < cfg->period)
+		return PP_PROBE_BURST_PERIOD;
 	return cfg->fast_period && !w->ever_succeeded ? cfg->fast_period : cfg->period;
+}
+
+void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now)
+{
+	if (!w->instance || w->on_hold)
+		return;
+	w->burst = true;
+	if (w->next_at > now)
+		w->next_at = now;
 }
 
 static void advance(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now)
@@ -151,6 +162,11 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 	if (result == PP_RESULT_UNKNOWN || !w->instance)
 		return; /* H0.2: an errored attempt changes no counter */
 	r = result == PP_RESULT_FAILURE ? PP_VERDICT_FAILURE : PP_VERDICT_SUCCESS;
+	if (r == PP_VERDICT_SUCCESS && w->burst) {
+		/* The target answers again: back to the normal schedule. */
+		w->burst = false;
+		w->next_at = w->due_at + interval(w, cfg);
+	}
 	if (r == PP_VERDICT_SUCCESS && !w->ever_succeeded) {
 		w->ever_succeeded = true;
 		/* Leaving the fast period: from now on the normal period applies. */
@@ -171,6 +187,11 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 		w->published = r;
 		ret->published = true;
 		ret->ok = r == PP_VERDICT_SUCCESS;
+	}
+	/* A failure is published (or already was): the burst has done its job. */
+	if (r == PP_VERDICT_FAILURE && w->burst) {
+		w->burst = false;
+		w->next_at = w->due_at + interval(w, cfg);
 	}
 	/* P2.10: a startup success, or a liveness/startup trip, ends probing of this instance. */
 	if ((w->kind == PP_PROBE_STARTUP && r == PP_VERDICT_SUCCESS) ||

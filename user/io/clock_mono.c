@@ -2,6 +2,7 @@
 #include "podprobe/clock.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -15,15 +16,24 @@ pp_nsec pp_clock_now(void)
 
 int pp_clock_rfc3339(pp_nsec mono, char *buf, size_t size)
 {
-	struct timespec rt;
-	pp_nsec now = pp_clock_now(), wall;
+	/* Wall time minus monotonic time, taken once: stamps then keep their monotonic order. */
+	static int64_t offset;
+	static bool have_offset;
+	pp_nsec wall;
 	struct tm tm;
 	time_t secs;
 	int n;
 
-	clock_gettime(CLOCK_REALTIME, &rt);
-	wall = (pp_nsec)rt.tv_sec * PP_NSEC_PER_SEC + (pp_nsec)rt.tv_nsec;
-	wall = mono <= now ? wall - (now - mono) : wall + (mono - now);
+	if (!have_offset) {
+		struct timespec rt;
+		pp_nsec now = pp_clock_now();
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		offset = (int64_t)((pp_nsec)rt.tv_sec * PP_NSEC_PER_SEC + (pp_nsec)rt.tv_nsec) -
+			 (int64_t)now;
+		have_offset = true;
+	}
+	wall = (pp_nsec)((int64_t)mono + offset);
 	secs = (time_t)(wall / PP_NSEC_PER_SEC);
 	gmtime_r(&secs, &tm);
 	n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ", tm.tm_year + 1900,

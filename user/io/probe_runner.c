@@ -196,6 +196,12 @@ void pp_probe_runner_poke(struct pp_probe_runner *r, struct pp_probe_job *job, p
 	arm_timer(r, job);
 }
 
+void pp_probe_runner_burst(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec now)
+{
+	pp_probe_worker_burst(&job->w, now);
+	arm_timer(r, job);
+}
+
 pp_nsec pp_probe_runner_next(const struct pp_probe_runner *r)
 {
 	pp_nsec a = pp_sched_next(&r->heap), b = pp_prober_next_deadline(r->prober);

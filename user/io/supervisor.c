@@ -28,6 +28,7 @@
 #include "podprobe/probe_runner.h"
 #include "podprobe/runtime.h"
 #include "podprobe/sched.h"
+#include "podprobe/signals.h"
 
 #define UI_KEY UINT32_MAX
 #define MAX_PROBES_IN_FLIGHT 4096 /* more wait (late), see probe_runner.h */
@@ -84,6 +85,15 @@ struct cont_rt {
 	uint64_t poll_id;
 	struct strv env;		/* the running instance's environment (exec probes) */
 	struct probe_rt *probes[_PP_PROBE_MAX];	/* NULL for probes the container lacks */
+	uint64_t cgroup_id;		/* its cgroup v2 leaf, 0 = none */
+	bool oom_seen;			/* the kernel OOM-killed a process of this instance */
+};
+
+/* A process whose exit the kernel reported first: reaped when its pidfd says so. */
+struct reaper {
+	struct pp_supervisor *sup;
+	struct pp_proc proc;
+	struct reaper *next;
 };
 
 struct pod_rt {
@@ -118,6 +128,10 @@ struct pp_supervisor {
 	struct probe_rt **probes;	/* every probe, to free them */
 	uint32_t n_probes;
 	uint64_t rand;			/* state of the spread's generator */
+	struct pp_signals *bpf;		/* kernel signals, NULL without eBPF */
+	uint64_t bpf_lost;		/* events the kernel dropped, as last seen */
+	struct reaper *reapers;
+	const char *source;		/* "kernel" or "probe": what the current input came from */
 };
 
 /* ---- output ------------------------------------------------------------------------------------ */
@@ -183,6 +197,9 @@ static void emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
 		pp_json_append_string(line, sizeof(line), &len, reason);
 		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"message\":");
 		pp_json_append_string(line, sizeof(line), &len, message);
+		if (pr->sup->source)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"source\":\"%s\"",
+						pr->sup->source);
 		table_erase(pr->sup);
 		printf("%s}\n", line);
 		break;
@@ -205,8 +222,9 @@ static void emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
 		}
 		line[len] = '\0';
 		table_erase(pr->sup);
-		printf("%s  %-20s %-14s %-7s %-18s %s\n", ts, who, container,
-		       pp_event_type_str(type), reason, line);
+		printf("%s  %-20s %-14s %-7s %-18s %s%s%s%s\n", ts, who, container,
+		       pp_event_type_str(type), reason, line, pr->sup->source ? " [" : "",
+		       pr->sup->source ? pr->sup->source : "", pr->sup->source ? "]" : "");
 		break;
 	default:
 		return;
@@ -281,6 +299,7 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 static void on_pidfd(void *ctx, int res);
 static void probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now);
 static void probes_disarm(struct cont_rt *c);
+static void bpf_track(struct cont_rt *c);
 
 static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			    struct pp_actions *acts)
@@ -347,6 +366,7 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			pp_log_errno(PP_LOG_ERR, rc, "cannot watch container '%s'", cs->name);
 		pp_lc_on_started(&pr->st, ci, instance, pp_clock_now(), acts);
 		probes_arm(c, instance, pp_clock_now());
+		bpf_track(c);
 	} else {
 		pp_lc_on_start_failed(&pr->st, ci, instance, err, pp_clock_now(), acts);
 	}
@@ -479,17 +499,24 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result,
 	const char *reason;
 	pp_nsec now = pp_clock_now();
 
+	/* A burst means the kernel saw the listener close: say so in what follows. */
+	pr->sup->source = job->kernel_hint ? "kernel" : "probe";
+	if (result != PP_RESULT_FAILURE || chg->published)
+		job->kernel_hint = false;
 	reason = pp_probe_event(job->w.kind, result, output, msg, sizeof(msg));
 	if (reason)
 		emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);
-	if (!chg->published)
+	if (!chg->published) {
+		pr->sup->source = NULL;
 		return;
+	}
 	pp_lc_on_probe_verdict(&pr->st, c->ci, job->w.instance, job->w.kind, chg->ok, now,
 			       &pr->sup->acts);
 	/* P2.5: a container that just started gets its readiness probe at once. */
 	if (job->w.kind == PP_PROBE_STARTUP && chg->ok && c->probes[PP_PROBE_READINESS])
 		pp_probe_runner_poke(pr->sup->runner, &c->probes[PP_PROBE_READINESS]->job, now);
 	run_actions(pr);
+	pr->sup->source = NULL;
 }
 
 static const struct pp_probe_job_ops probe_ops = {
@@ -572,6 +599,295 @@ static void probes_free(struct pp_supervisor *sup)
 	sup->n_probes = 0;
 }
 
+/* The instance's process is gone (pidfd or kernel): its probes stop, the controller decides. */
+static void container_exited(struct cont_rt *c, uint32_t instance, const struct pp_exit_info *ex)
+{
+	struct pod_rt *pr = c->pod;
+
+	c->instance = 0;
+	c->cgroup_id = 0;
+	c->oom_seen = false;
+	probes_disarm(c);
+	strv_free(&c->env);
+	pp_lc_on_exit(&pr->st, c->ci, instance, ex, pp_clock_now(), &pr->sup->acts);
+	run_actions(pr);
+}
+
+static void on_reaper(void *ctx, int res)
+{
+	struct reaper *r = ctx, **pp;
+	struct pp_exit_info ex;
+
+	if (pp_runtime_reap(&r->sup->rt, &r->proc, &ex) == -EAGAIN) {
+		pp_loop_poll(r->sup->loop, r->proc.pidfd, POLLIN, on_reaper, r, NULL);
+		return;
+	}
+	for (pp = &r->sup->reapers; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	free(r);
+}
+
+/*
+ * The kernel reported the exit of <c>'s main process: act on it now; the pidfd (moved to a
+ * reaper) only collects the zombie later. Whichever comes first wins; the other is ignored.
+ */
+static void kernel_exit(struct cont_rt *c, const struct pp_ksig *sig)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+	struct pp_exit_info ex = { .code = sig->exit_code < 0 ? 0 : sig->exit_code,
+				   .signal = sig->signal };
+	struct reaper *r = calloc(1, sizeof(*r));
+	uint32_t instance = c->instance;
+
+	if (!r)
+		return; /* the pidfd path will handle it */
+	ex.oom_killed = c->oom_seen && sig->signal == SIGKILL;
+	pp_loop_cancel(sup->loop, c->poll_id);
+	r->sup = sup;
+	r->proc = c->proc;
+	r->next = sup->reapers;
+	sup->reapers = r;
+	if (pp_loop_poll(sup->loop, r->proc.pidfd, POLLIN, on_reaper, r, NULL) < 0)
+		pp_log(PP_LOG_WARN, "cannot watch an exited process, ignoring");
+	c->proc = (struct pp_proc){ .pid = -1, .pidfd = -1 };
+	sup->source = "kernel";
+	container_exited(c, instance, &ex);
+	sup->source = NULL;
+}
+
+/* ---- kernel signals (eBPF) ----------------------------------------------------------------------- */
+
+#define BPF_KEY (UINT32_MAX - 1)
+#define BPF_CHECK_PERIOD PP_NSEC_PER_SEC
+
+static struct cont_rt *find_by_pid(struct pp_supervisor *sup, pid_t pid)
+{
+	for (size_t i = 0; i < sup->n_pods; i++)
+		for (size_t j = 0; j < sup->pods[i].st.n; j++)
+			if (sup->pods[i].c[j].instance && sup->pods[i].c[j].proc.pid == pid)
+				return &sup->pods[i].c[j];
+	return NULL;
+}
+
+/* The parent of <pid> from /proc, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	pid_t ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %d", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return ppid;
+}
+
+/*
+ * The container whose main process is an ancestor of a process whose parent is <ppid>. Exec
+ * probes and their children descend from podprobe itself, so they never match.
+ */
+static struct cont_rt *find_by_ancestry(struct pp_supervisor *sup, pid_t ppid)
+{
+	for (int depth = 0; depth < 16 && ppid > 1 && ppid != getpid(); depth++) {
+		struct cont_rt *c = find_by_pid(sup, ppid);
+
+		if (c)
+			return c;
+		ppid = parent_of(ppid);
+	}
+	return NULL;
+}
+
+static void ksig_exit(struct pp_supervisor *sup, const struct pp_ksig *sig)
+{
+	struct cont_rt *c = find_by_pid(sup, (pid_t)sig->tgid);
+	const char *sname;
+	char msg[256];
+
+	if (c) {
+		if (sig->group_dead || sig->leader)
+			kernel_exit(c, sig);
+		return;
+	}
+	c = find_by_ancestry(sup, (pid_t)sig->ppid);
+	/* A process of the container's tree (not its main process) died; clean exits are routine. */
+	if (!c || (!sig->signal && !sig->exit_code))
+		return;
+	sname = pp_signal_name(sig->signal);
+	if (sig->signal)
+		snprintf(msg, sizeof(msg),
+			 "Process %s (pid %u) in container %s was killed by signal %d (SIG%s)",
+			 sig->comm, sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name,
+			 sig->signal, sname ? sname : "?");
+	else
+		snprintf(msg, sizeof(msg), "Process %s (pid %u) in container %s exited with code %d",
+			 sig->comm, sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name,
+			 sig->exit_code);
+	sup->source = "kernel";
+	emit_event(c->pod, c->ci, PP_EVENT_WARNING, "ProcessExited", msg, pp_clock_now());
+	sup->source = NULL;
+}
+
+static void ksig_oom(struct pp_supervisor *sup, const struct pp_ksig *sig)
+{
+	struct cont_rt *c = find_by_pid(sup, (pid_t)sig->tgid);
+	char msg[256];
+
+	if (!c)
+		c = find_by_ancestry(sup, (pid_t)sig->ppid);
+	if (!c)
+		for (size_t i = 0; !c && i < sup->n_pods; i++)
+			for (size_t j = 0; !c && j < sup->pods[i].st.n; j++)
+				if (sig->cgroup_id && sup->pods[i].c[j].cgroup_id == sig->cgroup_id)
+					c = &sup->pods[i].c[j];
+	if (!c)
+		return;
+	if (c->proc.pid == (pid_t)sig->tgid)
+		c->oom_seen = true;
+	snprintf(msg, sizeof(msg), "Memory cgroup out of memory: killed process %u (%s) in container %s",
+		 sig->tgid, sig->comm, pp_pod_container(c->pod->spec, c->ci)->name);
+	sup->source = "kernel";
+	emit_event(c->pod, c->ci, PP_EVENT_WARNING, "OOMKilling", msg, pp_clock_now());
+	sup->source = NULL;
+}
+
+/* A listener on <port> opened (<open>) or closed: probe the affected probes now. */
+static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
+{
+	pp_nsec now = pp_clock_now();
+
+	if (!port)
+		return;
+	for (uint32_t i = 0; i < sup->n_probes; i++) {
+		struct pp_probe_job *job = &sup->probes[i]->job;
+		enum pp_probe_kind kind = job->w.kind;
+
+		if (!job->w.instance || job->target.kind == PP_HANDLER_EXEC ||
+		    job->target.port != port)
+			continue;
+		if (open && kind != PP_PROBE_LIVENESS) {
+			/* Startup or readiness: the port is up, ask now instead of next period. */
+			job->kernel_hint = true;
+			pp_probe_runner_poke(sup->runner, job, now);
+		} else if (!open && kind != PP_PROBE_STARTUP && sup->cfg->fast_detect) {
+			/* Liveness or readiness: probe now and again every few ms until it settles. */
+			job->kernel_hint = true;
+			pp_probe_runner_burst(sup->runner, job, now);
+		}
+	}
+}
+
+static void on_ksig(void *ctx, const struct pp_ksig *sig)
+{
+	struct pp_supervisor *sup = ctx;
+
+	switch (sig->kind) {
+	case PP_KSIG_EXIT:
+		ksig_exit(sup, sig);
+		break;
+	case PP_KSIG_OOM:
+		ksig_oom(sup, sig);
+		break;
+	case PP_KSIG_LISTEN:
+	case PP_KSIG_UNLISTEN:
+		pp_log(PP_LOG_DEBUG, "kernel: port %u %s (pid %u)", sig->port,
+		       sig->kind == PP_KSIG_LISTEN ? "listening" : "closed", sig->tgid);
+		ksig_listener(sup, sig->port, sig->kind == PP_KSIG_LISTEN);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Watch <c>'s new instance: its cgroup (or pid) and the ports its probes and spec name. */
+static void bpf_track(struct cont_rt *c)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+
+	if (!sup->bpf)
+		return;
+	if (!c->proc.cg2 || pp_signals_cgroup_id(c->proc.cg2, &c->cgroup_id) < 0)
+		pp_signals_track_tgid(sup->bpf, (uint32_t)c->proc.pid, true);
+	for (size_t i = 0; i < cs->n_ports; i++)
+		if (cs->ports[i].container_port > 0 && cs->ports[i].container_port <= 65535)
+			pp_signals_track_port(sup->bpf, (uint16_t)cs->ports[i].container_port, true);
+	for (int k = 0; k < _PP_PROBE_MAX; k++)
+		if (c->probes[k] && c->probes[k]->job.target.kind != PP_HANDLER_EXEC &&
+		    c->probes[k]->job.target.port > 0)
+			pp_signals_track_port(sup->bpf, (uint16_t)c->probes[k]->job.target.port, true);
+}
+
+/* Once a second: events the kernel had to drop mean a resync (probe every port now). */
+static void bpf_check(struct pp_supervisor *sup)
+{
+	struct pp_signals_stats st;
+
+	if (!sup->bpf || pp_signals_stats(sup->bpf, &st) < 0 || st.lost == sup->bpf_lost)
+		return;
+	pp_log(PP_LOG_WARN, "kernel dropped %llu events (ring buffer full); probing every port now",
+	       (unsigned long long)(st.lost - sup->bpf_lost));
+	sup->bpf_lost = st.lost;
+	for (uint32_t i = 0; i < sup->n_probes; i++)
+		if (sup->probes[i]->job.target.kind != PP_HANDLER_EXEC)
+			pp_probe_runner_poke(sup->runner, &sup->probes[i]->job, pp_clock_now());
+}
+
+static void bpf_setup(struct pp_supervisor *sup)
+{
+	struct pp_signals_cfg cfg = { .fn = on_ksig, .ctx = sup };
+	int err;
+
+	if (!sup->cfg->use_bpf) {
+		pp_log(PP_LOG_NOTICE, "kernel signals: off (--no-bpf): exits through pidfds, "
+				      "ports through probes only");
+		return;
+	}
+	if (geteuid() != 0) {
+		pp_log(PP_LOG_NOTICE, "kernel signals: off (not root): exits through pidfds, "
+				      "ports through probes only");
+		return;
+	}
+	err = pp_signals_open(sup->loop, &cfg, &sup->bpf);
+	if (err < 0) {
+		sup->bpf = NULL;
+		pp_log(PP_LOG_WARN, "eBPF: %s, continuing without eBPF assist",
+		       pp_signals_strerror(err));
+		return;
+	}
+	/* podprobe's own cgroup subtree holds every container: one entry covers them all. */
+	if (sup->rt.cg2_root) {
+		uint64_t id;
+
+		if (pp_signals_cgroup_id(sup->rt.cg2_root, &id) == 0)
+			pp_signals_track_cgroup(sup->bpf, id, true);
+	}
+	pp_log(PP_LOG_NOTICE, "kernel signals: eBPF (%s)%s", pp_signals_mode(sup->bpf),
+	       sup->cfg->fast_detect ? "" : ", fast detection off");
+	pp_sched_push(&sup->sched, pp_clock_now() + BPF_CHECK_PERIOD, BPF_KEY, 0);
+}
+
+static void reapers_free(struct pp_supervisor *sup)
+{
+	while (sup->reapers) {
+		struct reaper *r = sup->reapers;
+		struct pp_exit_info ex;
+
+		/* Killed or dead already: the zombie appears within moments. */
+		for (int i = 0; i < 200 && pp_runtime_reap(&sup->rt, &r->proc, &ex) == -EAGAIN; i++)
+			poll(NULL, 0, 5);
+		sup->reapers = r->next;
+		free(r);
+	}
+}
+
 static void on_pidfd(void *ctx, int res)
 {
 	struct cont_rt *c = ctx;
@@ -592,11 +908,7 @@ static void on_pidfd(void *ctx, int res)
 		memset(&ex, 0, sizeof(ex));
 		ex.code = 255;
 	}
-	c->instance = 0;
-	probes_disarm(c);
-	strv_free(&c->env);
-	pp_lc_on_exit(&pr->st, c->ci, instance, &ex, pp_clock_now(), &pr->sup->acts);
-	run_actions(pr);
+	container_exited(c, instance, &ex);
 }
 
 static void delete_all(struct pp_supervisor *sup)
@@ -641,6 +953,11 @@ static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *
 {
 	struct pod_rt *pr;
 
+	if (e->key == BPF_KEY) {
+		bpf_check(sup);
+		pp_sched_push(&sup->sched, pp_clock_now() + BPF_CHECK_PERIOD, BPF_KEY, 0);
+		return;
+	}
 	if (e->key == UI_KEY) {
 		if (sup->table)
 			sup->dirty = true;
@@ -775,6 +1092,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		pp_log_errno(PP_LOG_ERR, err, "cannot set up signal handling");
 		goto out_runtime;
 	}
+	bpf_setup(&sup);
 	for (i = 0; i < pods->n; i++) {
 		err = pod_setup(&sup, &sup.pods[i], pods->items[i], (uint32_t)i);
 		sup.n_pods = i + 1;
@@ -810,6 +1128,9 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			rc = 1;
 	err = 0;
 out_pods:
+	pp_signals_close(sup.bpf);
+	sup.bpf = NULL;
+	reapers_free(&sup);
 	pp_probe_runner_free(sup.runner);
 	sup.runner = NULL;
 	for (i = 0; i < sup.n_pods; i++) {

@@ -186,6 +186,7 @@ static void parse_lines(struct t_run *r)
 			json_field(r->buf, "type", ev->type, sizeof(ev->type));
 			json_field(r->buf, "reason", ev->reason, sizeof(ev->reason));
 			json_field(r->buf, "message", ev->message, sizeof(ev->message));
+			json_field(r->buf, "source", ev->source, sizeof(ev->source));
 			ev->at_ms = t_now_ms();
 			if (getenv("T_VERBOSE"))
 				fprintf(stderr, "event: %s\n", r->buf);
@@ -201,8 +202,15 @@ static void pump_stderr(struct t_run *r)
 	char buf[4096];
 	ssize_t n;
 
-	while (r->err_fd >= 0 && (n = read(r->err_fd, buf, sizeof(buf))) > 0)
+	while (r->err_fd >= 0 && (n = read(r->err_fd, buf, sizeof(buf))) > 0) {
+		size_t room = sizeof(r->err_text) - 1 - r->err_len;
+		size_t take = (size_t)n < room ? (size_t)n : room;
+
+		memcpy(r->err_text + r->err_len, buf, take);
+		r->err_len += take;
+		r->err_text[r->err_len] = '\0';
 		fwrite(buf, 1, (size_t)n, stderr);
+	}
 }
 
 /* Read what is there within <timeout_ms>; returns false at EOF. */

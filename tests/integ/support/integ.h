@@ -18,6 +18,7 @@ struct t_event {
 	char type[16];
 	char reason[48];
 	char message[512];
+	char source[16];	/* "kernel", "probe" or "" */
 	uint64_t at_ms;		/* when the test read it, CLOCK_MONOTONIC ms */
 };
 
@@ -32,6 +33,8 @@ struct t_run {
 	struct t_event *events;	/* every event read so far */
 	size_t n_events;
 	int status;		/* wait status once exited, else -1 */
+	char err_text[8192];	/* the start of podprobe's stderr */
+	size_t err_len;
 };
 
 /* Path of the podprobe binary ($PODPROBE, or $O/podprobe, or build/podprobe). */

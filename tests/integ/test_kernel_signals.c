@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * podprobe run with eBPF kernel signals (root and kernel BTF; skipped with the reason
+ * otherwise): exits reported by the kernel, a dying grandchild, a closed listener declared
+ * unhealthy in milliseconds with a 10 s period, the --no-bpf fallback, an OOM kill.
+ */
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "integ/support/integ.h"
+
+static const char *no_bpf_reason;
+
+static int group_setup(void **state)
+{
+	if (geteuid() != 0)
+		no_bpf_reason = "eBPF needs root";
+	else if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		no_bpf_reason = "no kernel BTF at /sys/kernel/btf/vmlinux";
+	return 0;
+}
+
+static void require_bpf(void)
+{
+	if (no_bpf_reason) {
+		print_message("skip: %s\n", no_bpf_reason);
+		skip();
+	}
+}
+
+/* Start podprobe (on an initialised <r>) on <yaml>; skip when it runs without eBPF here. */
+static void start_with_bpf(struct t_run *r, const char *yaml, const char *extra)
+{
+	require_bpf();
+	if (!r->dir[0])
+		t_run_init(r);
+	t_run_start(r, (const char *const[]){ "--min-kill-gap=100ms", extra ? extra : "-v",
+					      t_write_manifest(r, "pod.yaml", yaml), NULL });
+	t_wait_event(r, "Started", NULL, 0, 5000);
+	if (!strstr(r->err_text, "kernel signals: eBPF")) {
+		print_message("skip: podprobe runs without eBPF here: %s\n", r->err_text);
+		t_run_cleanup(r);
+		skip();
+	}
+}
+
+static void test_sigkilled_container_is_seen_by_the_kernel_and_restarted(void **state)
+{
+	struct t_run r = { 0 };
+	const struct t_event *ev;
+	char yaml[1024], pidfile[400], buf[32];
+	FILE *f;
+	int pid = 0;
+
+	require_bpf();
+	t_run_init(&r);
+	/* "$$$$" is "$$" after Kubernetes' $(VAR) expansion: the shell's pid. */
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: victim}\nspec:\n  containers:\n"
+		 "  - name: app\n    image: busybox\n"
+		 "    command: [sh, -c, 'echo $$$$ > pid.tmp && mv pid.tmp pid && exec sleep 1000']\n"
+		 "    workingDir: '%s'\n",
+		 r.dir);
+	start_with_bpf(&r, yaml, NULL);
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", r.dir);
+	t_wait_file(pidfile, 5000);
+	f = fopen(pidfile, "r");
+	assert_non_null(f);
+	if (fgets(buf, sizeof(buf), f))
+		pid = atoi(buf);
+	fclose(f);
+	assert_true(pid > 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	ev = t_wait_event(&r, "Terminated", "app", 0, 2000);
+	assert_string_equal(ev->message,
+			    "Container app terminated by signal 9 (SIGKILL): exit code 137, reason Error");
+	assert_string_equal(ev->source, "kernel");
+	assert_non_null(t_wait_event(&r, "Started", "app", 1, 2000));
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+static void test_dying_grandchild_is_reported(void **state)
+{
+	struct t_run r = { 0 };
+	const struct t_event *ev;
+	char yaml[1024];
+
+	require_bpf();
+	t_run_init(&r);
+	/* main (sleep 1000) -> child (sh child.sh) -> grandchild (sh grandchild.sh, killed). */
+	t_write_manifest(&r, "grandchild.sh", "sleep 0.2\nkill -9 $$\n");
+	t_write_manifest(&r, "child.sh", "sh grandchild.sh\nsleep 100\n");
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: tree}\nspec:\n  containers:\n"
+		 "  - name: app\n    image: busybox\n"
+		 "    command: [sh, -c, 'sh child.sh & exec sleep 1000']\n"
+		 "    workingDir: '%s'\n",
+		 r.dir);
+	start_with_bpf(&r, yaml, NULL);
+	ev = t_wait_event(&r, "ProcessExited", "app", 0, 3000);
+	assert_string_equal(ev->type, "Warning");
+	assert_non_null(strstr(ev->message, "was killed by signal 9 (SIGKILL)"));
+	assert_string_equal(ev->source, "kernel");
+	/* The main process lives on: no restart. */
+	assert_int_equal(t_count_events(&r, "Terminated", "app"), 0);
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+static const char *closing_pod(char *buf, size_t size, int port, const char *close_after)
+{
+	snprintf(buf, size,
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: port}\nspec:\n"
+		 "  terminationGracePeriodSeconds: 1\n  containers:\n"
+		 "  - name: app\n    image: demo\n"
+		 "    command: [demo-app, serve, --port, \"%d\", --close-listener-after, %s]\n"
+		 "    livenessProbe: {tcpSocket: {port: %d}, periodSeconds: %s, failureThreshold: 3}\n",
+		 port, close_after, port, strcmp(close_after, "500ms") ? "2" : "10");
+	return buf;
+}
+
+static void test_closed_listener_is_unhealthy_within_50ms_with_10s_period(void **state)
+{
+	struct t_run r = { 0 };
+	const struct t_event *started, *killing;
+	char yaml[1024];
+
+	start_with_bpf(&r, closing_pod(yaml, sizeof(yaml), t_free_port(), "500ms"), NULL);
+	started = t_wait_event(&r, "Started", "app", 0, 5000);
+	killing = t_wait_event(&r, "Killing", "app", 0, 5000);
+	assert_string_equal(killing->message, "Container app failed liveness probe, will be restarted");
+	assert_string_equal(killing->source, "kernel");
+	/* The listener closes 500 ms after the start; the verdict follows within 50 ms. */
+	if (killing->at_ms - started->at_ms > 550)
+		fail_msg("declared unhealthy %llu ms after the port closed",
+			 (unsigned long long)(killing->at_ms - started->at_ms - 500));
+	assert_true(t_count_events(&r, "Unhealthy", "app") >= 3);
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+static void test_without_bpf_detection_waits_for_the_period(void **state)
+{
+	struct t_run r;
+	const struct t_event *started, *killing;
+	char yaml[1024];
+
+	if (no_bpf_reason) {
+		print_message("skip: %s\n", no_bpf_reason);
+		skip();
+	}
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ "--no-bpf", "--min-kill-gap=100ms",
+					       t_write_manifest(&r, "pod.yaml",
+								closing_pod(yaml, sizeof(yaml),
+									    t_free_port(),
+									    "1500ms")),
+					       NULL });
+	started = t_wait_event(&r, "Started", "app", 0, 5000);
+	assert_non_null(strstr(r.err_text, "kernel signals: off (--no-bpf)"));
+	killing = t_wait_event(&r, "Killing", "app", 0, 10000);
+	assert_string_equal(killing->source, "probe");
+	/*
+	 * Probes every 2 s (the first within 1 s of the start), 3 failures needed: nothing can be
+	 * declared before the third probe after the close at 1.5 s, i.e. 2 periods later.
+	 */
+	assert_true(killing->at_ms - started->at_ms >= 1500 + 3500);
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+static void test_oom_kill_is_reported_by_the_kernel(void **state)
+{
+	struct t_run r = { 0 };
+	const struct t_event *ev;
+	static const char yaml[] =
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: hog}\nspec:\n  restartPolicy: Never\n"
+		"  containers:\n  - name: app\n    image: busybox\n"
+		"    command: [sh, -c, 'sleep 0.3; exec tail /dev/zero']\n"
+		"    resources: {limits: {memory: 32Mi}}\n";
+
+	start_with_bpf(&r, yaml, NULL);
+	ev = t_wait_event(&r, "Terminated", "app", 0, 20000);
+	if (strstr(ev->message, "no writable memory cgroup")) {
+		print_message("skip: no writable memory cgroup here\n");
+		t_run_cleanup(&r);
+		skip();
+	}
+	assert_non_null(strstr(ev->message, "reason OOMKilled"));
+	ev = t_wait_event(&r, "OOMKilling", "app", 0, 1000);
+	assert_string_equal(ev->source, "kernel");
+	assert_non_null(strstr(ev->message, "Memory cgroup out of memory: killed process"));
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sigkilled_container_is_seen_by_the_kernel_and_restarted),
+		cmocka_unit_test(test_dying_grandchild_is_reported),
+		cmocka_unit_test(test_closed_listener_is_unhealthy_within_50ms_with_10s_period),
+		cmocka_unit_test(test_without_bpf_detection_waits_for_the_period),
+		cmocka_unit_test(test_oom_kill_is_reported_by_the_kernel),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
