@@ -40,6 +40,12 @@ enum pp_event_type {
 	_PP_EVENT_MAX,
 };
 
+enum pp_hook_kind {
+	PP_HOOK_POST_START = 0,
+	PP_HOOK_PRE_STOP,
+	_PP_HOOK_MAX,
+};
+
 enum pp_probe_kind {
 	PP_PROBE_STARTUP = 0,
 	PP_PROBE_LIVENESS,
@@ -85,8 +91,12 @@ struct pp_container_state {
 	struct pp_backoff backoff;
 	bool restart_due;		/* will be started again (maybe after back-off) */
 	pp_nsec restart_at;		/* back-off expiry while restart_due, else 0 */
-	bool stopping;			/* stop signal sent to the current instance */
-	pp_nsec kill_at;		/* SIGKILL time while stopping */
+	bool post_start_running;	/* postStart in flight: Waiting until it returns (L.3) */
+	bool stopping;			/* being stopped (Killing emitted) */
+	bool pre_stop_running;		/* preStop in flight (L.5, L.6) */
+	pp_nsec stop_deadline;		/* end of the grace period G */
+	bool term_sent;			/* stop signal sent */
+	pp_nsec kill_at;		/* SIGKILL time once term_sent */
 	bool kill_sent;
 	bool restart_after_stop;	/* R.3: a probe kill decided to restart */
 };
@@ -120,6 +130,7 @@ enum pp_action_kind {
 	PP_ACT_SIGNAL,		/* send <signo> to every process of <container>'s instance */
 	PP_ACT_EVENT,		/* print/record an event */
 	PP_ACT_STATUS,		/* the pod's displayed status changed */
+	PP_ACT_HOOK,		/* run lifecycle hook <hook> of <container>/<instance> */
 	_PP_ACT_MAX,
 };
 
@@ -128,6 +139,8 @@ struct pp_action {
 	uint32_t container;		/* index as pp_pod_container(), or PP_NO_CONTAINER */
 	uint32_t instance;
 	int signo;
+	enum pp_hook_kind hook;		/* PP_ACT_HOOK */
+	pp_nsec hook_budget;		/* PP_ACT_HOOK: how long it may run (preStop: G) */
 	enum pp_event_type type;	/* PP_ACT_EVENT */
 	const char *reason;		/* PP_ACT_EVENT: static string */
 	char message[640];		/* PP_ACT_EVENT */

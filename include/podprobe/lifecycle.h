@@ -42,6 +42,15 @@ void pp_lc_on_exit(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
 void pp_lc_on_probe_verdict(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
 			    enum pp_probe_kind kind, bool ok, pp_nsec now, struct pp_actions *acts);
 
+/*
+ * Lifecycle hook <hook> of <ci>/<instance> finished: <ok>, else <message> says why (L.9).
+ * postStart success makes the container Running; failure kills it (L.4). preStop lets the
+ * stop signal go (L.6); a failure only adds FailedPreStopHook.
+ */
+void pp_lc_on_hook_done(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
+			enum pp_hook_kind hook, bool ok, const char *message, pp_nsec now,
+			struct pp_actions *acts);
+
 /* Deadlines may have passed: back-off expiry, SIGKILL after grace, activeDeadlineSeconds. */
 void pp_lc_on_timer(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts);
 

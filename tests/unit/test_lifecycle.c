@@ -713,6 +713,182 @@ static void test_restarts_column_shows_age_of_last_exit(void **state)
 	t_env_free(e);
 }
 
+/* ---- lifecycle hooks --------------------------------------------------------------------------- */
+
+static const struct pp_action *t_find_hook(const struct t_env *e, enum pp_hook_kind hook)
+{
+	for (size_t i = 0; i < e->acts.n; i++)
+		if (e->acts.v[i].kind == PP_ACT_HOOK && e->acts.v[i].hook == hook)
+			return &e->acts.v[i];
+	return NULL;
+}
+
+static void t_hook_done(struct t_env *e, uint32_t ci, enum pp_hook_kind hook, bool ok)
+{
+	pp_actions_clear(&e->acts);
+	pp_lc_on_hook_done(&e->ps, ci, e->ps.c[ci].instance, hook, ok, ok ? NULL : "hook failed",
+			   t_now(), &e->acts);
+}
+
+static void test_post_start_holds_running_and_the_next_container(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct pp_container_spec *a;
+	struct t_env *e;
+
+	a = t_pod_add(pod, "a", false, false);
+	a->has_post_start = true;
+	t_pod_add(pod, "b", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 1);
+	pp_actions_clear(&e->acts);
+	pp_lc_on_started(&e->ps, 0, e->ps.c[0].instance, t_now(), &e->acts);
+	/* L.3: Started comes before the hook; the container stays Waiting; b waits too. */
+	assert_non_null(t_find(e, PP_ACT_EVENT, "Started"));
+	assert_non_null(t_find_hook(e, PP_HOOK_POST_START));
+	assert_int_equal(e->ps.c[0].state, PP_CSTATE_WAITING);
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 0);
+	assert_false(pp_lc_probe_allowed(&e->ps, 0, PP_PROBE_LIVENESS));
+	assert_status(e, "ContainerCreating");
+	t_clock_advance(5 * SEC);
+	t_hook_done(e, 0, PP_HOOK_POST_START, true);
+	assert_int_equal(e->ps.c[0].state, PP_CSTATE_RUNNING);
+	assert_int_equal(t_started(e), 1);
+	t_env_free(e);
+}
+
+static void test_failed_post_start_kills_and_restarts(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct pp_container_spec *a;
+	struct t_env *e;
+	const struct pp_action *ev;
+
+	a = t_pod_add(pod, "a", false, false);
+	a->has_post_start = true;
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	t_hook_done(e, 0, PP_HOOK_POST_START, false);
+	assert_non_null(t_find(e, PP_ACT_EVENT, "FailedPostStartHook"));
+	ev = t_find(e, PP_ACT_EVENT, "Killing");
+	assert_non_null(ev);
+	assert_string_equal(ev->message, "FailedPostStartHook");
+	assert_int_equal(t_find(e, PP_ACT_SIGNAL, NULL)->signo, SIGTERM);
+	t_exit(e, 0, 0, SIGTERM, false);
+	assert_int_equal(t_started(e), 0);
+	t_env_free(e);
+}
+
+static void test_pre_stop_runs_before_sigterm(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct pp_container_spec *a;
+	struct t_env *e;
+	const struct pp_action *h;
+	pp_nsec deleted;
+
+	pod->termination_grace_s = 10;
+	a = t_pod_add(pod, "a", false, false);
+	a->has_pre_stop = true;
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	pp_actions_clear(&e->acts);
+	deleted = t_now();
+	pp_lc_delete(&e->ps, deleted, &e->acts);
+	/* L.5: Killing, then preStop; no signal yet. */
+	assert_non_null(t_find(e, PP_ACT_EVENT, "Killing"));
+	h = t_find_hook(e, PP_HOOK_PRE_STOP);
+	assert_non_null(h);
+	assert_int_equal(h->hook_budget, 10 * SEC);
+	assert_int_equal(t_count(e, PP_ACT_SIGNAL, NULL), 0);
+	t_clock_advance(3 * SEC);
+	t_hook_done(e, 0, PP_HOOK_PRE_STOP, true);
+	assert_int_equal(t_find(e, PP_ACT_SIGNAL, NULL)->signo, SIGTERM);
+	/* The hook's time counts against the grace period. */
+	assert_int_equal(pp_lc_next_deadline(&e->ps), deleted + 10 * SEC);
+	t_env_free(e);
+}
+
+static void test_pre_stop_overrunning_grace_gets_sigterm_then_sigkill(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct pp_container_spec *a;
+	struct t_env *e;
+	pp_nsec deleted;
+
+	pod->termination_grace_s = 5;
+	a = t_pod_add(pod, "a", false, false);
+	a->has_pre_stop = true;
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	pp_actions_clear(&e->acts);
+	deleted = t_now();
+	pp_lc_delete(&e->ps, deleted, &e->acts);
+	assert_int_equal(pp_lc_next_deadline(&e->ps), deleted + 5 * SEC);
+	t_clock_set(deleted + 5 * SEC);
+	t_timer(e);
+	/* L.6: G passed with the hook still running: SIGTERM now, SIGKILL 2 s later. */
+	assert_int_equal(t_find(e, PP_ACT_SIGNAL, NULL)->signo, SIGTERM);
+	assert_int_equal(pp_lc_next_deadline(&e->ps), deleted + 7 * SEC);
+	t_clock_set(deleted + 7 * SEC);
+	t_timer(e);
+	assert_int_equal(t_find(e, PP_ACT_SIGNAL, NULL)->signo, SIGKILL);
+	t_env_free(e);
+}
+
+static void test_failed_pre_stop_only_adds_an_event(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct pp_container_spec *a;
+	struct t_env *e;
+
+	a = t_pod_add(pod, "a", false, false);
+	a->has_pre_stop = true;
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	pp_actions_clear(&e->acts);
+	pp_lc_delete(&e->ps, t_now(), &e->acts);
+	t_hook_done(e, 0, PP_HOOK_PRE_STOP, false);
+	assert_non_null(t_find(e, PP_ACT_EVENT, "FailedPreStopHook"));
+	assert_int_equal(t_find(e, PP_ACT_SIGNAL, NULL)->signo, SIGTERM);
+	t_env_free(e);
+}
+
+static void test_sidecar_pre_stop_starts_with_termination_but_signal_waits(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct pp_container_spec *sc;
+	struct t_env *e;
+	const struct pp_action *a;
+
+	sc = t_pod_add(pod, "proxy", true, true);
+	sc->has_pre_stop = true;
+	t_pod_add(pod, "main", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	pp_actions_clear(&e->acts);
+	pp_lc_delete(&e->ps, t_now(), &e->acts);
+	/* D.10: the sidecar's preStop runs at once; only main gets SIGTERM now. */
+	assert_non_null(t_find_hook(e, PP_HOOK_PRE_STOP));
+	a = t_find(e, PP_ACT_SIGNAL, NULL);
+	assert_non_null(a);
+	assert_int_equal(a->container, 1);
+	assert_int_equal(t_count(e, PP_ACT_SIGNAL, NULL), 1);
+	t_hook_done(e, 0, PP_HOOK_PRE_STOP, true);
+	assert_int_equal(t_count(e, PP_ACT_SIGNAL, NULL), 0);
+	t_exit(e, 1, 0, SIGTERM, false);
+	a = t_find(e, PP_ACT_SIGNAL, NULL);
+	assert_non_null(a);
+	assert_int_equal(a->container, 0);
+	t_env_free(e);
+}
+
 /* ---- random sequences: invariants ------------------------------------------------------------ */
 
 static void test_random_inputs_keep_invariants(void **state)
@@ -808,6 +984,12 @@ int main(void)
 		cmocka_unit_test(test_readiness_drives_ready_column),
 		cmocka_unit_test(test_active_deadline_fails_pod),
 		cmocka_unit_test(test_restarts_column_shows_age_of_last_exit),
+		cmocka_unit_test(test_post_start_holds_running_and_the_next_container),
+		cmocka_unit_test(test_failed_post_start_kills_and_restarts),
+		cmocka_unit_test(test_pre_stop_runs_before_sigterm),
+		cmocka_unit_test(test_pre_stop_overrunning_grace_gets_sigterm_then_sigkill),
+		cmocka_unit_test(test_failed_pre_stop_only_adds_an_event),
+		cmocka_unit_test(test_sidecar_pre_stop_starts_with_termination_but_signal_waits),
 		cmocka_unit_test(test_random_inputs_keep_invariants),
 	};
 

@@ -199,7 +199,10 @@ static void start_container(struct pp_pod_state *ps, uint32_t ci, struct pp_acti
 	c->start_pending = true;
 	c->restart_due = false;
 	c->restart_at = 0;
+	c->post_start_running = false;
 	c->stopping = false;
+	c->pre_stop_running = false;
+	c->term_sent = false;
 	c->kill_sent = false;
 	c->kill_at = 0;
 	c->restart_after_stop = false;
@@ -218,18 +221,78 @@ static void start_container(struct pp_pod_state *ps, uint32_t ci, struct pp_acti
 		a->instance = c->instance;
 }
 
-/* Send the stop signal now and SIGKILL at <kill_at> (at least min_kill_gap later: T.2, T.3). */
-static void stop_container(struct pp_pod_state *ps, uint32_t ci, pp_nsec kill_at, pp_nsec now,
+static void hook_action(struct pp_pod_state *ps, uint32_t ci, enum pp_action_kind kind,
+			enum pp_hook_kind hook, pp_nsec budget, struct pp_actions *acts)
+{
+	struct pp_action *a = act_push(acts, kind, ci);
+
+	if (!a)
+		return;
+	a->instance = ps->c[ci].instance;
+	a->hook = hook;
+	a->hook_budget = budget;
+}
+
+/* A sidecar's stop signal waits for the regular containers and later sidecars (T.4). */
+static bool turn_to_stop(const struct pp_pod_state *ps, uint32_t ci)
+{
+	if (!is_sidecar(ps, ci) || !ps->terminating)
+		return true;
+	for (size_t i = 0; i < ps->n; i++) {
+		if (i == ci || !busy(&ps->c[i]))
+			continue;
+		if (!is_sidecar(ps, (uint32_t)i) || i > ci)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Move a stopping container along T.2: preStop (bounded by G), the sidecar's turn (bounded by
+ * what is left of G), the stop signal, then SIGKILL after max(what is left, min_kill_gap).
+ */
+static void advance_stop(struct pp_pod_state *ps, uint32_t ci, pp_nsec now,
+			 struct pp_actions *acts)
+{
+	struct pp_container_state *c = &ps->c[ci];
+
+	if (!c->stopping || !c->alive)
+		return;
+	if (!c->term_sent) {
+		if (now < c->stop_deadline && (c->pre_stop_running || !turn_to_stop(ps, ci)))
+			return;
+		c->term_sent = true;
+		c->kill_at = c->stop_deadline > now + ps->cfg->min_kill_gap ?
+				     c->stop_deadline :
+				     now + ps->cfg->min_kill_gap;
+		signal_container(ps, ci, SIGTERM, acts);
+	}
+	if (!c->kill_sent && now >= c->kill_at) {
+		c->kill_sent = true;
+		signal_container(ps, ci, SIGKILL, acts);
+	}
+}
+
+/* Start stopping <ci> (T.2): Killing event, preStop if any, grace period until <deadline>. */
+static void stop_container(struct pp_pod_state *ps, uint32_t ci, pp_nsec deadline, pp_nsec now,
 			   const char *message, struct pp_actions *acts)
 {
 	struct pp_container_state *c = &ps->c[ci];
-	pp_nsec earliest = now + ps->cfg->min_kill_gap;
+	const struct pp_container_spec *s = cspec(ps, ci);
 
+	if (c->stopping)
+		return;
 	c->stopping = true;
+	c->term_sent = false;
 	c->kill_sent = false;
-	c->kill_at = kill_at > earliest ? kill_at : earliest;
+	c->stop_deadline = deadline;
 	emit(acts, ci, PP_EVENT_NORMAL, "Killing", "%s", message);
-	signal_container(ps, ci, SIGTERM, acts);
+	/* L.5: preStop runs only for a running container and a grace period above 0. */
+	if (s->has_pre_stop && c->state == PP_CSTATE_RUNNING && deadline > now) {
+		c->pre_stop_running = true;
+		hook_action(ps, ci, PP_ACT_HOOK, PP_HOOK_PRE_STOP, deadline - now, acts);
+	}
+	advance_stop(ps, ci, now, acts);
 }
 
 /* Decide, as a container instance ends, whether it will run again (R.2, R.3, I.2, I.6, T.5). */
@@ -308,41 +371,24 @@ static void begin_terminating(struct pp_pod_state *ps, pp_nsec now)
 }
 
 /*
- * Stop what still runs (T.4): regular and init containers at once, sidecars only after every
- * one of those has exited, in reverse order, each after every sidecar declared later.
+ * Stop what still runs (T.4): every container gets its Killing event and preStop at once;
+ * the stop signal of a sidecar waits until the regular containers and later sidecars are gone.
  */
 static void drive_termination(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 {
 	pp_nsec deadline = ps->terminate_start + (pp_nsec)ps->spec->termination_grace_s *
 							   PP_NSEC_PER_SEC;
-	bool others_busy = false;
 	size_t i;
 
 	for (i = 0; i < ps->n; i++) {
 		struct pp_container_state *c = &ps->c[i];
 		char msg[128];
 
-		if (is_sidecar(ps, i) || !busy(c))
-			continue;
-		others_busy = true;
 		if (c->alive && !c->stopping) {
 			snprintf(msg, sizeof(msg), "Stopping container %s", cspec(ps, i)->name);
-			stop_container(ps, i, deadline, now, msg, acts);
+			stop_container(ps, (uint32_t)i, deadline, now, msg, acts);
 		}
-	}
-	if (others_busy)
-		return;
-	for (i = ps->spec->n_init_containers; i-- > 0;) {
-		struct pp_container_state *c = &ps->c[i];
-		char msg[128];
-
-		if (!is_sidecar(ps, i) || !busy(c))
-			continue;
-		if (c->alive && !c->stopping) {
-			snprintf(msg, sizeof(msg), "Stopping container %s", cspec(ps, i)->name);
-			stop_container(ps, i, deadline, now, msg, acts);
-		}
-		return; /* the sidecars before this one wait for it */
+		advance_stop(ps, (uint32_t)i, now, acts);
 	}
 }
 
@@ -499,14 +545,8 @@ static void sync_pod(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *ac
 	if (ps->terminal || !ps->start_time)
 		return;
 
-	for (i = 0; i < ps->n; i++) {
-		struct pp_container_state *c = &ps->c[i];
-
-		if (c->alive && c->stopping && !c->kill_sent && now >= c->kill_at) {
-			c->kill_sent = true;
-			signal_container(ps, i, SIGKILL, acts);
-		}
-	}
+	for (i = 0; i < ps->n; i++)
+		advance_stop(ps, (uint32_t)i, now, acts);
 
 	if (spec->has_active_deadline && !ps->terminating &&
 	    now - ps->start_time >= (pp_nsec)spec->active_deadline_s * PP_NSEC_PER_SEC) {
@@ -523,14 +563,19 @@ static void sync_pod(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *ac
 		if (sync_init(ps, now, acts))
 			ps->initialized = true;
 		if (ps->initialized) {
+			bool blocked = false;
+
 			for (i = spec->n_init_containers; i < ps->n; i++) {
 				struct pp_container_state *c = &ps->c[i];
 
-				if (!c->instance)
+				/* L.3: in one pass, containers start in order; a postStart holds the next. */
+				if (!c->instance && !blocked)
 					start_container(ps, i, acts);
-				else
+				else if (c->instance)
 					try_restart(ps, i, now, acts);
-				if (busy(c) || c->restart_due)
+				if (!c->instance || c->start_pending || c->post_start_running)
+					blocked = true;
+				if (busy(c) || c->restart_due || !c->instance)
 					mains_done = false;
 			}
 			/* I.8: sidecars do not keep a finished pod alive. */
@@ -592,6 +637,18 @@ void pp_lc_start(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 	settle(ps, now, acts);
 }
 
+static void set_running(struct pp_pod_state *ps, uint32_t ci)
+{
+	struct pp_container_state *c = &ps->c[ci];
+
+	c->state = PP_CSTATE_RUNNING;
+	c->reason[0] = '\0';
+	c->message[0] = '\0';
+	update_ready(ps, ci);
+	if (c->started)
+		c->ever_started = true;
+}
+
 static struct pp_container_state *current(struct pp_pod_state *ps, uint32_t ci, uint32_t instance)
 {
 	if (ci >= ps->n || ps->c[ci].instance != instance)
@@ -608,16 +665,17 @@ void pp_lc_on_started(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, p
 		return;
 	c->start_pending = false;
 	c->alive = true;
-	c->state = PP_CSTATE_RUNNING;
-	c->reason[0] = '\0';
-	c->message[0] = '\0';
 	c->started_at = now;
 	if (is_main(ps, ci))
 		ps->ever_ran_main = true;
-	update_ready(ps, ci);
-	if (c->started)
-		c->ever_started = true;
 	emit(acts, ci, PP_EVENT_NORMAL, "Started", "Started container %s", cspec(ps, ci)->name);
+	if (cspec(ps, ci)->has_post_start) {
+		/* L.3: Waiting until postStart returns; it runs beside the process. */
+		c->post_start_running = true;
+		hook_action(ps, ci, PP_ACT_HOOK, PP_HOOK_POST_START, 0, acts);
+	} else {
+		set_running(ps, ci);
+	}
 	settle(ps, now, acts);
 }
 
@@ -629,6 +687,8 @@ static void record_termination(struct pp_pod_state *ps, uint32_t ci, int exit_co
 
 	c->alive = false;
 	c->start_pending = false;
+	c->post_start_running = false;
+	c->pre_stop_running = false;
 	c->stopping = false;
 	c->kill_at = 0;
 	c->term.exit_code = exit_code;
@@ -722,6 +782,37 @@ void pp_lc_on_probe_verdict(struct pp_pod_state *ps, uint32_t ci, uint32_t insta
 	settle(ps, now, acts);
 }
 
+void pp_lc_on_hook_done(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
+			enum pp_hook_kind hook, bool ok, const char *message, pp_nsec now,
+			struct pp_actions *acts)
+{
+	struct pp_container_state *c = current(ps, ci, instance);
+
+	if (!c || !c->alive)
+		return;
+	if (hook == PP_HOOK_POST_START && c->post_start_running) {
+		c->post_start_running = false;
+		if (ok) {
+			set_running(ps, ci);
+		} else if (!c->stopping) {
+			/* L.4: the container is killed, and restarted as a failed start. */
+			emit(acts, ci, PP_EVENT_WARNING, "FailedPostStartHook", "PostStartHook failed");
+			snprintf(c->message, sizeof(c->message), "%s", message ? message : "");
+			c->restart_after_stop = true;
+			stop_container(ps, ci,
+				       now + (pp_nsec)ps->spec->termination_grace_s * PP_NSEC_PER_SEC,
+				       now, "FailedPostStartHook", acts);
+		}
+	} else if (hook == PP_HOOK_PRE_STOP && c->pre_stop_running) {
+		c->pre_stop_running = false;
+		/* D.5: a failed preStop only adds an event; the stop goes on. */
+		if (!ok)
+			emit(acts, ci, PP_EVENT_WARNING, "FailedPreStopHook", "PreStopHook failed");
+		advance_stop(ps, ci, now, acts);
+	}
+	settle(ps, now, acts);
+}
+
 void pp_lc_on_timer(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 {
 	settle(ps, now, acts);
@@ -750,7 +841,9 @@ pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps)
 
 		if (c->restart_due && c->restart_at && c->restart_at < next)
 			next = c->restart_at;
-		if (c->alive && c->stopping && !c->kill_sent && c->kill_at < next)
+		if (c->alive && c->stopping && !c->term_sent && c->stop_deadline < next)
+			next = c->stop_deadline;
+		if (c->alive && c->term_sent && !c->kill_sent && c->kill_at < next)
 			next = c->kill_at;
 	}
 	if (ps->spec->has_active_deadline && !ps->terminating) {

@@ -32,6 +32,8 @@
 
 #define UI_KEY UINT32_MAX
 #define MAX_PROBES_IN_FLIGHT 4096 /* more wait (late), see probe_runner.h */
+#define HOOK_KEY_BASE 0x40000000u /* heap keys: pods below, then 2 per container (sleep hooks) */
+#define HOOK_NO_TIMEOUT (24 * 3600 * PP_NSEC_PER_SEC) /* kubelet sets none on exec/http hooks */
 #define UI_PERIOD PP_NSEC_PER_SEC
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -87,6 +89,14 @@ struct cont_rt {
 	struct probe_rt *probes[_PP_PROBE_MAX];	/* NULL for probes the container lacks */
 	uint64_t cgroup_id;		/* its cgroup v2 leaf, 0 = none */
 	bool oom_seen;			/* the kernel OOM-killed a process of this instance */
+	uint32_t gidx;			/* index in sup->conts (hook timer keys) */
+	struct hook_rt {
+		uint32_t instance;	/* instance the hook runs for, 0 = not running */
+		uint64_t attempt;	/* exec/httpGet attempt in flight */
+		uint32_t gen;		/* sleep timer generation */
+		struct pp_probe_target target;
+		struct strv argv;
+	} hooks[_PP_HOOK_MAX];
 };
 
 /* A process whose exit the kernel reported first: reaped when its pidfd says so. */
@@ -131,6 +141,8 @@ struct pp_supervisor {
 	struct pp_signals *bpf;		/* kernel signals, NULL without eBPF */
 	uint64_t bpf_lost;		/* events the kernel dropped, as last seen */
 	struct reaper *reapers;
+	struct cont_rt **conts;		/* every container, by gidx */
+	uint32_t n_conts;
 	const char *source;		/* "kernel" or "probe": what the current input came from */
 };
 
@@ -300,6 +312,8 @@ static void on_pidfd(void *ctx, int res);
 static void probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now);
 static void probes_disarm(struct cont_rt *c);
 static void bpf_track(struct cont_rt *c);
+static void hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum pp_hook_kind kind);
+static void hooks_cancel(struct cont_rt *c);
 
 static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			    struct pp_actions *acts)
@@ -409,6 +423,9 @@ static void run_actions(struct pod_rt *pr)
 			break;
 		case PP_ACT_STATUS:
 			pr->sup->dirty = true;
+			break;
+		case PP_ACT_HOOK:
+			hook_start(pr, a.container, a.instance, a.hook);
 			break;
 		default:
 			break;
@@ -607,6 +624,7 @@ static void container_exited(struct cont_rt *c, uint32_t instance, const struct 
 	c->instance = 0;
 	c->cgroup_id = 0;
 	c->oom_seen = false;
+	hooks_cancel(c);
 	probes_disarm(c);
 	strv_free(&c->env);
 	pp_lc_on_exit(&pr->st, c->ci, instance, ex, pp_clock_now(), &pr->sup->acts);
@@ -656,6 +674,168 @@ static void kernel_exit(struct cont_rt *c, const struct pp_ksig *sig)
 	sup->source = "kernel";
 	container_exited(c, instance, &ex);
 	sup->source = NULL;
+}
+
+/* ---- lifecycle hooks ------------------------------------------------------------------------------ */
+
+static void hook_done(struct cont_rt *c, enum pp_hook_kind kind, bool ok, const char *message)
+{
+	struct hook_rt *h = &c->hooks[kind];
+	struct pod_rt *pr = c->pod;
+	uint32_t instance = h->instance;
+
+	h->instance = 0;
+	h->attempt = 0;
+	pp_lc_on_hook_done(&pr->st, c->ci, instance, kind, ok, message, pp_clock_now(),
+			   &pr->sup->acts);
+}
+
+struct hook_ctx {
+	struct cont_rt *c;
+	enum pp_hook_kind kind;
+};
+
+/* L.9: the message kubelet keeps for a failed hook. */
+static void hook_message(struct cont_rt *c, const struct pp_handler *h, const char *err,
+			 char *buf, size_t size)
+{
+	const struct pp_pod *pod = c->pod->spec;
+	const char *name = pp_pod_container(pod, c->ci)->name;
+	char argv[512] = "";
+	size_t len = 0;
+
+	if (h->kind == PP_HANDLER_EXEC) {
+		for (size_t i = 0; i < h->n_command && len < sizeof(argv); i++)
+			len += (size_t)snprintf(argv + len, sizeof(argv) - len, "%s%s", i ? " " : "",
+						h->command[i]);
+		snprintf(buf, size,
+			 "Exec lifecycle hook ([%s]) for Container \"%s\" in Pod \"%s_%s(%s)\" failed - "
+			 "error: command '%s' exited with a non-zero status, message: \"%.200s\"",
+			 argv, name, pod->name, pod->namespace, c->pod->st.uid, argv, err);
+	} else if (h->kind == PP_HANDLER_HTTP_GET) {
+		snprintf(buf, size,
+			 "HTTP lifecycle hook (%s) for Container \"%s\" in Pod \"%s_%s(%s)\" failed - "
+			 "error: %.300s",
+			 h->path ? h->path : "/", name, pod->name, pod->namespace, c->pod->st.uid, err);
+	} else {
+		snprintf(buf, size, "lifecycle hook for Container \"%s\" in Pod \"%s_%s(%s)\" failed - error: %s",
+			 name, pod->name, pod->namespace, c->pod->st.uid, err);
+	}
+}
+
+static void on_hook_attempt(void *ctx, const struct pp_probe_report *rep)
+{
+	struct cont_rt *c = ((struct hook_ctx *)ctx)->c;
+	enum pp_hook_kind kind = ((struct hook_ctx *)ctx)->kind;
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+	const struct pp_handler *h = kind == PP_HOOK_POST_START ? &cs->post_start : &cs->pre_stop;
+	char msg[1024];
+	bool ok;
+
+	free(ctx);
+	if (!c->hooks[kind].instance)
+		return;
+	/* L.7: an HTTP hook fails on transport errors only; any status is a success. */
+	ok = rep->result == PP_RESULT_SUCCESS || rep->result == PP_RESULT_WARNING ||
+	     (h->kind == PP_HANDLER_HTTP_GET && rep->http_status);
+	if (!ok)
+		hook_message(c, h, rep->message, msg, sizeof(msg));
+	hook_done(c, kind, ok, ok ? NULL : msg);
+	run_actions(c->pod);
+}
+
+/* Run hook <kind> of container <ci>'s instance <instance> (PP_ACT_HOOK). */
+static void hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum pp_hook_kind kind)
+{
+	struct cont_rt *c = &pr->c[ci];
+	struct hook_rt *h = &c->hooks[kind];
+	const struct pp_container_spec *cs = pp_pod_container(pr->spec, ci);
+	const struct pp_handler *hd = kind == PP_HOOK_POST_START ? &cs->post_start : &cs->pre_stop;
+	struct pp_probe_target *t = &h->target;
+	struct hook_ctx *ctx;
+	char msg[1024];
+	int port, err = 0;
+
+	h->instance = instance;
+	strv_free(&h->argv);
+	memset(t, 0, sizeof(*t));
+	t->kind = hd->kind;
+	t->mnt_ns_fd = -1;
+	switch (hd->kind) {
+	case PP_HANDLER_SLEEP:
+		h->gen++;
+		pp_sched_push(&pr->sup->sched,
+			      pp_clock_now() + (pp_nsec)hd->sleep_seconds * PP_NSEC_PER_SEC,
+			      HOOK_KEY_BASE + 2 * c->gidx + kind, h->gen);
+		return;
+	case PP_HANDLER_EXEC:
+		/* L.2: the command is used verbatim, no $(VAR) expansion. */
+		for (size_t i = 0; i < hd->n_command && !err; i++)
+			err = strv_push(&h->argv, strdup(hd->command[i]));
+		t->argv = h->argv.v;
+		t->envp = c->env.v;
+		t->working_dir = cs->working_dir;
+		t->cgroup = c->proc.cg2;
+		t->mnt_ns_fd = cs->n_mounts ? c->proc.pidfd : -1;
+		break;
+	case PP_HANDLER_HTTP_GET:
+		port = pp_container_resolve_port(cs, &hd->port);
+		err = port < 0 ? port : pp_probe_target_resolve(t, hd->host, port);
+		t->host = hd->host && *hd->host ? hd->host : "127.0.0.1";
+		t->https = hd->scheme && !strcasecmp(hd->scheme, "HTTPS");
+		t->path = hd->path;
+		t->headers = hd->headers;
+		t->n_headers = hd->n_headers;
+		t->user_agent = "kube-lifecycle/1.34";
+		break;
+	default:
+		/* L.1: tcpSocket hooks pass validation but kubelet cannot run them. */
+		hook_message(c, hd, "invalid handler", msg, sizeof(msg));
+		hook_done(c, kind, false, msg);
+		return;
+	}
+	ctx = malloc(sizeof(*ctx));
+	if (!err && !ctx)
+		err = -ENOMEM;
+	if (!err) {
+		*ctx = (struct hook_ctx){ c, kind };
+		err = pp_prober_start(pp_probe_runner_prober(pr->sup->runner), t, HOOK_NO_TIMEOUT,
+				      on_hook_attempt, ctx, &h->attempt);
+	}
+	if (err) {
+		free(ctx);
+		hook_message(c, hd, strerror(-err), msg, sizeof(msg));
+		hook_done(c, kind, false, msg);
+	}
+}
+
+static void hook_sleep_done(struct pp_supervisor *sup, const struct pp_sched_entry *e)
+{
+	uint32_t n = e->key - HOOK_KEY_BASE;
+	struct cont_rt *c;
+	enum pp_hook_kind kind = (enum pp_hook_kind)(n % 2);
+
+	if (n / 2 >= sup->n_conts)
+		return;
+	c = sup->conts[n / 2];
+	if (!c->hooks[kind].instance || c->hooks[kind].gen != e->gen)
+		return;
+	hook_done(c, kind, true, NULL);
+	run_actions(c->pod);
+}
+
+/* The container is gone: its hooks stop (exec hooks are killed, sleeps forgotten). */
+static void hooks_cancel(struct cont_rt *c)
+{
+	for (int k = 0; k < _PP_HOOK_MAX; k++) {
+		struct hook_rt *h = &c->hooks[k];
+
+		if (h->attempt)
+			pp_prober_cancel(pp_probe_runner_prober(c->pod->sup->runner), h->attempt);
+		h->attempt = 0;
+		h->instance = 0;
+		h->gen++;
+	}
 }
 
 /* ---- kernel signals (eBPF) ----------------------------------------------------------------------- */
@@ -717,8 +897,11 @@ static void ksig_exit(struct pp_supervisor *sup, const struct pp_ksig *sig)
 		return;
 	}
 	c = find_by_ancestry(sup, (pid_t)sig->ppid);
-	/* A process of the container's tree (not its main process) died; clean exits are routine. */
-	if (!c || (!sig->signal && !sig->exit_code))
+	/*
+	 * A process of the container's tree (not its main process) died. Clean exits are routine,
+	 * and so are deaths while podprobe itself stops the container.
+	 */
+	if (!c || (!sig->signal && !sig->exit_code) || c->pod->st.c[c->ci].stopping)
 		return;
 	sname = pp_signal_name(sig->signal);
 	if (sig->signal)
@@ -953,6 +1136,10 @@ static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *
 {
 	struct pod_rt *pr;
 
+	if (e->key >= HOOK_KEY_BASE && e->key < BPF_KEY) {
+		hook_sleep_done(sup, e);
+		return;
+	}
 	if (e->key == BPF_KEY) {
 		bpf_check(sup);
 		pp_sched_push(&sup->sched, pp_clock_now() + BPF_CHECK_PERIOD, BPF_KEY, 0);
@@ -1022,8 +1209,16 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 		free(vols);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < pr->st.n; i++)
-		pr->c[i] = (struct cont_rt){ .pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1 };
+	for (size_t i = 0; i < pr->st.n; i++) {
+		struct cont_rt **conts = realloc(sup->conts, (sup->n_conts + 1) * sizeof(*conts));
+
+		if (!conts)
+			return -ENOMEM;
+		sup->conts = conts;
+		pr->c[i] = (struct cont_rt){ .pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1,
+					     .gidx = sup->n_conts };
+		sup->conts[sup->n_conts++] = &pr->c[i];
+	}
 	for (size_t i = 0; i < spec->n_volumes; i++)
 		vols[i] = spec->volumes[i].name;
 	err = pp_runtime_prepare_pod(&sup->rt, pr->key, vols, spec->n_volumes, pr->vol_dir,
@@ -1134,12 +1329,16 @@ out_pods:
 	pp_probe_runner_free(sup.runner);
 	sup.runner = NULL;
 	for (i = 0; i < sup.n_pods; i++) {
-		for (size_t j = 0; sup.pods[i].c && j < sup.pods[i].st.n; j++)
+		for (size_t j = 0; sup.pods[i].c && j < sup.pods[i].st.n; j++) {
 			strv_free(&sup.pods[i].c[j].env);
+			for (int k = 0; k < _PP_HOOK_MAX; k++)
+				strv_free(&sup.pods[i].c[j].hooks[k].argv);
+		}
 		pp_lc_free(&sup.pods[i].st);
 		free(sup.pods[i].c);
 	}
 	probes_free(&sup);
+	free(sup.conts);
 	if (sup.sig_fd >= 0)
 		close(sup.sig_fd);
 out_runtime:
