@@ -17,6 +17,8 @@
 #define PP_ANN_TIMEOUT_MS "probe.podprobe.io/timeout-ms"
 #define PP_ANN_FAST_UNTIL_READY "probe.podprobe.io/fast-until-ready"
 #define PP_ANN_PREFIX "probe.podprobe.io/"
+#define PP_ANN_TCP_ACCEPT "probe.podprobe.io/tcp-accept" /* "true": wedged listener fails tcp */
+#define PP_ANN_PASSIVE "probe.podprobe.io/passive"	   /* "true": traffic stands in for tcp liveness */
 
 /* Re-probe interval after a kernel signal (a listener closed) until the verdict settles. */
 #define PP_PROBE_BURST_PERIOD (5 * PP_NSEC_PER_MSEC)

@@ -24,6 +24,18 @@ struct pp_probe_job_ops {
 	/* May the attempt run now (gates such as startup, P2.8)? NULL = always. */
 	bool (*allowed)(struct pp_probe_job *job);
 	/*
+	 * Before an attempt starts: the owner may answer it without touching the network
+	 * (passive evidence). Return true and fill <ret_output> (static or owned by the job) to
+	 * count a Success. NULL = never.
+	 */
+	bool (*shortcut)(struct pp_probe_job *job, const char **ret_output);
+	/*
+	 * Before a result is counted: the owner may turn it into another (a tcpSocket success on a
+	 * listener that accepts nothing). NULL = keep.
+	 */
+	enum pp_probe_result (*adjust)(struct pp_probe_job *job, enum pp_probe_result result,
+				       const char **output);
+	/*
 	 * An attempt ended with <result> and <output>; <chg> says whether the worker published a
 	 * new verdict. Called after the worker has counted it.
 	 */
@@ -53,6 +65,7 @@ struct pp_probe_runner_stats {
 	uint64_t late;			/* started more than a tenth of a period after due */
 	uint64_t queued;		/* had to wait for room */
 	uint64_t skipped;		/* gated turns */
+	uint64_t shortcuts;		/* answered by the owner without a probe (passive) */
 	pp_nsec max_lateness;
 };
 

@@ -184,6 +184,36 @@ static void test_without_bpf_detection_waits_for_the_period(void **state)
 	t_run_cleanup(&r);
 }
 
+static void test_wedged_listener_is_not_accepting(void **state)
+{
+	struct t_run r = { 0 };
+	const struct t_event *ev;
+	char yaml[1024];
+	int port = t_free_port();
+
+	/* fake-target --no-accept listens but never calls accept(): the kernel queues handshakes. */
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: wedged\n  annotations:\n"
+		 "    probe.podprobe.io/period-ms: \"200\"\n"
+		 "    probe.podprobe.io/tcp-accept: \"true\"\n"
+		 "spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
+		 "  - name: app\n    image: demo\n"
+		 "    command: [fake-target, --port, \"%d\", --no-accept, --backlog, \"64\", --quiet]\n"
+		 "    livenessProbe: {tcpSocket: {port: %d}, failureThreshold: 2}\n",
+		 port, port);
+	start_with_bpf(&r, yaml, NULL);
+	ev = t_wait_event(&r, "NotAccepting", "app", 0, 6000);
+	assert_string_equal(ev->source, "kernel");
+	assert_non_null(strstr(ev->message, "connections that were not accepted for"));
+	/* With probe.podprobe.io/tcp-accept the passing handshake no longer counts. */
+	ev = t_wait_event(&r, "Unhealthy", "app", 0, 3000);
+	assert_non_null(strstr(ev->message, "is not accepting connections"));
+	assert_non_null(t_wait_event(&r, "Killing", "app", 0, 3000));
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
 static void test_oom_kill_is_reported_by_the_kernel(void **state)
 {
 	struct t_run r = { 0 };
@@ -216,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_dying_grandchild_is_reported),
 		cmocka_unit_test(test_closed_listener_is_unhealthy_within_50ms_with_10s_period),
 		cmocka_unit_test(test_without_bpf_detection_waits_for_the_period),
+		cmocka_unit_test(test_wedged_listener_is_not_accepting),
 		cmocka_unit_test(test_oom_kill_is_reported_by_the_kernel),
 	};
 

@@ -114,6 +114,8 @@ static void deliver(struct pp_probe_runner *r, struct pp_probe_job *job,
 	struct pp_probe_change chg;
 
 	job->attempt = 0;
+	if (job->ops && job->ops->adjust)
+		result = job->ops->adjust(job, result, &output);
 	pp_probe_worker_result(&job->w, &job->cfg, result, &chg);
 	if (job->ops && job->ops->result)
 		job->ops->result(job, result, output, &chg);
@@ -160,6 +162,15 @@ static void begin(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec n
 	if (job->target_err) {
 		deliver(r, job, PP_RESULT_UNKNOWN, job->target_msg);
 		return;
+	}
+	if (job->ops && job->ops->shortcut) {
+		const char *output = "";
+
+		if (job->ops->shortcut(job, &output)) {
+			r->stats.shortcuts++;
+			deliver(r, job, PP_RESULT_SUCCESS, output);
+			return;
+		}
 	}
 	err = pp_prober_start(r->prober, &job->target, job->cfg.timeout, on_done, job,
 			      &job->attempt);

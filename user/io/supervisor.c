@@ -77,6 +77,15 @@ struct probe_rt {
 	struct pp_probe_job job;
 	struct cont_rt *c;
 	struct strv argv;		/* exec: the command after $(VAR) expansion */
+	uint64_t passive_seen;		/* accepts on the port already accounted for */
+};
+
+/* What the kernel tells about one probed listening port (wedged-listener detection). */
+struct port_watch {
+	uint16_t port;
+	bool wedged;			/* connections wait in its accept queue, unaccepted */
+	uint32_t last_backlog;
+	pp_nsec last_ts;
 };
 
 struct cont_rt {
@@ -144,6 +153,9 @@ struct pp_supervisor {
 	struct cont_rt **conts;		/* every container, by gidx */
 	uint32_t n_conts;
 	const char *source;		/* "kernel" or "probe": what the current input came from */
+	struct port_watch *ports;
+	size_t n_ports;
+	char adjust_msg[160];		/* output of an adjusted result */
 };
 
 /* ---- output ------------------------------------------------------------------------------------ */
@@ -536,8 +548,85 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result,
 	pr->sup->source = NULL;
 }
 
+static bool pod_annotation_true(const struct pp_pod *pod, const char *name)
+{
+	const char *v = pp_pod_annotation(pod, name);
+
+	return v && !strcmp(v, "true");
+}
+
+static struct port_watch *port_watch(struct pp_supervisor *sup, uint16_t port, bool add)
+{
+	struct port_watch *w;
+
+	for (size_t i = 0; i < sup->n_ports; i++)
+		if (sup->ports[i].port == port)
+			return &sup->ports[i];
+	if (!add)
+		return NULL;
+	w = realloc(sup->ports, (sup->n_ports + 1) * sizeof(*w));
+	if (!w)
+		return NULL;
+	sup->ports = w;
+	w = &sup->ports[sup->n_ports++];
+	*w = (struct port_watch){ .port = port };
+	return w;
+}
+
+/* probe.podprobe.io/tcp-accept: a tcpSocket success on a wedged listener is a failure. */
+static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe_result result,
+					 const char **output)
+{
+	struct probe_rt *p = job->ctx;
+	struct pp_supervisor *sup = p->c->pod->sup;
+	struct port_watch *w;
+
+	if (result != PP_RESULT_SUCCESS || job->target.kind != PP_HANDLER_TCP_SOCKET ||
+	    !pod_annotation_true(p->c->pod->spec, PP_ANN_TCP_ACCEPT))
+		return result;
+	w = port_watch(sup, (uint16_t)job->target.port, false);
+	if (!w || !w->wedged)
+		return result;
+	snprintf(sup->adjust_msg, sizeof(sup->adjust_msg),
+		 "listener on port %d is not accepting connections (%u waiting)", job->target.port,
+		 w->last_backlog);
+	*output = sup->adjust_msg;
+	return PP_RESULT_FAILURE;
+}
+
+/*
+ * probe.podprobe.io/passive: connections the kernel saw established on the port since the
+ * last attempt (not counting the probe's own) stand in for a tcpSocket liveness success.
+ */
+static bool probe_shortcut(struct pp_probe_job *job, const char **ret_output)
+{
+	struct probe_rt *p = job->ctx;
+	struct pp_supervisor *sup = p->c->pod->sup;
+	struct pp_port_accepts pa;
+
+	if (!sup->bpf || job->w.kind != PP_PROBE_LIVENESS ||
+	    job->target.kind != PP_HANDLER_TCP_SOCKET ||
+	    !pod_annotation_true(p->c->pod->spec, PP_ANN_PASSIVE) ||
+	    pp_signals_port_accepts(sup->bpf, (uint16_t)job->target.port, &pa) < 0)
+		return false;
+	if (p->passive_seen && pa.accepts > p->passive_seen &&
+	    pa.last + job->cfg.period >= pp_clock_now()) {
+		snprintf(sup->adjust_msg, sizeof(sup->adjust_msg),
+			 "passive: %llu connections accepted since the last check",
+			 (unsigned long long)(pa.accepts - p->passive_seen));
+		p->passive_seen = pa.accepts;
+		*ret_output = sup->adjust_msg;
+		return true;
+	}
+	/* A real probe follows; its own connection is not evidence. */
+	p->passive_seen = pa.accepts + 1;
+	return false;
+}
+
 static const struct pp_probe_job_ops probe_ops = {
 	.allowed = probe_allowed,
+	.shortcut = probe_shortcut,
+	.adjust = probe_adjust,
 	.result = probe_result,
 };
 
@@ -967,6 +1056,49 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 	}
 }
 
+/*
+ * Wedged listeners (kubernetes issue 103632): the kernel completes handshakes for an app that
+ * never calls accept(), so tcpSocket probes pass. A listener whose accept queue stayed non-empty
+ * and did not shrink across two reports at least a probe timeout apart holds connections
+ * nobody accepted for that long: NotAccepting.
+ */
+static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
+{
+	struct port_watch *w = port_watch(sup, sig->port, true);
+	struct probe_rt *owner = NULL;
+	pp_nsec timeout = PP_NSEC_PER_SEC;
+	char msg[256];
+
+	if (!w)
+		return;
+	for (uint32_t i = 0; i < sup->n_probes; i++) {
+		struct pp_probe_job *job = &sup->probes[i]->job;
+
+		if (job->w.instance && job->target.kind == PP_HANDLER_TCP_SOCKET &&
+		    job->target.port == sig->port) {
+			if (!owner || job->cfg.timeout < timeout)
+				timeout = job->cfg.timeout;
+			owner = owner ? owner : sup->probes[i];
+		}
+	}
+	if (!sig->backlog) {
+		w->wedged = false;
+	} else if (!w->wedged && w->last_ts && w->last_backlog && sig->backlog >= w->last_backlog &&
+		   sig->ts - w->last_ts >= timeout && owner) {
+		w->wedged = true;
+		snprintf(msg, sizeof(msg),
+			 "Listener on port %u has %u connections that were not accepted for %llu ms",
+			 sig->port, sig->backlog,
+			 (unsigned long long)((sig->ts - w->last_ts) / PP_NSEC_PER_MSEC));
+		sup->source = "kernel";
+		emit_event(owner->c->pod, owner->c->ci, PP_EVENT_WARNING, "NotAccepting", msg,
+			   pp_clock_now());
+		sup->source = NULL;
+	}
+	w->last_ts = sig->ts;
+	w->last_backlog = sig->backlog;
+}
+
 static void on_ksig(void *ctx, const struct pp_ksig *sig)
 {
 	struct pp_supervisor *sup = ctx;
@@ -977,6 +1109,9 @@ static void on_ksig(void *ctx, const struct pp_ksig *sig)
 		break;
 	case PP_KSIG_OOM:
 		ksig_oom(sup, sig);
+		break;
+	case PP_KSIG_ACCEPTS:
+		ksig_accepts(sup, sig);
 		break;
 	case PP_KSIG_LISTEN:
 	case PP_KSIG_UNLISTEN:
@@ -1339,6 +1474,7 @@ out_pods:
 	}
 	probes_free(&sup);
 	free(sup.conts);
+	free(sup.ports);
 	if (sup.sig_fd >= 0)
 		close(sup.sig_fd);
 out_runtime:
