@@ -27,3 +27,29 @@ for kind in tcp http; do
 done
 # 10,000 targets at 1 s: late probes must stay under 1%.
 "$O/bench/bench_probe" -n 10000 -p 1s -s "${secs}s" "tcp://127.0.0.1:$port"
+
+# Detection latency, kill/close -> podprobe's event, with and without eBPF.
+echo "# detection: from kill(2) or close(2) to the event podprobe prints (p50/p99 over the trials)"
+trials=${BENCH_TRIALS:-200}
+for mode in exit port; do
+	"$O/bench/bench_detect" --podprobe "$O/podprobe" --mode "$mode" -n "$trials" || true
+	"$O/bench/bench_detect" --podprobe "$O/podprobe" --mode "$mode" -n "$((trials / 10 > 5 ? trials / 10 : 5))" --no-bpf || true
+done
+
+# eBPF cost under a connect storm: run time per program invocation (kernel BPF stats).
+if [ "$(id -u)" -eq 0 ] && command -v bpftool >/dev/null && sysctl -q kernel.bpf_stats_enabled >/dev/null 2>&1; then
+	old=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	"$O/podprobe" signals --all --duration "$((secs + 2))s" >/dev/null 2>&1 &
+	sig=$!
+	sleep 1
+	"$O/bench/bench_probe" -n 5000 -p 50ms -s "${secs}s" "tcp://127.0.0.1:$port" | sed 's/^/# storm: /'
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith(("handle_", "pp_", "exit", "sock", "oom")) and p.get("run_cnt"):
+        print("bench=bpf prog=%s run_cnt=%d ns_per_run=%.0f" % (p["name"], p["run_cnt"], p["run_time_ns"] / p["run_cnt"]))
+' || true
+	wait $sig 2>/dev/null || true
+	sysctl -qw kernel.bpf_stats_enabled="$old"
+fi
