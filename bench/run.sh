@@ -33,7 +33,7 @@ echo "# detection: from kill(2) or close(2) to the event podprobe prints (p50/p9
 trials=${BENCH_TRIALS:-200}
 for mode in exit port; do
 	"$O/bench/bench_detect" --podprobe "$O/podprobe" --mode "$mode" -n "$trials" || true
-	"$O/bench/bench_detect" --podprobe "$O/podprobe" --mode "$mode" -n "$((trials / 10 > 5 ? trials / 10 : 5))" --no-bpf || true
+	"$O/bench/bench_detect" --podprobe "$O/podprobe" --mode "$mode" -n "$trials" --no-bpf || true
 done
 
 # eBPF cost under a connect storm: run time per program invocation (kernel BPF stats).
