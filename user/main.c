@@ -89,6 +89,7 @@ static const char main_doc[] =
 	"  run PATH...       run the pods in PATH (files or directories) until they finish\n"
 	"  validate PATH...  check manifests as the API server would; exit 0 valid, 2 not\n"
 	"  logs POD          print a container's log (-c CONTAINER, -p previous instance)\n"
+	"  delete POD...     delete pods of a running `podprobe run` (graceful, as kubectl)\n"
 	"  probe TARGET      run one probe (tcp://, http://, https://, grpc://, exec -- CMD)\n"
 	"  signals           live trace of the kernel events podprobe uses (root, eBPF)\n"
 	"  help              this text; `podprobe COMMAND --help` describes each command\n"
@@ -148,6 +149,11 @@ static const struct argp_option signals_options[] = {
 	{ "output", OPT_OUTPUT, "FORMAT", 0, "text (default) or json", 1 },
 	{ "json", 'j', NULL, 0, "Same as --output=json", 1 },
 	{ "duration", OPT_DURATION, "DURATION", 0, "Stop after DURATION (default: at Ctrl-C)", 1 },
+	{ 0 },
+};
+
+static const struct argp_option delete_options[] = {
+	{ "namespace", 'n', "NS", 0, "The pods' namespace (default \"default\")", 1 },
 	{ 0 },
 };
 
@@ -340,6 +346,25 @@ static error_t parse_signals(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static error_t parse_delete(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'n':
+		opts.ns = arg;
+		break;
+	case ARGP_KEY_ARGS:
+		opts.args = state->argv + state->next;
+		opts.n_args = (size_t)(state->argc - state->next);
+		break;
+	case ARGP_KEY_NO_ARGS:
+		argp_usage(state);
+		break;
+	default:
+		return parse_common(key, arg, state);
+	}
+	return 0;
+}
+
 static const struct argp_child common_child[] = {
 	{ &(struct argp){ common_options, parse_common, NULL, NULL, NULL, NULL, NULL }, 0,
 	  "Common options:", 5 },
@@ -398,6 +423,20 @@ static const struct argp probe_argp = {
 	"  podprobe probe --timeout 500ms -H 'Host: example.com' http://127.0.0.1:8080/healthz\n"
 	"  podprobe probe grpc://127.0.0.1:9090/my.Service\n"
 	"  podprobe probe exec -- test -f /tmp/ready",
+	common_child, NULL, NULL,
+};
+
+static const struct argp delete_argp = {
+	delete_options, parse_delete, "POD...",
+	"Delete pods of the `podprobe run` that uses the same state directory: each gets the "
+	"kubelet's graceful termination (Killing, preStop, SIGTERM, SIGKILL after "
+	"terminationGracePeriodSeconds) and ends Succeeded or Failed; the other pods go on.\v"
+	"Exit status: 0 every pod's deletion began, 1 otherwise (no such pod, no running "
+	"podprobe run).\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  podprobe delete web\n"
+	"  podprobe delete -n staging db cache",
 	common_child, NULL, NULL,
 };
 
@@ -549,6 +588,31 @@ static int cmd_probe(void)
 	return rc;
 }
 
+static int cmd_delete(void)
+{
+	const char *ns = opts.ns ? opts.ns : "default";
+	int rc = EXIT_SUCCESS;
+
+	for (size_t i = 0; i < opts.n_args; i++) {
+		int err = pp_supervisor_request_delete(opts.state_dir, ns, opts.args[i]);
+
+		if (err == 0) {
+			printf("pod \"%s\" deleted\n", opts.args[i]);
+			continue;
+		}
+		rc = EXIT_FAILURE;
+		if (err == -ENOENT)
+			fprintf(stderr, "Error from podprobe (NotFound): pods \"%s\" not found\n",
+				opts.args[i]);
+		else if (err == -ESRCH)
+			fprintf(stderr, "podprobe: no running 'podprobe run' uses state directory '%s'\n",
+				opts.state_dir);
+		else
+			pp_log_errno(PP_LOG_ERR, err, "cannot delete pod '%s'", opts.args[i]);
+	}
+	return rc;
+}
+
 static int cmd_run(void)
 {
 	struct pp_pod_list pods = { 0 };
@@ -615,6 +679,8 @@ int main(int argc, char **argv)
 		argp = &probe_argp;
 	else if (!strcmp(opts.cmd, "signals"))
 		argp = &signals_argp;
+	else if (!strcmp(opts.cmd, "delete"))
+		argp = &delete_argp;
 	else {
 		fprintf(stderr, "podprobe: unknown command '%s'\n\n%s", opts.cmd, main_doc);
 		return EXIT_USAGE;
@@ -639,6 +705,8 @@ int main(int argc, char **argv)
 		rc = cmd_validate();
 	else if (!strcmp(opts.cmd, "probe"))
 		rc = cmd_probe();
+	else if (!strcmp(opts.cmd, "delete"))
+		rc = cmd_delete();
 	else if (!strcmp(opts.cmd, "signals"))
 		rc = pp_signals_trace(opts.all, opts.json,
 				      (unsigned int)(opts.duration / PP_NSEC_PER_MSEC));

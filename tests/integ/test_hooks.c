@@ -184,6 +184,39 @@ static void test_sidecars_start_in_order_and_stop_in_reverse(void **state)
 	t_run_cleanup(&r);
 }
 
+static void test_podprobe_delete_stops_one_pod_gracefully(void **state)
+{
+	struct t_run r;
+	char yaml[2048], cmd[1024], out[256];
+
+	t_run_init(&r);
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: one}\nspec:\n  containers:\n"
+		 "  - name: app\n    image: busybox\n    workingDir: '%s'\n    command: [sleep, \"100\"]\n"
+		 "    lifecycle: {preStop: {exec: {command: [sh, -c, 'echo one-prestop >> order.txt']}}}\n"
+		 "---\n"
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: two}\nspec:\n  containers:\n"
+		 "  - name: app\n    image: busybox\n    command: [sleep, \"100\"]\n",
+		 r.dir);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "p.yaml", yaml), NULL });
+	t_wait_event(&r, "Started", "app", 1, 5000);
+	snprintf(cmd, sizeof(cmd), "%s delete --state-dir=%s one 2>&1", t_podprobe(), r.state_dir);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+	assert_string_equal(out, "pod \"one\" deleted\n");
+	assert_string_equal(t_wait_event(&r, "Killing", "app", 0, 5000)->message,
+			    "Stopping container app");
+	assert_non_null(t_wait_event(&r, "PodFailed", "", 0, 5000));
+	assert_order(&r, "one-prestop");
+	/* The other pod runs on; an unknown pod is an error. */
+	assert_int_equal(t_count_events(&r, "Killing", "app"), 1);
+	snprintf(cmd, sizeof(cmd), "%s delete --state-dir=%s nope 2>&1", t_podprobe(), r.state_dir);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 1);
+	assert_string_equal(out, "Error from podprobe (NotFound): pods \"nope\" not found\n");
+	t_run_signal(&r, SIGTERM);
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	t_run_cleanup(&r);
+}
+
 static void test_example_pods_register_and_deregister(void **state)
 {
 	struct t_run r;
@@ -217,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_failing_pre_stop_does_not_stop_termination),
 		cmocka_unit_test(test_pre_stop_longer_than_grace_is_cut_at_the_deadline),
 		cmocka_unit_test(test_sidecars_start_in_order_and_stop_in_reverse),
+		cmocka_unit_test(test_podprobe_delete_stops_one_pod_gracefully),
 		cmocka_unit_test(test_example_pods_register_and_deregister),
 	};
 

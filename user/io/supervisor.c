@@ -7,13 +7,16 @@
  */
 #include "podprobe/supervisor.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "podprobe/clock.h"
@@ -1245,11 +1248,47 @@ static void kill_all(struct pp_supervisor *sup)
 				pp_runtime_signal(&sup->pods[i].c[j].proc, SIGKILL);
 }
 
+/* `podprobe delete`: requests are files "<ns>_<pod>" in <state>/control/delete. */
+static void control_requests(struct pp_supervisor *sup)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300], done[PATH_MAX + 320];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/" PP_CONTROL_DIR, sup->cfg->state_dir);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct pod_rt *pr = NULL;
+
+		if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
+			continue;
+		for (size_t i = 0; i < sup->n_pods && !pr; i++)
+			if (!strcmp(sup->pods[i].key, e->d_name))
+				pr = &sup->pods[i];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!pr) {
+			snprintf(done, sizeof(done), "%s.notfound", path);
+			rename(path, done);
+			continue;
+		}
+		table_erase(sup);
+		pp_log(PP_LOG_NOTICE, "deleting pod '%s' (podprobe delete)", pr->spec->name);
+		pp_lc_delete(&pr->st, pp_clock_now(), &sup->acts);
+		run_actions(pr);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 static void on_signal(void *ctx, int res)
 {
 	struct pp_supervisor *sup = ctx;
 
-	if (res == (int)sizeof(sup->sig_buf)) {
+	if (res == (int)sizeof(sup->sig_buf) && sup->sig_buf.ssi_signo == SIGUSR1) {
+		control_requests(sup);
+	} else if (res == (int)sizeof(sup->sig_buf)) {
 		sup->signals++;
 		table_erase(sup);
 		if (sup->signals == 1) {
@@ -1370,6 +1409,69 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	return 0;
 }
 
+/* <state>/podprobe.pid names this run for `podprobe delete`. */
+static void pid_file(struct pp_supervisor *sup, bool create)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" PP_PID_FILE, sup->cfg->state_dir);
+	if (!create) {
+		unlink(path);
+		return;
+	}
+	f = fopen(path, "we");
+	if (!f) {
+		pp_log_errno(PP_LOG_WARN, -errno, "cannot write '%s' (podprobe delete will not find "
+						  "this run), ignoring", path);
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+int pp_supervisor_request_delete(const char *state_dir, const char *ns, const char *name)
+{
+	char path[PATH_MAX], req[PATH_MAX + 400], nf[PATH_MAX + 420];
+	pp_nsec until = pp_clock_now() + 10 * PP_NSEC_PER_SEC;
+	int pid = 0, fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" PP_PID_FILE, state_dir);
+	f = fopen(path, "re");
+	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 1 || kill(pid, 0) < 0) {
+		if (f)
+			fclose(f);
+		return -ESRCH;
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/control", state_dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/" PP_CONTROL_DIR, state_dir);
+	mkdir(path, 0700);
+	snprintf(req, sizeof(req), "%s/%s_%s", path, ns, name);
+	snprintf(nf, sizeof(nf), "%s.notfound", req);
+	unlink(nf);
+	fd = open(req, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (kill(pid, SIGUSR1) < 0)
+		return -errno;
+	/* The run removes the request once the pod's deletion has begun. */
+	while (access(req, F_OK) == 0 && pp_clock_now() < until)
+		poll(NULL, 0, 10);
+	if (access(nf, F_OK) == 0) {
+		unlink(nf);
+		return -ENOENT;
+	}
+	if (access(req, F_OK) == 0) {
+		unlink(req);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
 static int signals_setup(struct pp_supervisor *sup)
 {
 	sigset_t set;
@@ -1378,6 +1480,7 @@ static int signals_setup(struct pp_supervisor *sup)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	sup->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1423,6 +1526,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		goto out_runtime;
 	}
 	bpf_setup(&sup);
+	pid_file(&sup, true);
 	for (i = 0; i < pods->n; i++) {
 		err = pod_setup(&sup, &sup.pods[i], pods->items[i], (uint32_t)i);
 		sup.n_pods = i + 1;
@@ -1458,6 +1562,13 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			rc = 1;
 	err = 0;
 out_pods:
+	if (sup.bpf) {
+		struct pp_signals_stats st;
+
+		if (pp_signals_stats(sup.bpf, &st) == 0)
+			pp_log(PP_LOG_NOTICE, "kernel signals: %llu events, %llu lost",
+			       (unsigned long long)st.events, (unsigned long long)st.lost);
+	}
 	pp_signals_close(sup.bpf);
 	sup.bpf = NULL;
 	reapers_free(&sup);
@@ -1477,6 +1588,7 @@ out_pods:
 	free(sup.ports);
 	if (sup.sig_fd >= 0)
 		close(sup.sig_fd);
+	pid_file(&sup, false);
 out_runtime:
 	pp_runtime_fini(&sup.rt);
 out_loop:
