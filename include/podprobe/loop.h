@@ -40,6 +40,12 @@ int pp_loop_send(struct pp_loop *loop, int fd, const void *buf, unsigned int len
 int pp_loop_recv(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_loop_fn fn,
 		 void *ctx, uint64_t *ret_id);
 
+/*
+ * Close <fd> through the ring: the close rides along with the next submission instead of
+ * costing a syscall of its own. Falls back to close(2) when the ring is full.
+ */
+void pp_loop_close(struct pp_loop *loop, int fd);
+
 /* Cancel operation <id>; its callback will not run. Unknown ids are ignored. */
 void pp_loop_cancel(struct pp_loop *loop, uint64_t id);
 

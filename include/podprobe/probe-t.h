@@ -20,6 +20,9 @@
 #define PP_ANN_TCP_ACCEPT "probe.podprobe.io/tcp-accept" /* "true": wedged listener fails tcp */
 #define PP_ANN_PASSIVE "probe.podprobe.io/passive"	   /* "true": traffic stands in for tcp liveness */
 
+/* Probe wake-ups are rounded up to this step so that due probes share one submission. */
+#define PP_PROBE_SLACK PP_NSEC_PER_MSEC
+
 /* Re-probe interval after a kernel signal (a listener closed) until the verdict settles. */
 #define PP_PROBE_BURST_PERIOD (5 * PP_NSEC_PER_MSEC)
 

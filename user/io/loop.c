@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <liburing.h>
@@ -182,6 +183,18 @@ int pp_loop_recv(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_l
 		return -EBUSY;
 	io_uring_prep_recv(sqe, fd, buf, len, 0);
 	return queue(loop, sqe, fn, ctx, ret_id);
+}
+
+void pp_loop_close(struct pp_loop *loop, int fd)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
+
+	if (!sqe) {
+		close(fd);
+		return;
+	}
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data64(sqe, UD_CANCEL);
 }
 
 void pp_loop_cancel(struct pp_loop *loop, uint64_t id)

@@ -215,11 +215,18 @@ void pp_probe_runner_burst(struct pp_probe_runner *r, struct pp_probe_job *job, 
 
 pp_nsec pp_probe_runner_next(const struct pp_probe_runner *r)
 {
-	pp_nsec a = pp_sched_next(&r->heap), b = pp_prober_next_deadline(r->prober);
+	pp_nsec a = pp_sched_next(&r->heap), b = pp_prober_next_deadline(r->prober), next;
 
 	if (r->wait_len && pp_prober_stats(r->prober)->in_flight < r->max_in_flight)
 		return 0;
-	return a < b ? a : b;
+	next = a < b ? a : b;
+	/*
+	 * Wake on whole PP_PROBE_SLACK steps: what falls due within one step shares a single
+	 * submission (and wait) instead of one syscall pair per probe.
+	 */
+	if (next != PP_NSEC_INFINITY && next % PP_PROBE_SLACK)
+		next += PP_PROBE_SLACK - next % PP_PROBE_SLACK;
+	return next;
 }
 
 void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)

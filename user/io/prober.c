@@ -61,7 +61,7 @@ static void slot_free(struct pp_prober *pr, struct attempt *a)
 		a->op = 0;
 	}
 	if (a->fd >= 0) {
-		close(a->fd);
+		pp_loop_close(pr->loop, a->fd);
 		a->fd = -1;
 	}
 	a->gen++; /* stale heap entries and ids no longer match */

@@ -103,6 +103,8 @@ struct cont_rt {
 	bool oom_seen;			/* the kernel OOM-killed a process of this instance */
 	uint32_t gidx;			/* index in sup->conts (hook timer keys) */
 	struct hook_rt {
+		struct cont_rt *c;	/* back to the container (the attempt's context) */
+		enum pp_hook_kind kind;
 		uint32_t instance;	/* instance the hook runs for, 0 = not running */
 		uint64_t attempt;	/* exec/httpGet attempt in flight */
 		uint32_t gen;		/* sleep timer generation */
@@ -782,11 +784,6 @@ static void hook_done(struct cont_rt *c, enum pp_hook_kind kind, bool ok, const 
 			   &pr->sup->acts);
 }
 
-struct hook_ctx {
-	struct cont_rt *c;
-	enum pp_hook_kind kind;
-};
-
 /* L.9: the message kubelet keeps for a failed hook. */
 static void hook_message(struct cont_rt *c, const struct pp_handler *h, const char *err,
 			 char *buf, size_t size)
@@ -817,14 +814,13 @@ static void hook_message(struct cont_rt *c, const struct pp_handler *h, const ch
 
 static void on_hook_attempt(void *ctx, const struct pp_probe_report *rep)
 {
-	struct cont_rt *c = ((struct hook_ctx *)ctx)->c;
-	enum pp_hook_kind kind = ((struct hook_ctx *)ctx)->kind;
+	struct cont_rt *c = ((struct hook_rt *)ctx)->c;
+	enum pp_hook_kind kind = ((struct hook_rt *)ctx)->kind;
 	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
 	const struct pp_handler *h = kind == PP_HOOK_POST_START ? &cs->post_start : &cs->pre_stop;
 	char msg[1024];
 	bool ok;
 
-	free(ctx);
 	if (!c->hooks[kind].instance)
 		return;
 	/* L.7: an HTTP hook fails on transport errors only; any status is a success. */
@@ -844,10 +840,11 @@ static void hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum p
 	const struct pp_container_spec *cs = pp_pod_container(pr->spec, ci);
 	const struct pp_handler *hd = kind == PP_HOOK_POST_START ? &cs->post_start : &cs->pre_stop;
 	struct pp_probe_target *t = &h->target;
-	struct hook_ctx *ctx;
 	char msg[1024];
 	int port, err = 0;
 
+	h->c = c;
+	h->kind = kind;
 	h->instance = instance;
 	strv_free(&h->argv);
 	memset(t, 0, sizeof(*t));
@@ -886,16 +883,10 @@ static void hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum p
 		hook_done(c, kind, false, msg);
 		return;
 	}
-	ctx = malloc(sizeof(*ctx));
-	if (!err && !ctx)
-		err = -ENOMEM;
-	if (!err) {
-		*ctx = (struct hook_ctx){ c, kind };
+	if (!err)
 		err = pp_prober_start(pp_probe_runner_prober(pr->sup->runner), t, HOOK_NO_TIMEOUT,
-				      on_hook_attempt, ctx, &h->attempt);
-	}
+				      on_hook_attempt, h, &h->attempt);
 	if (err) {
-		free(ctx);
 		hook_message(c, hd, strerror(-err), msg, sizeof(msg));
 		hook_done(c, kind, false, msg);
 	}
