@@ -64,6 +64,7 @@ endif
 CORE_SRCS := $(sort $(wildcard user/core/*.c))
 IO_SRCS := $(sort $(wildcard user/io/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOL_LIB_OBJS := $(patsubst %.c,$(O)/%.o,$(sort $(wildcard tools/lib/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRCS := $(sort $(wildcard tests/integ/test_*.c))
 FAKE_SRCS := $(sort $(wildcard tests/fakes/*.c))
@@ -136,13 +137,13 @@ $(PODPROBE): $(O)/user/main.o $(IO_OBJS) $(LIBCORE)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
-# Test apps are single files; the ones speaking TLS or HTTP/2 take those libraries.
+# Test apps are one file each plus tools/lib/ and the core; TLS or HTTP/2 ones take those libs.
 $(O)/tools/fake-target: TOOL_LIBS = $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
 $(O)/tools/grpc-health-server: TOOL_LIBS = $(NGHTTP2_LIBS)
-$(O)/tools/%: tools/%.c
+$(O)/tools/%: tools/%.c $(TOOL_LIB_OBJS) $(LIBCORE)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) $< $(LDFLAGS) $(TOOL_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools $< $(TOOL_LIB_OBJS) $(LIBCORE) $(LDFLAGS) $(TOOL_LIBS) -o $@
 
 # Unit tests link only the pure core and the fakes (the purity check of house-style §6);
 # test_manifest and test_grpc_health also take the sans-I/O module they cover.

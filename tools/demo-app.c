@@ -20,7 +20,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,24 +31,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/tool_util.h"
+#include "podprobe/kubefmt.h"
+
 #define PROG		       "demo-app"
 #define MAX_CLIENTS	       1024
-#define REQ_MAX		       8192 /* request line + headers */
-#define RESP_MAX	       512  /* status line + headers + body */
-#define NSEC_PER_USEC	       1000ULL
-#define NSEC_PER_MSEC	       1000000ULL
-#define NSEC_PER_SEC	       1000000000ULL
-#define DURATION_MAX_NS	       ((uint64_t)INT64_MAX) /* Go's time.Duration range */
-#define NO_DEADLINE	       UINT64_MAX
-#define CLIENT_TIMEOUT_NS      (10 * NSEC_PER_SEC)   /* whole request/response exchange */
-#define LINGER_TIMEOUT_NS      (1 * NSEC_PER_SEC)    /* drain after our half-close */
-#define ACCEPT_BACKOFF_NS      (100 * NSEC_PER_MSEC) /* after EMFILE/ENFILE/ENOMEM */
-#define CONNECT_TIMEOUT_MIN_NS (1 * NSEC_PER_SEC)    /* per wait-tcp attempt */
-#define FINAL_CONNECT_NS       (100 * NSEC_PER_MSEC) /* last attempt, at --timeout */
+#define REQ_MAX		       8192			/* request line + headers */
+#define RESP_MAX	       512			/* status line + headers + body */
+#define CLIENT_TIMEOUT_NS      (10 * PP_NSEC_PER_SEC)	/* whole request/response exchange */
+#define LINGER_TIMEOUT_NS      (1 * PP_NSEC_PER_SEC)	/* drain after our half-close */
+#define CONNECT_TIMEOUT_MIN_NS (1 * PP_NSEC_PER_SEC)	/* per wait-tcp attempt */
+#define FINAL_CONNECT_NS       (100 * PP_NSEC_PER_MSEC) /* last attempt, at --timeout */
 #define DEFAULT_PORT	       8080
-#define DEFAULT_INTERVAL_NS    (200 * NSEC_PER_MSEC)
+#define DEFAULT_INTERVAL_NS    (200 * PP_NSEC_PER_MSEC)
 #define EXIT_USAGE	       2
-#define ADDR_STR_MAX	       64 /* "[v6addr]:port" */
 
 enum demo_cmd {
 	CMD_NONE = 0,
@@ -88,9 +83,9 @@ struct pp_opts {
 	const char *host;	       /* address or name to bind */
 	int port;		       /* 1..65535 */
 	uint64_t listen_delay_ns;      /* before bind + listen */
-	uint64_t fail_health_after_ns; /* /healthz -> 500 from then on, NO_DEADLINE = never */
-	uint64_t crash_after_ns;       /* exit(exit_code) then, NO_DEADLINE = never */
-	uint64_t close_listener_after_ns; /* stop listening (keep running), NO_DEADLINE = never */
+	uint64_t fail_health_after_ns; /* /healthz -> 500 from then on, TU_NO_DEADLINE = never */
+	uint64_t crash_after_ns;       /* exit(exit_code) then, TU_NO_DEADLINE = never */
+	uint64_t close_listener_after_ns; /* stop listening, keep running; TU_NO_DEADLINE = never */
 	int exit_code;		       /* for --crash-after */
 	uint64_t ready_after_ns;       /* /ready -> 200 from then on */
 	bool ignore_sigterm;	       /* log SIGTERM and keep running */
@@ -104,189 +99,26 @@ struct pp_opts {
 	uint64_t interval_ns;  /* between attempt starts */
 };
 
+const char tu_prog[] = PROG;
 const char *argp_program_version = PROG " (podprobe) 0.1";
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
-static void logln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One event, one line on stdout (line-buffered, so a supervisor's pipe sees it at once). */
-static void logln(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
-static void errln(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t deadline_after(uint64_t start, uint64_t delta)
-{
-	if (delta == NO_DEADLINE)
-		return NO_DEADLINE;
-	return start + delta; /* delta <= INT64_MAX and start is small: no overflow */
-}
-
-/* Milliseconds for poll(), rounded up so we never wake before <deadline> and spin. */
-static int poll_timeout_ms(uint64_t deadline, uint64_t now)
-{
-	uint64_t ms;
-
-	if (deadline == NO_DEADLINE)
-		return -1;
-	if (deadline <= now)
-		return 0;
-	ms = (deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
+/*
+ * <ns> in the largest unit that divides it ("90s", "1500ms", "250us"): the option as a user
+ * would write it, which is not Go's "1m30s" of pp_fmt_go_duration(), so log lines stay as they
+ * were.
+ */
 static void fmt_duration(uint64_t ns, char *buf, size_t len)
 {
-	if (ns % NSEC_PER_SEC == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ns / NSEC_PER_SEC));
-	else if (ns % NSEC_PER_MSEC == 0)
-		snprintf(buf, len, "%llums", (unsigned long long)(ns / NSEC_PER_MSEC));
-	else if (ns % NSEC_PER_USEC == 0)
-		snprintf(buf, len, "%lluus", (unsigned long long)(ns / NSEC_PER_USEC));
+	if (ns % PP_NSEC_PER_SEC == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ns / PP_NSEC_PER_SEC));
+	else if (ns % PP_NSEC_PER_MSEC == 0)
+		snprintf(buf, len, "%llums", (unsigned long long)(ns / PP_NSEC_PER_MSEC));
+	else if (ns % PP_NSEC_PER_USEC == 0)
+		snprintf(buf, len, "%lluus", (unsigned long long)(ns / PP_NSEC_PER_USEC));
 	else
 		snprintf(buf, len, "%lluns", (unsigned long long)ns);
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Validated strtol: the whole of <s>, base 10, within [<min>, <max>]. */
-static int parse_long(const char *s, long min, long max, long *ret_val)
-{
-	char *end;
-	long v;
-
-	/* strtol() would also take leading spaces and a '+': refuse them */
-	if (!is_digit(s[0]) && !(s[0] == '-' && is_digit(s[1])))
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (end == s || *end)
-		return -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*ret_val = v;
-	return 0;
-}
-
-/*
- * Parse a Go-style duration ("500ms", "1.5s", "1m30s", "2h"; units ns, us, µs, ms, s, m, h) or
- * a plain number of seconds ("2", "0.25") into nanoseconds in <ret_ns>. Rejects the empty
- * string, signs, spaces, unknown units and anything above INT64_MAX ns. Fractions finer than
- * a nanosecond are truncated. Returns 0, -EINVAL or -ERANGE.
- */
-static int parse_duration(const char *s, uint64_t *ret_ns)
-{
-	static const struct {
-		const char *name;
-		uint64_t ns;
-	} units[] = {
-		/* Longest names first so "ms" wins over "m". */
-		{"ns", 1},
-		{"us", NSEC_PER_USEC},
-		{"\xc2\xb5s", NSEC_PER_USEC}, /* U+00B5 micro sign */
-		{"\xce\xbcs", NSEC_PER_USEC}, /* U+03BC Greek mu */
-		{"ms", NSEC_PER_MSEC},
-		{"s", NSEC_PER_SEC},
-		{"m", 60 * NSEC_PER_SEC},
-		{"h", 3600 * NSEC_PER_SEC},
-	};
-	const char *p = s;
-	uint64_t total = 0;
-
-	if (!*p)
-		return -EINVAL;
-	while (*p) {
-		const char *comp = p;
-		unsigned long long whole = 0;
-		uint64_t frac9 = 0, unit = 0, part;
-		int frac_digits = 0;
-		bool have_whole = false;
-		const char *unit_name = NULL;
-		char *end;
-		size_t i;
-
-		if (!is_digit(*p) && *p != '.')
-			return -EINVAL;
-		if (is_digit(*p)) {
-			errno = 0;
-			whole = strtoull(p, &end, 10);
-			if (errno == ERANGE)
-				return -ERANGE;
-			p = end;
-			have_whole = true;
-		}
-		if (*p == '.') {
-			p++;
-			/* Keep nine digits: nanoseconds of the unit, enough for any unit <= 1 h. */
-			for (; is_digit(*p); p++, frac_digits++)
-				if (frac_digits < 9)
-					frac9 = frac9 * 10 + (uint64_t)(*p - '0');
-			for (i = (size_t)(frac_digits < 9 ? frac_digits : 9); i < 9; i++)
-				frac9 *= 10;
-		}
-		if (!have_whole && !frac_digits)
-			return -EINVAL;
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t n = strlen(units[i].name);
-
-			if (!strncmp(p, units[i].name, n)) {
-				unit_name = units[i].name;
-				unit = units[i].ns;
-				p += n;
-				break;
-			}
-		}
-		if (!unit_name) {
-			/* A bare number is seconds, only as the whole string ("2", "0.5") */
-			if (comp != s || *p)
-				return -EINVAL;
-			unit = NSEC_PER_SEC;
-		}
-		if (whole > DURATION_MAX_NS / unit)
-			return -ERANGE;
-		part = (uint64_t)whole * unit;
-		/* frac9 / 1e9 of a unit, split to stay within 64 bits. */
-		part += frac9 * (unit / NSEC_PER_SEC) +
-			frac9 * (unit % NSEC_PER_SEC) / NSEC_PER_SEC;
-		if (part > DURATION_MAX_NS - total)
-			return -ERANGE;
-		total += part;
-	}
-	*ret_ns = total;
-	return 0;
 }
 
 /*
@@ -314,28 +146,12 @@ static int split_host_port(const char *s, char *ret_host, size_t host_len, char 
 	}
 	if (n == 0 || n >= host_len)
 		return -EINVAL;
-	if (parse_long(colon + 1, 1, 65535, &port) < 0)
+	if (tu_parse_long(colon + 1, 1, 65535, &port) < 0)
 		return -EINVAL;
 	memcpy(ret_host, host, n);
 	ret_host[n] = '\0';
 	snprintf(ret_port, port_len, "%ld", port);
 	return 0;
-}
-
-/* "addr:port", with brackets for IPv6, from a socket address. */
-static void fmt_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buf_len)
-{
-	char host[INET6_ADDRSTRLEN], port[8];
-
-	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
-			NI_NUMERICHOST | NI_NUMERICSERV)) {
-		snprintf(buf, buf_len, "?");
-		return;
-	}
-	if (sa->sa_family == AF_INET6)
-		snprintf(buf, buf_len, "[%s]:%s", host, port);
-	else
-		snprintf(buf, buf_len, "%s:%s", host, port);
 }
 
 /* ---- command line -------------------------------------------------------------------------- */
@@ -428,7 +244,7 @@ static uint64_t duration_arg(struct argp_state *state, const char *name, const c
 {
 	uint64_t ns = 0;
 
-	if (parse_duration(arg, &ns) < 0)
+	if (pp_parse_duration(arg, &ns) < 0)
 		argp_error(state, "invalid %s '%s': expected a duration such as 500ms, 2s, 1m or 3",
 			   name, arg);
 	return ns;
@@ -475,7 +291,7 @@ static error_t parse_serve(int key, char *arg, struct argp_state *state)
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case 'p':
-		if (parse_long(arg, 1, 65535, &v) < 0)
+		if (tu_parse_long(arg, 1, 65535, &v) < 0)
 			argp_error(state, "invalid port '%s': expected 1..65535", arg);
 		o->port = (int)v;
 		break;
@@ -500,7 +316,7 @@ static error_t parse_serve(int key, char *arg, struct argp_state *state)
 		o->close_listener_after_ns = duration_arg(state, "--close-listener-after", arg);
 		break;
 	case OPT_EXIT_CODE:
-		if (parse_long(arg, 0, 255, &v) < 0)
+		if (tu_parse_long(arg, 0, 255, &v) < 0)
 			argp_error(state, "invalid exit code '%s': expected 0..255", arg);
 		o->exit_code = (int)v;
 		break;
@@ -572,11 +388,11 @@ enum client_state {
 struct client {
 	int fd; /* -1 when the slot is free */
 	enum client_state state;
-	uint64_t deadline_ns;	 /* close the connection then */
-	size_t in_len;		 /* bytes in <in> */
-	size_t out_len;		 /* bytes in <out> */
-	size_t out_off;		 /* bytes of <out> already sent */
-	char peer[ADDR_STR_MAX]; /* "addr:port", for the access log */
+	uint64_t deadline_ns;	    /* close the connection then */
+	size_t in_len;		    /* bytes in <in> */
+	size_t out_len;		    /* bytes in <out> */
+	size_t out_off;		    /* bytes of <out> already sent */
+	char peer[TU_ADDR_STR_MAX]; /* "addr:port", for the access log */
 	char in[REQ_MAX];
 	char out[RESP_MAX];
 };
@@ -587,7 +403,7 @@ struct server {
 	int sig_fd;		   /* signalfd for SIGTERM and SIGINT */
 	int listen_fd;		   /* -1 until --listen-delay has passed */
 	uint64_t accept_resume_ns; /* accept() backoff after EMFILE and friends, or 0 */
-	uint64_t term_at_ns;	   /* exit 0 then (SIGTERM + --term-delay), or NO_DEADLINE */
+	uint64_t term_at_ns;	   /* exit 0 then (SIGTERM + --term-delay), or TU_NO_DEADLINE */
 	bool ready_logged;
 	bool unhealthy_logged;
 	bool listener_closed;	   /* --close-listener-after happened: never listen again */
@@ -601,12 +417,12 @@ struct server {
 static bool serve_is_ready(const struct server *srv, uint64_t now)
 {
 	return srv->listen_fd >= 0 &&
-	       now >= deadline_after(srv->start_ns, srv->opts->ready_after_ns);
+	       now >= tu_deadline_after(srv->start_ns, srv->opts->ready_after_ns);
 }
 
 static bool serve_is_healthy(const struct server *srv, uint64_t now)
 {
-	return now < deadline_after(srv->start_ns, srv->opts->fail_health_after_ns);
+	return now < tu_deadline_after(srv->start_ns, srv->opts->fail_health_after_ns);
 }
 
 /* Write "<pid>\n" to --write-file through a temporary name, so readers never see it half done. */
@@ -637,7 +453,8 @@ static void remove_marker(struct server *srv)
 	if (!srv->file_written)
 		return;
 	if (unlink(srv->opts->write_file) < 0 && errno != ENOENT)
-		errln("cannot remove '%s': %s, ignoring", srv->opts->write_file, strerror(errno));
+		tu_errln("cannot remove '%s': %s, ignoring", srv->opts->write_file,
+			 strerror(errno));
 	srv->file_written = false;
 }
 
@@ -662,53 +479,6 @@ static void serve_close_all(struct server *srv)
 	srv->listen_fd = -1;
 }
 
-/* Bind and listen on --host:--port. Returns the non-blocking fd or -errno (already logged). */
-static int open_listener(const struct pp_opts *o, char *ret_name, size_t name_len)
-{
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	};
-	struct addrinfo *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t ss_len = sizeof(ss);
-	char port[8];
-	int fd = -1, err = -EADDRNOTAVAIL, one = 1, gai;
-
-	snprintf(port, sizeof(port), "%d", o->port);
-	gai = getaddrinfo(o->host, port, &hints, &res);
-	if (gai) {
-		errln("cannot resolve '%s': %s", o->host, gai_strerror(gai));
-		return -EINVAL;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			err = -errno;
-			continue;
-		}
-		/* Restarted containers must rebind at once despite TIME_WAIT leftovers. */
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
-			break;
-		err = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errln("cannot listen on '%s' port %d: %s", o->host, o->port, strerror(-err));
-		return err;
-	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) == 0)
-		fmt_sockaddr((struct sockaddr *)&ss, ss_len, ret_name, name_len);
-	else
-		snprintf(ret_name, name_len, "%s:%d", o->host, o->port);
-	return fd;
-}
-
 /* Copy the request line for the log: bounded, printable ASCII only. */
 static void log_request(const struct client *c, int status)
 {
@@ -723,7 +493,7 @@ static void log_request(const struct client *c, int status)
 		line[i] = (ch >= 0x20 && ch < 0x7f && ch != '"') ? ch : '?';
 	}
 	line[i] = '\0';
-	logln("%s \"%s\" %d", c->peer, line, status);
+	tu_logln("%s \"%s\" %d", c->peer, line, status);
 }
 
 static const char *status_text(int status)
@@ -925,35 +695,23 @@ static void serve_accept(struct server *srv, uint64_t now)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
+		socklen_t len;
 		struct client *c = client_slot(srv);
 		int fd;
 
 		if (!c)
 			return; /* full: build_pollfds() leaves the listener out until a slot frees
 				 */
-		fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				/* The connection stays queued; polling now would spin. */
-				errln("accept: %s, pausing accepts for 100ms", strerror(errno));
-				srv->accept_resume_ns = now + ACCEPT_BACKOFF_NS;
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				errln("accept: %s, ignoring", strerror(errno));
-			}
+		fd = tu_accept(srv->listen_fd, now, &srv->accept_resume_ns, &ss, &len);
+		if (fd < 0)
 			return;
-		}
 		c->fd = fd;
 		c->state = CS_READ;
 		c->deadline_ns = now + CLIENT_TIMEOUT_NS;
 		c->in_len = 0;
 		c->out_len = 0;
 		c->out_off = 0;
-		fmt_sockaddr((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
+		tu_fmt_sockaddr((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
 		srv->n_clients++;
 	}
 }
@@ -972,23 +730,23 @@ static bool serve_signals(struct server *srv, uint64_t now, int *ret_code)
 		if (n != (ssize_t)sizeof(si))
 			return false;
 		if (si.ssi_signo == SIGINT) {
-			logln("SIGINT received, exiting");
+			tu_logln("SIGINT received, exiting");
 			*ret_code = EXIT_SUCCESS;
 			return true;
 		}
 		if (si.ssi_signo != SIGTERM)
 			continue;
 		if (srv->opts->ignore_sigterm) {
-			logln("SIGTERM received, ignoring (--ignore-sigterm)");
-		} else if (srv->term_at_ns != NO_DEADLINE) {
-			logln("SIGTERM received again, already exiting");
+			tu_logln("SIGTERM received, ignoring (--ignore-sigterm)");
+		} else if (srv->term_at_ns != TU_NO_DEADLINE) {
+			tu_logln("SIGTERM received again, already exiting");
 		} else if (srv->opts->term_delay_ns == 0) {
-			logln("SIGTERM received, exiting");
+			tu_logln("SIGTERM received, exiting");
 			*ret_code = EXIT_SUCCESS;
 			return true;
 		} else {
 			fmt_duration(srv->opts->term_delay_ns, d, sizeof(d));
-			logln("SIGTERM received, exiting in %s", d);
+			tu_logln("SIGTERM received, exiting in %s", d);
 			srv->term_at_ns = now + srv->opts->term_delay_ns;
 		}
 	}
@@ -1002,51 +760,52 @@ static bool serve_signals(struct server *srv, uint64_t now, int *ret_code)
 static bool serve_timers(struct server *srv, uint64_t now, int *ret_code)
 {
 	const struct pp_opts *o = srv->opts;
-	char name[ADDR_STR_MAX];
+	char name[TU_ADDR_STR_MAX];
 	size_t i;
 	int err;
 
-	if (srv->term_at_ns != NO_DEADLINE && now >= srv->term_at_ns) {
-		logln("term delay over, exiting");
+	if (srv->term_at_ns != TU_NO_DEADLINE && now >= srv->term_at_ns) {
+		tu_logln("term delay over, exiting");
 		*ret_code = EXIT_SUCCESS;
 		return true;
 	}
-	if (now >= deadline_after(srv->start_ns, o->crash_after_ns)) {
-		logln("crashing with exit code %d (--crash-after)", o->exit_code);
+	if (now >= tu_deadline_after(srv->start_ns, o->crash_after_ns)) {
+		tu_logln("crashing with exit code %d (--crash-after)", o->exit_code);
 		*ret_code = o->exit_code;
 		return true;
 	}
-	if (srv->listen_fd >= 0 && now >= deadline_after(srv->start_ns, o->close_listener_after_ns)) {
+	if (srv->listen_fd >= 0 &&
+	    now >= tu_deadline_after(srv->start_ns, o->close_listener_after_ns)) {
 		close(srv->listen_fd);
 		srv->listen_fd = -1;
 		srv->listener_closed = true;
-		logln("closed the listening socket (--close-listener-after), still running");
+		tu_logln("closed the listening socket (--close-listener-after), still running");
 	}
 	if (srv->listen_fd < 0 && !srv->listener_closed &&
 	    now >= srv->start_ns + o->listen_delay_ns) {
-		srv->listen_fd = open_listener(o, name, sizeof(name));
+		srv->listen_fd = tu_listen_tcp(o->host, o->port, SOMAXCONN, name, sizeof(name));
 		if (srv->listen_fd < 0) {
 			*ret_code = EXIT_FAILURE;
 			return true;
 		}
-		logln("listening on %s", name);
+		tu_logln("listening on %s", name);
 		if (o->write_file && serve_is_healthy(srv, now)) {
 			err = write_marker(o->write_file);
 			if (err < 0) {
-				errln("cannot write '%s': %s", o->write_file, strerror(-err));
+				tu_errln("cannot write '%s': %s", o->write_file, strerror(-err));
 				*ret_code = EXIT_FAILURE;
 				return true;
 			}
 			srv->file_written = true;
-			logln("wrote '%s'", o->write_file);
+			tu_logln("wrote '%s'", o->write_file);
 		}
 	}
 	if (!srv->ready_logged && serve_is_ready(srv, now)) {
-		logln("ready");
+		tu_logln("ready");
 		srv->ready_logged = true;
 	}
 	if (!srv->unhealthy_logged && !serve_is_healthy(srv, now)) {
-		logln("health check failing from now on, /healthz returns 500");
+		tu_logln("health check failing from now on, /healthz returns 500");
 		srv->unhealthy_logged = true;
 		remove_marker(srv);
 	}
@@ -1073,15 +832,15 @@ static uint64_t next_deadline(const struct server *srv)
 	uint64_t d = srv->term_at_ns;
 	size_t i;
 
-	d = min_u64(d, deadline_after(srv->start_ns, o->crash_after_ns));
+	d = min_u64(d, tu_deadline_after(srv->start_ns, o->crash_after_ns));
 	if (srv->listen_fd < 0 && !srv->listener_closed)
 		d = min_u64(d, srv->start_ns + o->listen_delay_ns);
 	if (srv->listen_fd >= 0)
-		d = min_u64(d, deadline_after(srv->start_ns, o->close_listener_after_ns));
+		d = min_u64(d, tu_deadline_after(srv->start_ns, o->close_listener_after_ns));
 	else if (!srv->ready_logged)
-		d = min_u64(d, deadline_after(srv->start_ns, o->ready_after_ns));
+		d = min_u64(d, tu_deadline_after(srv->start_ns, o->ready_after_ns));
 	if (!srv->unhealthy_logged)
-		d = min_u64(d, deadline_after(srv->start_ns, o->fail_health_after_ns));
+		d = min_u64(d, tu_deadline_after(srv->start_ns, o->fail_health_after_ns));
 	if (srv->accept_resume_ns)
 		d = min_u64(d, srv->accept_resume_ns);
 	for (i = 0; i < MAX_CLIENTS; i++)
@@ -1135,19 +894,19 @@ static int cmd_serve(const struct pp_opts *o)
 		.opts = o,
 		.sig_fd = -1,
 		.listen_fd = -1,
-		.term_at_ns = NO_DEADLINE,
+		.term_at_ns = TU_NO_DEADLINE,
 	};
 	sigset_t mask;
 	int code = EXIT_FAILURE;
 	size_t i;
 
 	raise_nofile_limit();
-	srv.start_ns = now_ns();
+	srv.start_ns = tu_now_ns();
 	srv.clients = calloc(MAX_CLIENTS, sizeof(*srv.clients));
 	srv.pfds = calloc(MAX_CLIENTS + 2, sizeof(*srv.pfds));
 	srv.pfd_client = calloc(MAX_CLIENTS + 2, sizeof(*srv.pfd_client));
 	if (!srv.clients || !srv.pfds || !srv.pfd_client) {
-		errln("out of memory");
+		tu_errln("out of memory");
 		goto out_free;
 	}
 	for (i = 0; i < MAX_CLIENTS; i++)
@@ -1156,41 +915,35 @@ static int cmd_serve(const struct pp_opts *o)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-		errln("sigprocmask: %s", strerror(errno));
+	srv.sig_fd = tu_signalfd(&mask);
+	if (srv.sig_fd < 0)
 		goto out_free;
-	}
-	srv.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (srv.sig_fd < 0) {
-		errln("signalfd: %s", strerror(errno));
-		goto out_free;
-	}
 	if (o->listen_delay_ns) {
 		char d[32];
 
 		fmt_duration(o->listen_delay_ns, d, sizeof(d));
-		logln("waiting %s before listening (--listen-delay)", d);
+		tu_logln("waiting %s before listening (--listen-delay)", d);
 	}
 
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = tu_now_ns();
 		nfds_t n, k;
 		int r;
 
 		if (serve_timers(&srv, now, &code))
 			break;
 		n = build_pollfds(&srv);
-		r = poll(srv.pfds, n, poll_timeout_ms(next_deadline(&srv), now));
+		r = poll(srv.pfds, n, tu_poll_timeout_ms(next_deadline(&srv), now));
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			errln("poll: %s", strerror(errno));
+			tu_errln("poll: %s", strerror(errno));
 			code = EXIT_FAILURE;
 			break;
 		}
 		if (r == 0)
 			continue;
-		now = now_ns();
+		now = tu_now_ns();
 		if (srv.pfds[0].revents && serve_signals(&srv, now, &code))
 			break;
 		for (k = 1; k < n; k++) {
@@ -1237,8 +990,8 @@ out_free:
 static void sleep_until(uint64_t deadline)
 {
 	struct timespec ts = {
-		.tv_sec = (time_t)(deadline / NSEC_PER_SEC),
-		.tv_nsec = (long)(deadline % NSEC_PER_SEC),
+		.tv_sec = (time_t)(deadline / PP_NSEC_PER_SEC),
+		.tv_nsec = (long)(deadline % PP_NSEC_PER_SEC),
 	};
 
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
@@ -1263,13 +1016,13 @@ static int connect_one(const struct addrinfo *ai, uint64_t deadline)
 	}
 	pfd = (struct pollfd){.fd = fd, .events = POLLOUT};
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = tu_now_ns();
 
 		if (now >= deadline) {
 			err = -ETIMEDOUT;
 			goto out_close;
 		}
-		r = poll(&pfd, 1, poll_timeout_ms(deadline, now));
+		r = poll(&pfd, 1, tu_poll_timeout_ms(deadline, now));
 		if (r > 0)
 			break;
 		if (r < 0 && errno != EINTR) {
@@ -1315,28 +1068,28 @@ static int try_connect(const struct pp_opts *o, uint64_t deadline, char *errbuf,
 
 static int cmd_wait_tcp(const struct pp_opts *o)
 {
-	uint64_t start = now_ns(), deadline, connect_ns;
+	uint64_t start = tu_now_ns(), deadline, connect_ns;
 	char errbuf[128] = "no attempt made", d[32];
 
-	deadline = o->timeout_ns ? start + o->timeout_ns : NO_DEADLINE;
+	deadline = o->timeout_ns ? start + o->timeout_ns : TU_NO_DEADLINE;
 	/* A silently dropped SYN must not stall the loop, nor cut a slow accept short. */
 	connect_ns =
 		o->interval_ns > CONNECT_TIMEOUT_MIN_NS ? o->interval_ns : CONNECT_TIMEOUT_MIN_NS;
-	logln("waiting for %s", o->target);
+	tu_logln("waiting for %s", o->target);
 	for (;;) {
-		uint64_t attempt = now_ns(), limit = attempt + connect_ns, next;
+		uint64_t attempt = tu_now_ns(), limit = attempt + connect_ns, next;
 
 		/* Stay within --timeout, but give the attempt at the deadline a fair chance. */
 		if (limit > deadline)
 			limit = deadline > attempt + FINAL_CONNECT_NS ? deadline
 								      : attempt + FINAL_CONNECT_NS;
 		if (try_connect(o, limit, errbuf, sizeof(errbuf)) == 0) {
-			logln("%s is up", o->target);
+			tu_logln("%s is up", o->target);
 			return EXIT_SUCCESS;
 		}
-		if (now_ns() >= deadline) {
+		if (tu_now_ns() >= deadline) {
 			fmt_duration(o->timeout_ns, d, sizeof(d));
-			errln("timed out after %s waiting for %s: %s", d, o->target, errbuf);
+			tu_errln("timed out after %s waiting for %s: %s", d, o->target, errbuf);
 			return EXIT_FAILURE;
 		}
 		next = attempt + o->interval_ns;
@@ -1351,9 +1104,9 @@ int main(int argc, char **argv)
 	struct pp_opts opts = {
 		.host = "127.0.0.1",
 		.port = DEFAULT_PORT,
-		.fail_health_after_ns = NO_DEADLINE,
-		.crash_after_ns = NO_DEADLINE,
-		.close_listener_after_ns = NO_DEADLINE,
+		.fail_health_after_ns = TU_NO_DEADLINE,
+		.crash_after_ns = TU_NO_DEADLINE,
+		.close_listener_after_ns = TU_NO_DEADLINE,
 		.exit_code = 1,
 		.interval_ns = DEFAULT_INTERVAL_NS,
 	};

@@ -20,7 +20,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,34 +40,31 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define PROG		  "fake-target"
-#define EXIT_USAGE	  2
-#define MAX_LISTENERS	  64
-#define DEFAULT_BACKLOG	  4096 /* the kernel caps it at net.core.somaxconn */
-#define DEFAULT_IDLE_S	  30
-#define IDLE_MAX_S	  86400
-#define REQ_MAX		  (16 * 1024) /* request line + headers, else 431 */
-#define PATH_LEN	  512	      /* a longer path is none of ours: 404 */
-#define QUERY_LEN	  512
-#define ADDR_STR_MAX	  64 /* "[v6addr]:port" */
-#define NSEC_PER_MSEC	  1000000ULL
-#define NSEC_PER_SEC	  1000000000ULL
-#define NO_DEADLINE	  UINT64_MAX
-#define LINGER_NS	  (2 * NSEC_PER_SEC)	/* drain the peer after our half-close */
-#define ACCEPT_BACKOFF_NS (100 * NSEC_PER_MSEC) /* after EMFILE/ENFILE/ENOBUFS/ENOMEM */
-#define ACCEPT_BATCH	  256			/* accepts per wakeup: a SYN storm can't starve */
-#define FLUSH_BUDGET	  (256 * 1024)		/* bytes per connection per wakeup, same reason */
-#define DRAIN_READS	  4			/* discarding reads per connection per wakeup */
-#define MAX_EVENTS	  512
-#define SLOW_DEFAULT_MS	  100
-#define SLOW_MAX_MS	  3600000
-#define REDIRECT_MAX	  1000000
-#define BIG_BODY_LEN	  (1024 * 1024)
-#define PATTERN_LEN	  (64 * 1024) /* /big body block; BIG_BODY_LEN is a multiple of it */
-#define PAD_LINE_LEN	  64
-#define PAD_LINES	  64
-#define PAD_BLOCK_LEN	  (PAD_LINE_LEN * PAD_LINES)
-#define PAD_BLOCKS	  17 /* 17 x 4 KiB = 68 KiB of X-Pad headers, over 64 KiB */
+#include "lib/tool_util.h"
+
+#define PROG		"fake-target"
+#define EXIT_USAGE	2
+#define MAX_LISTENERS	64
+#define DEFAULT_BACKLOG 4096 /* the kernel caps it at net.core.somaxconn */
+#define DEFAULT_IDLE_S	30
+#define IDLE_MAX_S	86400
+#define REQ_MAX		(16 * 1024) /* request line + headers, else 431 */
+#define PATH_LEN	512	    /* a longer path is none of ours: 404 */
+#define QUERY_LEN	512
+#define LINGER_NS	(2 * PP_NSEC_PER_SEC) /* drain the peer after our half-close */
+#define ACCEPT_BATCH	256		      /* accepts per wakeup: a SYN storm can't starve */
+#define FLUSH_BUDGET	(256 * 1024)	      /* bytes per connection per wakeup, same reason */
+#define DRAIN_READS	4		      /* discarding reads per connection per wakeup */
+#define MAX_EVENTS	512
+#define SLOW_DEFAULT_MS 100
+#define SLOW_MAX_MS	3600000
+#define REDIRECT_MAX	1000000
+#define BIG_BODY_LEN	(1024 * 1024)
+#define PATTERN_LEN	(64 * 1024) /* /big body block; BIG_BODY_LEN is a multiple of it */
+#define PAD_LINE_LEN	64
+#define PAD_LINES	64
+#define PAD_BLOCK_LEN	(PAD_LINE_LEN * PAD_LINES)
+#define PAD_BLOCKS	17 /* 17 x 4 KiB = 68 KiB of X-Pad headers, over 64 KiB */
 
 _Static_assert(BIG_BODY_LEN % PATTERN_LEN == 0, "/big is sent in whole pattern blocks");
 _Static_assert(BIG_BODY_LEN == 1048576, "resp_big_head spells the length out");
@@ -94,6 +90,7 @@ struct pp_opts {
 	bool quiet;		  /* no per-request lines on stderr */
 };
 
+const char tu_prog[] = PROG;
 const char *argp_program_version = PROG " (podprobe) 0.1";
 
 /* What an epoll event or a timer belongs to: the first member of each owner. */
@@ -124,10 +121,10 @@ struct sig_src {
 struct listener {
 	enum src_kind kind; /* SRC_LISTENER */
 	int fd;
-	int port;		 /* bound port, resolved when --port 0 */
-	bool paused;		 /* accept() backoff after running out of fds or memory */
-	struct timer tm;	 /* end of the backoff */
-	char addr[ADDR_STR_MAX]; /* "127.0.0.1:8080" as printed */
+	int port;		    /* bound port, resolved when --port 0 */
+	bool paused;		    /* accept() backoff after running out of fds or memory */
+	struct timer tm;	    /* end of the backoff */
+	char addr[TU_ADDR_STR_MAX]; /* "127.0.0.1:8080" as printed */
 };
 
 enum conn_state {
@@ -165,7 +162,7 @@ struct conn {
 	bool dead;	   /* closed; freed after this loop pass */
 	struct conn *prev; /* live list, or the graveyard (next only) */
 	struct conn *next;
-	char peer[ADDR_STR_MAX]; /* for log lines, empty with --quiet */
+	char peer[TU_ADDR_STR_MAX]; /* for log lines, empty with --quiet */
 };
 
 struct server {
@@ -222,97 +219,6 @@ static const char resp_bighdr_head[] = "HTTP/1.1 200 OK\r\n"
 static const char resp_bighdr_tail[] = "\r\nok";
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-static void logln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Listening lines and statistics: stdout, line-buffered, read by tests. */
-static void logln(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
-/* Errors and per-request lines: stderr. */
-static void errln(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-/* Milliseconds for epoll_wait(), rounded up so we never wake before <deadline> and spin. */
-static int wait_ms(uint64_t deadline, uint64_t now)
-{
-	uint64_t ms;
-
-	if (deadline == NO_DEADLINE)
-		return -1;
-	if (deadline <= now)
-		return 0;
-	ms = (deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Validated strtol: the whole of <s>, base 10, within [<min>, <max>]. */
-static int parse_long(const char *s, long min, long max, long *ret_val)
-{
-	char *end;
-	long v;
-
-	/* strtol() would also take leading spaces and a '+': refuse them */
-	if (!is_digit(s[0]) && !(s[0] == '-' && is_digit(s[1])))
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (end == s || *end)
-		return -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*ret_val = v;
-	return 0;
-}
-
-/* "addr:port", with brackets for IPv6, from a socket address. */
-static void fmt_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buf_len)
-{
-	char host[INET6_ADDRSTRLEN], port[8];
-
-	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
-			NI_NUMERICHOST | NI_NUMERICSERV)) {
-		snprintf(buf, buf_len, "?");
-		return;
-	}
-	if (sa->sa_family == AF_INET6)
-		snprintf(buf, buf_len, "[%s]:%s", host, port);
-	else
-		snprintf(buf, buf_len, "%s:%s", host, port);
-}
 
 /* Copy <n> bytes of request text into <buf> for a log line, replacing control bytes. */
 static void fmt_printable(const char *s, size_t n, char *buf, size_t buf_len)
@@ -472,7 +378,7 @@ static void tls_log_errors(const char *what)
 
 	while ((e = ERR_get_error())) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		errln("%s: %s", what, buf);
+		tu_errln("%s: %s", what, buf);
 	}
 }
 
@@ -734,7 +640,7 @@ static void update_interest(struct server *srv, struct conn *c)
 	if (ev.events == c->events)
 		return;
 	if (epoll_ctl(srv->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-		errln("epoll_ctl: %s", strerror(errno));
+		tu_errln("epoll_ctl: %s", strerror(errno));
 		conn_close(srv, c);
 		return;
 	}
@@ -942,7 +848,7 @@ static bool path_num(const char *path, const char *prefix, long min, long max, l
 {
 	size_t n = strlen(prefix);
 
-	return !strncmp(path, prefix, n) && parse_long(path + n, min, max, ret_n) == 0;
+	return !strncmp(path, prefix, n) && tu_parse_long(path + n, min, max, ret_n) == 0;
 }
 
 /* /slow's "ms=N" query parameter into <ret_ms>, default SLOW_DEFAULT_MS. 0 or -EINVAL. */
@@ -955,7 +861,7 @@ static int slow_interval(const struct http_req *rq, long *ret_ms)
 		return -EINVAL;
 	snprintf(query, sizeof(query), "%s", rq->query);
 	for (kv = strtok_r(query, "&", &save); kv; kv = strtok_r(NULL, "&", &save))
-		if (!strncmp(kv, "ms=", 3) && parse_long(kv + 3, 0, SLOW_MAX_MS, &ms) < 0)
+		if (!strncmp(kv, "ms=", 3) && tu_parse_long(kv + 3, 0, SLOW_MAX_MS, &ms) < 0)
 			return -EINVAL;
 	*ret_ms = ms;
 	return 0;
@@ -979,7 +885,7 @@ static bool host_ok(const char *h, int len)
 static int reply_redirect_abs(struct conn *c, const struct http_req *rq, long n)
 {
 	const char *scheme = c->ssl ? "https" : "http";
-	char local[ADDR_STR_MAX], *loc;
+	char local[TU_ADDR_STR_MAX], *loc;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int err;
@@ -992,7 +898,7 @@ static int reply_redirect_abs(struct conn *c, const struct http_req *rq, long n)
 		if (getsockname(c->fd, (struct sockaddr *)&ss, &len) < 0)
 			snprintf(local, sizeof(local), "%s", c->lst->addr);
 		else
-			fmt_sockaddr((struct sockaddr *)&ss, len, local, sizeof(local));
+			tu_fmt_sockaddr((struct sockaddr *)&ss, len, local, sizeof(local));
 		if (asprintf(&loc, "%s://%s/redirect-abs/%ld", scheme, local, n) < 0)
 			return -ENOMEM;
 	}
@@ -1073,7 +979,7 @@ static int route(struct server *srv, struct conn *c, const struct http_req *rq, 
 			err = reply(c, 400, NULL, "bad ms, expected 0..3600000\n", 28);
 		} else {
 			queue(c, resp_slow, sizeof(resp_slow) - 1);
-			c->slow_ns = (uint64_t)n * NSEC_PER_MSEC;
+			c->slow_ns = (uint64_t)n * PP_NSEC_PER_MSEC;
 			/* 0 ms is full speed: a slow_ns of 0 means "not paced" */
 			return n ? ACT_SLOW : ACT_REPLY;
 		}
@@ -1157,8 +1063,8 @@ static void handle_request(struct server *srv, struct conn *c, const char *head,
 			snprintf(what, sizeof(what), "%s",
 				 rq.path[0] && !strcmp(rq.path, "/garbage") ? "garbage"
 									    : action_names[act]);
-		errln("%s %s %s -> %s", c->peer, method[0] ? method : "-", target[0] ? target : "-",
-		      what);
+		tu_errln("%s %s %s -> %s", c->peer, method[0] ? method : "-",
+			 target[0] ? target : "-", what);
 	}
 	free(c->req); /* the response no longer refers to the head */
 	c->req = NULL;
@@ -1234,7 +1140,7 @@ static int read_request(struct server *srv, struct conn *c)
 		if (c->req_len == REQ_MAX) {
 			srv->n_requests++;
 			if (!srv->opts->quiet)
-				errln("%s request head over %d bytes -> 431", c->peer, REQ_MAX);
+				tu_errln("%s request head over %d bytes -> 431", c->peer, REQ_MAX);
 			free(c->req);
 			c->req = NULL;
 			if (reply(c, 431, NULL, "request header fields too large\n", 32) < 0)
@@ -1334,7 +1240,7 @@ static void log_conn_error(struct server *srv, struct conn *c, const char *what,
 	if (c->ssl && err == -EPROTO)
 		tls_log_errors(c->peer);
 	else
-		errln("%s %s: %s", c->peer, what, strerror(-err));
+		tu_errln("%s %s: %s", c->peer, what, strerror(-err));
 }
 
 /* Make as much progress on <c> as its sockets allow, then wait for the next event. */
@@ -1436,7 +1342,7 @@ static void conn_on_timer(struct server *srv, struct conn *c)
 		break;
 	default:
 		if (!srv->opts->quiet)
-			errln("%s idle for %ds, closing", c->peer, srv->opts->idle_s);
+			tu_errln("%s idle for %ds, closing", c->peer, srv->opts->idle_s);
 		conn_close(srv, c);
 		break;
 	}
@@ -1462,7 +1368,7 @@ static void conn_new(struct server *srv, struct listener *l, int fd,
 	c->tm.owner = &c->kind;
 	c->lst = l;
 	if (!srv->opts->quiet)
-		fmt_sockaddr((const struct sockaddr *)ss, len, c->peer, sizeof(c->peer));
+		tu_fmt_sockaddr((const struct sockaddr *)ss, len, c->peer, sizeof(c->peer));
 	/* /slow writes single bytes: send each at once, not when the last one is ACKed */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (srv->tls) {
@@ -1478,7 +1384,7 @@ static void conn_new(struct server *srv, struct listener *l, int fd,
 	}
 	ev.data.ptr = c;
 	if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		errln("epoll_ctl: %s", strerror(errno));
+		tu_errln("epoll_ctl: %s", strerror(errno));
 		SSL_free(c->ssl);
 		free(c);
 		close(fd);
@@ -1499,10 +1405,10 @@ static void listener_set_paused(struct server *srv, struct listener *l, bool pau
 	struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.ptr = l};
 
 	if (epoll_ctl(srv->ep, EPOLL_CTL_MOD, l->fd, &ev) < 0)
-		errln("epoll_ctl %s: %s", l->addr, strerror(errno));
+		tu_errln("epoll_ctl %s: %s", l->addr, strerror(errno));
 	l->paused = paused;
 	if (paused)
-		timer_arm(&srv->timers, &l->tm, srv->now_ns + ACCEPT_BACKOFF_NS);
+		timer_arm(&srv->timers, &l->tm, srv->now_ns + TU_ACCEPT_BACKOFF_NS);
 	else
 		timer_disarm(&srv->timers, &l->tm);
 }
@@ -1516,7 +1422,7 @@ static void listener_on_event(struct server *srv, struct listener *l)
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		/* One timer per connection and per listener: reserve before accepting. */
 		if (heap_reserve(&srv->timers, srv->n_active + (size_t)srv->n_lst + 1) < 0) {
-			errln("%s: out of memory, pausing accept", l->addr);
+			tu_errln("%s: out of memory, pausing accept", l->addr);
 			listener_set_paused(srv, l, true);
 			return;
 		}
@@ -1537,8 +1443,8 @@ static void listener_on_event(struct server *srv, struct listener *l)
 		default:
 			/* EMFILE and friends: the queue stays readable, so stop polling it a bit.
 			 */
-			errln("accept on %s: %s, pausing accept for %llums", l->addr,
-			      strerror(errno), ACCEPT_BACKOFF_NS / NSEC_PER_MSEC);
+			tu_errln("accept on %s: %s, pausing accept for %llums", l->addr,
+				 strerror(errno), TU_ACCEPT_BACKOFF_NS / PP_NSEC_PER_MSEC);
 			listener_set_paused(srv, l, true);
 			return;
 		}
@@ -1548,48 +1454,17 @@ static void listener_on_event(struct server *srv, struct listener *l)
 /* Bind and listen on --host at <port> (0 = any free port) into <l>. Returns 0 or -errno. */
 static int listener_open(const struct pp_opts *o, int port, struct listener *l)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	};
 	struct sockaddr_storage ss;
-	struct addrinfo *res, *ai;
-	char port_str[8];
 	socklen_t len;
-	int err, fd = -1, one = 1;
+	int err, fd;
 
-	snprintf(port_str, sizeof(port_str), "%d", port);
-	err = getaddrinfo(o->host, port_str, &hints, &res);
-	if (err) {
-		errln("cannot resolve '%s': %s", o->host, gai_strerror(err));
-		return -EINVAL;
-	}
-	err = -EADDRNOTAVAIL;
-	/* The first address that works, as a server given a name would do. */
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			err = -errno;
-			continue;
-		}
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, o->backlog) == 0)
-			break;
-		err = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errln("cannot listen on '%s' port %d: %s", o->host, port, strerror(-err));
-		return err;
-	}
+	fd = tu_listen_tcp(o->host, port, o->backlog, NULL, 0);
+	if (fd < 0)
+		return fd;
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
 		err = -errno;
-		errln("getsockname: %s", strerror(errno));
+		tu_errln("getsockname: %s", strerror(errno));
 		close(fd);
 		return err;
 	}
@@ -1599,7 +1474,7 @@ static int listener_open(const struct pp_opts *o, int port, struct listener *l)
 						 : ((struct sockaddr_in *)&ss)->sin_port);
 	l->tm.idx = -1;
 	l->tm.owner = &l->kind;
-	fmt_sockaddr((struct sockaddr *)&ss, len, l->addr, sizeof(l->addr));
+	tu_fmt_sockaddr((struct sockaddr *)&ss, len, l->addr, sizeof(l->addr));
 	return 0;
 }
 
@@ -1636,13 +1511,13 @@ static void on_signal(struct server *srv)
 	while (read(srv->sig.fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGUSR1:
-			logln("accepted=%llu requests=%llu active=%llu", srv->n_accepted,
-			      srv->n_requests, srv->n_active);
+			tu_logln("accepted=%llu requests=%llu active=%llu", srv->n_accepted,
+				 srv->n_requests, srv->n_active);
 			break;
 		case SIGTERM:
 		case SIGINT:
 			if (!srv->opts->quiet)
-				errln("%s, exiting", strsignal((int)si.ssi_signo));
+				tu_errln("%s, exiting", strsignal((int)si.ssi_signo));
 			srv->stop = true;
 			break;
 		default:
@@ -1665,7 +1540,7 @@ static void raise_nofile_limit(void)
 	rl.rlim_cur = 1 << 20;
 	if (rl.rlim_max == RLIM_INFINITY && setrlimit(RLIMIT_NOFILE, &rl) == 0)
 		return;
-	errln("cannot raise RLIMIT_NOFILE: %s, ignoring", strerror(errno));
+	tu_errln("cannot raise RLIMIT_NOFILE: %s, ignoring", strerror(errno));
 }
 
 static void server_free(struct server *srv)
@@ -1728,12 +1603,12 @@ static int server_init(struct server *srv, const struct pp_opts *o)
 	int i, err;
 
 	srv->opts = o;
-	srv->idle_ns = (uint64_t)o->idle_s * NSEC_PER_SEC;
+	srv->idle_ns = (uint64_t)o->idle_s * PP_NSEC_PER_SEC;
 	srv->sig.kind = SRC_SIGNAL;
 
 	err = make_blocks(srv);
 	if (err < 0) {
-		errln("out of memory");
+		tu_errln("out of memory");
 		return err;
 	}
 	if (o->tls) {
@@ -1744,7 +1619,7 @@ static int server_init(struct server *srv, const struct pp_opts *o)
 	srv->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->ep < 0) {
 		err = -errno;
-		errln("epoll_create1: %s", strerror(errno));
+		tu_errln("epoll_create1: %s", strerror(errno));
 		return err;
 	}
 
@@ -1752,21 +1627,14 @@ static int server_init(struct server *srv, const struct pp_opts *o)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-		err = -errno;
-		errln("sigprocmask: %s", strerror(errno));
+	err = tu_signalfd(&mask);
+	if (err < 0)
 		return err;
-	}
-	srv->sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (srv->sig.fd < 0) {
-		err = -errno;
-		errln("signalfd: %s", strerror(errno));
-		return err;
-	}
+	srv->sig.fd = err;
 	ev.data.ptr = &srv->sig;
 	if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, srv->sig.fd, &ev) < 0) {
 		err = -errno;
-		errln("epoll_ctl: %s", strerror(errno));
+		tu_errln("epoll_ctl: %s", strerror(errno));
 		return err;
 	}
 
@@ -1782,18 +1650,18 @@ static int server_init(struct server *srv, const struct pp_opts *o)
 		ev.data.ptr = l;
 		if (epoll_ctl(srv->ep, EPOLL_CTL_ADD, l->fd, &ev) < 0) {
 			err = -errno;
-			errln("epoll_ctl: %s", strerror(errno));
+			tu_errln("epoll_ctl: %s", strerror(errno));
 			return err;
 		}
 	}
 	err = heap_reserve(&srv->timers, (size_t)srv->n_lst + 1);
 	if (err < 0) {
-		errln("out of memory");
+		tu_errln("out of memory");
 		return err;
 	}
 	/* Only now, so a test that reads these lines knows every port is ready. */
 	for (i = 0; i < srv->n_lst; i++)
-		logln("listening on %s", srv->lst[i].addr);
+		tu_logln("listening on %s", srv->lst[i].addr);
 	return 0;
 }
 
@@ -1803,19 +1671,19 @@ static int server_run(struct server *srv)
 	int i, n, timeout;
 
 	while (!srv->stop) {
-		srv->now_ns = now_ns();
+		srv->now_ns = tu_now_ns();
 		run_timers(srv);
 		reap(srv);
-		timeout = wait_ms(srv->timers.len ? srv->timers.v[0]->when_ns : NO_DEADLINE,
-				  srv->now_ns);
+		timeout = tu_poll_timeout_ms(
+			srv->timers.len ? srv->timers.v[0]->when_ns : TU_NO_DEADLINE, srv->now_ns);
 		n = epoll_wait(srv->ep, evs, MAX_EVENTS, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			errln("epoll_wait: %s", strerror(errno));
+			tu_errln("epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
-		srv->now_ns = now_ns();
+		srv->now_ns = tu_now_ns();
 		for (i = 0; i < n; i++) {
 			enum src_kind *kind = evs[i].data.ptr;
 
@@ -1904,7 +1772,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case 'p':
-		if (parse_long(arg, 0, 65535, &v) < 0)
+		if (tu_parse_long(arg, 0, 65535, &v) < 0)
 			argp_error(state, "invalid port '%s': expected 0..65535", arg);
 		if (o->n_ports == MAX_LISTENERS)
 			argp_error(state, "too many --port, at most %d", MAX_LISTENERS);
@@ -1922,12 +1790,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		o->tls = true;
 		break;
 	case OPT_BACKLOG:
-		if (parse_long(arg, 0, 65535, &v) < 0)
+		if (tu_parse_long(arg, 0, 65535, &v) < 0)
 			argp_error(state, "invalid backlog '%s': expected 0..65535", arg);
 		o->backlog = (int)v;
 		break;
 	case OPT_IDLE_TIMEOUT:
-		if (parse_long(arg, 0, IDLE_MAX_S, &v) < 0)
+		if (tu_parse_long(arg, 0, IDLE_MAX_S, &v) < 0)
 			argp_error(state, "invalid idle timeout '%s': expected 0..%d seconds", arg,
 				   IDLE_MAX_S);
 		o->idle_s = (int)v;
@@ -1976,7 +1844,7 @@ int main(int argc, char **argv)
 
 	srv = calloc(1, sizeof(*srv));
 	if (!srv) {
-		errln("out of memory");
+		tu_errln("out of memory");
 		return EXIT_FAILURE;
 	}
 	srv->ep = -1;

@@ -10,8 +10,8 @@
  *
  * One thread, one poll() loop, non-blocking sockets, nghttp2's server session per connection.
  * Delayed answers wait in their stream; poll()'s timeout is the earliest of them, so nothing
- * sleeps. Signals arrive through a signalfd. Self-contained: link with
- * `pkg-config --libs libnghttp2` only.
+ * sleeps. Signals arrive through a signalfd. Links with tools/lib/tool_util.o, libppcore.a
+ * and `pkg-config --libs libnghttp2`.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4, signalfd */
@@ -37,24 +37,20 @@
 
 #include <nghttp2/nghttp2.h>
 
-#define PROG		  "grpc-health-server"
-#define MAX_CONNS	  1024
-#define MAX_SERVICES	  64
-#define MAX_STREAMS	  100  /* SETTINGS_MAX_CONCURRENT_STREAMS per connection */
-#define REQ_MAX		  4096 /* largest request message accepted */
-#define GRPC_HDR_LEN	  5    /* compressed flag + 4-byte big-endian length */
-#define PATH_MAX_LEN	  256
-#define READ_BUF	  16384
-#define NSEC_PER_USEC	  1000ULL
-#define NSEC_PER_MSEC	  1000000ULL
-#define NSEC_PER_SEC	  1000000000ULL
-#define DURATION_MAX_NS	  ((uint64_t)INT64_MAX) /* Go's time.Duration range */
-#define NO_DEADLINE	  UINT64_MAX
-#define ACCEPT_BACKOFF_NS (100 * NSEC_PER_MSEC) /* after EMFILE/ENFILE/ENOMEM */
-#define EXIT_USAGE	  2
-#define ADDR_STR_MAX	  64 /* "[v6addr]:port" */
-#define HEALTH_SERVICE	  "grpc.health.v1.Health"
-#define CHECK_PATH	  "/" HEALTH_SERVICE "/Check"
+#include "lib/tool_util.h"
+#include "podprobe/kubefmt.h"
+
+#define PROG	       "grpc-health-server"
+#define MAX_CONNS      1024
+#define MAX_SERVICES   64
+#define MAX_STREAMS    100  /* SETTINGS_MAX_CONCURRENT_STREAMS per connection */
+#define REQ_MAX	       4096 /* largest request message accepted */
+#define GRPC_HDR_LEN   5    /* compressed flag + 4-byte big-endian length */
+#define PATH_MAX_LEN   256
+#define READ_BUF       16384
+#define EXIT_USAGE     2
+#define HEALTH_SERVICE "grpc.health.v1.Health"
+#define CHECK_PATH     "/" HEALTH_SERVICE "/Check"
 
 #define UNUSED __attribute__((unused)) /* nghttp2 callback parameters */
 
@@ -122,7 +118,7 @@ struct stream {
 	bool ctype_grpc;		      /* ... and application/grpc[+;...] */
 	bool too_big;			      /* request body over REQ_MAX + GRPC_HDR_LEN */
 	bool answered;			      /* response submitted */
-	uint64_t due_ns;		      /* answer then (--delay), NO_DEADLINE = not waiting */
+	uint64_t due_ns;		      /* answer then (--delay), TU_NO_DEADLINE = none */
 	char path[PATH_MAX_LEN];	      /* :path, truncated */
 	char ctype[64];			      /* content-type, truncated, for messages */
 	uint8_t out[8];			      /* response message (prefix + at most 2 bytes) */
@@ -132,11 +128,11 @@ struct stream {
 };
 
 struct conn {
-	int fd;			  /* socket */
-	nghttp2_session *session; /* server session */
-	struct stream *streams;	  /* open request streams */
-	bool dead;		  /* close at the end of this loop pass */
-	char peer[ADDR_STR_MAX];  /* for the log */
+	int fd;			    /* socket */
+	nghttp2_session *session;   /* server session */
+	struct stream *streams;	    /* open request streams */
+	bool dead;		    /* close at the end of this loop pass */
+	char peer[TU_ADDR_STR_MAX]; /* for the log */
 	const struct pp_opts *opts;
 };
 
@@ -150,13 +146,13 @@ struct server {
 	struct pollfd pfds[MAX_CONNS + 2];
 };
 
+const char tu_prog[] = PROG;
 const char *argp_program_version = PROG " (podprobe) 0.1";
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
 static void logln(const struct pp_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void errln(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One event, one line on stdout (line-buffered, so a test's pipe sees it at once). */
 static void logln(const struct pp_opts *o, const char *fmt, ...)
@@ -165,156 +161,9 @@ static void logln(const struct pp_opts *o, const char *fmt, ...)
 
 	if (o && o->quiet)
 		return;
-	fputs(PROG ": ", stdout);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	tu_vlogln(fmt, ap);
 	va_end(ap);
-	putchar('\n');
-}
-
-static void errln(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-/* Milliseconds for poll(), rounded up so we never wake before <deadline> and spin. */
-static int poll_timeout_ms(uint64_t deadline, uint64_t now)
-{
-	uint64_t ms;
-
-	if (deadline == NO_DEADLINE)
-		return -1;
-	if (deadline <= now)
-		return 0;
-	ms = (deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Validated strtol: the whole of <s>, base 10, within [<min>, <max>]. */
-static int parse_long(const char *s, long min, long max, long *ret_val)
-{
-	char *end;
-	long v;
-
-	if (!is_digit(s[0]) && !(s[0] == '-' && is_digit(s[1])))
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (end == s || *end)
-		return -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*ret_val = v;
-	return 0;
-}
-
-/*
- * Parse a Go-style duration ("500ms", "1.5s", "1m30s", "2h"; units ns, us, ms, s, m, h) or a
- * plain number of seconds ("2", "0.25") into nanoseconds in <ret_ns>. Rejects the empty string,
- * signs, spaces, unknown units and anything above INT64_MAX ns. Returns 0, -EINVAL or -ERANGE.
- */
-static int parse_duration(const char *s, uint64_t *ret_ns)
-{
-	static const struct {
-		const char *name;
-		uint64_t ns;
-	} units[] = {
-		/* Longest names first so "ms" wins over "m". */
-		{"ns", 1},
-		{"us", NSEC_PER_USEC},
-		{"\xc2\xb5s", NSEC_PER_USEC}, /* U+00B5 micro sign */
-		{"\xce\xbcs", NSEC_PER_USEC}, /* U+03BC Greek mu */
-		{"ms", NSEC_PER_MSEC},
-		{"s", NSEC_PER_SEC},
-		{"m", 60 * NSEC_PER_SEC},
-		{"h", 3600 * NSEC_PER_SEC},
-	};
-	const char *p = s;
-	uint64_t total = 0;
-
-	if (!*p)
-		return -EINVAL;
-	while (*p) {
-		const char *comp = p;
-		unsigned long long whole = 0;
-		uint64_t frac9 = 0, unit = 0, part;
-		int frac_digits = 0;
-		bool have_whole = false;
-		const char *unit_name = NULL;
-		char *end;
-		size_t i;
-
-		if (!is_digit(*p) && *p != '.')
-			return -EINVAL;
-		if (is_digit(*p)) {
-			errno = 0;
-			whole = strtoull(p, &end, 10);
-			if (errno == ERANGE)
-				return -ERANGE;
-			p = end;
-			have_whole = true;
-		}
-		if (*p == '.') {
-			p++;
-			/* Keep nine digits: nanoseconds of the unit, enough for any unit <= 1 h. */
-			for (; is_digit(*p); p++, frac_digits++)
-				if (frac_digits < 9)
-					frac9 = frac9 * 10 + (uint64_t)(*p - '0');
-			for (i = (size_t)(frac_digits < 9 ? frac_digits : 9); i < 9; i++)
-				frac9 *= 10;
-		}
-		if (!have_whole && !frac_digits)
-			return -EINVAL;
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t n = strlen(units[i].name);
-
-			if (!strncmp(p, units[i].name, n)) {
-				unit_name = units[i].name;
-				unit = units[i].ns;
-				p += n;
-				break;
-			}
-		}
-		if (!unit_name) {
-			/* A bare number is seconds, only as the whole string ("2", "0.5") */
-			if (comp != s || *p)
-				return -EINVAL;
-			unit = NSEC_PER_SEC;
-		}
-		if (whole > DURATION_MAX_NS / unit)
-			return -ERANGE;
-		part = (uint64_t)whole * unit;
-		/* frac9 / 1e9 of a unit, split to stay within 64 bits. */
-		part += frac9 * (unit / NSEC_PER_SEC) +
-			frac9 * (unit % NSEC_PER_SEC) / NSEC_PER_SEC;
-		if (part > DURATION_MAX_NS - total)
-			return -ERANGE;
-		total += part;
-	}
-	*ret_ns = total;
-	return 0;
 }
 
 /* "SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN" (any case) or 0..3. */
@@ -328,26 +177,10 @@ static int parse_status(const char *s, enum serving_status *ret)
 			*ret = (enum serving_status)i;
 			return 0;
 		}
-	if (parse_long(s, 0, _SERVING_MAX - 1, &v) < 0)
+	if (tu_parse_long(s, 0, _SERVING_MAX - 1, &v) < 0)
 		return -EINVAL;
 	*ret = (enum serving_status)v;
 	return 0;
-}
-
-/* "addr:port", with brackets for IPv6, from a socket address. */
-static void fmt_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buf_len)
-{
-	char host[INET6_ADDRSTRLEN], port[8];
-
-	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
-			NI_NUMERICHOST | NI_NUMERICSERV)) {
-		snprintf(buf, buf_len, "?");
-		return;
-	}
-	if (sa->sa_family == AF_INET6)
-		snprintf(buf, buf_len, "[%s]:%s", host, port);
-	else
-		snprintf(buf, buf_len, "%s:%s", host, port);
 }
 
 /* Printable ASCII for the log, '?' for the rest, truncated to <size>. */
@@ -525,7 +358,7 @@ static int answer(struct stream *s)
 	uint32_t len;
 
 	s->answered = true;
-	s->due_ns = NO_DEADLINE;
+	s->due_ns = TU_NO_DEADLINE;
 	if (!s->post) {
 		logln(o, "%s %s: method is not POST, resetting the stream", s->conn->peer, s->path);
 		return nghttp2_submit_rst_stream(s->conn->session, NGHTTP2_FLAG_NONE, s->id,
@@ -636,7 +469,7 @@ static int on_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *fr
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->conn = c;
 	s->id = frame->hd.stream_id;
-	s->due_ns = NO_DEADLINE;
+	s->due_ns = TU_NO_DEADLINE;
 	s->next = c->streams;
 	if (c->streams)
 		c->streams->prev = s;
@@ -701,7 +534,7 @@ static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame
 	if (!s || s->answered)
 		return 0;
 	if (c->opts->delay_ns) {
-		s->due_ns = now_ns() + c->opts->delay_ns;
+		s->due_ns = tu_now_ns() + c->opts->delay_ns;
 		return 0;
 	}
 	return answer(s) ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
@@ -808,98 +641,40 @@ static void conn_flush(struct conn *c)
 
 /* ---- the server ---------------------------------------------------------------------------- */
 
-static int listen_on(const struct pp_opts *o, char *ret_name, size_t name_len)
-{
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	};
-	struct addrinfo *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t ss_len = sizeof(ss);
-	char port[8];
-	int fd = -1, err = -EADDRNOTAVAIL, one = 1, gai;
-
-	snprintf(port, sizeof(port), "%d", o->port);
-	gai = getaddrinfo(o->host, port, &hints, &res);
-	if (gai) {
-		errln("cannot resolve '%s': %s", o->host, gai_strerror(gai));
-		return -EINVAL;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			err = -errno;
-			continue;
-		}
-		/* Restarted test servers must rebind at once despite TIME_WAIT leftovers. */
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
-			break;
-		err = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errln("cannot listen on '%s' port %d: %s", o->host, o->port, strerror(-err));
-		return err;
-	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) == 0)
-		fmt_sockaddr((struct sockaddr *)&ss, ss_len, ret_name, name_len);
-	else
-		snprintf(ret_name, name_len, "%s:%d", o->host, o->port);
-	return fd;
-}
-
 static void serve_accept(struct server *srv, uint64_t now)
 {
 	while (srv->n_conns < MAX_CONNS) {
 		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
+		socklen_t len;
 		struct conn *c;
 		int fd;
 
-		fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				/* The connection stays queued; polling now would spin. */
-				errln("accept: %s, pausing accepts for 100ms", strerror(errno));
-				srv->accept_resume_ns = now + ACCEPT_BACKOFF_NS;
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				errln("accept: %s, ignoring", strerror(errno));
-			}
+		fd = tu_accept(srv->listen_fd, now, &srv->accept_resume_ns, &ss, &len);
+		if (fd < 0)
 			return;
-		}
 		c = conn_new(srv->opts, fd);
 		if (!c) {
-			errln("out of memory, dropping a connection");
+			tu_errln("out of memory, dropping a connection");
 			close(fd);
 			continue;
 		}
-		fmt_sockaddr((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
+		tu_fmt_sockaddr((struct sockaddr *)&ss, len, c->peer, sizeof(c->peer));
 		srv->conns[srv->n_conns++] = c;
 		conn_flush(c); /* our SETTINGS */
 	}
 }
 
-/* Answer the delayed streams that are due; returns the next due time or NO_DEADLINE. */
+/* Answer the delayed streams that are due; returns the next due time or TU_NO_DEADLINE. */
 static uint64_t serve_timers(struct server *srv, uint64_t now)
 {
-	uint64_t next = NO_DEADLINE;
+	uint64_t next = TU_NO_DEADLINE;
 
 	for (size_t i = 0; i < srv->n_conns; i++) {
 		struct conn *c = srv->conns[i];
 		bool fired = false;
 
 		for (struct stream *s = c->streams; s; s = s->next) {
-			if (s->due_ns == NO_DEADLINE)
+			if (s->due_ns == TU_NO_DEADLINE)
 				continue;
 			if (s->due_ns <= now) {
 				if (answer(s))
@@ -953,13 +728,13 @@ static bool serve_signals(struct server *srv)
 static int serve(const struct pp_opts *o)
 {
 	struct server *srv;
-	char name[ADDR_STR_MAX];
+	char name[TU_ADDR_STR_MAX];
 	sigset_t mask;
 	int ret = EXIT_FAILURE;
 
 	srv = calloc(1, sizeof(*srv));
 	if (!srv) {
-		errln("out of memory");
+		tu_errln("out of memory");
 		return EXIT_FAILURE;
 	}
 	srv->opts = o;
@@ -970,22 +745,16 @@ static int serve(const struct pp_opts *o)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-		errln("sigprocmask: %s", strerror(errno));
+	srv->sig_fd = tu_signalfd(&mask);
+	if (srv->sig_fd < 0)
 		goto out_free;
-	}
-	srv->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (srv->sig_fd < 0) {
-		errln("signalfd: %s", strerror(errno));
-		goto out_free;
-	}
-	srv->listen_fd = listen_on(o, name, sizeof(name));
+	srv->listen_fd = tu_listen_tcp(o->host, o->port, SOMAXCONN, name, sizeof(name));
 	if (srv->listen_fd < 0)
 		goto out_close_sig;
 	logln(NULL, "listening on %s", name);
 
 	for (;;) {
-		uint64_t now = now_ns(), next;
+		uint64_t now = tu_now_ns(), next;
 		nfds_t n = 0;
 		bool listening;
 		int rc;
@@ -1010,14 +779,14 @@ static int serve(const struct pp_opts *o)
 			srv->pfds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
 		}
 
-		rc = poll(srv->pfds, n, poll_timeout_ms(next, now));
+		rc = poll(srv->pfds, n, tu_poll_timeout_ms(next, now));
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
-			errln("poll: %s", strerror(errno));
+			tu_errln("poll: %s", strerror(errno));
 			goto out_close_conns;
 		}
-		now = now_ns();
+		now = tu_now_ns();
 		if ((srv->pfds[0].revents & POLLIN) && serve_signals(srv)) {
 			ret = EXIT_SUCCESS;
 			goto out_close_conns;
@@ -1098,7 +867,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case 'p':
-		if (parse_long(arg, 0, 65535, &v) < 0)
+		if (tu_parse_long(arg, 0, 65535, &v) < 0)
 			argp_error(state, "invalid port '%s': expected 0..65535", arg);
 		o->port = (int)v;
 		break;
@@ -1133,7 +902,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->unimplemented = true;
 		break;
 	case OPT_DELAY:
-		if (parse_duration(arg, &o->delay_ns) < 0)
+		if (pp_parse_duration(arg, &o->delay_ns) < 0)
 			argp_error(state,
 				   "invalid --delay '%s': expected a duration such as 500ms, 2s "
 				   "or 1m",

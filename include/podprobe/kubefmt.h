@@ -14,9 +14,9 @@
 int pp_fmt_go_duration(pp_nsec d, char *buf, size_t size);
 
 /*
- * Parse a Go-style duration ("250ms", "10s", "1m30s", "2h"; "us"/"µs", "ns" too) or a plain
- * number of seconds into <ret>. Returns 0, or -EINVAL for anything else (negative, empty,
- * unknown unit, overflow).
+ * Parse a Go-style duration ("250ms", "10s", "1m30s", "1.5h"; "us", "µs" (U+00B5 or U+03BC),
+ * "ns" too) or a plain number of seconds into <ret>. Returns 0, or -EINVAL for anything else
+ * (a sign, spaces, empty, an unknown unit, more than INT64_MAX ns as Go's time.Duration).
  */
 int pp_parse_duration(const char *s, pp_nsec *ret);
 

@@ -83,6 +83,67 @@ static void test_parse_duration_accepts_go_forms_and_seconds(void **state)
 	assert_int_equal(pp_parse_duration("99999999999999999999s", &d), -EINVAL);
 }
 
+static void assert_duration(const char *s, pp_nsec want)
+{
+	pp_nsec d = 0;
+
+	assert_int_equal(pp_parse_duration(s, &d), 0);
+	assert_int_equal(d, want);
+}
+
+static void assert_bad_duration(const char *s)
+{
+	pp_nsec d = 42;
+
+	assert_int_equal(pp_parse_duration(s, &d), -EINVAL);
+	assert_int_equal(d, 42); /* untouched on failure */
+}
+
+static void test_parse_duration_takes_both_micro_signs(void **state)
+{
+	assert_duration("1\xc2\xb5s", PP_NSEC_PER_USEC);	 /* U+00B5 micro sign */
+	assert_duration("250\xce\xbcs", 250 * PP_NSEC_PER_USEC); /* U+03BC Greek mu, as Go */
+	assert_duration("3us", 3 * PP_NSEC_PER_USEC);
+}
+
+static void test_parse_duration_fractions_of_large_units_are_exact(void **state)
+{
+	/* frac * unit used to overflow 64 bits from about 7 fraction digits of an hour */
+	assert_duration("0.9000000h", 3240 * SEC);
+	assert_duration("1.999999999h", 7199999996400ull);
+	assert_duration("0.999999999m", 59999999940ull);
+	assert_duration(".5s", 500 * PP_NSEC_PER_MSEC);
+	assert_duration("1.s", SEC);
+	assert_duration("0.0000000015s", 1); /* below a nanosecond: truncated */
+	assert_duration("1.5", 1500 * PP_NSEC_PER_MSEC);
+}
+
+static void test_parse_duration_stops_at_go_duration_range(void **state)
+{
+	assert_duration("2562047h47m16.854775807s", (pp_nsec)INT64_MAX);
+	assert_bad_duration("2562047h47m16.854775808s");
+	assert_bad_duration("9223372037s");
+	assert_bad_duration("2562048h");
+	/* each part fits, the sum does not (it used to wrap around) */
+	assert_bad_duration("10000000000s10000000000s");
+	assert_bad_duration("18446744073s18446744073s");
+}
+
+static void test_parse_duration_rejects_signs_spaces_and_stray_text(void **state)
+{
+	assert_bad_duration("+1s");
+	assert_bad_duration(" 1s");
+	assert_bad_duration("1s ");
+	assert_bad_duration("1 s");
+	assert_bad_duration(".");
+	assert_bad_duration(".s");
+	assert_bad_duration("1s2"); /* a bare number only as the whole string */
+	assert_bad_duration("1.5.5s");
+	assert_bad_duration("1S");
+	assert_bad_duration("1d");
+	assert_bad_duration("0x10s");
+}
+
 static void test_json_string_escapes_controls_and_quotes(void **state)
 {
 	char buf[64];
@@ -114,6 +175,10 @@ int main(void)
 		cmocka_unit_test(test_go_duration_matches_go_string),
 		cmocka_unit_test(test_human_duration_matches_kubectl),
 		cmocka_unit_test(test_parse_duration_accepts_go_forms_and_seconds),
+		cmocka_unit_test(test_parse_duration_takes_both_micro_signs),
+		cmocka_unit_test(test_parse_duration_fractions_of_large_units_are_exact),
+		cmocka_unit_test(test_parse_duration_stops_at_go_duration_range),
+		cmocka_unit_test(test_parse_duration_rejects_signs_spaces_and_stray_text),
 		cmocka_unit_test(test_json_string_escapes_controls_and_quotes),
 		cmocka_unit_test(test_expand_vars_follows_kubernetes_rules),
 	};

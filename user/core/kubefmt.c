@@ -310,6 +310,13 @@ out:
 	return err;
 }
 
+/*
+ * Go's time.ParseDuration without the sign: a duration is an int64 of nanoseconds there, so
+ * nothing above INT64_MAX parses here either. That also keeps PP_NSEC_INFINITY (and any sum
+ * of a parsed duration and a monotonic timestamp) out of reach of what a user can type.
+ */
+#define DURATION_MAX ((pp_nsec)INT64_MAX)
+
 int pp_parse_duration(const char *s, pp_nsec *ret)
 {
 	static const struct {
@@ -318,7 +325,8 @@ int pp_parse_duration(const char *s, pp_nsec *ret)
 	} units[] = {
 		{ "ns", 1 },
 		{ "us", PP_NSEC_PER_USEC },
-		{ "\xc2\xb5s", PP_NSEC_PER_USEC },
+		{ "\xc2\xb5s", PP_NSEC_PER_USEC }, /* U+00B5 micro sign */
+		{ "\xce\xbcs", PP_NSEC_PER_USEC }, /* U+03BC Greek small mu, which Go takes too */
 		{ "ms", PP_NSEC_PER_MSEC },
 		{ "s", PP_NSEC_PER_SEC },
 		{ "m", 60 * PP_NSEC_PER_SEC },
@@ -330,7 +338,8 @@ int pp_parse_duration(const char *s, pp_nsec *ret)
 	if (!s || !*s)
 		return -EINVAL;
 	while (*p) {
-		pp_nsec whole = 0, frac = 0, scale = 1, mult = 0;
+		pp_nsec whole = 0, frac9 = 0, mult = 0, part;
+		unsigned int frac_digits = 0;
 		size_t best = 0;
 		bool digits = false;
 
@@ -339,14 +348,17 @@ int pp_parse_duration(const char *s, pp_nsec *ret)
 				return -EINVAL;
 			whole = whole * 10 + (pp_nsec)(*p - '0');
 		}
+		/* Nine fraction digits are nanoseconds of a second, enough for every unit. */
 		if (*p == '.')
 			for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
-				if (scale < 1000000000ull) {
-					frac = frac * 10 + (pp_nsec)(*p - '0');
-					scale *= 10;
+				if (frac_digits < 9) {
+					frac9 = frac9 * 10 + (pp_nsec)(*p - '0');
+					frac_digits++;
 				}
 		if (!digits)
 			return -EINVAL;
+		for (; frac_digits < 9; frac_digits++)
+			frac9 *= 10;
 		if (!*p && p == s + strspn(s, "0123456789.")) {
 			mult = PP_NSEC_PER_SEC; /* a plain number: seconds */
 		} else {
@@ -362,9 +374,17 @@ int pp_parse_duration(const char *s, pp_nsec *ret)
 				return -EINVAL;
 			p += best;
 		}
-		if (whole > PP_NSEC_INFINITY / mult)
+		if (whole > DURATION_MAX / mult)
 			return -EINVAL;
-		total += whole * mult + frac * mult / scale;
+		/*
+		 * frac9 / 1e9 of <mult>, truncated. Split so that it stays within 64 bits: every
+		 * unit is either below a second or a whole number of seconds.
+		 */
+		part = whole * mult + frac9 * (mult / PP_NSEC_PER_SEC) +
+		       frac9 * (mult % PP_NSEC_PER_SEC) / PP_NSEC_PER_SEC;
+		if (part > DURATION_MAX - total)
+			return -EINVAL;
+		total += part;
 	}
 	*ret = total;
 	return 0;
