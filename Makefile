@@ -184,11 +184,14 @@ bench: $(BENCHES) $(TOOLS)
 deps:
 	$(Q)tools/deps.sh
 
+FORMAT_SRCS = $(CORE_SRCS) $(IO_SRCS) user/main.c $(wildcard user/io/*.h include/podprobe/*.h \
+	include/podprobe/abi/*.h) $(TOOL_SRCS) $(wildcard tools/lib/*.[ch]) $(BENCH_SRCS)
+
 format:
-	$(Q)$(CLANG_FORMAT) -i $(CORE_SRCS) $(IO_SRCS) $(TOOL_SRCS) user/main.c include/podprobe/*.h
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
 
 format-check:
-	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(CORE_SRCS) $(IO_SRCS) user/main.c
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
 
 lint:
 	$(Q)tools/check-purity.sh

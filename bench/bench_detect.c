@@ -37,7 +37,7 @@ struct opts {
 	const char *podprobe;
 };
 
-static struct opts opts = { .mode = "exit", .trials = 200, .podprobe = "build/podprobe" };
+static struct opts opts = {.mode = "exit", .trials = 200, .podprobe = "build/podprobe"};
 
 static double now_ms(void)
 {
@@ -98,7 +98,7 @@ static double wait_reason(int fd, const char *reason, double timeout_ms)
 			if (hit)
 				return now_ms();
 		}
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd = {fd, POLLIN, 0};
 		double left = until - now_ms();
 		ssize_t n;
 
@@ -113,8 +113,9 @@ static double wait_reason(int fd, const char *reason, double timeout_ms)
 
 static int listen_on(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	socklen_t len = sizeof(sa);
 
@@ -160,16 +161,20 @@ static int read_pid(const char *path, int last)
 int main(int argc, char **argv)
 {
 	static const struct argp_option options[] = {
-		{ "mode", 'm', "exit|port", 0, "What to break (default exit)", 0 },
-		{ "trials", 'n', "N", 0, "Trials (default 200)", 0 },
-		{ "no-bpf", 'B', NULL, 0, "Run podprobe with --no-bpf", 0 },
-		{ "podprobe", 'p', "PATH", 0, "The binary (default build/podprobe)", 0 },
-		{ 0 },
+		{"mode", 'm', "exit|port", 0, "What to break (default exit)", 0},
+		{"trials", 'n', "N", 0, "Trials (default 200)", 0},
+		{"no-bpf", 'B', NULL, 0, "Run podprobe with --no-bpf", 0},
+		{"podprobe", 'p', "PATH", 0, "The binary (default build/podprobe)", 0},
+		{0},
 	};
-	static const struct argp argp = { options, parse, NULL,
-					  "Measure podprobe's detection latency for a dead process "
-					  "or a closed port.",
-					  NULL, NULL, NULL };
+	static const struct argp argp = {options,
+					 parse,
+					 NULL,
+					 "Measure podprobe's detection latency for a dead process "
+					 "or a closed port.",
+					 NULL,
+					 NULL,
+					 NULL};
 	char dir[] = "/tmp/podprobe-bench-XXXXXX", yaml[2048], path[PATH_MAX], state[PATH_MAX];
 	char pidfile[PATH_MAX];
 	double *lat;
@@ -186,9 +191,11 @@ int main(int argc, char **argv)
 	snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
 	if (!strcmp(opts.mode, "exit")) {
 		snprintf(yaml, sizeof(yaml),
-			 "apiVersion: v1\nkind: Pod\nmetadata: {name: detect}\nspec:\n  containers:\n"
+			 "apiVersion: v1\nkind: Pod\nmetadata: {name: detect}\nspec:\n  "
+			 "containers:\n"
 			 "  - name: app\n    image: busybox\n    workingDir: '%s'\n"
-			 "    command: [sh, -c, 'echo $$$$ > pid.tmp; mv pid.tmp pid; exec sleep 100000']\n",
+			 "    command: [sh, -c, 'echo $$$$ > pid.tmp; mv pid.tmp pid; exec sleep "
+			 "100000']\n",
 			 dir);
 	} else {
 		/*
@@ -208,7 +215,8 @@ int main(int argc, char **argv)
 			 "apiVersion: v1\nkind: Pod\nmetadata: {name: detect}\nspec:\n"
 			 "  terminationGracePeriodSeconds: 1\n  containers:\n"
 			 "  - name: app\n    image: busybox\n    command: [sleep, \"100000\"]\n"
-			 "    livenessProbe: {tcpSocket: {port: %d}, periodSeconds: %d, failureThreshold: 1}\n",
+			 "    livenessProbe: {tcpSocket: {port: %d}, periodSeconds: %d, "
+			 "failureThreshold: 1}\n",
 			 port, opts.no_bpf ? 1 : 10);
 	}
 	snprintf(path, sizeof(path), "%s/pod.yaml", dir);

@@ -50,7 +50,7 @@ static void on_result(struct pp_probe_job *job, enum pp_probe_result result, con
 	results[result]++;
 }
 
-static const struct pp_probe_job_ops ops = { .result = on_result };
+static const struct pp_probe_job_ops ops = {.result = on_result};
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -122,19 +122,23 @@ static double cpu_seconds(void)
 int main(int argc, char **argv)
 {
 	static const struct argp_option options[] = {
-		{ "targets", 'n', "N", 0, "Probe workers (default 1000)", 0 },
-		{ "period", 'p', "DURATION", 0, "Period of each worker (default 1s)", 0 },
-		{ "seconds", 's', "DURATION", 0, "Measured run time (default 10s)", 0 },
-		{ "timeout", 't', "DURATION", 0, "Attempt timeout (default 1s)", 0 },
-		{ "in-flight", 'f', "N", 0, "Attempts at once (default 4096, as podprobe run)", 0 },
-		{ 0 },
+		{"targets", 'n', "N", 0, "Probe workers (default 1000)", 0},
+		{"period", 'p', "DURATION", 0, "Period of each worker (default 1s)", 0},
+		{"seconds", 's', "DURATION", 0, "Measured run time (default 10s)", 0},
+		{"timeout", 't', "DURATION", 0, "Attempt timeout (default 1s)", 0},
+		{"in-flight", 'f', "N", 0, "Attempts at once (default 4096, as podprobe run)", 0},
+		{0},
 	};
 	static const struct argp argp = {
-		options, parse, "TARGET",
+		options,
+		parse,
+		"TARGET",
 		"Measure the probe engine: N workers probing TARGET (tcp://, http://, https://, "
 		"grpc://) every period, on one thread.\v"
 		"EXAMPLE:\n  bench_probe -n 5000 -p 1s -s 10s tcp://127.0.0.1:8080",
-		NULL, NULL, NULL,
+		NULL,
+		NULL,
+		NULL,
 	};
 	struct pp_probe_target target;
 	struct pp_probe_runner *runner;
@@ -154,10 +158,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_probe: %s\n", err);
 		return 2;
 	}
-	kind = target.kind == PP_HANDLER_TCP_SOCKET ? "tcp" :
-	       target.kind == PP_HANDLER_GRPC	    ? "grpc" :
-	       target.https			    ? "https" :
-						      "http";
+	kind = target.kind == PP_HANDLER_TCP_SOCKET ? "tcp"
+	       : target.kind == PP_HANDLER_GRPC	    ? "grpc"
+	       : target.https			    ? "https"
+						    : "http";
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
@@ -172,8 +176,10 @@ int main(int argc, char **argv)
 		struct pp_probe_job *j = &jobs[i];
 
 		pp_probe_worker_init(&j->w, PP_PROBE_LIVENESS);
-		j->cfg = (struct pp_probe_cfg){ .period = opts.period, .timeout = opts.timeout,
-						.success_threshold = 1, .failure_threshold = 3 };
+		j->cfg = (struct pp_probe_cfg){.period = opts.period,
+					       .timeout = opts.timeout,
+					       .success_threshold = 1,
+					       .failure_threshold = 3};
 		j->target = target;
 		j->ops = &ops;
 		if (pp_probe_runner_add(runner, j) < 0)
@@ -212,8 +218,8 @@ int main(int argc, char **argv)
 		printf("bench=probe kind=%s targets=%lu period_ms=%llu seconds=%.1f attempts=%llu "
 		       "rate=%.0f cpu_s=%.3f cpu_s_per_1000=%.4f late_pct=%.2f failures=%llu "
 		       "unknown=%llu max_late_ms=%.1f rss_kib=%ld rss_bytes_per_target=%.0f\n",
-		       kind, opts.targets, (unsigned long long)(opts.period / PP_NSEC_PER_MSEC), secs,
-		       (unsigned long long)n, (double)n / secs, cpu1 - cpu0,
+		       kind, opts.targets, (unsigned long long)(opts.period / PP_NSEC_PER_MSEC),
+		       secs, (unsigned long long)n, (double)n / secs, cpu1 - cpu0,
 		       n ? (cpu1 - cpu0) * 1000.0 / (double)n : 0.0,
 		       n ? 100.0 * (double)late / (double)n : 0.0,
 		       (unsigned long long)results[PP_RESULT_FAILURE],

@@ -80,17 +80,17 @@ struct pp_opts {
 	int sub_argc;	   /* argv of the subcommand, argv[0] = command name */
 	char **sub_argv;
 	/* serve */
-	const char *host;	       /* address or name to bind */
-	int port;		       /* 1..65535 */
-	uint64_t listen_delay_ns;      /* before bind + listen */
-	uint64_t fail_health_after_ns; /* /healthz -> 500 from then on, TU_NO_DEADLINE = never */
-	uint64_t crash_after_ns;       /* exit(exit_code) then, TU_NO_DEADLINE = never */
+	const char *host;		  /* address or name to bind */
+	int port;			  /* 1..65535 */
+	uint64_t listen_delay_ns;	  /* before bind + listen */
+	uint64_t fail_health_after_ns;	  /* /healthz -> 500 from then on, TU_NO_DEADLINE = never */
+	uint64_t crash_after_ns;	  /* exit(exit_code) then, TU_NO_DEADLINE = never */
 	uint64_t close_listener_after_ns; /* stop listening, keep running; TU_NO_DEADLINE = never */
-	int exit_code;		       /* for --crash-after */
-	uint64_t ready_after_ns;       /* /ready -> 200 from then on */
-	bool ignore_sigterm;	       /* log SIGTERM and keep running */
-	uint64_t term_delay_ns;	       /* keep serving this long after SIGTERM */
-	const char *write_file;	       /* marker file while listening and healthy, or NULL */
+	int exit_code;			  /* for --crash-after */
+	uint64_t ready_after_ns;	  /* /ready -> 200 from then on */
+	bool ignore_sigterm;		  /* log SIGTERM and keep running */
+	uint64_t term_delay_ns;		  /* keep serving this long after SIGTERM */
+	const char *write_file;		  /* marker file while listening and healthy, or NULL */
 	/* wait-tcp */
 	const char *target;    /* HOST:PORT as given */
 	char target_host[256]; /* HOST without brackets */
@@ -406,8 +406,8 @@ struct server {
 	uint64_t term_at_ns;	   /* exit 0 then (SIGTERM + --term-delay), or TU_NO_DEADLINE */
 	bool ready_logged;
 	bool unhealthy_logged;
-	bool listener_closed;	   /* --close-listener-after happened: never listen again */
-	bool file_written; /* --write-file currently exists because of us */
+	bool listener_closed; /* --close-listener-after happened: never listen again */
+	bool file_written;    /* --write-file currently exists because of us */
 	size_t n_clients;
 	struct client *clients; /* MAX_CLIENTS slots */
 	struct pollfd *pfds;	/* 2 + MAX_CLIENTS */

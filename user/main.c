@@ -50,9 +50,9 @@ struct pp_opts {
 	pp_nsec probe_timeout;
 	struct pp_kv headers[32];
 	size_t n_headers;
-	char **args;		/* probe: TARGET, or exec CMD... */
+	char **args; /* probe: TARGET, or exec CMD... */
 	size_t n_args;
-	bool all;		/* signals: no filtering */
+	bool all; /* signals: no filtering */
 	bool json;
 	pp_nsec duration;
 	int verbose;
@@ -103,63 +103,64 @@ static const char main_doc[] =
 	"  podprobe probe http://127.0.0.1:8080/healthz\n";
 
 static const struct argp_option common_options[] = {
-	{ "state-dir", OPT_STATE_DIR, "DIR", 0,
-	  "Logs, volumes and state (default /run/podprobe as root, else "
-	  "$XDG_RUNTIME_DIR/podprobe)", 0 },
-	{ "verbose", 'v', NULL, 0, "Print debug messages", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
-	{ 0 },
+	{"state-dir", OPT_STATE_DIR, "DIR", 0,
+	 "Logs, volumes and state (default /run/podprobe as root, else "
+	 "$XDG_RUNTIME_DIR/podprobe)",
+	 0},
+	{"verbose", 'v', NULL, 0, "Print debug messages", 0},
+	{NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0},
+	{0},
 };
 
 static const struct argp_option run_options[] = {
-	{ "events", OPT_EVENTS, "FORMAT", 0,
-	  "Event output: text (default), json (one object per line) or none", 1 },
-	{ "table", OPT_TABLE, "WHEN", 0,
-	  "Live pod table: auto (on a terminal with text events, default), always, never", 1 },
-	{ "backoff-base", OPT_BACKOFF_BASE, "DURATION", 0,
-	  "First CrashLoopBackOff delay (default 10s; e.g. 100ms)", 2 },
-	{ "backoff-max", OPT_BACKOFF_MAX, "DURATION", 0,
-	  "CrashLoopBackOff cap (default 300s); a run of 2x this resets the back-off", 2 },
-	{ "min-kill-gap", OPT_KILL_GAP, "DURATION", 0,
-	  "Least time between SIGTERM and SIGKILL (default 2s, as kubelet)", 2 },
-	{ "no-cgroups", OPT_NO_CGROUPS, NULL, 0,
-	  "Do not create cgroups (process groups only; no memory limits)", 2 },
-	{ "no-bpf", OPT_NO_BPF, NULL, 0,
-	  "No eBPF kernel signals: exits through pidfds, ports through probes only", 2 },
-	{ "no-fast-detect", OPT_NO_FAST_DETECT, NULL, 0,
-	  "Do not re-probe at once when the kernel sees a probed port close", 2 },
-	{ 0 },
+	{"events", OPT_EVENTS, "FORMAT", 0,
+	 "Event output: text (default), json (one object per line) or none", 1},
+	{"table", OPT_TABLE, "WHEN", 0,
+	 "Live pod table: auto (on a terminal with text events, default), always, never", 1},
+	{"backoff-base", OPT_BACKOFF_BASE, "DURATION", 0,
+	 "First CrashLoopBackOff delay (default 10s; e.g. 100ms)", 2},
+	{"backoff-max", OPT_BACKOFF_MAX, "DURATION", 0,
+	 "CrashLoopBackOff cap (default 300s); a run of 2x this resets the back-off", 2},
+	{"min-kill-gap", OPT_KILL_GAP, "DURATION", 0,
+	 "Least time between SIGTERM and SIGKILL (default 2s, as kubelet)", 2},
+	{"no-cgroups", OPT_NO_CGROUPS, NULL, 0,
+	 "Do not create cgroups (process groups only; no memory limits)", 2},
+	{"no-bpf", OPT_NO_BPF, NULL, 0,
+	 "No eBPF kernel signals: exits through pidfds, ports through probes only", 2},
+	{"no-fast-detect", OPT_NO_FAST_DETECT, NULL, 0,
+	 "Do not re-probe at once when the kernel sees a probed port close", 2},
+	{0},
 };
 
 static const struct argp_option logs_options[] = {
-	{ "namespace", 'n', "NS", 0, "The pod's namespace (default \"default\")", 1 },
-	{ "container", 'c', "NAME", 0, "The container (needed when the pod has several)", 1 },
-	{ "previous", 'p', NULL, 0, "The previous instance's log", 1 },
-	{ 0 },
+	{"namespace", 'n', "NS", 0, "The pod's namespace (default \"default\")", 1},
+	{"container", 'c', "NAME", 0, "The container (needed when the pod has several)", 1},
+	{"previous", 'p', NULL, 0, "The previous instance's log", 1},
+	{0},
 };
 
 static const struct argp_option probe_options[] = {
-	{ "timeout", OPT_TIMEOUT, "DURATION", 0, "Give up after DURATION (default 1s)", 1 },
-	{ "header", 'H', "'NAME: VALUE'", 0, "Add an HTTP header (repeatable; Host overrides)", 1 },
-	{ 0 },
+	{"timeout", OPT_TIMEOUT, "DURATION", 0, "Give up after DURATION (default 1s)", 1},
+	{"header", 'H', "'NAME: VALUE'", 0, "Add an HTTP header (repeatable; Host overrides)", 1},
+	{0},
 };
 
 static const struct argp_option signals_options[] = {
-	{ "all", 'a', NULL, 0, "Every process and port, not only podprobe's containers", 1 },
-	{ "output", OPT_OUTPUT, "FORMAT", 0, "text (default) or json", 1 },
-	{ "json", 'j', NULL, 0, "Same as --output=json", 1 },
-	{ "duration", OPT_DURATION, "DURATION", 0, "Stop after DURATION (default: at Ctrl-C)", 1 },
-	{ 0 },
+	{"all", 'a', NULL, 0, "Every process and port, not only podprobe's containers", 1},
+	{"output", OPT_OUTPUT, "FORMAT", 0, "text (default) or json", 1},
+	{"json", 'j', NULL, 0, "Same as --output=json", 1},
+	{"duration", OPT_DURATION, "DURATION", 0, "Stop after DURATION (default: at Ctrl-C)", 1},
+	{0},
 };
 
 static const struct argp_option delete_options[] = {
-	{ "namespace", 'n', "NS", 0, "The pods' namespace (default \"default\")", 1 },
-	{ 0 },
+	{"namespace", 'n', "NS", 0, "The pods' namespace (default \"default\")", 1},
+	{0},
 };
 
 static const struct argp_option validate_options[] = {
-	{ "quiet", 'q', NULL, 0, "Print only problems", 1 },
-	{ 0 },
+	{"quiet", 'q', NULL, 0, "Print only problems", 1},
+	{0},
 };
 
 static int parse_duration_arg(const char *arg, const char *name, pp_nsec *ret,
@@ -303,7 +304,7 @@ static error_t parse_probe(int key, char *arg, struct argp_state *state)
 			argp_error(state, "too many --header options");
 		*colon = '\0';
 		opts.headers[opts.n_headers++] =
-			(struct pp_kv){ arg, colon + 1 + strspn(colon + 1, " \t") };
+			(struct pp_kv){arg, colon + 1 + strspn(colon + 1, " \t")};
 		break;
 	case ARGP_KEY_ARGS:
 		opts.args = state->argv + state->next;
@@ -366,13 +367,15 @@ static error_t parse_delete(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp_child common_child[] = {
-	{ &(struct argp){ common_options, parse_common, NULL, NULL, NULL, NULL, NULL }, 0,
-	  "Common options:", 5 },
-	{ 0 },
+	{&(struct argp){common_options, parse_common, NULL, NULL, NULL, NULL, NULL}, 0,
+	 "Common options:", 5},
+	{0},
 };
 
 static const struct argp run_argp = {
-	run_options, parse_run, "PATH...",
+	run_options,
+	parse_run,
+	"PATH...",
 	"Run the Pod manifests in PATH (YAML files, multi-document allowed, or directories of "
 	"them) as local processes with kubelet's lifecycle: init containers in order, restart "
 	"policy with CrashLoopBackOff, graceful termination on SIGINT/SIGTERM. Returns when every "
@@ -382,33 +385,45 @@ static const struct argp run_argp = {
 	"EXAMPLES:\n"
 	"  podprobe run examples/\n"
 	"  podprobe run --events=json --backoff-base=100ms crashy.yaml",
-	common_child, NULL, NULL,
+	common_child,
+	NULL,
+	NULL,
 };
 
 static const struct argp validate_argp = {
-	validate_options, parse_validate, "PATH...",
+	validate_options,
+	parse_validate,
+	"PATH...",
 	"Check Pod manifests as the API server would. Problems are printed as "
 	"FILE:LINE:COL: FIELD.PATH: MESSAGE; unknown fields are warnings.\v"
 	"Exit status: 0 valid, 2 invalid or unreadable.\n"
 	"\n"
 	"EXAMPLE:\n"
 	"  podprobe validate examples/",
-	common_child, NULL, NULL,
+	common_child,
+	NULL,
+	NULL,
 };
 
 static const struct argp logs_argp = {
-	logs_options, parse_logs, "POD",
+	logs_options,
+	parse_logs,
+	"POD",
 	"Print the log of a container of POD from the state directory (works while podprobe runs "
 	"and after it has stopped).\v"
 	"EXAMPLES:\n"
 	"  podprobe logs db\n"
 	"  podprobe logs web -c init-data\n"
 	"  podprobe logs web -c web --previous",
-	common_child, NULL, NULL,
+	common_child,
+	NULL,
+	NULL,
 };
 
 static const struct argp probe_argp = {
-	probe_options, parse_probe, "TARGET\nexec -- CMD [ARG...]",
+	probe_options,
+	parse_probe,
+	"TARGET\nexec -- CMD [ARG...]",
 	"Run one probe as kubelet would and print one line: the result, the target, the HTTP "
 	"status when there is one, the latency and the probe's output. TARGET is "
 	"tcp://HOST:PORT, http://HOST:PORT/PATH, https://HOST:PORT/PATH (no certificate "
@@ -423,11 +438,15 @@ static const struct argp probe_argp = {
 	"  podprobe probe --timeout 500ms -H 'Host: example.com' http://127.0.0.1:8080/healthz\n"
 	"  podprobe probe grpc://127.0.0.1:9090/my.Service\n"
 	"  podprobe probe exec -- test -f /tmp/ready",
-	common_child, NULL, NULL,
+	common_child,
+	NULL,
+	NULL,
 };
 
 static const struct argp delete_argp = {
-	delete_options, parse_delete, "POD...",
+	delete_options,
+	parse_delete,
+	"POD...",
 	"Delete pods of the `podprobe run` that uses the same state directory: each gets the "
 	"kubelet's graceful termination (Killing, preStop, SIGTERM, SIGKILL after "
 	"terminationGracePeriodSeconds) and ends Succeeded or Failed; the other pods go on.\v"
@@ -437,11 +456,15 @@ static const struct argp delete_argp = {
 	"EXAMPLES:\n"
 	"  podprobe delete web\n"
 	"  podprobe delete -n staging db cache",
-	common_child, NULL, NULL,
+	common_child,
+	NULL,
+	NULL,
 };
 
 static const struct argp signals_argp = {
-	signals_options, parse_signals, "",
+	signals_options,
+	parse_signals,
+	"",
 	"Trace the kernel events podprobe's eBPF programs see, one line each: process exits "
 	"(exit code, signal), OOM kills, TCP listeners opening and closing, accepted "
 	"connections. Without --all only the processes of running `podprobe run` instances "
@@ -450,7 +473,9 @@ static const struct argp signals_argp = {
 	"EXAMPLES:\n"
 	"  podprobe signals\n"
 	"  podprobe signals --all --json --duration 10s",
-	common_child, NULL, NULL,
+	common_child,
+	NULL,
+	NULL,
 };
 
 static const char *default_state_dir(void)
@@ -516,8 +541,8 @@ static int load_manifests(struct pp_pod_list *pods, struct pp_diag_list *diags)
 
 static int cmd_validate(void)
 {
-	struct pp_pod_list pods = { 0 };
-	struct pp_diag_list diags = { 0 };
+	struct pp_pod_list pods = {0};
+	struct pp_diag_list diags = {0};
 	int errors = load_manifests(&pods, &diags);
 
 	print_diags(&diags);
@@ -540,7 +565,8 @@ static int cmd_probe(void)
 
 	if (!strcmp(opts.args[0], "exec")) {
 		if (opts.n_args < 2) {
-			fprintf(stderr, "podprobe probe: exec needs a command: exec -- CMD [ARG...]\n");
+			fprintf(stderr,
+				"podprobe probe: exec needs a command: exec -- CMD [ARG...]\n");
 			return EXIT_USAGE;
 		}
 		memset(&t, 0, sizeof(t));
@@ -581,9 +607,9 @@ static int cmd_probe(void)
 	if (rep->http_status)
 		printf(" %d", rep->http_status);
 	printf(" %s%s%s\n", lat, rep->message[0] ? ": " : "", rep->message);
-	rc = rep->result == PP_RESULT_SUCCESS || rep->result == PP_RESULT_WARNING ? 0 :
-	     rep->result == PP_RESULT_FAILURE				       ? 1 :
-										 3;
+	rc = rep->result == PP_RESULT_SUCCESS || rep->result == PP_RESULT_WARNING ? 0
+	     : rep->result == PP_RESULT_FAILURE					  ? 1
+										  : 3;
 	free(rep);
 	return rc;
 }
@@ -605,7 +631,8 @@ static int cmd_delete(void)
 			fprintf(stderr, "Error from podprobe (NotFound): pods \"%s\" not found\n",
 				opts.args[i]);
 		else if (err == -ESRCH)
-			fprintf(stderr, "podprobe: no running 'podprobe run' uses state directory '%s'\n",
+			fprintf(stderr,
+				"podprobe: no running 'podprobe run' uses state directory '%s'\n",
 				opts.state_dir);
 		else
 			pp_log_errno(PP_LOG_ERR, err, "cannot delete pod '%s'", opts.args[i]);
@@ -615,8 +642,8 @@ static int cmd_delete(void)
 
 static int cmd_run(void)
 {
-	struct pp_pod_list pods = { 0 };
-	struct pp_diag_list diags = { 0 };
+	struct pp_pod_list pods = {0};
+	struct pp_diag_list diags = {0};
 	struct pp_supervisor_cfg cfg = {
 		.state_dir = opts.state_dir,
 		.events = opts.events,
@@ -624,10 +651,11 @@ static int cmd_run(void)
 		.use_cgroups = !opts.no_cgroups,
 		.use_bpf = !opts.no_bpf,
 		.fast_detect = !opts.no_fast_detect,
-		.lc = {
-			.backoff = { .base = opts.backoff_base, .max = opts.backoff_max },
-			.min_kill_gap = opts.kill_gap,
-		},
+		.lc =
+			{
+				.backoff = {.base = opts.backoff_base, .max = opts.backoff_max},
+				.min_kill_gap = opts.kill_gap,
+			},
 	};
 	int errors, rc;
 
@@ -712,8 +740,8 @@ int main(int argc, char **argv)
 				      (unsigned int)(opts.duration / PP_NSEC_PER_MSEC));
 	else
 		rc = pp_logs_print(opts.state_dir, opts.ns ? opts.ns : "default", opts.pod,
-				   opts.container, opts.previous) == 0 ?
-			     EXIT_SUCCESS :
-			     EXIT_FAILURE;
+				   opts.container, opts.previous) == 0
+			     ? EXIT_SUCCESS
+			     : EXIT_FAILURE;
 	return rc;
 }

@@ -55,16 +55,16 @@ enum pp_probe_kind {
 
 /* How a container instance ended, as the runtime saw it. */
 struct pp_exit_info {
-	int code;		/* exit status when signal == 0 */
-	int signal;		/* terminating signal, or 0 */
-	bool oom_killed;	/* the memory cgroup OOM-killed it */
+	int code;	 /* exit status when signal == 0 */
+	int signal;	 /* terminating signal, or 0 */
+	bool oom_killed; /* the memory cgroup OOM-killed it */
 };
 
 /* A terminated state (state.terminated / lastState.terminated of the API). */
 struct pp_term_state {
-	int exit_code;		/* 128 + signal for a signal death (S.5) */
+	int exit_code; /* 128 + signal for a signal death (S.5) */
 	int signal;
-	char reason[24];	/* Completed, Error, OOMKilled, StartError */
+	char reason[24]; /* Completed, Error, OOMKilled, StartError */
 	char message[256];
 	pp_nsec started_at;
 	pp_nsec finished_at;
@@ -72,38 +72,38 @@ struct pp_term_state {
 
 struct pp_container_state {
 	enum pp_cstate state;
-	char reason[32];		/* waiting reason while WAITING; term.reason when TERMINATED */
-	char message[512];		/* waiting message (CrashLoopBackOff text, start error) */
-	uint32_t restart_count;		/* R.7 */
-	uint32_t instance;		/* id of the newest instance; 0 = never started */
-	bool alive;			/* the newest instance's process has not been reaped */
-	bool start_pending;		/* start action issued, no answer yet */
-	bool started;			/* S.8 */
-	bool ever_started;		/* some instance reached started: lets the next init run (I.5) */
-	bool ready;			/* S.9 */
-	bool probe_ok[_PP_PROBE_MAX];	/* published verdicts of the current instance */
-	bool init_done;			/* regular init container: exited 0 (I.3) */
+	char reason[32];	/* waiting reason while WAITING; term.reason when TERMINATED */
+	char message[512];	/* waiting message (CrashLoopBackOff text, start error) */
+	uint32_t restart_count; /* R.7 */
+	uint32_t instance;	/* id of the newest instance; 0 = never started */
+	bool alive;		/* the newest instance's process has not been reaped */
+	bool start_pending;	/* start action issued, no answer yet */
+	bool started;		/* S.8 */
+	bool ever_started;	/* some instance reached started: lets the next init run (I.5) */
+	bool ready;		/* S.9 */
+	bool probe_ok[_PP_PROBE_MAX]; /* published verdicts of the current instance */
+	bool init_done;		      /* regular init container: exited 0 (I.3) */
 	pp_nsec started_at;
-	struct pp_term_state term;	/* newest termination */
+	struct pp_term_state term; /* newest termination */
 	bool has_term;
-	struct pp_term_state last;	/* lastState.terminated (S.6) */
+	struct pp_term_state last; /* lastState.terminated (S.6) */
 	bool has_last;
 	struct pp_backoff backoff;
-	bool restart_due;		/* will be started again (maybe after back-off) */
-	pp_nsec restart_at;		/* back-off expiry while restart_due, else 0 */
-	bool post_start_running;	/* postStart in flight: Waiting until it returns (L.3) */
-	bool stopping;			/* being stopped (Killing emitted) */
-	bool pre_stop_running;		/* preStop in flight (L.5, L.6) */
-	pp_nsec stop_deadline;		/* end of the grace period G */
-	bool term_sent;			/* stop signal sent */
-	pp_nsec kill_at;		/* SIGKILL time once term_sent */
+	bool restart_due;	 /* will be started again (maybe after back-off) */
+	pp_nsec restart_at;	 /* back-off expiry while restart_due, else 0 */
+	bool post_start_running; /* postStart in flight: Waiting until it returns (L.3) */
+	bool stopping;		 /* being stopped (Killing emitted) */
+	bool pre_stop_running;	 /* preStop in flight (L.5, L.6) */
+	pp_nsec stop_deadline;	 /* end of the grace period G */
+	bool term_sent;		 /* stop signal sent */
+	pp_nsec kill_at;	 /* SIGKILL time once term_sent */
 	bool kill_sent;
-	bool restart_after_stop;	/* R.3: a probe kill decided to restart */
+	bool restart_after_stop; /* R.3: a probe kill decided to restart */
 };
 
 struct pp_lc_cfg {
 	struct pp_backoff_cfg backoff;
-	pp_nsec min_kill_gap;		/* PP_MIN_KILL_GAP unless tests shrink it */
+	pp_nsec min_kill_gap; /* PP_MIN_KILL_GAP unless tests shrink it */
 };
 
 struct pp_pod_state {
@@ -111,46 +111,46 @@ struct pp_pod_state {
 	const struct pp_lc_cfg *cfg;
 	char uid[40];
 	enum pp_phase phase;
-	char reason[32];		/* status.reason (DeadlineExceeded), or "" */
+	char reason[32]; /* status.reason (DeadlineExceeded), or "" */
 	char message[128];
-	pp_nsec start_time;		/* status.startTime (T.6), 0 before start */
-	bool initialized;		/* C.3: every regular init container done, sidecars started */
-	bool ever_ran_main;		/* a regular container has started at least once */
-	bool terminating;		/* killing every container: deletion, deadline, completion */
-	bool deleted;			/* deletion requested (SIGINT/SIGTERM to podprobe) */
+	pp_nsec start_time; /* status.startTime (T.6), 0 before start */
+	bool initialized;   /* C.3: every regular init container done, sidecars started */
+	bool ever_ran_main; /* a regular container has started at least once */
+	bool terminating;   /* killing every container: deletion, deadline, completion */
+	bool deleted;	    /* deletion requested (SIGINT/SIGTERM to podprobe) */
 	pp_nsec terminate_start;
-	bool terminal;			/* phase is Succeeded or Failed for good (PH.2) */
-	size_t n;			/* containers: init first, then regular */
+	bool terminal; /* phase is Succeeded or Failed for good (PH.2) */
+	size_t n;      /* containers: init first, then regular */
 	struct pp_container_state *c;
 };
 
 /* What the shell must do. */
 enum pp_action_kind {
-	PP_ACT_START = 0,	/* start container <container> as instance <instance> */
-	PP_ACT_SIGNAL,		/* send <signo> to every process of <container>'s instance */
-	PP_ACT_EVENT,		/* print/record an event */
-	PP_ACT_STATUS,		/* the pod's displayed status changed */
-	PP_ACT_HOOK,		/* run lifecycle hook <hook> of <container>/<instance> */
+	PP_ACT_START = 0, /* start container <container> as instance <instance> */
+	PP_ACT_SIGNAL,	  /* send <signo> to every process of <container>'s instance */
+	PP_ACT_EVENT,	  /* print/record an event */
+	PP_ACT_STATUS,	  /* the pod's displayed status changed */
+	PP_ACT_HOOK,	  /* run lifecycle hook <hook> of <container>/<instance> */
 	_PP_ACT_MAX,
 };
 
 struct pp_action {
 	enum pp_action_kind kind;
-	uint32_t container;		/* index as pp_pod_container(), or PP_NO_CONTAINER */
+	uint32_t container; /* index as pp_pod_container(), or PP_NO_CONTAINER */
 	uint32_t instance;
 	int signo;
-	enum pp_hook_kind hook;		/* PP_ACT_HOOK */
-	pp_nsec hook_budget;		/* PP_ACT_HOOK: how long it may run (preStop: G) */
-	enum pp_event_type type;	/* PP_ACT_EVENT */
-	const char *reason;		/* PP_ACT_EVENT: static string */
-	char message[640];		/* PP_ACT_EVENT */
+	enum pp_hook_kind hook;	 /* PP_ACT_HOOK */
+	pp_nsec hook_budget;	 /* PP_ACT_HOOK: how long it may run (preStop: G) */
+	enum pp_event_type type; /* PP_ACT_EVENT */
+	const char *reason;	 /* PP_ACT_EVENT: static string */
+	char message[640];	 /* PP_ACT_EVENT */
 };
 
 struct pp_actions {
 	struct pp_action *v;
 	size_t n;
 	size_t cap;
-	bool oom;			/* an action was dropped for lack of memory */
+	bool oom; /* an action was dropped for lack of memory */
 };
 
 #endif

@@ -27,8 +27,8 @@ void pp_lc_on_started(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, p
 		      struct pp_actions *acts);
 
 /* PP_ACT_START for <ci>/<instance> failed with message <err> (exec or set-up failure). */
-void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
-			   const char *err, pp_nsec now, struct pp_actions *acts);
+void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, const char *err,
+			   pp_nsec now, struct pp_actions *acts);
 
 /* The main process of <ci>/<instance> ended as <ex>. */
 void pp_lc_on_exit(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,

@@ -26,7 +26,6 @@ int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
  * order (not recursive). Returns the number of errors added to <diags> (an unreadable path is
  * one), or -ENOMEM.
  */
-int pp_manifest_load_path(const char *path, struct pp_pod_list *pods,
-			  struct pp_diag_list *diags);
+int pp_manifest_load_path(const char *path, struct pp_pod_list *pods, struct pp_diag_list *diags);
 
 #endif

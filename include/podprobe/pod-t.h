@@ -16,11 +16,11 @@
 #include <stdint.h>
 
 /* Defaults of the API server (k8s-semantics.md P1.1, §13). */
-#define PP_DEFAULT_GRACE_S 30
+#define PP_DEFAULT_GRACE_S	   30
 #define PP_DEFAULT_PROBE_TIMEOUT_S 1
-#define PP_DEFAULT_PROBE_PERIOD_S 10
-#define PP_DEFAULT_PROBE_SUCCESS 1
-#define PP_DEFAULT_PROBE_FAILURE 3
+#define PP_DEFAULT_PROBE_PERIOD_S  10
+#define PP_DEFAULT_PROBE_SUCCESS   1
+#define PP_DEFAULT_PROBE_FAILURE   3
 
 enum pp_restart_policy {
 	PP_RESTART_ALWAYS = 0,
@@ -62,32 +62,32 @@ struct pp_handler {
 	unsigned int n_kinds;	   /* how many handler kinds the manifest set (validation) */
 	char **command;		   /* exec.command, n_command entries */
 	size_t n_command;
-	char *host;		  /* httpGet/tcpSocket host, or NULL */
-	struct pp_port_ref port;  /* httpGet/tcpSocket/grpc port */
-	char *path;		  /* httpGet path, NULL = "/" */
-	char *scheme;		  /* httpGet scheme as written, NULL = "HTTP" */
-	struct pp_kv *headers;	  /* httpGet httpHeaders, in order */
+	char *host;		 /* httpGet/tcpSocket host, or NULL */
+	struct pp_port_ref port; /* httpGet/tcpSocket/grpc port */
+	char *path;		 /* httpGet path, NULL = "/" */
+	char *scheme;		 /* httpGet scheme as written, NULL = "HTTP" */
+	struct pp_kv *headers;	 /* httpGet httpHeaders, in order */
 	size_t n_headers;
-	char *service;		  /* grpc service, NULL = "" */
-	int64_t sleep_seconds;	  /* sleep.seconds */
+	char *service;	       /* grpc service, NULL = "" */
+	int64_t sleep_seconds; /* sleep.seconds */
 };
 
 struct pp_probe_spec {
-	bool set;			/* the probe is present in the manifest */
+	bool set; /* the probe is present in the manifest */
 	struct pp_handler handler;
-	int64_t initial_delay_s;	/* as written, 0 when absent */
-	int64_t timeout_s;		/* as written, 0 = default */
-	int64_t period_s;		/* as written, 0 = default */
-	int64_t success_threshold;	/* as written, 0 = default */
-	int64_t failure_threshold;	/* as written, 0 = default */
-	bool has_termination_grace;	/* terminationGracePeriodSeconds present */
+	int64_t initial_delay_s;    /* as written, 0 when absent */
+	int64_t timeout_s;	    /* as written, 0 = default */
+	int64_t period_s;	    /* as written, 0 = default */
+	int64_t success_threshold;  /* as written, 0 = default */
+	int64_t failure_threshold;  /* as written, 0 = default */
+	bool has_termination_grace; /* terminationGracePeriodSeconds present */
 	int64_t termination_grace_s;
 };
 
 struct pp_port_spec {
-	char *name;		/* may be NULL */
+	char *name; /* may be NULL */
 	int64_t container_port;
-	char *protocol;		/* NULL = "TCP" */
+	char *protocol; /* NULL = "TCP" */
 };
 
 struct pp_volume_mount {
@@ -98,58 +98,58 @@ struct pp_volume_mount {
 
 struct pp_volume {
 	char *name;
-	bool empty_dir;		/* the only volume source the process runtime supports */
+	bool empty_dir; /* the only volume source the process runtime supports */
 };
 
 struct pp_container_spec {
 	char *name;
 	char *image;
-	char **command;		/* NULL when absent */
+	char **command; /* NULL when absent */
 	size_t n_command;
 	char **args;
 	size_t n_args;
-	struct pp_kv *env;	/* env[].name/value; value "" when absent */
+	struct pp_kv *env; /* env[].name/value; value "" when absent */
 	size_t n_env;
-	char *working_dir;	/* NULL when absent */
+	char *working_dir; /* NULL when absent */
 	struct pp_port_spec *ports;
 	size_t n_ports;
 	struct pp_volume_mount *mounts;
 	size_t n_mounts;
-	struct pp_handler post_start;	/* kind NONE and n_kinds 0 when absent */
+	struct pp_handler post_start; /* kind NONE and n_kinds 0 when absent */
 	struct pp_handler pre_stop;
 	bool has_post_start;
 	bool has_pre_stop;
 	struct pp_probe_spec startup;
 	struct pp_probe_spec liveness;
 	struct pp_probe_spec readiness;
-	char *restart_policy;	/* container-level restartPolicy as written, or NULL */
-	bool is_init;		/* listed under spec.initContainers */
-	bool sidecar;		/* init container with restartPolicy: Always */
-	int64_t memory_limit;	/* resources.limits.memory in bytes, 0 = none */
+	char *restart_policy; /* container-level restartPolicy as written, or NULL */
+	bool is_init;	      /* listed under spec.initContainers */
+	bool sidecar;	      /* init container with restartPolicy: Always */
+	int64_t memory_limit; /* resources.limits.memory in bytes, 0 = none */
 };
 
 /* Where a field of the document sits, for error messages. */
 struct pp_field_pos {
-	char *path;		/* e.g. "spec.containers[0].livenessProbe.periodSeconds" */
+	char *path; /* e.g. "spec.containers[0].livenessProbe.periodSeconds" */
 	struct pp_src_pos pos;
 };
 
 struct pp_pod {
 	char *file;		/* path the pod was read from */
-	unsigned int doc_index;	/* 0-based document index in a multi-document file */
+	unsigned int doc_index; /* 0-based document index in a multi-document file */
 	struct pp_src_pos pos;	/* start of the document */
 	char *api_version;
 	char *kind;
 	char *name;
-	char *namespace;	/* "default" when absent */
-	char *uid;		/* metadata.uid or NULL (the runtime makes one up) */
+	char *namespace; /* "default" when absent */
+	char *uid;	 /* metadata.uid or NULL (the runtime makes one up) */
 	struct pp_kv *annotations;
 	size_t n_annotations;
 	struct pp_kv *labels;
 	size_t n_labels;
 	enum pp_restart_policy restart_policy;
-	char *restart_policy_raw;	/* as written, NULL when absent (validation) */
-	int64_t termination_grace_s;	/* PP_DEFAULT_GRACE_S when absent */
+	char *restart_policy_raw;    /* as written, NULL when absent (validation) */
+	int64_t termination_grace_s; /* PP_DEFAULT_GRACE_S when absent */
 	bool has_active_deadline;
 	int64_t active_deadline_s;
 	struct pp_container_spec *init_containers;
@@ -158,7 +158,7 @@ struct pp_pod {
 	size_t n_containers;
 	struct pp_volume *volumes;
 	size_t n_volumes;
-	struct pp_field_pos *fields;	/* every key and item seen, in document order */
+	struct pp_field_pos *fields; /* every key and item seen, in document order */
 	size_t n_fields;
 };
 
@@ -173,7 +173,7 @@ struct pp_diag {
 	enum pp_diag_severity severity;
 	char *file;
 	struct pp_src_pos pos;
-	char *path;		/* field path, may be "" for document-level problems */
+	char *path; /* field path, may be "" for document-level problems */
 	char *message;
 };
 

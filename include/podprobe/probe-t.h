@@ -12,13 +12,17 @@
 
 #include "podprobe/time-t.h"
 
-/* Annotations for sub-second schedules (README "Probe annotations"). */
-#define PP_ANN_PERIOD_MS "probe.podprobe.io/period-ms"
-#define PP_ANN_TIMEOUT_MS "probe.podprobe.io/timeout-ms"
+/*
+ * Pod annotations (README "Probes" and "Kernel signals"): sub-second schedules; "true" in
+ * tcp-accept makes a tcpSocket pass on a wedged listener a failure; "true" in passive lets
+ * accepted traffic stand in for a tcpSocket liveness attempt.
+ */
+#define PP_ANN_PERIOD_MS	"probe.podprobe.io/period-ms"
+#define PP_ANN_TIMEOUT_MS	"probe.podprobe.io/timeout-ms"
 #define PP_ANN_FAST_UNTIL_READY "probe.podprobe.io/fast-until-ready"
-#define PP_ANN_PREFIX "probe.podprobe.io/"
-#define PP_ANN_TCP_ACCEPT "probe.podprobe.io/tcp-accept" /* "true": wedged listener fails tcp */
-#define PP_ANN_PASSIVE "probe.podprobe.io/passive"	   /* "true": traffic stands in for tcp liveness */
+#define PP_ANN_PREFIX		"probe.podprobe.io/"
+#define PP_ANN_TCP_ACCEPT	"probe.podprobe.io/tcp-accept"
+#define PP_ANN_PASSIVE		"probe.podprobe.io/passive"
 
 /* Probe wake-ups are rounded up to this step so that due probes share one submission. */
 #define PP_PROBE_SLACK PP_NSEC_PER_MSEC
@@ -32,14 +36,14 @@
 /* What one attempt of a handler produced (H0.1). */
 enum pp_probe_result {
 	PP_RESULT_SUCCESS = 0,
-	PP_RESULT_WARNING,	/* success with a ProbeWarning event (a 3xx not followed) */
+	PP_RESULT_WARNING, /* success with a ProbeWarning event (a 3xx not followed) */
 	PP_RESULT_FAILURE,
-	PP_RESULT_UNKNOWN,	/* errored: no verdict, the attempt is discarded (H0.2) */
+	PP_RESULT_UNKNOWN, /* errored: no verdict, the attempt is discarded (H0.2) */
 	_PP_RESULT_MAX,
 };
 
 enum pp_probe_verdict {
-	PP_VERDICT_NONE = 0,	/* nothing published yet (startup before its first verdict) */
+	PP_VERDICT_NONE = 0, /* nothing published yet (startup before its first verdict) */
 	PP_VERDICT_SUCCESS,
 	PP_VERDICT_FAILURE,
 	_PP_VERDICT_MAX,
@@ -50,29 +54,29 @@ struct pp_probe_cfg {
 	pp_nsec initial_delay;
 	pp_nsec period;
 	pp_nsec timeout;
-	pp_nsec fast_period;		/* period until the first success; 0 = none */
+	pp_nsec fast_period; /* period until the first success; 0 = none */
 	uint32_t success_threshold;
 	uint32_t failure_threshold;
 };
 
 struct pp_probe_worker {
-	pp_nsec next_at;		/* next attempt due; PP_NSEC_INFINITY when none */
-	pp_nsec due_at;			/* when the attempt in flight was due */
-	uint32_t instance;		/* container instance being probed; 0 = none */
-	uint32_t streak;		/* consecutive identical results */
-	uint8_t kind;			/* enum pp_probe_kind */
-	uint8_t streak_result;		/* PP_VERDICT_* of the streak */
-	uint8_t published;		/* enum pp_probe_verdict */
+	pp_nsec next_at;       /* next attempt due; PP_NSEC_INFINITY when none */
+	pp_nsec due_at;	       /* when the attempt in flight was due */
+	uint32_t instance;     /* container instance being probed; 0 = none */
+	uint32_t streak;       /* consecutive identical results */
+	uint8_t kind;	       /* enum pp_probe_kind */
+	uint8_t streak_result; /* PP_VERDICT_* of the streak */
+	uint8_t published;     /* enum pp_probe_verdict */
 	bool in_flight;
-	bool on_hold;			/* P2.10: stopped until a new instance */
-	bool ever_succeeded;		/* ends the fast period */
-	bool burst;			/* re-probing at PP_PROBE_BURST_PERIOD after a kernel signal */
+	bool on_hold;	     /* P2.10: stopped until a new instance */
+	bool ever_succeeded; /* ends the fast period */
+	bool burst;	     /* re-probing at PP_PROBE_BURST_PERIOD after a kernel signal */
 };
 
 /* What a result changed. */
 struct pp_probe_change {
-	bool published;			/* the verdict changed: tell the controller */
-	bool ok;			/* the new verdict is Success */
+	bool published; /* the verdict changed: tell the controller */
+	bool ok;	/* the new verdict is Success */
 };
 
 #endif

@@ -63,8 +63,8 @@ void pp_probe_worker_skip(struct pp_probe_worker *w, const struct pp_probe_cfg *
  * The event kubelet records for an attempt's <result> with <output> (E.7, E.8): returns the
  * reason ("Unhealthy", "ProbeWarning") and writes the message, or NULL when there is none.
  */
-const char *pp_probe_event(enum pp_probe_kind kind, enum pp_probe_result result,
-			   const char *output, char *buf, size_t size);
+const char *pp_probe_event(enum pp_probe_kind kind, enum pp_probe_result result, const char *output,
+			   char *buf, size_t size);
 
 const char *pp_probe_result_str(enum pp_probe_result result);
 

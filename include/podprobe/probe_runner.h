@@ -46,26 +46,26 @@ struct pp_probe_job_ops {
 struct pp_probe_job {
 	struct pp_probe_worker w;
 	struct pp_probe_cfg cfg;
-	struct pp_probe_target target;	/* filled by the owner before arming */
-	int target_err;			/* the target could not be resolved: attempts error... */
-	char target_msg[96];		/* ...with this output */
+	struct pp_probe_target target; /* filled by the owner before arming */
+	int target_err;		       /* the target could not be resolved: attempts error... */
+	char target_msg[96];	       /* ...with this output */
 	const struct pp_probe_job_ops *ops;
 	void *ctx;			/* the owner's */
-	struct pp_probe_runner *runner;	/* set by pp_probe_runner_add() */
+	struct pp_probe_runner *runner; /* set by pp_probe_runner_add() */
 	uint32_t key;
 	uint32_t gen;
 	pp_nsec armed;
-	uint64_t attempt;		/* in flight, 0 = none */
-	bool queued;			/* waiting for room */
-	bool kernel_hint;		/* the owner poked it because of a kernel signal */
+	uint64_t attempt; /* in flight, 0 = none */
+	bool queued;	  /* waiting for room */
+	bool kernel_hint; /* the owner poked it because of a kernel signal */
 };
 
 struct pp_probe_runner_stats {
-	uint64_t attempts;		/* started */
-	uint64_t late;			/* started more than a tenth of a period after due */
-	uint64_t queued;		/* had to wait for room */
-	uint64_t skipped;		/* gated turns */
-	uint64_t shortcuts;		/* answered by the owner without a probe (passive) */
+	uint64_t attempts;  /* started */
+	uint64_t late;	    /* started more than a tenth of a period after due */
+	uint64_t queued;    /* had to wait for room */
+	uint64_t skipped;   /* gated turns */
+	uint64_t shortcuts; /* answered by the owner without a probe (passive) */
 	pp_nsec max_lateness;
 };
 

@@ -18,7 +18,7 @@
 struct pp_loop;
 struct pp_prober;
 
-#define PP_PROBE_OUTPUT_MAX 10240 /* bytes of body or command output kept (H-HTTP.5, H-EXEC.2) */
+#define PP_PROBE_OUTPUT_MAX    10240 /* bytes of body or command output kept (H-HTTP.5, H-EXEC.2) */
 #define PP_PROBE_MAX_REDIRECTS 10
 
 /* What to probe. Strings and arrays are borrowed: they must outlive the attempt. */
@@ -27,28 +27,28 @@ struct pp_probe_target {
 	/* tcpSocket, httpGet, grpc */
 	struct sockaddr_storage addr;
 	unsigned int addrlen;
-	const char *host;		/* as written, for messages and the Host header */
+	const char *host; /* as written, for messages and the Host header */
 	int port;
 	/* httpGet */
 	bool https;
-	const char *path;		/* NULL = "/" */
+	const char *path; /* NULL = "/" */
 	const struct pp_kv *headers;
 	size_t n_headers;
-	const char *user_agent;		/* NULL = kube-probe/1.34 */
+	const char *user_agent; /* NULL = kube-probe/1.34 */
 	/* grpc */
-	const char *service;		/* NULL = "" */
+	const char *service; /* NULL = "" */
 	/* exec */
 	char *const *argv;
-	char *const *envp;		/* NULL = podprobe's environment */
+	char *const *envp; /* NULL = podprobe's environment */
 	const char *working_dir;
-	const char *cgroup;		/* join this cgroup v2 directory, or NULL */
-	int mnt_ns_fd;			/* enter this mount namespace (a pidfd), -1 = none */
+	const char *cgroup; /* join this cgroup v2 directory, or NULL */
+	int mnt_ns_fd;	    /* enter this mount namespace (a pidfd), -1 = none */
 };
 
 struct pp_probe_report {
 	enum pp_probe_result result;
 	pp_nsec latency;
-	int http_status;		/* final HTTP status, 0 = none */
+	int http_status; /* final HTTP status, 0 = none */
 	char message[PP_PROBE_OUTPUT_MAX + 1024];
 };
 
@@ -58,7 +58,7 @@ struct pp_prober_stats {
 	uint64_t started;
 	uint64_t results[_PP_RESULT_MAX];
 	uint64_t timeouts;
-	uint64_t resource_errors;	/* EMFILE, ENOBUFS, no ephemeral port... (Unknown) */
+	uint64_t resource_errors; /* EMFILE, ENOBUFS, no ephemeral port... (Unknown) */
 	unsigned int in_flight;
 };
 

@@ -16,50 +16,50 @@
 
 struct pp_runtime {
 	char *state_dir;
-	char *cg2_root;		/* <podprobe's v2 cgroup>/podprobe-<pid>, or NULL */
-	char *memv1_root;	/* the same below podprobe's v1 memory cgroup, or NULL */
-	bool cg2_memory;	/* memory.max can be set in v2 leaves */
-	bool can_mount;		/* bind mounts for volumeMounts (CAP_SYS_ADMIN) */
-	char **graveyard;	/* cgroup dirs to remove once their processes are gone */
+	char *cg2_root;	  /* <podprobe's v2 cgroup>/podprobe-<pid>, or NULL */
+	char *memv1_root; /* the same below podprobe's v1 memory cgroup, or NULL */
+	bool cg2_memory;  /* memory.max can be set in v2 leaves */
+	bool can_mount;	  /* bind mounts for volumeMounts (CAP_SYS_ADMIN) */
+	char **graveyard; /* cgroup dirs to remove once their processes are gone */
 	size_t n_graveyard;
 };
 
 struct pp_mount_req {
-	const char *source;	/* host directory */
-	const char *target;	/* mountPath */
+	const char *source; /* host directory */
+	const char *target; /* mountPath */
 	bool read_only;
 };
 
 struct pp_spawn_req {
-	const char *pod_key;	/* "<namespace>_<pod>": directory names */
+	const char *pod_key; /* "<namespace>_<pod>": directory names */
 	const char *container;
-	uint32_t restart;	/* the log file's number */
+	uint32_t restart; /* the log file's number */
 	char *const *argv;
 	char *const *envp;
-	const char *working_dir;	/* NULL: podprobe's working directory */
+	const char *working_dir; /* NULL: podprobe's working directory */
 	const struct pp_mount_req *mounts;
 	size_t n_mounts;
-	int64_t memory_limit;	/* bytes, 0 = none */
+	int64_t memory_limit; /* bytes, 0 = none */
 };
 
 struct pp_proc {
-	pid_t pid;		/* also the process group id */
-	int pidfd;		/* -1 when none */
-	char *cg2;		/* cgroup leaves, or NULL */
+	pid_t pid; /* also the process group id */
+	int pidfd; /* -1 when none */
+	char *cg2; /* cgroup leaves, or NULL */
 	char *memv1;
 };
 
 /* How to start one process: a container's main process, or an exec probe or hook. */
 struct pp_exec_spec {
 	char *const *argv;
-	char *const *envp;		/* NULL: podprobe's environment */
-	const char *working_dir;	/* NULL: podprobe's working directory */
-	int stdout_fd;			/* become the process's fds 1 and 2 */
+	char *const *envp;	 /* NULL: podprobe's environment */
+	const char *working_dir; /* NULL: podprobe's working directory */
+	int stdout_fd;		 /* become the process's fds 1 and 2 */
 	int stderr_fd;
-	const char *join_cgroups[2];	/* cgroup directories to join, or NULL */
-	const struct pp_mount_req *mounts;	/* bind mounts in a new private mount namespace */
+	const char *join_cgroups[2];	   /* cgroup directories to join, or NULL */
+	const struct pp_mount_req *mounts; /* bind mounts in a new private mount namespace */
 	size_t n_mounts;
-	int mnt_ns_fd;			/* or join this mount namespace (a pidfd works), -1 none */
+	int mnt_ns_fd; /* or join this mount namespace (a pidfd works), -1 none */
 };
 
 /*

@@ -9,9 +9,9 @@
 #include "podprobe/time-t.h"
 
 struct pp_sched_entry {
-	pp_nsec deadline;	/* absolute CLOCK_MONOTONIC time */
-	uint32_t key;		/* owner-defined: which object is due */
-	uint32_t gen;		/* owner-defined generation; stale entries are dropped by the owner */
+	pp_nsec deadline; /* absolute CLOCK_MONOTONIC time */
+	uint32_t key;	  /* owner-defined: which object is due */
+	uint32_t gen;	  /* owner-defined generation; stale entries are dropped by the owner */
 };
 
 struct pp_sched {

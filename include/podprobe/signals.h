@@ -24,11 +24,11 @@ struct pp_loop;
 struct pp_signals;
 
 enum pp_ksig_kind {
-	PP_KSIG_EXIT = 0,	/* a tracked process (or, with <threads>, thread) exited */
-	PP_KSIG_OOM,		/* the OOM killer chose a tracked victim (its EXIT follows) */
-	PP_KSIG_LISTEN,		/* a TCP socket started listening */
-	PP_KSIG_UNLISTEN,	/* a TCP listener was closed */
-	PP_KSIG_ACCEPTS,	/* connections were established on a tracked port */
+	PP_KSIG_EXIT = 0, /* a tracked process (or, with <threads>, thread) exited */
+	PP_KSIG_OOM,	  /* the OOM killer chose a tracked victim (its EXIT follows) */
+	PP_KSIG_LISTEN,	  /* a TCP socket started listening */
+	PP_KSIG_UNLISTEN, /* a TCP listener was closed */
+	PP_KSIG_ACCEPTS,  /* connections were established on a tracked port */
 	_PP_KSIG_MAX,
 };
 
@@ -42,51 +42,51 @@ enum pp_ksig_kind {
  */
 struct pp_ksig {
 	enum pp_ksig_kind kind;
-	pp_nsec ts;		/* when the kernel saw it (CLOCK_MONOTONIC) */
-	uint32_t pid;		/* EXIT, OOM: thread id */
-	uint32_t tgid;		/* EXIT, OOM, LISTEN, UNLISTEN: process id */
-	uint32_t ppid;		/* EXIT: parent's tgid */
-	uint64_t cgroup_id;	/* EXIT, OOM, LISTEN, UNLISTEN: cgroup v2 id (0 = unknown) */
-	char comm[16];		/* EXIT, OOM, LISTEN, UNLISTEN: task name */
-	int exit_code;		/* EXIT: 0..255 when it exited, -1 when a signal killed it */
-	int signal;		/* EXIT: the killing signal, 0 when it exited */
-	bool core_dumped;	/* EXIT: the signal dumped core */
-	bool leader;		/* EXIT: the thread-group leader exited (pid == tgid) */
-	bool group_dead;	/* EXIT: the last thread exited: the process is gone */
-	uint32_t uid;		/* OOM: victim's uid, UINT32_MAX when unknown */
-	int family;		/* LISTEN, UNLISTEN, ACCEPTS: AF_INET or AF_INET6 */
-	uint16_t port;		/* LISTEN, UNLISTEN, ACCEPTS: local port */
-	uint8_t addr[16];	/* LISTEN, UNLISTEN, ACCEPTS: local address, network order */
-	int oldstate;		/* LISTEN, UNLISTEN, ACCEPTS: kernel TCP states */
+	pp_nsec ts;	    /* when the kernel saw it (CLOCK_MONOTONIC) */
+	uint32_t pid;	    /* EXIT, OOM: thread id */
+	uint32_t tgid;	    /* EXIT, OOM, LISTEN, UNLISTEN: process id */
+	uint32_t ppid;	    /* EXIT: parent's tgid */
+	uint64_t cgroup_id; /* EXIT, OOM, LISTEN, UNLISTEN: cgroup v2 id (0 = unknown) */
+	char comm[16];	    /* EXIT, OOM, LISTEN, UNLISTEN: task name */
+	int exit_code;	    /* EXIT: 0..255 when it exited, -1 when a signal killed it */
+	int signal;	    /* EXIT: the killing signal, 0 when it exited */
+	bool core_dumped;   /* EXIT: the signal dumped core */
+	bool leader;	    /* EXIT: the thread-group leader exited (pid == tgid) */
+	bool group_dead;    /* EXIT: the last thread exited: the process is gone */
+	uint32_t uid;	    /* OOM: victim's uid, UINT32_MAX when unknown */
+	int family;	    /* LISTEN, UNLISTEN, ACCEPTS: AF_INET or AF_INET6 */
+	uint16_t port;	    /* LISTEN, UNLISTEN, ACCEPTS: local port */
+	uint8_t addr[16];   /* LISTEN, UNLISTEN, ACCEPTS: local address, network order */
+	int oldstate;	    /* LISTEN, UNLISTEN, ACCEPTS: kernel TCP states */
 	int newstate;
-	uint64_t cookie;	/* LISTEN, UNLISTEN: the listener's SO_COOKIE; ACCEPTS: the
-				 * latest listener's on <port> (0 = unknown) */
-	uint32_t backlog;	/* LISTEN, UNLISTEN, ACCEPTS: the listener's accept queue */
-	uint32_t max_backlog;	/* LISTEN, UNLISTEN, ACCEPTS: its limit (listen()'s backlog) */
-	uint64_t accepts;	/* ACCEPTS: connections established on <port> since tracked */
+	uint64_t cookie;      /* LISTEN, UNLISTEN: the listener's SO_COOKIE; ACCEPTS: the
+			       * latest listener's on <port> (0 = unknown) */
+	uint32_t backlog;     /* LISTEN, UNLISTEN, ACCEPTS: the listener's accept queue */
+	uint32_t max_backlog; /* LISTEN, UNLISTEN, ACCEPTS: its limit (listen()'s backlog) */
+	uint64_t accepts;     /* ACCEPTS: connections established on <port> since tracked */
 };
 
 /* Called for each event, from pp_loop_run_once(). It must not call pp_signals_close(). */
 typedef void (*pp_ksig_fn)(void *ctx, const struct pp_ksig *sig);
 
 struct pp_signals_cfg {
-	bool trace_all;		/* no in-kernel filter: every process and port */
-	bool threads;		/* also report exits of threads that are neither leader nor last */
-	bool libbpf_debug;	/* pass libbpf's DEBUG messages (verifier logs) to pp_log */
+	bool trace_all;		 /* no in-kernel filter: every process and port */
+	bool threads;		 /* also report exits of threads that are neither leader nor last */
+	bool libbpf_debug;	 /* pass libbpf's DEBUG messages (verifier logs) to pp_log */
 	pp_nsec accept_interval; /* least gap between two ACCEPTS of a port; 0 = 1 s */
-	pp_ksig_fn fn;		/* required */
+	pp_ksig_fn fn;		 /* required */
 	void *ctx;
 };
 
 struct pp_signals_stats {
-	uint64_t events;	/* events delivered to the callback */
-	uint64_t lost;		/* events the BPF side dropped on a full ring buffer */
-	uint64_t malformed;	/* records rejected for a bad size, version or type */
+	uint64_t events;    /* events delivered to the callback */
+	uint64_t lost;	    /* events the BPF side dropped on a full ring buffer */
+	uint64_t malformed; /* records rejected for a bad size, version or type */
 };
 
 struct pp_port_accepts {
-	uint64_t accepts;	/* connections established since the port was first seen */
-	pp_nsec last;		/* CLOCK_MONOTONIC of the latest, 0 = none */
+	uint64_t accepts; /* connections established since the port was first seen */
+	pp_nsec last;	  /* CLOCK_MONOTONIC of the latest, 0 = none */
 };
 
 /*
@@ -143,8 +143,7 @@ int pp_signals_track_cgroup(struct pp_signals *s, uint64_t cgroup_id, bool on);
 int pp_signals_track_port(struct pp_signals *s, uint16_t port, bool on);
 
 /* Connections established on <port> so far (zeros when none). Returns 0 or -errno. */
-int pp_signals_port_accepts(const struct pp_signals *s, uint16_t port,
-			    struct pp_port_accepts *ret);
+int pp_signals_port_accepts(const struct pp_signals *s, uint16_t port, struct pp_port_accepts *ret);
 
 /*
  * The cgroup v2 id of directory <path> (on a cgroup2 mount), the value the kernel's

@@ -20,7 +20,7 @@ enum pp_events_format {
 };
 
 enum pp_table_mode {
-	PP_TABLE_AUTO = 0,	/* when stdout is a terminal and events are text */
+	PP_TABLE_AUTO = 0, /* when stdout is a terminal and events are text */
 	PP_TABLE_ALWAYS,
 	PP_TABLE_NEVER,
 	_PP_TABLE_MAX,
@@ -31,14 +31,14 @@ struct pp_supervisor_cfg {
 	enum pp_events_format events;
 	enum pp_table_mode table;
 	bool use_cgroups;
-	bool use_bpf;		/* kernel signals through eBPF when the host allows */
-	bool fast_detect;	/* a closed listener triggers a probe burst */
+	bool use_bpf;	  /* kernel signals through eBPF when the host allows */
+	bool fast_detect; /* a closed listener triggers a probe burst */
 	struct pp_lc_cfg lc;
 };
 
 /* Requests to a running `podprobe run` (see pp_supervisor_request_delete). */
 #define PP_CONTROL_DIR "control/delete"
-#define PP_PID_FILE "podprobe.pid"
+#define PP_PID_FILE    "podprobe.pid"
 
 /*
  * Ask the `podprobe run` that uses <state_dir> to delete pod <ns>/<name> (as `kubectl delete`

@@ -9,7 +9,7 @@ typedef uint64_t pp_nsec;
 
 #define PP_NSEC_PER_USEC 1000ull
 #define PP_NSEC_PER_MSEC 1000000ull
-#define PP_NSEC_PER_SEC 1000000000ull
+#define PP_NSEC_PER_SEC	 1000000000ull
 #define PP_NSEC_INFINITY UINT64_MAX
 
 #endif

@@ -30,8 +30,8 @@ static int fmt_fraction(char *buf, size_t size, pp_nsec v, pp_nsec unit, const c
 	for (pp_nsec u = unit; u > 1; u /= 10)
 		digits++;
 	if (!rem)
-		return out(buf, size, snprintf(buf, size, "%llu%s", (unsigned long long)(v / unit),
-					       suffix));
+		return out(buf, size,
+			   snprintf(buf, size, "%llu%s", (unsigned long long)(v / unit), suffix));
 	snprintf(frac, sizeof(frac), "%0*llu", (int)(digits & 15), (unsigned long long)rem);
 	for (int i = (int)strlen(frac) - 1; i > 0 && frac[i] == '0'; i--)
 		frac[i] = '\0';
@@ -59,8 +59,8 @@ int pp_fmt_go_duration(pp_nsec d, char *buf, size_t size)
 	if (n < 0)
 		return n;
 	if (h)
-		n = snprintf(buf, size, "%lluh%llum%s", (unsigned long long)h, (unsigned long long)m,
-			     secs);
+		n = snprintf(buf, size, "%lluh%llum%s", (unsigned long long)h,
+			     (unsigned long long)m, secs);
 	else if (m)
 		n = snprintf(buf, size, "%llum%s", (unsigned long long)m, secs);
 	else
@@ -75,25 +75,29 @@ int pp_fmt_human_duration(pp_nsec d, char *buf, size_t size)
 	if (s < 120)
 		return out(buf, size, snprintf(buf, size, "%llus", s));
 	if (min < 10)
-		return out(buf, size, s % 60 ? snprintf(buf, size, "%llum%llus", min, s % 60) :
-					       snprintf(buf, size, "%llum", min));
+		return out(buf, size,
+			   s % 60 ? snprintf(buf, size, "%llum%llus", min, s % 60)
+				  : snprintf(buf, size, "%llum", min));
 	if (min < 180)
 		return out(buf, size, snprintf(buf, size, "%llum", min));
 	if (h < 8)
-		return out(buf, size, min % 60 ? snprintf(buf, size, "%lluh%llum", h, min % 60) :
-						 snprintf(buf, size, "%lluh", h));
+		return out(buf, size,
+			   min % 60 ? snprintf(buf, size, "%lluh%llum", h, min % 60)
+				    : snprintf(buf, size, "%lluh", h));
 	if (h < 48)
 		return out(buf, size, snprintf(buf, size, "%lluh", h));
 	if (h < 24 * 8)
-		return out(buf, size, h % 24 ? snprintf(buf, size, "%llud%lluh", h / 24, h % 24) :
-					       snprintf(buf, size, "%llud", h / 24));
+		return out(buf, size,
+			   h % 24 ? snprintf(buf, size, "%llud%lluh", h / 24, h % 24)
+				  : snprintf(buf, size, "%llud", h / 24));
 	if (h < 24 * 365 * 2)
 		return out(buf, size, snprintf(buf, size, "%llud", h / 24));
 	if (h < 24 * 365 * 8) {
 		unsigned long long y = h / 24 / 365, dd = h / 24 % 365;
 
-		return out(buf, size, dd ? snprintf(buf, size, "%lluy%llud", y, dd) :
-					   snprintf(buf, size, "%lluy", y));
+		return out(buf, size,
+			   dd ? snprintf(buf, size, "%lluy%llud", y, dd)
+			      : snprintf(buf, size, "%lluy", y));
 	}
 	return out(buf, size, snprintf(buf, size, "%lluy", h / 24 / 365));
 }
@@ -159,7 +163,8 @@ int pp_fmt_pod_status(const struct pp_pod_state *ps, char *buf, size_t size)
 	char reason[64];
 	bool initializing = false, has_running = false;
 
-	snprintf(reason, sizeof(reason), "%s", ps->reason[0] ? ps->reason : pp_phase_str(ps->phase));
+	snprintf(reason, sizeof(reason), "%s",
+		 ps->reason[0] ? ps->reason : pp_phase_str(ps->phase));
 	for (i = 0; i < n_init; i++) {
 		const struct pp_container_state *c = &ps->c[i];
 
@@ -229,8 +234,8 @@ int pp_fmt_pod_restarts(const struct pp_pod_state *ps, pp_nsec now, char *buf, s
 	}
 	for (i = 0; i < ps->n; i++) {
 		const struct pp_container_state *c = &ps->c[i];
-		bool count = (initializing && !ps->initialized) ? i < n_init :
-								  (sidecar(ps, i) || i >= n_init);
+		bool count = (initializing && !ps->initialized) ? i < n_init
+								: (sidecar(ps, i) || i >= n_init);
 
 		if (!count)
 			continue;
@@ -264,13 +269,13 @@ int pp_json_append_string(char *buf, size_t size, size_t *len, const char *s)
 	size_t n = *len;
 	int err = 0;
 
-#define PUT(ch)                                \
-	do {                                   \
-		if (n + 1 >= size) {           \
-			err = -ENOSPC;         \
-			goto out;              \
-		}                              \
-		buf[n++] = (ch);               \
+#define PUT(ch)                        \
+	do {                           \
+		if (n + 1 >= size) {   \
+			err = -ENOSPC; \
+			goto out;      \
+		}                      \
+		buf[n++] = (ch);       \
 	} while (0)
 
 	PUT('"');
@@ -323,14 +328,14 @@ int pp_parse_duration(const char *s, pp_nsec *ret)
 		const char *unit;
 		pp_nsec mult;
 	} units[] = {
-		{ "ns", 1 },
-		{ "us", PP_NSEC_PER_USEC },
-		{ "\xc2\xb5s", PP_NSEC_PER_USEC }, /* U+00B5 micro sign */
-		{ "\xce\xbcs", PP_NSEC_PER_USEC }, /* U+03BC Greek small mu, which Go takes too */
-		{ "ms", PP_NSEC_PER_MSEC },
-		{ "s", PP_NSEC_PER_SEC },
-		{ "m", 60 * PP_NSEC_PER_SEC },
-		{ "h", 3600 * PP_NSEC_PER_SEC },
+		{"ns", 1},
+		{"us", PP_NSEC_PER_USEC},
+		{"\xc2\xb5s", PP_NSEC_PER_USEC}, /* U+00B5 micro sign */
+		{"\xce\xbcs", PP_NSEC_PER_USEC}, /* U+03BC Greek small mu, which Go takes too */
+		{"ms", PP_NSEC_PER_MSEC},
+		{"s", PP_NSEC_PER_SEC},
+		{"m", 60 * PP_NSEC_PER_SEC},
+		{"h", 3600 * PP_NSEC_PER_SEC},
 	};
 	pp_nsec total = 0;
 	const char *p = s;

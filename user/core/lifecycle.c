@@ -174,8 +174,8 @@ static void update_ready(struct pp_pod_state *ps, uint32_t ci)
 		c->ready = c->init_done;
 		return;
 	}
-	c->started = c->state == PP_CSTATE_RUNNING &&
-		     (!s->startup.set || c->probe_ok[PP_PROBE_STARTUP]);
+	c->started =
+		c->state == PP_CSTATE_RUNNING && (!s->startup.set || c->probe_ok[PP_PROBE_STARTUP]);
 	c->ready = c->started && (!s->readiness.set || c->probe_ok[PP_PROBE_READINESS]);
 }
 
@@ -213,8 +213,8 @@ static void start_container(struct pp_pod_state *ps, uint32_t ci, struct pp_acti
 	c->started = false;
 	c->ready = false;
 
-	emit(acts, ci, PP_EVENT_NORMAL, "Pulled", "Container image \"%s\" already present on machine",
-	     s->image ? s->image : "");
+	emit(acts, ci, PP_EVENT_NORMAL, "Pulled",
+	     "Container image \"%s\" already present on machine", s->image ? s->image : "");
 	emit(acts, ci, PP_EVENT_NORMAL, "Created", "Created container: %s", s->name);
 	a = act_push(acts, PP_ACT_START, ci);
 	if (a)
@@ -251,8 +251,7 @@ static bool turn_to_stop(const struct pp_pod_state *ps, uint32_t ci)
  * Move a stopping container along T.2: preStop (bounded by G), the sidecar's turn (bounded by
  * what is left of G), the stop signal, then SIGKILL after max(what is left, min_kill_gap).
  */
-static void advance_stop(struct pp_pod_state *ps, uint32_t ci, pp_nsec now,
-			 struct pp_actions *acts)
+static void advance_stop(struct pp_pod_state *ps, uint32_t ci, pp_nsec now, struct pp_actions *acts)
 {
 	struct pp_container_state *c = &ps->c[ci];
 
@@ -262,9 +261,9 @@ static void advance_stop(struct pp_pod_state *ps, uint32_t ci, pp_nsec now,
 		if (now < c->stop_deadline && (c->pre_stop_running || !turn_to_stop(ps, ci)))
 			return;
 		c->term_sent = true;
-		c->kill_at = c->stop_deadline > now + ps->cfg->min_kill_gap ?
-				     c->stop_deadline :
-				     now + ps->cfg->min_kill_gap;
+		c->kill_at = c->stop_deadline > now + ps->cfg->min_kill_gap
+				     ? c->stop_deadline
+				     : now + ps->cfg->min_kill_gap;
 		signal_container(ps, ci, SIGTERM, acts);
 	}
 	if (!c->kill_sent && now >= c->kill_at) {
@@ -312,15 +311,15 @@ static void decide_restart(struct pp_pod_state *ps, uint32_t ci)
 	else if (is_regular_init(ps, ci))
 		restart = code != 0 && policy != PP_RESTART_NEVER;
 	else
-		restart = policy == PP_RESTART_ALWAYS || (policy == PP_RESTART_ON_FAILURE && code != 0);
+		restart = policy == PP_RESTART_ALWAYS ||
+			  (policy == PP_RESTART_ON_FAILURE && code != 0);
 	c->restart_after_stop = false;
 	c->restart_due = restart;
 	c->restart_at = 0;
 }
 
 /* Restart <ci> now, or enter CrashLoopBackOff until its window passes (R.4, R.6). */
-static void try_restart(struct pp_pod_state *ps, uint32_t ci, pp_nsec now,
-			struct pp_actions *acts)
+static void try_restart(struct pp_pod_state *ps, uint32_t ci, pp_nsec now, struct pp_actions *acts)
 {
 	struct pp_container_state *c = &ps->c[ci];
 	const char *name = cspec(ps, ci)->name;
@@ -376,8 +375,8 @@ static void begin_terminating(struct pp_pod_state *ps, pp_nsec now)
  */
 static void drive_termination(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 {
-	pp_nsec deadline = ps->terminate_start + (pp_nsec)ps->spec->termination_grace_s *
-							   PP_NSEC_PER_SEC;
+	pp_nsec deadline =
+		ps->terminate_start + (pp_nsec)ps->spec->termination_grace_s * PP_NSEC_PER_SEC;
 	size_t i;
 
 	for (i = 0; i < ps->n; i++) {
@@ -568,7 +567,8 @@ static void sync_pod(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *ac
 			for (i = spec->n_init_containers; i < ps->n; i++) {
 				struct pp_container_state *c = &ps->c[i];
 
-				/* L.3: in one pass, containers start in order; a postStart holds the next. */
+				/* L.3: in one pass, containers start in order; a postStart holds
+				 * the next. */
 				if (!c->instance && !blocked)
 					start_container(ps, i, acts);
 				else if (c->instance)
@@ -707,8 +707,8 @@ static void record_termination(struct pp_pod_state *ps, uint32_t ci, int exit_co
 	decide_restart(ps, ci);
 }
 
-void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
-			   const char *err, pp_nsec now, struct pp_actions *acts)
+void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, const char *err,
+			   pp_nsec now, struct pp_actions *acts)
 {
 	struct pp_container_state *c = current(ps, ci, instance);
 
@@ -774,8 +774,8 @@ void pp_lc_on_probe_verdict(struct pp_pod_state *ps, uint32_t ci, uint32_t insta
 			 kind == PP_PROBE_LIVENESS ? "liveness" : "startup",
 			 ps->spec->restart_policy != PP_RESTART_NEVER ? ", will be restarted" : "");
 	/* T.1: a probe-level grace period replaces the pod's for the kills it causes. */
-	grace = (pp_nsec)(probe->has_termination_grace ? probe->termination_grace_s :
-							 ps->spec->termination_grace_s) *
+	grace = (pp_nsec)(probe->has_termination_grace ? probe->termination_grace_s
+						       : ps->spec->termination_grace_s) *
 		PP_NSEC_PER_SEC;
 	c->restart_after_stop = true;
 	stop_container(ps, ci, now + grace, now, msg, acts);
@@ -796,11 +796,13 @@ void pp_lc_on_hook_done(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
 			set_running(ps, ci);
 		} else if (!c->stopping) {
 			/* L.4: the container is killed, and restarted as a failed start. */
-			emit(acts, ci, PP_EVENT_WARNING, "FailedPostStartHook", "PostStartHook failed");
+			emit(acts, ci, PP_EVENT_WARNING, "FailedPostStartHook",
+			     "PostStartHook failed");
 			snprintf(c->message, sizeof(c->message), "%s", message ? message : "");
 			c->restart_after_stop = true;
 			stop_container(ps, ci,
-				       now + (pp_nsec)ps->spec->termination_grace_s * PP_NSEC_PER_SEC,
+				       now + (pp_nsec)ps->spec->termination_grace_s *
+						       PP_NSEC_PER_SEC,
 				       now, "FailedPostStartHook", acts);
 		}
 	} else if (hook == PP_HOOK_PRE_STOP && c->pre_stop_running) {

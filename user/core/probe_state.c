@@ -52,9 +52,9 @@ static int64_t annotation_ms(const struct pp_pod *pod, const char *container, co
 int pp_probe_cfg_from_spec(const struct pp_pod *pod, const struct pp_container_spec *c,
 			   enum pp_probe_kind kind, struct pp_probe_cfg *ret)
 {
-	const struct pp_probe_spec *spec = kind == PP_PROBE_STARTUP  ? &c->startup :
-					   kind == PP_PROBE_LIVENESS ? &c->liveness :
-								       &c->readiness;
+	const struct pp_probe_spec *spec = kind == PP_PROBE_STARTUP    ? &c->startup
+					   : kind == PP_PROBE_LIVENESS ? &c->liveness
+								       : &c->readiness;
 	struct pp_probe_spec eff;
 	int64_t period_ms, timeout_ms, fast_ms;
 	int err = 0;
@@ -74,7 +74,8 @@ int pp_probe_cfg_from_spec(const struct pp_pod *pod, const struct pp_container_s
 		ret->period = (pp_nsec)period_ms * PP_NSEC_PER_MSEC;
 	if (timeout_ms > 0)
 		ret->timeout = (pp_nsec)timeout_ms * PP_NSEC_PER_MSEC;
-	if (fast_ms > 0 && kind != PP_PROBE_LIVENESS && (pp_nsec)fast_ms * PP_NSEC_PER_MSEC < ret->period)
+	if (fast_ms > 0 && kind != PP_PROBE_LIVENESS &&
+	    (pp_nsec)fast_ms * PP_NSEC_PER_MSEC < ret->period)
 		ret->fast_period = (pp_nsec)fast_ms * PP_NSEC_PER_MSEC;
 	if (period_ms < 0 || timeout_ms < 0 || fast_ms < 0)
 		err = -EINVAL;
@@ -96,9 +97,9 @@ void pp_probe_worker_arm(struct pp_probe_worker *w, const struct pp_probe_cfg *c
 	pp_probe_worker_init(w, kind);
 	w->instance = instance;
 	/* P2.2: readiness starts failed, liveness passed, startup unknown. */
-	w->published = kind == PP_PROBE_READINESS ? PP_VERDICT_FAILURE :
-		       kind == PP_PROBE_LIVENESS  ? PP_VERDICT_SUCCESS :
-						    PP_VERDICT_NONE;
+	w->published = kind == PP_PROBE_READINESS  ? PP_VERDICT_FAILURE
+		       : kind == PP_PROBE_LIVENESS ? PP_VERDICT_SUCCESS
+						   : PP_VERDICT_NONE;
 	w->next_at = started_at + cfg->initial_delay + spread;
 }
 
@@ -202,8 +203,8 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 	}
 }
 
-const char *pp_probe_event(enum pp_probe_kind kind, enum pp_probe_result result,
-			   const char *output, char *buf, size_t size)
+const char *pp_probe_event(enum pp_probe_kind kind, enum pp_probe_result result, const char *output,
+			   char *buf, size_t size)
 {
 	const char *type = pp_probe_kind_str(kind);
 

@@ -31,7 +31,7 @@ int pp_sched_push(struct pp_sched *s, pp_nsec deadline, uint32_t key, uint32_t g
 		s->cap = cap;
 	}
 	i = s->n++;
-	s->heap[i] = (struct pp_sched_entry){ .deadline = deadline, .key = key, .gen = gen };
+	s->heap[i] = (struct pp_sched_entry){.deadline = deadline, .key = key, .gen = gen};
 	while (i > 0 && s->heap[(i - 1) / 2].deadline > s->heap[i].deadline) {
 		swap(&s->heap[(i - 1) / 2], &s->heap[i]);
 		i = (i - 1) / 2;

@@ -8,11 +8,8 @@
 static enum pp_log_level max_level = PP_LOG_INFO;
 
 static const char *const prefixes[_PP_LOG_MAX] = {
-	[PP_LOG_ERR] = "error: ",
-	[PP_LOG_WARN] = "warning: ",
-	[PP_LOG_NOTICE] = "",
-	[PP_LOG_INFO] = "",
-	[PP_LOG_DEBUG] = "debug: ",
+	[PP_LOG_ERR] = "error: ", [PP_LOG_WARN] = "warning: ", [PP_LOG_NOTICE] = "",
+	[PP_LOG_INFO] = "",	  [PP_LOG_DEBUG] = "debug: ",
 };
 
 void pp_log_set_level(enum pp_log_level max)

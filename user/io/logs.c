@@ -94,10 +94,12 @@ int pp_logs_print(const char *state_dir, const char *ns, const char *pod, const 
 	restart = pick_restart(path, previous);
 	if (restart < 0) {
 		if (previous)
-			pp_log(PP_LOG_ERR, "previous terminated container \"%s\" in pod \"%s\" not found",
+			pp_log(PP_LOG_ERR,
+			       "previous terminated container \"%s\" in pod \"%s\" not found",
 			       container, pod);
 		else
-			pp_log(PP_LOG_ERR, "container %s is not valid for pod %s, choose one of: [%s]",
+			pp_log(PP_LOG_ERR,
+			       "container %s is not valid for pod %s, choose one of: [%s]",
 			       container, pod, list);
 		return -ENOENT;
 	}

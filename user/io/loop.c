@@ -20,9 +20,9 @@
 #define UD_CANCEL UINT64_MAX /* completions of cancel requests themselves */
 
 struct slot {
-	pp_loop_fn fn;		/* NULL when cancelled */
+	pp_loop_fn fn; /* NULL when cancelled */
 	void *ctx;
-	uint32_t gen;		/* bumped at each reuse */
+	uint32_t gen; /* bumped at each reuse */
 	bool busy;
 	uint32_t next_free;
 };
@@ -31,7 +31,7 @@ struct pp_loop {
 	struct io_uring ring;
 	struct slot *slots;
 	uint32_t n_slots;
-	uint32_t free_head;	/* UINT32_MAX = none */
+	uint32_t free_head; /* UINT32_MAX = none */
 	unsigned int pending;
 };
 
@@ -77,7 +77,7 @@ static int slot_get(struct pp_loop *loop, pp_loop_fn fn, void *ctx, uint64_t *re
 		if (!s)
 			return -ENOMEM;
 		for (i = loop->n_slots; i < n; i++)
-			s[i] = (struct slot){ .next_free = i + 1 < n ? i + 1 : UINT32_MAX };
+			s[i] = (struct slot){.next_free = i + 1 < n ? i + 1 : UINT32_MAX};
 		loop->slots = s;
 		loop->free_head = loop->n_slots;
 		loop->n_slots = n;
@@ -255,7 +255,8 @@ int pp_loop_run_once(struct pp_loop *loop, pp_nsec deadline)
 	/* Callbacks may queue new operations: copy the CQEs out before running them. */
 	for (;;) {
 		n = 0;
-		io_uring_for_each_cqe(&loop->ring, head, cqe) {
+		io_uring_for_each_cqe(&loop->ring, head, cqe)
+		{
 			uds[n] = io_uring_cqe_get_data64(cqe);
 			res[n] = cqe->res;
 			if (++n == 64)

@@ -93,7 +93,7 @@ static void on_exit_ready(void *ctx, int res)
 {
 	struct attempt *a = ctx;
 	struct exec_state *x = a->proto;
-	siginfo_t si = { 0 };
+	siginfo_t si = {0};
 
 	x->pid_op = 0;
 	/* Peek first (WNOWAIT): the zombie keeps the group id from being reused for the kill. */
@@ -138,7 +138,7 @@ static int exec_start(struct attempt *a)
 {
 	const struct pp_probe_target *t = a->t;
 	struct exec_state *x = calloc(1, sizeof(*x));
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc;
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, rc;
 	struct pp_exec_spec spec;
 
 	if (!x)
@@ -155,7 +155,7 @@ static int exec_start(struct attempt *a)
 		.working_dir = t->working_dir,
 		.stdout_fd = out[1],
 		.stderr_fd = err[1],
-		.join_cgroups = { t->cgroup, NULL },
+		.join_cgroups = {t->cgroup, NULL},
 		.mnt_ns_fd = t->mnt_ns_fd,
 	};
 	rc = pp_proc_spawn(&spec, &x->pid, &x->pidfd, a->start_msg, sizeof(a->start_msg));
@@ -169,7 +169,7 @@ static int exec_start(struct attempt *a)
 	rc = pp_loop_poll(pp_attempt_loop(a), x->pidfd, POLLIN, on_exit_ready, a, &x->pid_op);
 	if (rc < 0) {
 		killpg(x->pid, SIGKILL);
-		waitid(P_PIDFD, (id_t)x->pidfd, &(siginfo_t){ 0 }, WEXITED);
+		waitid(P_PIDFD, (id_t)x->pidfd, &(siginfo_t){0}, WEXITED);
 	}
 out:
 	for (int i = 0; i < 2; i++) {
@@ -219,7 +219,7 @@ static void exec_cleanup(struct attempt *a)
 		/* Never leave a zombie: the process is dead or killed by now. */
 		if (!x->exited) {
 			killpg(x->pid, SIGKILL);
-			waitid(P_PIDFD, (id_t)x->pidfd, &(siginfo_t){ 0 }, WEXITED);
+			waitid(P_PIDFD, (id_t)x->pidfd, &(siginfo_t){0}, WEXITED);
 		}
 		close(x->pidfd);
 	}

@@ -93,7 +93,8 @@ static void on_connect(void *ctx, int res)
 	a->op = 0;
 	if (res < 0) {
 		pp_target_hostport(a->t, where, sizeof(where));
-		pp_attempt_finish(a, pp_errno_is_resource(res) ? PP_RESULT_UNKNOWN : PP_RESULT_FAILURE,
+		pp_attempt_finish(a,
+				  pp_errno_is_resource(res) ? PP_RESULT_UNKNOWN : PP_RESULT_FAILURE,
 				  0, "error: dial tcp %s: connect: %s", where,
 				  pp_errno_text(res, why, sizeof(why)));
 		return;

@@ -20,25 +20,25 @@
 #include "podprobe/loop.h"
 #include "prober_int.h"
 
-#define IO_BUF 4096
+#define IO_BUF	   4096
 #define DEFAULT_UA "kube-probe/1.34"
 
 struct http_state {
 	struct pp_http_resp resp;
-	struct pp_http_target cur;	/* where this request goes */
-	struct sockaddr_storage addr;	/* cur's address */
+	struct pp_http_target cur;    /* where this request goes */
+	struct sockaddr_storage addr; /* cur's address */
 	int redirects;
 	bool tls;
-	bool hs_done;			/* TLS handshake finished */
-	bool req_written;		/* request handed to TLS */
+	bool hs_done;	  /* TLS handshake finished */
+	bool req_written; /* request handed to TLS */
 	bool send_busy;
 	size_t req_len;
 	size_t req_sent;
-	size_t out_len;			/* TLS bytes in <out> to send */
+	size_t out_len; /* TLS bytes in <out> to send */
 	size_t out_sent;
 	SSL *ssl;
-	BIO *rbio;			/* network -> OpenSSL */
-	BIO *wbio;			/* OpenSSL -> network */
+	BIO *rbio; /* network -> OpenSSL */
+	BIO *wbio; /* OpenSSL -> network */
 	char req[IO_BUF];
 	char in[IO_BUF];
 	char out[IO_BUF];
@@ -104,8 +104,8 @@ static void redirect(struct attempt *a)
 	const char *orig = a->t->host && *a->t->host ? a->t->host : "127.0.0.1";
 	int st = h->resp.status, err;
 
-	if (!h->resp.has_location || (st != 301 && st != 302 && st != 303 && st != 307 &&
-				      st != 308) ||
+	if (!h->resp.has_location ||
+	    (st != 301 && st != 302 && st != 303 && st != 307 && st != 308) ||
 	    pp_http_resolve_redirect(h->cur.scheme, h->cur.host, h->cur.port, h->cur.path,
 				     h->resp.location, &next) < 0 ||
 	    !pp_http_same_host(next.host, orig)) {
@@ -261,7 +261,8 @@ static bool pump_tls(struct attempt *a)
 
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 				snprintf(reason, sizeof(reason), "remote error: tls: %s",
-					 ERR_reason_error_string(ERR_peek_last_error()) ?: "handshake failure");
+					 ERR_reason_error_string(ERR_peek_last_error())
+						 ?: "handshake failure");
 				ERR_clear_error();
 				fail(a, "Get \"%s\": %s", reason);
 				return true;
@@ -366,7 +367,8 @@ static int connect_cur(struct attempt *a)
 		}
 		SSL_set_bio(h->ssl, h->rbio, h->wbio);
 		SSL_set_connect_state(h->ssl);
-		if (!strchr(h->cur.host, ':') && strspn(h->cur.host, "0123456789.") != strlen(h->cur.host))
+		if (!strchr(h->cur.host, ':') &&
+		    strspn(h->cur.host, "0123456789.") != strlen(h->cur.host))
 			SSL_set_tlsext_host_name(h->ssl, h->cur.host);
 	}
 	err = pp_attempt_socket(a);
@@ -386,7 +388,8 @@ static int http_start(struct attempt *a)
 	memset(h, 0, offsetof(struct http_state, req));
 	a->proto = h;
 	snprintf(h->cur.scheme, sizeof(h->cur.scheme), "%s", t->https ? "https" : "http");
-	snprintf(h->cur.host, sizeof(h->cur.host), "%s", t->host && *t->host ? t->host : "127.0.0.1");
+	snprintf(h->cur.host, sizeof(h->cur.host), "%s",
+		 t->host && *t->host ? t->host : "127.0.0.1");
 	h->cur.port = t->port;
 	snprintf(h->cur.path, sizeof(h->cur.path), "%s", t->path && *t->path ? t->path : "/");
 	memcpy(&h->addr, &t->addr, sizeof(h->addr));
@@ -401,9 +404,9 @@ static void http_timeout(struct attempt *a)
 	url(h, u, sizeof(u));
 	pp_attempt_finish(a, PP_RESULT_FAILURE, h->resp.status,
 			  "Get \"%s\": context deadline exceeded (%s)", u,
-			  h->resp.headers_done ?
-				  "Client.Timeout or context cancellation while reading body" :
-				  "Client.Timeout exceeded while awaiting headers");
+			  h->resp.headers_done
+				  ? "Client.Timeout or context cancellation while reading body"
+				  : "Client.Timeout exceeded while awaiting headers");
 }
 
 static void http_cleanup(struct attempt *a)

@@ -25,7 +25,7 @@ static void on_done(void *ctx, const struct pp_probe_report *rep)
 
 int pp_probe_once(const struct pp_probe_target *t, pp_nsec timeout, struct pp_probe_report *ret)
 {
-	struct once o = { .rep = ret };
+	struct once o = {.rep = ret};
 	struct pp_prober *pr = NULL;
 	struct pp_loop *loop = NULL;
 	int err;
@@ -57,10 +57,10 @@ int pp_probe_parse_url(const char *url, struct pp_probe_target *t, char *buf, si
 		enum pp_handler_kind kind;
 		bool https;
 	} schemes[] = {
-		{ "tcp://", PP_HANDLER_TCP_SOCKET, false },
-		{ "http://", PP_HANDLER_HTTP_GET, false },
-		{ "https://", PP_HANDLER_HTTP_GET, true },
-		{ "grpc://", PP_HANDLER_GRPC, false },
+		{"tcp://", PP_HANDLER_TCP_SOCKET, false},
+		{"http://", PP_HANDLER_HTTP_GET, false},
+		{"https://", PP_HANDLER_HTTP_GET, true},
+		{"grpc://", PP_HANDLER_GRPC, false},
 	};
 	const char *rest = NULL, *slash, *colon;
 	char *host, *end;
@@ -81,8 +81,8 @@ int pp_probe_parse_url(const char *url, struct pp_probe_target *t, char *buf, si
 		}
 	}
 	if (!rest) {
-		snprintf(err, errlen, "unsupported target '%s': want tcp://, http://, https:// or grpc://",
-			 url);
+		snprintf(err, errlen,
+			 "unsupported target '%s': want tcp://, http://, https:// or grpc://", url);
 		return -EINVAL;
 	}
 	slash = strchr(rest, '/');

@@ -20,7 +20,7 @@ struct pp_probe_runner {
 	struct pp_sched heap;
 	struct pp_probe_job **jobs;
 	uint32_t n_jobs;
-	struct pp_probe_job **wait;	/* ring of jobs waiting for room */
+	struct pp_probe_job **wait; /* ring of jobs waiting for room */
 	size_t wait_head;
 	size_t wait_len;
 	size_t wait_cap;

@@ -25,11 +25,11 @@ struct pp_prober {
 	struct pp_loop *loop;
 	struct attempt **slots;
 	uint32_t n_slots;
-	uint32_t *free_idx;	/* stack of free slot indices */
+	uint32_t *free_idx; /* stack of free slot indices */
 	uint32_t n_free;
 	struct pp_sched deadlines;
 	struct pp_prober_stats stats;
-	struct pp_probe_report report;	/* scratch: one report is built at a time */
+	struct pp_probe_report report; /* scratch: one report is built at a time */
 };
 
 /* An attempt whose start failed: nothing to time out or clean. */
@@ -272,8 +272,9 @@ void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now)
 			char buf[128];
 
 			pp_attempt_finish(a, PP_RESULT_UNKNOWN, 0, "%s",
-					  a->start_msg[0] ? a->start_msg :
-							    pp_errno_text(a->start_err, buf, sizeof(buf)));
+					  a->start_msg[0]
+						  ? a->start_msg
+						  : pp_errno_text(a->start_err, buf, sizeof(buf)));
 			continue;
 		}
 		if (a->reported)
@@ -288,11 +289,12 @@ const struct pp_prober_stats *pp_prober_stats(const struct pp_prober *pr)
 	return &pr->stats;
 }
 
-/* ---- helpers shared by the handlers ------------------------------------------------------------- */
+/* ---- helpers shared by the handlers -------------------------------------------------------------
+ */
 
 int pp_attempt_socket(struct attempt *a)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	int fd = socket(a->t->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -339,7 +341,7 @@ void pp_target_hostport(const struct pp_probe_target *t, char *buf, size_t size)
 
 int pp_probe_target_resolve(struct pp_probe_target *t, const char *host, int port)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
 	struct addrinfo *res = NULL;
 	char port_s[16];
 	int rc;

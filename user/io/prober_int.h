@@ -30,12 +30,12 @@ struct attempt {
 	pp_nsec start;
 	pp_nsec deadline;
 	pp_nsec timeout;
-	int fd;				/* socket, -1 = none */
-	uint64_t op;			/* loop operation in flight on fd, 0 = none */
-	bool reported;			/* the report went out; only clean-up is left */
-	int start_err;			/* the start failed (-errno): report it next pass */
-	char start_msg[200];		/* ...with this text when set */
-	void *proto;			/* handler state */
+	int fd;		     /* socket, -1 = none */
+	uint64_t op;	     /* loop operation in flight on fd, 0 = none */
+	bool reported;	     /* the report went out; only clean-up is left */
+	int start_err;	     /* the start failed (-errno): report it next pass */
+	char start_msg[200]; /* ...with this text when set */
+	void *proto;	     /* handler state */
 };
 
 struct pp_loop *pp_attempt_loop(const struct attempt *a);

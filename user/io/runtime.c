@@ -139,8 +139,8 @@ static int own_cgroup_dir(const char *want, char *buf, size_t size)
 		*ctrl++ = '\0';
 		*path++ = '\0';
 		path[strcspn(path, "\n")] = '\0';
-		if (*want ? strstr(ctrl, want) != NULL && line[0] != '0' : !strcmp(line, "0") &&
-								  !*ctrl) {
+		if (*want ? strstr(ctrl, want) != NULL && line[0] != '0'
+			  : !strcmp(line, "0") && !*ctrl) {
 			snprintf(cgpath, sizeof(cgpath), "%s", path);
 			found = true;
 			break;
@@ -161,8 +161,8 @@ static int own_cgroup_dir(const char *want, char *buf, size_t size)
 		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", r, m) != 2 ||
 		    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
 			continue;
-		if (*want ? !strcmp(fstype, "cgroup") && strstr(opts, want) :
-			    !strcmp(fstype, "cgroup2")) {
+		if (*want ? !strcmp(fstype, "cgroup") && strstr(opts, want)
+			  : !strcmp(fstype, "cgroup2")) {
 			snprintf(mnt, sizeof(mnt), "%s", m);
 			snprintf(root, sizeof(root), "%s", r);
 			found = true;
@@ -214,7 +214,8 @@ int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgrou
 		return -ENOMEM;
 	err = mkdir_p(state_dir, 0755);
 	if (err < 0)
-		return pp_log_errno(PP_LOG_ERR, err, "cannot create state directory '%s'", state_dir);
+		return pp_log_errno(PP_LOG_ERR, err, "cannot create state directory '%s'",
+				    state_dir);
 	rt->can_mount = geteuid() == 0;
 	if (!use_cgroups)
 		return 0;
@@ -224,7 +225,9 @@ int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgrou
 	if (!rt->cg2_memory)
 		rt->memv1_root = make_root("memory");
 	pp_log(PP_LOG_DEBUG, "cgroups: v2 %s, memory %s", rt->cg2_root ? rt->cg2_root : "none",
-	       rt->cg2_memory ? "v2 memory.max" : rt->memv1_root ? rt->memv1_root : "none");
+	       rt->cg2_memory	? "v2 memory.max"
+	       : rt->memv1_root ? rt->memv1_root
+				: "none");
 	return 0;
 }
 
@@ -366,15 +369,15 @@ enum child_stage {
 };
 
 struct child_error {
-	int err;		/* positive errno */
-	int stage;		/* enum child_stage */
-	int index;		/* which mount */
+	int err;   /* positive errno */
+	int stage; /* enum child_stage */
+	int index; /* which mount */
 };
 
 /* Runs in the child between clone3 and exec: only plain system calls, then exec. */
 static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, int err_fd)
 {
-	struct child_error ce = { 0 };
+	struct child_error ce = {0};
 	extern char **environ;
 	sigset_t none;
 	int null_fd;
@@ -393,7 +396,8 @@ static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, i
 	if (x->mnt_ns_fd >= 0 && setns(x->mnt_ns_fd, CLONE_NEWNS) < 0)
 		goto fail;
 	if (x->n_mounts) {
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			goto fail;
 		for (size_t i = 0; i < x->n_mounts; i++) {
 			const struct pp_mount_req *m = &x->mounts[i];
@@ -430,8 +434,8 @@ fail:
 	_exit(127);
 }
 
-static void describe_failure(const struct pp_exec_spec *x, const struct child_error *ce,
-			     char *err, size_t errlen)
+static void describe_failure(const struct pp_exec_spec *x, const struct child_error *ce, char *err,
+			     size_t errlen)
 {
 	switch (ce->stage) {
 	case STAGE_EXEC:
@@ -449,8 +453,9 @@ static void describe_failure(const struct pp_exec_spec *x, const struct child_er
 		if (ce->index < (int)x->n_mounts)
 			snprintf(err, errlen, "mount volume at \"%s\" failed: %s%s",
 				 x->mounts[ce->index].target, strerror(ce->err),
-				 ce->err == EPERM ? " (volumeMounts need root in the process runtime)" :
-						    "");
+				 ce->err == EPERM
+					 ? " (volumeMounts need root in the process runtime)"
+					 : "");
 		else
 			snprintf(err, errlen, "entering the container's mount namespace failed: %s",
 				 strerror(ce->err));
@@ -467,7 +472,7 @@ static void describe_failure(const struct pp_exec_spec *x, const struct child_er
 int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, char *err,
 		  size_t errlen)
 {
-	struct clone_args args = { 0 };
+	struct clone_args args = {0};
 	struct child_error ce;
 	int pipefd[2], pidfd = -1, rc;
 	long pid;
@@ -529,8 +534,8 @@ static void release_cgroups(struct pp_runtime *rt, struct pp_proc *p)
 int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, struct pp_proc *ret,
 		     char *err, size_t errlen)
 {
-	struct pp_proc p = { .pid = -1, .pidfd = -1 };
-	struct pp_exec_spec x = { 0 };
+	struct pp_proc p = {.pid = -1, .pidfd = -1};
+	struct pp_exec_spec x = {0};
 	char path[PATH_MAX], leaf[300], name[128];
 	int log_fd = -1, rc;
 
@@ -581,7 +586,7 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 		.working_dir = req->working_dir,
 		.stdout_fd = log_fd,
 		.stderr_fd = log_fd,
-		.join_cgroups = { p.cg2, p.memv1 },
+		.join_cgroups = {p.cg2, p.memv1},
 		.mounts = req->mounts,
 		.n_mounts = req->n_mounts,
 		.mnt_ns_fd = -1,
@@ -627,7 +632,7 @@ static long oom_kills(const char *dir, const char *file)
 
 int pp_runtime_reap(struct pp_runtime *rt, struct pp_proc *p, struct pp_exit_info *ret)
 {
-	siginfo_t si = { 0 };
+	siginfo_t si = {0};
 
 	if (p->pidfd < 0)
 		return -EBADF;

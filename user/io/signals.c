@@ -36,39 +36,39 @@ _Static_assert(sizeof(struct pp_ev_exit) == 64 && sizeof(struct pp_ev_sock) == 9
 _Static_assert(__builtin_offsetof(struct pp_ev_hdr, type) == 8, "pp_ev_hdr layout");
 _Static_assert(_PP_EV_MAX <= 16, "drops map is indexed by type");
 
-#define KERNEL_BTF "/sys/kernel/btf/vmlinux"
+#define KERNEL_BTF		"/sys/kernel/btf/vmlinux"
 #define DEFAULT_ACCEPT_INTERVAL PP_NSEC_PER_SEC
-#define KERNEL_ENOTSUPP 524 /* the kernel's internal ENOTSUPP, which bpf() can return */
+#define KERNEL_ENOTSUPP		524 /* the kernel's internal ENOTSUPP, which bpf() can return */
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
 enum oom_variant {
 	OOM_NONE = 0,
-	OOM_PID,		/* mark_victim(int pid), older kernels */
-	OOM_TASK,		/* mark_victim(struct task_struct *, uid_t) */
+	OOM_PID,  /* mark_victim(int pid), older kernels */
+	OOM_TASK, /* mark_victim(struct task_struct *, uid_t) */
 	_OOM_MAX,
 };
 
 /* What the kernel's BTF says about the tracepoints we attach to. */
 struct features {
-	int exit_args;		/* sched_process_exit arguments: 1, or 2 with group_dead */
+	int exit_args; /* sched_process_exit arguments: 1, or 2 with group_dead */
 	enum oom_variant oom;
-	bool sock;		/* inet_sock_set_state exists (4.16+) */
+	bool sock; /* inet_sock_set_state exists (4.16+) */
 };
 
 struct pp_signals {
 	struct pp_loop *loop;
 	pp_ksig_fn fn;
 	void *ctx;
-	struct exits_bpf *exits;	/* NULL when not loaded */
-	struct sockets_bpf *sockets;	/* NULL when not loaded */
+	struct exits_bpf *exits;     /* NULL when not loaded */
+	struct sockets_bpf *sockets; /* NULL when not loaded */
 	struct ring_buffer *rb;
-	int fd_events;			/* shared maps, owned by whichever skeleton made them */
+	int fd_events; /* shared maps, owned by whichever skeleton made them */
 	int fd_drops;
 	int fd_tgids;
 	int fd_cgroups;
-	int fd_ports;			/* sockets only, -1 without it */
+	int fd_ports; /* sockets only, -1 without it */
 	int fd_accepts;
 	uint64_t poll_id;
 	bool polling;
@@ -79,11 +79,8 @@ struct pp_signals {
 };
 
 static const char *const kind_names[_PP_KSIG_MAX] = {
-	[PP_KSIG_EXIT] = "exit",
-	[PP_KSIG_OOM] = "oom",
-	[PP_KSIG_LISTEN] = "listen",
-	[PP_KSIG_UNLISTEN] = "unlisten",
-	[PP_KSIG_ACCEPTS] = "accepts",
+	[PP_KSIG_EXIT] = "exit",	 [PP_KSIG_OOM] = "oom",		[PP_KSIG_LISTEN] = "listen",
+	[PP_KSIG_UNLISTEN] = "unlisten", [PP_KSIG_ACCEPTS] = "accepts",
 };
 
 const char *pp_ksig_kind_str(enum pp_ksig_kind kind)
@@ -163,7 +160,7 @@ static int probe_features(struct features *f)
 	btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return -errno;
-	*f = (struct features){ 0 };
+	*f = (struct features){0};
 	n = tp_proto(btf, "sched_process_exit", &p);
 	if (n == 1 || n == 2)
 		f->exit_args = n;
@@ -172,9 +169,13 @@ static int probe_features(struct features *f)
 		f->oom = param_is_ptr(btf, &p[1]) ? OOM_TASK : OOM_PID;
 	f->sock = tp_proto(btf, "inet_sock_set_state", &p) == 3;
 	btf__free(btf);
-	pp_log(PP_LOG_DEBUG, "bpf: sched_process_exit with %d argument(s), mark_victim %s, "
-	       "inet_sock_set_state %s", f->exit_args,
-	       f->oom == OOM_TASK ? "(task, uid)" : f->oom == OOM_PID ? "(pid)" : "missing",
+	pp_log(PP_LOG_DEBUG,
+	       "bpf: sched_process_exit with %d argument(s), mark_victim %s, "
+	       "inet_sock_set_state %s",
+	       f->exit_args,
+	       f->oom == OOM_TASK  ? "(task, uid)"
+	       : f->oom == OOM_PID ? "(pid)"
+				   : "missing",
 	       f->sock ? "present" : "missing");
 	return 0;
 }
@@ -237,8 +238,8 @@ static int sockets_load(struct pp_signals *s, const struct features *f,
 	if (!skel)
 		return -errno;
 	skel->rodata->trace_all = cfg->trace_all;
-	skel->rodata->accept_interval_ns = cfg->accept_interval ? cfg->accept_interval :
-								 DEFAULT_ACCEPT_INTERVAL;
+	skel->rodata->accept_interval_ns =
+		cfg->accept_interval ? cfg->accept_interval : DEFAULT_ACCEPT_INTERVAL;
 	err = share(skel->maps.events, s->fd_events);
 	if (!err)
 		err = share(skel->maps.drops, s->fd_drops);
@@ -348,10 +349,8 @@ static void decode_sock(const struct pp_ev_sock *e, enum pp_ksig_kind kind, stru
 
 /* Record sizes by type; 0 = unknown type. */
 static const size_t record_sizes[_PP_EV_MAX] = {
-	[PP_EV_EXIT] = sizeof(struct pp_ev_exit),
-	[PP_EV_OOM] = sizeof(struct pp_ev_oom),
-	[PP_EV_LISTEN] = sizeof(struct pp_ev_sock),
-	[PP_EV_UNLISTEN] = sizeof(struct pp_ev_sock),
+	[PP_EV_EXIT] = sizeof(struct pp_ev_exit),    [PP_EV_OOM] = sizeof(struct pp_ev_oom),
+	[PP_EV_LISTEN] = sizeof(struct pp_ev_sock),  [PP_EV_UNLISTEN] = sizeof(struct pp_ev_sock),
 	[PP_EV_ACCEPTS] = sizeof(struct pp_ev_sock),
 };
 
@@ -359,7 +358,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct pp_signals *s = ctx;
 	const struct pp_ev_hdr *h = data;
-	struct pp_ksig k = { 0 };
+	struct pp_ksig k = {0};
 
 	if (size < sizeof(*h) || h->version != PP_EV_ABI_VERSION || h->type >= _PP_EV_MAX ||
 	    !record_sizes[h->type] || h->size < record_sizes[h->type] || h->size > size) {
@@ -404,19 +403,18 @@ static void set_mode(struct pp_signals *s, int exits_err, int oom_err, int socke
 				strerror(-exits_err));
 	else if (!s->has[PP_KSIG_OOM] && len < sizeof(s->mode))
 		len += snprintf(s->mode + len, sizeof(s->mode) - len, " (oom: %s)",
-				oom_err == -ENOENT ? "no mark_victim tracepoint" :
-						     strerror(-oom_err));
+				oom_err == -ENOENT ? "no mark_victim tracepoint"
+						   : strerror(-oom_err));
 	if (!s->sockets && len < sizeof(s->mode))
 		snprintf(s->mode + len, sizeof(s->mode) - len, " (sockets: %s)",
-			 sockets_err == -EOPNOTSUPP ? "no inet_sock_set_state tracepoint" :
-						      strerror(-sockets_err));
+			 sockets_err == -EOPNOTSUPP ? "no inet_sock_set_state tracepoint"
+						    : strerror(-sockets_err));
 }
 
-int pp_signals_open(struct pp_loop *loop, const struct pp_signals_cfg *cfg,
-		    struct pp_signals **ret)
+int pp_signals_open(struct pp_loop *loop, const struct pp_signals_cfg *cfg, struct pp_signals **ret)
 {
 	struct pp_signals *s;
-	struct features f = { 0 };
+	struct features f = {0};
 	int err, exits_err, oom_err = 0, sockets_err;
 
 	if (!loop || !cfg || !cfg->fn || !ret)
@@ -609,8 +607,7 @@ int pp_signals_track_port(struct pp_signals *s, uint16_t port, bool on)
 	return map_set(s->fd_ports, &key, &flags, on);
 }
 
-int pp_signals_port_accepts(const struct pp_signals *s, uint16_t port,
-			    struct pp_port_accepts *ret)
+int pp_signals_port_accepts(const struct pp_signals *s, uint16_t port, struct pp_port_accepts *ret)
 {
 	struct pp_ev_port_stats st;
 	__u16 key = port;
@@ -622,12 +619,12 @@ int pp_signals_port_accepts(const struct pp_signals *s, uint16_t port,
 		return -EOPNOTSUPP;
 	err = bpf_map_lookup_elem(s->fd_accepts, &key, &st);
 	if (err == -ENOENT) {
-		*ret = (struct pp_port_accepts){ 0 };
+		*ret = (struct pp_port_accepts){0};
 		return 0;
 	}
 	if (err < 0)
 		return err;
-	*ret = (struct pp_port_accepts){ .accepts = st.accepts, .last = st.last_ns };
+	*ret = (struct pp_port_accepts){.accepts = st.accepts, .last = st.last_ns};
 	return 0;
 }
 
@@ -687,7 +684,7 @@ int pp_signals_stats(const struct pp_signals *s, struct pp_signals_stats *ret)
 	free(vals);
 	if (err < 0)
 		return err;
-	*ret = (struct pp_signals_stats){ .events = s->events, .lost = lost,
-					  .malformed = s->malformed };
+	*ret = (struct pp_signals_stats){
+		.events = s->events, .lost = lost, .malformed = s->malformed};
 	return 0;
 }

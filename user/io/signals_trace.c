@@ -27,14 +27,14 @@
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 
-#define RESCAN_PERIOD PP_NSEC_PER_SEC
-#define SCAN_MAX_DEPTH 6	/* cgroup levels searched for podprobe-<pid> directories */
-#define SCAN_MAX_DIRS 20000	/* directories visited per scan, at most */
-#define MAX_AUTO 256		/* cgroups and ports followed without --all */
+#define RESCAN_PERIOD  PP_NSEC_PER_SEC
+#define SCAN_MAX_DEPTH 6     /* cgroup levels searched for podprobe-<pid> directories */
+#define SCAN_MAX_DIRS  20000 /* directories visited per scan, at most */
+#define MAX_AUTO       256   /* cgroups and ports followed without --all */
 
 struct followed_cgroup {
 	uint64_t id;
-	bool seen;		/* found again by the latest scan */
+	bool seen; /* found again by the latest scan */
 };
 
 struct trace {
@@ -42,15 +42,15 @@ struct trace {
 	struct pp_signals *sig;
 	bool all;
 	bool json;
-	bool stop;		/* SIGINT/SIGTERM received, or stdout failed */
+	bool stop; /* SIGINT/SIGTERM received, or stdout failed */
 	int sig_fd;
 	struct signalfd_siginfo si;
-	char cg2_mount[PATH_MAX];	/* "" when no cgroup2 mount */
+	char cg2_mount[PATH_MAX]; /* "" when no cgroup2 mount */
 	struct followed_cgroup cgroups[MAX_AUTO];
 	size_t n_cgroups;
-	uint16_t ports[MAX_AUTO];	/* tracked because a followed process listens there */
+	uint16_t ports[MAX_AUTO]; /* tracked because a followed process listens there */
 	size_t n_ports;
-	unsigned int scanned;		/* directories visited by the current scan */
+	unsigned int scanned; /* directories visited by the current scan */
 };
 
 /* ---- output --------------------------------------------------------------------------------- */
@@ -266,7 +266,7 @@ static void follow_cgroup(struct trace *t, const char *path)
 	}
 	if (t->n_cgroups == MAX_AUTO || pp_signals_track_cgroup(t->sig, id, true) < 0)
 		return;
-	t->cgroups[t->n_cgroups++] = (struct followed_cgroup){ .id = id, .seen = true };
+	t->cgroups[t->n_cgroups++] = (struct followed_cgroup){.id = id, .seen = true};
 	pp_log(PP_LOG_DEBUG, "signals: following cgroup '%s' (id %llu)", path,
 	       (unsigned long long)id);
 }
@@ -357,8 +357,8 @@ static void on_signal(void *ctx, int res)
 
 int pp_signals_trace(bool all, bool json, unsigned int duration_ms)
 {
-	struct trace t = { .all = all, .json = json, .sig_fd = -1 };
-	struct pp_signals_cfg cfg = { .trace_all = all, .fn = on_event, .ctx = &t };
+	struct trace t = {.all = all, .json = json, .sig_fd = -1};
+	struct pp_signals_cfg cfg = {.trace_all = all, .fn = on_event, .ctx = &t};
 	pp_nsec now = pp_clock_now(), deadline = PP_NSEC_INFINITY, next_scan;
 	struct pp_signals_stats st;
 	sigset_t set, old;
@@ -399,11 +399,11 @@ int pp_signals_trace(bool all, bool json, unsigned int duration_ms)
 	if (!all) {
 		if (find_cg2_mount(t.cg2_mount, sizeof(t.cg2_mount)) < 0)
 			pp_log(PP_LOG_WARN, "no cgroup2 mount: podprobe's containers cannot be "
-			       "followed (use --all), ignoring");
+					    "followed (use --all), ignoring");
 		rescan(&t);
 		if (!t.n_cgroups)
 			pp_log(PP_LOG_NOTICE, "no podprobe daemon found yet; waiting for one "
-			       "(--all shows every process)");
+					      "(--all shows every process)");
 	}
 	if (!json)
 		printf("%-12s %-8s %7s %7s %-16s %-10s %5s %s\n", "TIME", "KIND", "PID", "TGID",

@@ -33,12 +33,12 @@
 #include "podprobe/sched.h"
 #include "podprobe/signals.h"
 
-#define UI_KEY UINT32_MAX
-#define MAX_PROBES_IN_FLIGHT 4096 /* more wait (late), see probe_runner.h */
-#define HOOK_KEY_BASE 0x40000000u /* heap keys: pods below, then 2 per container (sleep hooks) */
-#define HOOK_NO_TIMEOUT (24 * 3600 * PP_NSEC_PER_SEC) /* kubelet sets none on exec/http hooks */
-#define UI_PERIOD PP_NSEC_PER_SEC
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define UI_KEY		     UINT32_MAX
+#define MAX_PROBES_IN_FLIGHT 4096	 /* more wait (late), see probe_runner.h */
+#define HOOK_KEY_BASE	     0x40000000u /* heap keys: pods below, then 2 per container (sleep hooks) */
+#define HOOK_NO_TIMEOUT	     (24 * 3600 * PP_NSEC_PER_SEC) /* kubelet sets none on exec/http hooks */
+#define UI_PERIOD	     PP_NSEC_PER_SEC
+#define DEFAULT_PATH	     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct pp_supervisor;
 struct pod_rt;
@@ -79,14 +79,14 @@ static void strv_free(struct strv *sv)
 struct probe_rt {
 	struct pp_probe_job job;
 	struct cont_rt *c;
-	struct strv argv;		/* exec: the command after $(VAR) expansion */
-	uint64_t passive_seen;		/* accepts on the port already accounted for */
+	struct strv argv;      /* exec: the command after $(VAR) expansion */
+	uint64_t passive_seen; /* accepts on the port already accounted for */
 };
 
 /* What the kernel tells about one probed listening port (wedged-listener detection). */
 struct port_watch {
 	uint16_t port;
-	bool wedged;			/* connections wait in its accept queue, unaccepted */
+	bool wedged; /* connections wait in its accept queue, unaccepted */
 	uint32_t last_backlog;
 	pp_nsec last_ts;
 };
@@ -94,20 +94,20 @@ struct port_watch {
 struct cont_rt {
 	struct pod_rt *pod;
 	uint32_t ci;
-	uint32_t instance;	/* instance of <proc>; 0 = none */
+	uint32_t instance; /* instance of <proc>; 0 = none */
 	struct pp_proc proc;
 	uint64_t poll_id;
-	struct strv env;		/* the running instance's environment (exec probes) */
-	struct probe_rt *probes[_PP_PROBE_MAX];	/* NULL for probes the container lacks */
-	uint64_t cgroup_id;		/* its cgroup v2 leaf, 0 = none */
-	bool oom_seen;			/* the kernel OOM-killed a process of this instance */
-	uint32_t gidx;			/* index in sup->conts (hook timer keys) */
+	struct strv env; /* the running instance's environment (exec probes) */
+	struct probe_rt *probes[_PP_PROBE_MAX]; /* NULL for probes the container lacks */
+	uint64_t cgroup_id;			/* its cgroup v2 leaf, 0 = none */
+	bool oom_seen; /* the kernel OOM-killed a process of this instance */
+	uint32_t gidx; /* index in sup->conts (hook timer keys) */
 	struct hook_rt {
-		struct cont_rt *c;	/* back to the container (the attempt's context) */
+		struct cont_rt *c; /* back to the container (the attempt's context) */
 		enum pp_hook_kind kind;
-		uint32_t instance;	/* instance the hook runs for, 0 = not running */
-		uint64_t attempt;	/* exec/httpGet attempt in flight */
-		uint32_t gen;		/* sleep timer generation */
+		uint32_t instance; /* instance the hook runs for, 0 = not running */
+		uint64_t attempt;  /* exec/httpGet attempt in flight */
+		uint32_t gen;	   /* sleep timer generation */
 		struct pp_probe_target target;
 		struct strv argv;
 	} hooks[_PP_HOOK_MAX];
@@ -125,10 +125,10 @@ struct pod_rt {
 	struct pp_pod *spec;
 	struct pp_pod_state st;
 	struct cont_rt *c;
-	char key[330];		/* "<namespace>_<name>" */
+	char key[330]; /* "<namespace>_<name>" */
 	char vol_dir[PATH_MAX];
 	uint32_t index;
-	uint32_t gen;		/* generation of the pod's armed deadline */
+	uint32_t gen; /* generation of the pod's armed deadline */
 	pp_nsec armed;
 	pp_nsec created;
 };
@@ -143,27 +143,28 @@ struct pp_supervisor {
 	size_t n_pods;
 	int sig_fd;
 	struct signalfd_siginfo sig_buf;
-	unsigned int signals;	/* deletion requests received */
+	unsigned int signals; /* deletion requests received */
 	bool table;
 	bool dirty;
 	unsigned int table_lines;
-	char *base_path;	/* PATH for containers that set none */
+	char *base_path; /* PATH for containers that set none */
 	struct pp_probe_runner *runner;
-	struct probe_rt **probes;	/* every probe, to free them */
+	struct probe_rt **probes; /* every probe, to free them */
 	uint32_t n_probes;
-	uint64_t rand;			/* state of the spread's generator */
-	struct pp_signals *bpf;		/* kernel signals, NULL without eBPF */
-	uint64_t bpf_lost;		/* events the kernel dropped, as last seen */
+	uint64_t rand;		/* state of the spread's generator */
+	struct pp_signals *bpf; /* kernel signals, NULL without eBPF */
+	uint64_t bpf_lost;	/* events the kernel dropped, as last seen */
 	struct reaper *reapers;
-	struct cont_rt **conts;		/* every container, by gidx */
+	struct cont_rt **conts; /* every container, by gidx */
 	uint32_t n_conts;
-	const char *source;		/* "kernel" or "probe": what the current input came from */
+	const char *source; /* "kernel" or "probe": what the current input came from */
 	struct port_watch *ports;
 	size_t n_ports;
-	char adjust_msg[160];		/* output of an adjusted result */
+	char adjust_msg[160]; /* output of an adjusted result */
 };
 
-/* ---- output ------------------------------------------------------------------------------------ */
+/* ---- output ------------------------------------------------------------------------------------
+ */
 
 static void table_erase(struct pp_supervisor *sup)
 {
@@ -205,8 +206,8 @@ static void table_draw(struct pp_supervisor *sup)
 }
 
 /* Print one event (text or JSON line) above the live table. */
-static void emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
-		       const char *reason, const char *message, pp_nsec now)
+static void emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
+		       const char *message, pp_nsec now)
 {
 	const char *container = ci == PP_NO_CONTAINER ? "" : pp_pod_container(pr->spec, ci)->name;
 	char ts[48], who[400], line[2 * PP_PROBE_OUTPUT_MAX + 2048];
@@ -227,8 +228,8 @@ static void emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
 		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"message\":");
 		pp_json_append_string(line, sizeof(line), &len, message);
 		if (pr->sup->source)
-			len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"source\":\"%s\"",
-						pr->sup->source);
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+						",\"source\":\"%s\"", pr->sup->source);
 		table_erase(pr->sup);
 		printf("%s}\n", line);
 		break;
@@ -262,7 +263,8 @@ static void emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
 	pr->sup->dirty = true;
 }
 
-/* ---- starting containers ---------------------------------------------------------------------- */
+/* ---- starting containers ----------------------------------------------------------------------
+ */
 
 /*
  * The container's environment: PATH and HOSTNAME as a runtime provides them, then env[] in
@@ -279,8 +281,8 @@ static int build_env(struct pod_rt *pr, const struct pp_container_spec *cs, stru
 
 	if (!vars)
 		return -ENOMEM;
-	vars[n++] = (struct pp_kv){ "PATH", pr->sup->base_path };
-	vars[n++] = (struct pp_kv){ "HOSTNAME", pr->spec->name };
+	vars[n++] = (struct pp_kv){"PATH", pr->sup->base_path};
+	vars[n++] = (struct pp_kv){"HOSTNAME", pr->spec->name};
 	for (size_t i = 0; i < cs->n_env; i++) {
 		char *v = pp_expand_vars(cs->env[i].value ? cs->env[i].value : "", vars, n);
 		size_t j;
@@ -291,14 +293,15 @@ static int build_env(struct pod_rt *pr, const struct pp_container_spec *cs, stru
 		}
 		for (j = 0; j < n && strcmp(vars[j].name, cs->env[i].name); j++)
 			;
-		/* A later entry with the same name wins; keep the expanded value alive in <envp>. */
+		/* A later entry with the same name wins; keep the expanded value alive in <envp>.
+		 */
 		if (asprintf(&s, "%s=%s", cs->env[i].name, v) < 0)
 			s = NULL;
 		free(v);
 		err = strv_push(envp, s);
 		if (err < 0)
 			break;
-		vars[j] = (struct pp_kv){ cs->env[i].name, strchr(envp->v[envp->n - 1], '=') + 1 };
+		vars[j] = (struct pp_kv){cs->env[i].name, strchr(envp->v[envp->n - 1], '=') + 1};
 		if (j == n)
 			n++;
 	}
@@ -338,9 +341,9 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 	struct pp_supervisor *sup = pr->sup;
 	const struct pp_container_spec *cs = pp_pod_container(pr->spec, ci);
 	struct cont_rt *c = &pr->c[ci];
-	struct strv argv = { 0 }, envp = { 0 };
+	struct strv argv = {0}, envp = {0};
 	struct pp_mount_req *mounts = NULL;
-	struct pp_spawn_req req = { 0 };
+	struct pp_spawn_req req = {0};
 	struct pp_kv *vars = NULL;
 	size_t n_vars = 0, i;
 	char err[512] = "", (*srcs)[PATH_MAX + 256] = NULL;
@@ -357,9 +360,10 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 		if (!mounts || !srcs)
 			rc = -ENOMEM;
 		for (i = 0; rc == 0 && i < cs->n_mounts; i++) {
-			snprintf(srcs[i], sizeof(srcs[i]), "%s/%s", pr->vol_dir, cs->mounts[i].name);
-			mounts[i] = (struct pp_mount_req){ srcs[i], cs->mounts[i].mount_path,
-							   cs->mounts[i].read_only };
+			snprintf(srcs[i], sizeof(srcs[i]), "%s/%s", pr->vol_dir,
+				 cs->mounts[i].name);
+			mounts[i] = (struct pp_mount_req){srcs[i], cs->mounts[i].mount_path,
+							  cs->mounts[i].read_only};
 		}
 	}
 	if (rc == 0 && !argv.n)
@@ -403,7 +407,8 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 	}
 }
 
-/* ---- actions and timers ------------------------------------------------------------------------ */
+/* ---- actions and timers ------------------------------------------------------------------------
+ */
 
 static void arm_timer(struct pod_rt *pr)
 {
@@ -455,13 +460,15 @@ static void run_actions(struct pod_rt *pr)
 	arm_timer(pr);
 }
 
-/* ---- probes ------------------------------------------------------------------------------------ */
+/* ---- probes ------------------------------------------------------------------------------------
+ */
 
 static const struct pp_probe_spec *probe_spec(const struct pp_container_spec *cs,
 					      enum pp_probe_kind kind)
 {
-	return kind == PP_PROBE_STARTUP ? &cs->startup :
-	       kind == PP_PROBE_LIVENESS ? &cs->liveness : &cs->readiness;
+	return kind == PP_PROBE_STARTUP	   ? &cs->startup
+	       : kind == PP_PROBE_LIVENESS ? &cs->liveness
+					   : &cs->readiness;
 }
 
 /* Where the probe of the container's new instance goes (named ports, hosts, exec argv). */
@@ -482,8 +489,8 @@ static void probe_prepare_target(struct probe_rt *p)
 	if (h->kind == PP_HANDLER_EXEC) {
 		/* H-EXEC.1: $(VAR) from the container's literal env values only. */
 		for (size_t i = 0; i < h->n_command && !job->target_err; i++)
-			job->target_err = strv_push(&p->argv, pp_expand_vars(h->command[i], cs->env,
-									     cs->n_env));
+			job->target_err = strv_push(
+				&p->argv, pp_expand_vars(h->command[i], cs->env, cs->n_env));
 		t->argv = p->argv.v;
 		t->envp = c->env.v;
 		t->working_dir = cs->working_dir;
@@ -523,8 +530,8 @@ static bool probe_allowed(struct pp_probe_job *job)
 	return pp_lc_probe_allowed(&p->c->pod->st, p->c->ci, job->w.kind);
 }
 
-static void probe_result(struct pp_probe_job *job, enum pp_probe_result result,
-			 const char *output, const struct pp_probe_change *chg)
+static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, const char *output,
+			 const struct pp_probe_change *chg)
 {
 	struct probe_rt *p = job->ctx;
 	struct cont_rt *c = p->c;
@@ -574,7 +581,7 @@ static struct port_watch *port_watch(struct pp_supervisor *sup, uint16_t port, b
 		return NULL;
 	sup->ports = w;
 	w = &sup->ports[sup->n_ports++];
-	*w = (struct port_watch){ .port = port };
+	*w = (struct port_watch){.port = port};
 	return w;
 }
 
@@ -648,8 +655,8 @@ static void probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now)
 			continue;
 		probe_prepare_target(p);
 		/* Liveness first runs are spread so that many pods do not probe in bursts. */
-		window = p->job.cfg.period < PP_PROBE_SPREAD_MAX ? p->job.cfg.period :
-								   PP_PROBE_SPREAD_MAX;
+		window = p->job.cfg.period < PP_PROBE_SPREAD_MAX ? p->job.cfg.period
+								 : PP_PROBE_SPREAD_MAX;
 		if (k == PP_PROBE_LIVENESS && window) {
 			sup->rand = sup->rand * 6364136223846793005ull + 1442695040888963407ull;
 			spread = (sup->rand >> 11) % window;
@@ -690,7 +697,8 @@ static int probes_setup(struct cont_rt *c)
 		p->job.ops = &probe_ops;
 		c->probes[k] = p;
 		pp_probe_worker_init(&p->job.w, (enum pp_probe_kind)k);
-		if (pp_probe_cfg_from_spec(c->pod->spec, cs, (enum pp_probe_kind)k, &p->job.cfg) < 0)
+		if (pp_probe_cfg_from_spec(c->pod->spec, cs, (enum pp_probe_kind)k, &p->job.cfg) <
+		    0)
 			pp_log(PP_LOG_WARN,
 			       "pod '%s': a " PP_ANN_PREFIX "* annotation is not a number of "
 			       "milliseconds (1..86400000), ignoring",
@@ -749,8 +757,8 @@ static void on_reaper(void *ctx, int res)
 static void kernel_exit(struct cont_rt *c, const struct pp_ksig *sig)
 {
 	struct pp_supervisor *sup = c->pod->sup;
-	struct pp_exit_info ex = { .code = sig->exit_code < 0 ? 0 : sig->exit_code,
-				   .signal = sig->signal };
+	struct pp_exit_info ex = {.code = sig->exit_code < 0 ? 0 : sig->exit_code,
+				  .signal = sig->signal};
 	struct reaper *r = calloc(1, sizeof(*r));
 	uint32_t instance = c->instance;
 
@@ -764,13 +772,14 @@ static void kernel_exit(struct cont_rt *c, const struct pp_ksig *sig)
 	sup->reapers = r;
 	if (pp_loop_poll(sup->loop, r->proc.pidfd, POLLIN, on_reaper, r, NULL) < 0)
 		pp_log(PP_LOG_WARN, "cannot watch an exited process, ignoring");
-	c->proc = (struct pp_proc){ .pid = -1, .pidfd = -1 };
+	c->proc = (struct pp_proc){.pid = -1, .pidfd = -1};
 	sup->source = "kernel";
 	container_exited(c, instance, &ex);
 	sup->source = NULL;
 }
 
-/* ---- lifecycle hooks ------------------------------------------------------------------------------ */
+/* ---- lifecycle hooks
+ * ------------------------------------------------------------------------------ */
 
 static void hook_done(struct cont_rt *c, enum pp_hook_kind kind, bool ok, const char *message)
 {
@@ -785,8 +794,8 @@ static void hook_done(struct cont_rt *c, enum pp_hook_kind kind, bool ok, const 
 }
 
 /* L.9: the message kubelet keeps for a failed hook. */
-static void hook_message(struct cont_rt *c, const struct pp_handler *h, const char *err,
-			 char *buf, size_t size)
+static void hook_message(struct cont_rt *c, const struct pp_handler *h, const char *err, char *buf,
+			 size_t size)
 {
 	const struct pp_pod *pod = c->pod->spec;
 	const char *name = pp_pod_container(pod, c->ci)->name;
@@ -795,19 +804,24 @@ static void hook_message(struct cont_rt *c, const struct pp_handler *h, const ch
 
 	if (h->kind == PP_HANDLER_EXEC) {
 		for (size_t i = 0; i < h->n_command && len < sizeof(argv); i++)
-			len += (size_t)snprintf(argv + len, sizeof(argv) - len, "%s%s", i ? " " : "",
-						h->command[i]);
+			len += (size_t)snprintf(argv + len, sizeof(argv) - len, "%s%s",
+						i ? " " : "", h->command[i]);
 		snprintf(buf, size,
-			 "Exec lifecycle hook ([%s]) for Container \"%s\" in Pod \"%s_%s(%s)\" failed - "
+			 "Exec lifecycle hook ([%s]) for Container \"%s\" in Pod \"%s_%s(%s)\" "
+			 "failed - "
 			 "error: command '%s' exited with a non-zero status, message: \"%.200s\"",
 			 argv, name, pod->name, pod->namespace, c->pod->st.uid, argv, err);
 	} else if (h->kind == PP_HANDLER_HTTP_GET) {
 		snprintf(buf, size,
-			 "HTTP lifecycle hook (%s) for Container \"%s\" in Pod \"%s_%s(%s)\" failed - "
+			 "HTTP lifecycle hook (%s) for Container \"%s\" in Pod \"%s_%s(%s)\" "
+			 "failed - "
 			 "error: %.300s",
-			 h->path ? h->path : "/", name, pod->name, pod->namespace, c->pod->st.uid, err);
+			 h->path ? h->path : "/", name, pod->name, pod->namespace, c->pod->st.uid,
+			 err);
 	} else {
-		snprintf(buf, size, "lifecycle hook for Container \"%s\" in Pod \"%s_%s(%s)\" failed - error: %s",
+		snprintf(buf, size,
+			 "lifecycle hook for Container \"%s\" in Pod \"%s_%s(%s)\" failed - error: "
+			 "%s",
 			 name, pod->name, pod->namespace, c->pod->st.uid, err);
 	}
 }
@@ -921,9 +935,10 @@ static void hooks_cancel(struct cont_rt *c)
 	}
 }
 
-/* ---- kernel signals (eBPF) ----------------------------------------------------------------------- */
+/* ---- kernel signals (eBPF)
+ * ----------------------------------------------------------------------- */
 
-#define BPF_KEY (UINT32_MAX - 1)
+#define BPF_KEY		 (UINT32_MAX - 1)
 #define BPF_CHECK_PERIOD PP_NSEC_PER_SEC
 
 static struct cont_rt *find_by_pid(struct pp_supervisor *sup, pid_t pid)
@@ -946,7 +961,8 @@ static pid_t parent_of(pid_t pid)
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && sscanf(p + 2, "%*c %d", &ppid) != 1)
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 2, "%*c %d", &ppid) != 1)
 		ppid = -1;
 	fclose(f);
 	return ppid;
@@ -993,9 +1009,9 @@ static void ksig_exit(struct pp_supervisor *sup, const struct pp_ksig *sig)
 			 sig->comm, sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name,
 			 sig->signal, sname ? sname : "?");
 	else
-		snprintf(msg, sizeof(msg), "Process %s (pid %u) in container %s exited with code %d",
-			 sig->comm, sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name,
-			 sig->exit_code);
+		snprintf(msg, sizeof(msg),
+			 "Process %s (pid %u) in container %s exited with code %d", sig->comm,
+			 sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name, sig->exit_code);
 	sup->source = "kernel";
 	emit_event(c->pod, c->ci, PP_EVENT_WARNING, "ProcessExited", msg, pp_clock_now());
 	sup->source = NULL;
@@ -1017,8 +1033,9 @@ static void ksig_oom(struct pp_supervisor *sup, const struct pp_ksig *sig)
 		return;
 	if (c->proc.pid == (pid_t)sig->tgid)
 		c->oom_seen = true;
-	snprintf(msg, sizeof(msg), "Memory cgroup out of memory: killed process %u (%s) in container %s",
-		 sig->tgid, sig->comm, pp_pod_container(c->pod->spec, c->ci)->name);
+	snprintf(msg, sizeof(msg),
+		 "Memory cgroup out of memory: killed process %u (%s) in container %s", sig->tgid,
+		 sig->comm, pp_pod_container(c->pod->spec, c->ci)->name);
 	sup->source = "kernel";
 	emit_event(c->pod, c->ci, PP_EVENT_WARNING, "OOMKilling", msg, pp_clock_now());
 	sup->source = NULL;
@@ -1043,7 +1060,8 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 			job->kernel_hint = true;
 			pp_probe_runner_poke(sup->runner, job, now);
 		} else if (!open && kind != PP_PROBE_STARTUP && sup->cfg->fast_detect) {
-			/* Liveness or readiness: probe now and again every few ms until it settles. */
+			/* Liveness or readiness: probe now and again every few ms until it settles.
+			 */
 			job->kernel_hint = true;
 			pp_probe_runner_burst(sup->runner, job, now);
 		}
@@ -1080,10 +1098,11 @@ static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 	} else if (!w->wedged && w->last_ts && w->last_backlog && sig->backlog >= w->last_backlog &&
 		   sig->ts - w->last_ts >= timeout && owner) {
 		w->wedged = true;
-		snprintf(msg, sizeof(msg),
-			 "Listener on port %u has %u connections that were not accepted for %llu ms",
-			 sig->port, sig->backlog,
-			 (unsigned long long)((sig->ts - w->last_ts) / PP_NSEC_PER_MSEC));
+		snprintf(
+			msg, sizeof(msg),
+			"Listener on port %u has %u connections that were not accepted for %llu ms",
+			sig->port, sig->backlog,
+			(unsigned long long)((sig->ts - w->last_ts) / PP_NSEC_PER_MSEC));
 		sup->source = "kernel";
 		emit_event(owner->c->pod, owner->c->ci, PP_EVENT_WARNING, "NotAccepting", msg,
 			   pp_clock_now());
@@ -1130,11 +1149,13 @@ static void bpf_track(struct cont_rt *c)
 		pp_signals_track_tgid(sup->bpf, (uint32_t)c->proc.pid, true);
 	for (size_t i = 0; i < cs->n_ports; i++)
 		if (cs->ports[i].container_port > 0 && cs->ports[i].container_port <= 65535)
-			pp_signals_track_port(sup->bpf, (uint16_t)cs->ports[i].container_port, true);
+			pp_signals_track_port(sup->bpf, (uint16_t)cs->ports[i].container_port,
+					      true);
 	for (int k = 0; k < _PP_PROBE_MAX; k++)
 		if (c->probes[k] && c->probes[k]->job.target.kind != PP_HANDLER_EXEC &&
 		    c->probes[k]->job.target.port > 0)
-			pp_signals_track_port(sup->bpf, (uint16_t)c->probes[k]->job.target.port, true);
+			pp_signals_track_port(sup->bpf, (uint16_t)c->probes[k]->job.target.port,
+					      true);
 }
 
 /* Once a second: events the kernel had to drop mean a resync (probe every port now). */
@@ -1154,7 +1175,7 @@ static void bpf_check(struct pp_supervisor *sup)
 
 static void bpf_setup(struct pp_supervisor *sup)
 {
-	struct pp_signals_cfg cfg = { .fn = on_ksig, .ctx = sup };
+	struct pp_signals_cfg cfg = {.fn = on_ksig, .ctx = sup};
 	int err;
 
 	if (!sup->cfg->use_bpf) {
@@ -1283,7 +1304,8 @@ static void on_signal(void *ctx, int res)
 		sup->signals++;
 		table_erase(sup);
 		if (sup->signals == 1) {
-			pp_log(PP_LOG_NOTICE, "%s: stopping every pod gracefully (again to kill now)",
+			pp_log(PP_LOG_NOTICE,
+			       "%s: stopping every pod gracefully (again to kill now)",
 			       strsignal((int)sup->sig_buf.ssi_signo));
 			delete_all(sup);
 		} else {
@@ -1334,7 +1356,8 @@ static bool all_terminal(const struct pp_supervisor *sup)
 	return true;
 }
 
-/* ---- set-up and the loop ----------------------------------------------------------------------- */
+/* ---- set-up and the loop -----------------------------------------------------------------------
+ */
 
 static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
 		     uint32_t index)
@@ -1380,8 +1403,8 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 		if (!conts)
 			return -ENOMEM;
 		sup->conts = conts;
-		pr->c[i] = (struct cont_rt){ .pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1,
-					     .gidx = sup->n_conts };
+		pr->c[i] = (struct cont_rt){
+			.pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1, .gidx = sup->n_conts};
 		sup->conts[sup->n_conts++] = &pr->c[i];
 	}
 	for (size_t i = 0; i < spec->n_volumes; i++)
@@ -1413,8 +1436,10 @@ static void pid_file(struct pp_supervisor *sup, bool create)
 	}
 	f = fopen(path, "we");
 	if (!f) {
-		pp_log_errno(PP_LOG_WARN, -errno, "cannot write '%s' (podprobe delete will not find "
-						  "this run), ignoring", path);
+		pp_log_errno(PP_LOG_WARN, -errno,
+			     "cannot write '%s' (podprobe delete will not find "
+			     "this run), ignoring",
+			     path);
 		return;
 	}
 	fprintf(f, "%d\n", (int)getpid());
@@ -1483,7 +1508,7 @@ static int signals_setup(struct pp_supervisor *sup)
 
 int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *pods)
 {
-	struct pp_supervisor sup = { .cfg = cfg, .sig_fd = -1 };
+	struct pp_supervisor sup = {.cfg = cfg, .sig_fd = -1};
 	struct pp_sched_entry e;
 	const char *path = getenv("PATH");
 	int err, rc = 0;

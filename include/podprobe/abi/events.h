@@ -17,10 +17,10 @@
 #define PP_EV_COMM_LEN 16
 
 /* Sizes of the shared maps (both programs declare them; the loader reuses one set). */
-#define PP_EV_RINGBUF_BYTES (256 * 1024)
-#define PP_EV_MAX_TGIDS 8192
-#define PP_EV_MAX_CGROUPS 1024
-#define PP_EV_MAX_PORTS 1024
+#define PP_EV_RINGBUF_BYTES    (256 * 1024)
+#define PP_EV_MAX_TGIDS	       8192
+#define PP_EV_MAX_CGROUPS      1024
+#define PP_EV_MAX_PORTS	       1024
 #define PP_EV_MAX_ACCEPT_PORTS 4096
 
 /* How many cgroup levels below the root a tracked cgroup's descendants are matched at. */
@@ -28,12 +28,12 @@
 
 /* pp_ev_hdr.type. Stored in a __u32. */
 enum pp_ev_type {
-	PP_EV_NONE = 0,		/* never sent */
-	PP_EV_EXIT,		/* struct pp_ev_exit: a task of a tracked process exited */
-	PP_EV_OOM,		/* struct pp_ev_oom: the OOM killer chose a tracked victim */
-	PP_EV_LISTEN,		/* struct pp_ev_sock: a TCP socket entered LISTEN */
-	PP_EV_UNLISTEN,		/* struct pp_ev_sock: a TCP socket left LISTEN */
-	PP_EV_ACCEPTS,		/* struct pp_ev_sock: connections completed on a tracked port */
+	PP_EV_NONE = 0, /* never sent */
+	PP_EV_EXIT,	/* struct pp_ev_exit: a task of a tracked process exited */
+	PP_EV_OOM,	/* struct pp_ev_oom: the OOM killer chose a tracked victim */
+	PP_EV_LISTEN,	/* struct pp_ev_sock: a TCP socket entered LISTEN */
+	PP_EV_UNLISTEN, /* struct pp_ev_sock: a TCP socket left LISTEN */
+	PP_EV_ACCEPTS,	/* struct pp_ev_sock: connections completed on a tracked port */
 	_PP_EV_MAX,
 };
 
@@ -45,26 +45,26 @@ enum pp_ev_exit_flags {
 
 /* Values of the tracked_ports map. */
 enum pp_ev_port_flags {
-	PP_EV_PORT_TRACKED = 1u << 0,	/* report LISTEN/UNLISTEN and count accepts */
+	PP_EV_PORT_TRACKED = 1u << 0, /* report LISTEN/UNLISTEN and count accepts */
 };
 
 /* Every ring buffer record begins with this. */
 struct pp_ev_hdr {
-	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC, compares with pp_nsec */
-	__u32 type;		/* enum pp_ev_type */
-	__u16 size;		/* sizeof the whole record */
-	__u16 version;		/* PP_EV_ABI_VERSION */
+	__u64 ts_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, compares with pp_nsec */
+	__u32 type;    /* enum pp_ev_type */
+	__u16 size;    /* sizeof the whole record */
+	__u16 version; /* PP_EV_ABI_VERSION */
 };
 
 /* PP_EV_EXIT, from tp_btf/sched_process_exit in the exiting task's context. */
 struct pp_ev_exit {
 	struct pp_ev_hdr hdr;
-	__u64 cgroup_id;	/* cgroup v2 id of the task (inode number of its directory) */
-	__u32 pid;		/* thread id */
-	__u32 tgid;		/* process id */
-	__u32 ppid;		/* tgid of the real parent */
-	__u32 exit_code;	/* raw task->exit_code: wait(2) status, decoded in userspace */
-	__u32 flags;		/* enum pp_ev_exit_flags */
+	__u64 cgroup_id; /* cgroup v2 id of the task (inode number of its directory) */
+	__u32 pid;	 /* thread id */
+	__u32 tgid;	 /* process id */
+	__u32 ppid;	 /* tgid of the real parent */
+	__u32 exit_code; /* raw task->exit_code: wait(2) status, decoded in userspace */
+	__u32 flags;	 /* enum pp_ev_exit_flags */
 	__u32 pad;
 	char comm[PP_EV_COMM_LEN];
 };
@@ -72,12 +72,12 @@ struct pp_ev_exit {
 /* PP_EV_OOM, from tp_btf/mark_victim (the OOM killer's context, not the victim's). */
 struct pp_ev_oom {
 	struct pp_ev_hdr hdr;
-	__u64 cgroup_id;	/* the victim's cgroup v2 id; 0 when unknown (old tracepoint) */
-	__u32 pid;		/* victim thread */
-	__u32 tgid;		/* victim process; 0 when unknown */
-	__u32 uid;		/* victim's uid; (__u32)-1 when unknown */
+	__u64 cgroup_id; /* the victim's cgroup v2 id; 0 when unknown (old tracepoint) */
+	__u32 pid;	 /* victim thread */
+	__u32 tgid;	 /* victim process; 0 when unknown */
+	__u32 uid;	 /* victim's uid; (__u32)-1 when unknown */
 	__u32 pad;
-	char comm[PP_EV_COMM_LEN];	/* the victim's; empty when unknown */
+	char comm[PP_EV_COMM_LEN]; /* the victim's; empty when unknown */
 };
 
 /*
@@ -87,26 +87,26 @@ struct pp_ev_oom {
  */
 struct pp_ev_sock {
 	struct pp_ev_hdr hdr;
-	__u64 cookie;		/* the listener's socket cookie (SO_COOKIE); 0 = unknown */
-	__u64 cgroup_id;	/* of the calling task; 0 for ACCEPTS */
-	__u64 accepts;		/* completed connections on <port> so far; ACCEPTS only */
-	__u32 tgid;		/* of the calling task; 0 for ACCEPTS */
-	__u32 backlog;		/* the listener's sk_ack_backlog (accept queue length) */
-	__u32 max_backlog;	/* the listener's sk_max_ack_backlog */
-	__u16 family;		/* AF_INET or AF_INET6 */
-	__u16 port;		/* local port, host byte order */
-	__u8 addr_be[16];	/* local address, network byte order (4 bytes used for AF_INET) */
-	__u8 oldstate;		/* TCP_* of the kernel (TCP_LISTEN = 10) */
+	__u64 cookie;	   /* the listener's socket cookie (SO_COOKIE); 0 = unknown */
+	__u64 cgroup_id;   /* of the calling task; 0 for ACCEPTS */
+	__u64 accepts;	   /* completed connections on <port> so far; ACCEPTS only */
+	__u32 tgid;	   /* of the calling task; 0 for ACCEPTS */
+	__u32 backlog;	   /* the listener's sk_ack_backlog (accept queue length) */
+	__u32 max_backlog; /* the listener's sk_max_ack_backlog */
+	__u16 family;	   /* AF_INET or AF_INET6 */
+	__u16 port;	   /* local port, host byte order */
+	__u8 addr_be[16];  /* local address, network byte order (4 bytes used for AF_INET) */
+	__u8 oldstate;	   /* TCP_* of the kernel (TCP_LISTEN = 10) */
 	__u8 newstate;
 	__u8 pad[6];
-	char comm[PP_EV_COMM_LEN];	/* of the calling task; empty for ACCEPTS */
+	char comm[PP_EV_COMM_LEN]; /* of the calling task; empty for ACCEPTS */
 };
 
 /* Values of the port_accepts map (key: __u16 port, host byte order). */
 struct pp_ev_port_stats {
-	__u64 accepts;		/* SYN_RECV -> ESTABLISHED transitions since tracking began */
-	__u64 last_ns;		/* CLOCK_MONOTONIC of the latest */
-	__u64 emitted_ns;	/* CLOCK_MONOTONIC of the latest PP_EV_ACCEPTS record */
+	__u64 accepts;	  /* SYN_RECV -> ESTABLISHED transitions since tracking began */
+	__u64 last_ns;	  /* CLOCK_MONOTONIC of the latest */
+	__u64 emitted_ns; /* CLOCK_MONOTONIC of the latest PP_EV_ACCEPTS record */
 };
 
 _Static_assert(sizeof(struct pp_ev_hdr) == 16, "pp_ev_hdr layout");
