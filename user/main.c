@@ -31,8 +31,6 @@ error_t argp_err_exit_status = EXIT_USAGE;
 
 struct pp_opts {
 	const char *cmd;
-	char **paths;
-	size_t n_paths;
 	const char *state_dir;
 	const char *ns;
 	const char *container;
@@ -190,12 +188,13 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static error_t parse_paths(int key, char *arg, struct argp_state *state)
+/* Positional arguments (one or more): all of them into opts.args; then the common options. */
+static error_t parse_args(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARGP_KEY_ARG:
-		opts.paths = &state->argv[state->next - 1];
-		opts.n_paths = (size_t)(state->argc - state->next + 1);
+		opts.args = &state->argv[state->next - 1];
+		opts.n_args = (size_t)(state->argc - state->next + 1);
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_NO_ARGS:
@@ -246,7 +245,7 @@ static error_t parse_run(int key, char *arg, struct argp_state *state)
 		opts.no_fast_detect = true;
 		break;
 	default:
-		return parse_paths(key, arg, state);
+		return parse_args(key, arg, state);
 	}
 	return 0;
 }
@@ -257,7 +256,7 @@ static error_t parse_validate(int key, char *arg, struct argp_state *state)
 		opts.quiet = true;
 		return 0;
 	}
-	return parse_paths(key, arg, state);
+	return parse_args(key, arg, state);
 }
 
 static error_t parse_logs(int key, char *arg, struct argp_state *state)
@@ -306,15 +305,8 @@ static error_t parse_probe(int key, char *arg, struct argp_state *state)
 		opts.headers[opts.n_headers++] =
 			(struct pp_kv){arg, colon + 1 + strspn(colon + 1, " \t")};
 		break;
-	case ARGP_KEY_ARGS:
-		opts.args = state->argv + state->next;
-		opts.n_args = (size_t)(state->argc - state->next);
-		break;
-	case ARGP_KEY_NO_ARGS:
-		argp_usage(state);
-		break;
 	default:
-		return parse_common(key, arg, state);
+		return parse_args(key, arg, state);
 	}
 	return 0;
 }
@@ -353,15 +345,8 @@ static error_t parse_delete(int key, char *arg, struct argp_state *state)
 	case 'n':
 		opts.ns = arg;
 		break;
-	case ARGP_KEY_ARGS:
-		opts.args = state->argv + state->next;
-		opts.n_args = (size_t)(state->argc - state->next);
-		break;
-	case ARGP_KEY_NO_ARGS:
-		argp_usage(state);
-		break;
 	default:
-		return parse_common(key, arg, state);
+		return parse_args(key, arg, state);
 	}
 	return 0;
 }
@@ -507,8 +492,8 @@ static int load_manifests(struct pp_pod_list *pods, struct pp_diag_list *diags)
 {
 	int errors = 0, rc;
 
-	for (size_t i = 0; i < opts.n_paths; i++) {
-		rc = pp_manifest_load_path(opts.paths[i], pods, diags);
+	for (size_t i = 0; i < opts.n_args; i++) {
+		rc = pp_manifest_load_path(opts.args[i], pods, diags);
 		if (rc < 0)
 			return rc;
 		errors += rc;
