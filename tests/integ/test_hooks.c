@@ -217,6 +217,29 @@ static void test_podprobe_delete_stops_one_pod_gracefully(void **state)
 	t_run_cleanup(&r);
 }
 
+static void test_active_deadline_fails_the_pod_and_stops_it(void **state)
+{
+	struct t_run r;
+	const struct t_event *started, *ev;
+	static const char yaml[] =
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: deadline}\nspec:\n"
+		"  activeDeadlineSeconds: 1\n  containers:\n"
+		"  - name: app\n    image: busybox\n    command: [sleep, \"100\"]\n"
+		"    lifecycle: {preStop: {exec: {command: [\"true\"]}}}\n";
+
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "p.yaml", yaml), NULL });
+	started = t_wait_event(&r, "Started", "app", 0, 5000);
+	ev = t_wait_event(&r, "DeadlineExceeded", "", 0, 5000);
+	assert_string_equal(ev->message, "Pod was active on the node longer than the specified deadline");
+	assert_true(ev->at_ms - started->at_ms >= 900 && ev->at_ms - started->at_ms < 1500);
+	assert_non_null(t_wait_event(&r, "Killing", "app", 0, 1000));
+	ev = t_wait_event(&r, "PodFailed", "", 0, 5000);
+	assert_non_null(strstr(ev->message, "longer than the specified deadline"));
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	t_run_cleanup(&r);
+}
+
 static void test_example_pods_register_and_deregister(void **state)
 {
 	struct t_run r;
@@ -251,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_pre_stop_longer_than_grace_is_cut_at_the_deadline),
 		cmocka_unit_test(test_sidecars_start_in_order_and_stop_in_reverse),
 		cmocka_unit_test(test_podprobe_delete_stops_one_pod_gracefully),
+		cmocka_unit_test(test_active_deadline_fails_the_pod_and_stops_it),
 		cmocka_unit_test(test_example_pods_register_and_deregister),
 	};
 
