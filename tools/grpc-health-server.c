@@ -38,47 +38,20 @@
 #include <nghttp2/nghttp2.h>
 
 #include "lib/tool_util.h"
+#include "podprobe/grpc_wire.h"
 #include "podprobe/kubefmt.h"
 
-#define PROG	       "grpc-health-server"
-#define MAX_CONNS      1024
-#define MAX_SERVICES   64
-#define MAX_STREAMS    100  /* SETTINGS_MAX_CONCURRENT_STREAMS per connection */
-#define REQ_MAX	       4096 /* largest request message accepted */
-#define GRPC_HDR_LEN   5    /* compressed flag + 4-byte big-endian length */
-#define PATH_MAX_LEN   256
-#define READ_BUF       16384
-#define EXIT_USAGE     2
-#define HEALTH_SERVICE "grpc.health.v1.Health"
-#define CHECK_PATH     "/" HEALTH_SERVICE "/Check"
+#define PROG	     "grpc-health-server"
+#define MAX_CONNS    1024
+#define MAX_SERVICES 64
+#define MAX_STREAMS  100  /* SETTINGS_MAX_CONCURRENT_STREAMS per connection */
+#define REQ_MAX	     4096 /* largest request message accepted */
+#define OUT_MAX	     (PP_GRPC_FRAME_HDR_LEN + PP_GRPC_CHECK_RESPONSE_MAX) /* a framed response */
+#define PATH_MAX_LEN 256
+#define READ_BUF     16384
+#define EXIT_USAGE   2
 
 #define UNUSED __attribute__((unused)) /* nghttp2 callback parameters */
-
-/* grpc.health.v1.HealthCheckResponse.ServingStatus */
-enum serving_status {
-	SERVING_UNKNOWN = 0,
-	SERVING_SERVING = 1,
-	SERVING_NOT_SERVING = 2,
-	SERVING_SERVICE_UNKNOWN = 3,
-	_SERVING_MAX,
-};
-
-static const char *const serving_names[_SERVING_MAX] = {
-	[SERVING_UNKNOWN] = "UNKNOWN",
-	[SERVING_SERVING] = "SERVING",
-	[SERVING_NOT_SERVING] = "NOT_SERVING",
-	[SERVING_SERVICE_UNKNOWN] = "SERVICE_UNKNOWN",
-};
-
-/* The gRPC status codes this server sends. */
-enum grpc_code {
-	GRPC_OK = 0,
-	GRPC_INVALID_ARGUMENT = 3,
-	GRPC_NOT_FOUND = 5,
-	GRPC_RESOURCE_EXHAUSTED = 8,
-	GRPC_UNIMPLEMENTED = 12,
-	GRPC_INTERNAL = 13,
-};
 
 /* Long-only options get keys above the ASCII range. */
 enum opt_key {
@@ -92,13 +65,13 @@ enum opt_key {
 struct service {
 	const char *name; /* from argv */
 	size_t len;
-	enum serving_status status;
+	enum pp_grpc_serving_status status;
 };
 
 struct pp_opts {
 	const char *host;		       /* address or name to bind */
 	int port;			       /* 0..65535, 0 = any free port; -1 = not given */
-	enum serving_status status;	       /* answer for the service "" */
+	enum pp_grpc_serving_status status;    /* answer for the service "" */
 	struct service services[MAX_SERVICES]; /* --service NAME=STATUS, last one wins */
 	size_t n_services;
 	bool unimplemented; /* grpc-status 12 for every call */
@@ -110,21 +83,21 @@ struct conn;
 
 /* One request stream; freed by nghttp2's stream-close callback or with its connection. */
 struct stream {
-	struct stream *prev, *next;	      /* the connection's streams */
-	struct conn *conn;		      /* owner */
-	int32_t id;			      /* HTTP/2 stream id */
-	bool post;			      /* :method POST */
-	bool have_ctype;		      /* content-type present */
-	bool ctype_grpc;		      /* ... and application/grpc[+;...] */
-	bool too_big;			      /* request body over REQ_MAX + GRPC_HDR_LEN */
-	bool answered;			      /* response submitted */
-	uint64_t due_ns;		      /* answer then (--delay), TU_NO_DEADLINE = none */
-	char path[PATH_MAX_LEN];	      /* :path, truncated */
-	char ctype[64];			      /* content-type, truncated, for messages */
-	uint8_t out[8];			      /* response message (prefix + at most 2 bytes) */
-	size_t out_len, out_off;	      /* ... and how much nghttp2 has taken */
-	size_t body_len;		      /* bytes in body[] */
-	uint8_t body[GRPC_HDR_LEN + REQ_MAX]; /* request message, length-prefixed */
+	struct stream *prev, *next; /* the connection's streams */
+	struct conn *conn;	    /* owner */
+	int32_t id;		    /* HTTP/2 stream id */
+	bool post;		    /* :method POST */
+	bool have_ctype;	    /* content-type present */
+	bool ctype_grpc;	    /* ... and application/grpc[+;...] */
+	bool too_big;		    /* request body over body[] */
+	bool answered;		    /* response submitted */
+	uint64_t due_ns;	    /* answer then (--delay), TU_NO_DEADLINE = none */
+	char path[PATH_MAX_LEN];    /* :path, truncated */
+	char ctype[64];		    /* content-type, truncated, for messages */
+	uint8_t out[OUT_MAX];	    /* response message, length-prefixed */
+	size_t out_len, out_off;    /* ... and how much nghttp2 has taken */
+	size_t body_len;	    /* bytes in body[] */
+	uint8_t body[PP_GRPC_FRAME_HDR_LEN + REQ_MAX]; /* request message, length-prefixed */
 };
 
 struct conn {
@@ -167,19 +140,19 @@ static void logln(const struct pp_opts *o, const char *fmt, ...)
 }
 
 /* "SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN" (any case) or 0..3. */
-static int parse_status(const char *s, enum serving_status *ret)
+static int parse_status(const char *s, enum pp_grpc_serving_status *ret)
 {
 	long v;
 	int i;
 
-	for (i = 0; i < _SERVING_MAX; i++)
-		if (!strcasecmp(s, serving_names[i])) {
-			*ret = (enum serving_status)i;
+	for (i = 0; i < _PP_GRPC_SERVING_MAX; i++)
+		if (!strcasecmp(s, pp_grpc_serving_status_name(i))) {
+			*ret = (enum pp_grpc_serving_status)i;
 			return 0;
 		}
-	if (tu_parse_long(s, 0, _SERVING_MAX - 1, &v) < 0)
+	if (tu_parse_long(s, 0, _PP_GRPC_SERVING_MAX - 1, &v) < 0)
 		return -EINVAL;
-	*ret = (enum serving_status)v;
+	*ret = (enum pp_grpc_serving_status)v;
 	return 0;
 }
 
@@ -226,69 +199,6 @@ static nghttp2_nv make_nv(const char *name, const char *value)
 	};
 }
 
-static int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *ret)
-{
-	const uint8_t *p = *pp;
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < 10 && p < end; i++, p++) {
-		v |= (uint64_t)(*p & 0x7f) << (7 * i);
-		if (!(*p & 0x80)) {
-			*pp = p + 1;
-			*ret = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
-/*
- * HealthCheckRequest { string service = 1; }: sets <ret_name>/<ret_len> to the last service
- * field (or "" when absent), skipping unknown fields. Returns 0 or -EBADMSG.
- */
-static int decode_request(const uint8_t *p, size_t len, const uint8_t **ret_name, size_t *ret_len)
-{
-	const uint8_t *end = p + len, *name = (const uint8_t *)"";
-	size_t name_len = 0;
-	uint64_t key, v;
-
-	while (p < end) {
-		if (get_varint(&p, end, &key) < 0 || key >> 3 == 0)
-			return -EBADMSG;
-		switch (key & 7) {
-		case 0:
-			if (get_varint(&p, end, &v) < 0)
-				return -EBADMSG;
-			break;
-		case 1:
-			if (end - p < 8)
-				return -EBADMSG;
-			p += 8;
-			break;
-		case 2:
-			if (get_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
-				return -EBADMSG;
-			if (key >> 3 == 1) {
-				name = p;
-				name_len = (size_t)v;
-			}
-			p += v;
-			break;
-		case 5:
-			if (end - p < 4)
-				return -EBADMSG;
-			p += 4;
-			break;
-		default:
-			return -EBADMSG;
-		}
-	}
-	*ret_name = name;
-	*ret_len = name_len;
-	return 0;
-}
-
 /* ---- answers ------------------------------------------------------------------------------- */
 
 static ssize_t read_message_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
@@ -314,7 +224,7 @@ static ssize_t read_message_cb(nghttp2_session *session, int32_t stream_id, uint
 }
 
 /* HEADERS, DATA (the HealthCheckResponse), trailers with grpc-status 0. */
-static int answer_status(struct stream *s, enum serving_status st)
+static int answer_status(struct stream *s, enum pp_grpc_serving_status st)
 {
 	const nghttp2_nv nva[] = {
 		make_nv(":status", "200"),
@@ -322,18 +232,17 @@ static int answer_status(struct stream *s, enum serving_status st)
 	};
 	nghttp2_data_provider prd = {.source.ptr = s, .read_callback = read_message_cb};
 
-	/* UNKNOWN is the proto3 default and so an empty message. */
-	s->out_len = GRPC_HDR_LEN + (st ? 2 : 0);
-	memset(s->out, 0, sizeof(s->out));
-	s->out[4] = st ? 2 : 0;
-	s->out[5] = 0x08;
-	s->out[6] = (uint8_t)st;
+	size_t n = pp_grpc_check_response_encode(st, s->out + PP_GRPC_FRAME_HDR_LEN,
+						 sizeof(s->out) - PP_GRPC_FRAME_HDR_LEN);
+
+	pp_grpc_frame_put(s->out, 0, (uint32_t)n);
+	s->out_len = PP_GRPC_FRAME_HDR_LEN + n;
 	s->out_off = 0;
 	return nghttp2_submit_response(s->conn->session, s->id, nva, 2, &prd);
 }
 
 /* A trailers-only response: one HEADERS frame with END_STREAM. */
-static int answer_error(struct stream *s, const char *http_status, enum grpc_code code,
+static int answer_error(struct stream *s, const char *http_status, enum pp_grpc_code code,
 			const char *message)
 {
 	char code_str[8], encoded[512];
@@ -352,10 +261,11 @@ static int answer_error(struct stream *s, const char *http_status, enum grpc_cod
 static int answer(struct stream *s)
 {
 	const struct pp_opts *o = s->conn->opts;
-	const uint8_t *name;
+	const uint8_t *body, *name;
 	char msg[PATH_MAX_LEN + 64], svc[PATH_MAX_LEN];
 	size_t name_len, i;
 	uint32_t len;
+	uint8_t flag;
 
 	s->answered = true;
 	s->due_ns = TU_NO_DEADLINE;
@@ -367,51 +277,53 @@ static int answer(struct stream *s)
 	if (!s->ctype_grpc) {
 		snprintf(msg, sizeof(msg), "invalid gRPC request content-type \"%s\"", s->ctype);
 		logln(o, "%s %s -> 415, grpc-status 3 (%s)", s->conn->peer, s->path, msg);
-		return answer_error(s, "415", GRPC_INVALID_ARGUMENT, msg);
+		return answer_error(s, "415", PP_GRPC_CODE_INVALID_ARGUMENT, msg);
 	}
-	if (strcmp(s->path, CHECK_PATH) || o->unimplemented) {
+	if (strcmp(s->path, PP_GRPC_CHECK_PATH) || o->unimplemented) {
 		const char *slash = s->path[0] == '/' ? strchr(s->path + 1, '/') : NULL;
 
 		if (!slash) {
 			snprintf(msg, sizeof(msg), "malformed method name: \"%s\"", s->path);
 		} else {
 			snprintf(svc, sizeof(svc), "%.*s", (int)(slash - s->path - 1), s->path + 1);
-			if (o->unimplemented || strcmp(svc, HEALTH_SERVICE))
+			if (o->unimplemented || strcmp(svc, PP_GRPC_HEALTH_SERVICE))
 				snprintf(msg, sizeof(msg), "unknown service %s", svc);
 			else
 				snprintf(msg, sizeof(msg), "unknown method %s for service %s",
 					 slash + 1, svc);
 		}
 		logln(o, "%s %s -> grpc-status 12 (%s)", s->conn->peer, s->path, msg);
-		return answer_error(s, "200", GRPC_UNIMPLEMENTED, msg);
+		return answer_error(s, "200", PP_GRPC_CODE_UNIMPLEMENTED, msg);
 	}
 	if (s->too_big) {
 		snprintf(msg, sizeof(msg), "grpc: received message larger than max (%zu vs. %d)",
 			 s->body_len, REQ_MAX);
 		logln(o, "%s Check -> grpc-status 8 (%s)", s->conn->peer, msg);
-		return answer_error(s, "200", GRPC_RESOURCE_EXHAUSTED, msg);
+		return answer_error(s, "200", PP_GRPC_CODE_RESOURCE_EXHAUSTED, msg);
 	}
-	if (s->body_len < GRPC_HDR_LEN) {
+	if (s->body_len < PP_GRPC_FRAME_HDR_LEN) {
 		logln(o, "%s Check -> grpc-status 13 (no request message)", s->conn->peer);
-		return answer_error(s, "200", GRPC_INTERNAL, "grpc: no request message received");
+		return answer_error(s, "200", PP_GRPC_CODE_INTERNAL,
+				    "grpc: no request message received");
 	}
-	len = (uint32_t)s->body[1] << 24 | (uint32_t)s->body[2] << 16 | (uint32_t)s->body[3] << 8 |
-	      s->body[4];
-	if (s->body[0]) {
+	pp_grpc_frame_get(s->body, &flag, &len);
+	if (flag) {
 		logln(o, "%s Check -> grpc-status 13 (compressed request)", s->conn->peer);
-		return answer_error(s, "200", GRPC_INTERNAL,
+		return answer_error(s, "200", PP_GRPC_CODE_INTERNAL,
 				    "grpc: compressed flag set with identity or empty encoding");
 	}
-	if (len != s->body_len - GRPC_HDR_LEN ||
-	    decode_request(s->body + GRPC_HDR_LEN, len, &name, &name_len) < 0) {
+	body = s->body + PP_GRPC_FRAME_HDR_LEN;
+	if (len != s->body_len - PP_GRPC_FRAME_HDR_LEN ||
+	    pp_grpc_check_request_decode(body, len, &name, &name_len) < 0) {
 		logln(o, "%s Check -> grpc-status 13 (malformed request)", s->conn->peer);
-		return answer_error(s, "200", GRPC_INTERNAL,
+		return answer_error(s, "200", PP_GRPC_CODE_INTERNAL,
 				    "grpc: error unmarshalling request: proto: cannot parse "
 				    "invalid wire-format data");
 	}
 	copy_printable(svc, sizeof(svc), name, name_len);
 	if (!name_len) {
-		logln(o, "%s Check service=\"\" -> %s", s->conn->peer, serving_names[o->status]);
+		logln(o, "%s Check service=\"\" -> %s", s->conn->peer,
+		      pp_grpc_serving_status_name(o->status));
 		return answer_status(s, o->status);
 	}
 	for (i = o->n_services; i-- > 0;) {
@@ -419,12 +331,12 @@ static int answer(struct stream *s)
 
 		if (sv->len == name_len && !memcmp(sv->name, name, name_len)) {
 			logln(o, "%s Check service=\"%s\" -> %s", s->conn->peer, svc,
-			      serving_names[sv->status]);
+			      pp_grpc_serving_status_name(sv->status));
 			return answer_status(s, sv->status);
 		}
 	}
 	logln(o, "%s Check service=\"%s\" -> grpc-status 5 (unknown service)", s->conn->peer, svc);
-	return answer_error(s, "200", GRPC_NOT_FOUND, "unknown service");
+	return answer_error(s, "200", PP_GRPC_CODE_NOT_FOUND, "unknown service");
 }
 
 /* ---- nghttp2 callbacks --------------------------------------------------------------------- */
@@ -486,8 +398,6 @@ static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, co
 			void *user_data UNUSED)
 {
 	struct stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-	static const char base[] = "application/grpc";
-	const size_t n = sizeof(base) - 1;
 
 	if (!s || frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
@@ -497,8 +407,7 @@ static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, co
 		copy_printable(s->path, sizeof(s->path), value, valuelen);
 	} else if (namelen == 12 && !memcmp(name, "content-type", 12)) {
 		s->have_ctype = true;
-		s->ctype_grpc = valuelen >= n && !memcmp(value, base, n) &&
-				(valuelen == n || value[n] == '+' || value[n] == ';');
+		s->ctype_grpc = pp_grpc_content_type_is_grpc(value, valuelen);
 		copy_printable(s->ctype, sizeof(s->ctype), value, valuelen);
 	}
 	return 0;
@@ -857,7 +766,7 @@ static const struct argp_option options[] = {
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct pp_opts *o = state->input;
-	enum serving_status st;
+	enum pp_grpc_serving_status st;
 	struct service *sv;
 	const char *eq;
 	long v;
@@ -929,7 +838,7 @@ int main(int argc, char **argv)
 	static struct pp_opts opts = {
 		.host = "127.0.0.1",
 		.port = -1,
-		.status = SERVING_SERVING,
+		.status = PP_GRPC_SERVING_SERVING,
 	};
 	static const struct argp argp = {
 		.options = options,

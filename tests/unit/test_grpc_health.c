@@ -17,6 +17,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "podprobe/grpc_health.h"
+#include "podprobe/grpc_wire.h"
 
 #define T_AUTHORITY "127.0.0.1:50051"
 #define T_UA	    "kube-probe/1.34"
@@ -46,7 +47,7 @@ struct t_srv {
 	size_t body_len;
 	/* the script */
 	enum t_reply reply;
-	int serving;		  /* ServingStatus for T_REPLY_MESSAGE */
+	int32_t serving;	  /* ServingStatus for T_REPLY_MESSAGE */
 	const char *grpc_status;  /* trailers / trailers-only, "0" if NULL */
 	const char *grpc_message; /* omitted if NULL */
 	const uint8_t *raw;	  /* T_REPLY_MESSAGE: DATA payload instead of the message */
@@ -167,13 +168,13 @@ static void t_answer(struct t_srv *s, int32_t id)
 			assert_true(s->raw_len <= sizeof(s->out));
 			memcpy(s->out, s->raw, s->raw_len);
 			s->out_len = s->raw_len;
-		} else if (s->serving) {
-			memcpy(s->out, (uint8_t[]){0, 0, 0, 0, 2, 0x08, (uint8_t)s->serving}, 7);
-			s->out_len = 7;
 		} else {
-			/* UNKNOWN is proto3's default: an empty message */
-			memset(s->out, 0, 5);
-			s->out_len = 5;
+			size_t len = pp_grpc_check_response_encode(
+				s->serving, s->out + PP_GRPC_FRAME_HDR_LEN,
+				sizeof(s->out) - PP_GRPC_FRAME_HDR_LEN);
+
+			pp_grpc_frame_put(s->out, 0, (uint32_t)len);
+			s->out_len = PP_GRPC_FRAME_HDR_LEN + len;
 		}
 		nva[n++] = t_nv(":status", "200");
 		nva[n++] = t_nv("content-type", "application/grpc");
@@ -315,7 +316,7 @@ static void test_serving_is_success(void **state)
 	static const uint8_t empty_request[] = {0, 0, 0, 0, 0};
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 1;
+	f->srv.serving = PP_GRPC_SERVING_SERVING;
 	t_client(f, "", 1000);
 	assert_int_equal(t_pump(f, SIZE_MAX), 1);
 	t_expect(f, PP_GRPC_SERVING, "service healthy");
@@ -339,7 +340,7 @@ static void test_request_encodes_service_name(void **state)
 	static const uint8_t foo[] = {0, 0, 0, 0, 5, 0x0a, 3, 'f', 'o', 'o'};
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 1;
+	f->srv.serving = PP_GRPC_SERVING_SERVING;
 	t_client(f, "foo", 0);
 	t_pump(f, SIZE_MAX);
 	t_expect(f, PP_GRPC_SERVING, "service healthy");
@@ -357,7 +358,7 @@ static void test_request_long_service_name_two_byte_varint(void **state)
 	memset(name, 'x', 200);
 	name[200] = '\0';
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 1;
+	f->srv.serving = PP_GRPC_SERVING_SERVING;
 	t_client(f, name, 1000);
 	t_pump(f, SIZE_MAX);
 	t_expect(f, PP_GRPC_SERVING, "service healthy");
@@ -371,7 +372,7 @@ static void test_not_serving_is_unhealthy(void **state)
 	struct t_fix *f = *state;
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 2;
+	f->srv.serving = PP_GRPC_SERVING_NOT_SERVING;
 	t_client(f, "", 1000);
 	assert_int_equal(t_pump(f, SIZE_MAX), 1);
 	t_expect(f, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"NOT_SERVING\")");
@@ -382,7 +383,7 @@ static void test_unknown_status_empty_message_is_unhealthy(void **state)
 	struct t_fix *f = *state;
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 0;
+	f->srv.serving = PP_GRPC_SERVING_UNKNOWN;
 	t_client(f, "", 1000);
 	t_pump(f, SIZE_MAX);
 	t_expect(f, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"UNKNOWN\")");
@@ -393,7 +394,7 @@ static void test_service_unknown_status_is_unhealthy(void **state)
 	struct t_fix *f = *state;
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 3;
+	f->srv.serving = PP_GRPC_SERVING_SERVICE_UNKNOWN;
 	t_client(f, "db", 1000);
 	t_pump(f, SIZE_MAX);
 	t_expect(f, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"SERVICE_UNKNOWN\")");
@@ -501,7 +502,7 @@ static void test_error_status_after_serving_message_wins(void **state)
 	struct t_fix *f = *state;
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 1;
+	f->srv.serving = PP_GRPC_SERVING_SERVING;
 	f->srv.grpc_status = "13";
 	f->srv.grpc_message = "boom";
 	t_client(f, "", 1000);
@@ -515,7 +516,7 @@ static void test_one_byte_at_a_time(void **state)
 	struct t_fix *f = *state;
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 2;
+	f->srv.serving = PP_GRPC_SERVING_NOT_SERVING;
 	t_client(f, "some.Service", 1000);
 	assert_int_equal(t_pump(f, 1), 1);
 	t_expect(f, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"NOT_SERVING\")");
@@ -528,7 +529,7 @@ static void test_one_byte_at_a_time_serving(void **state)
 	struct t_fix *f = *state;
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 1;
+	f->srv.serving = PP_GRPC_SERVING_SERVING;
 	t_client(f, "", 1000);
 	assert_int_equal(t_pump(f, 1), 1);
 	t_expect(f, PP_GRPC_SERVING, "service healthy");
@@ -811,7 +812,7 @@ static void test_data_without_trailers_is_error(void **state)
 	struct t_fix *f = *state;
 
 	f->srv.reply = T_REPLY_MESSAGE;
-	f->srv.serving = 1;
+	f->srv.serving = PP_GRPC_SERVING_SERVING;
 	f->srv.no_trailers = true;
 	t_client(f, "", 1000);
 	t_pump(f, SIZE_MAX);

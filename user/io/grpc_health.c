@@ -6,7 +6,7 @@
  * WOULDBLOCK when that is full, so the caller drains it with non-blocking sends at its own pace
  * and no nghttp2-owned pointer has to outlive a later nghttp2 call. Input goes through
  * nghttp2_session_mem_recv(). The gRPC framing (1-byte flag, 4-byte length) and the two tiny
- * protobuf messages are coded by hand.
+ * protobuf messages are coded by libppcore's grpc_wire.
  *
  * The result texts follow kubelet's pkg/probe/grpc/grpc.go, which prints grpc-go errors with
  * %+v: `error: health rpc probe failed: rpc error: code = <Code> desc = <message>`. Transport
@@ -25,75 +25,15 @@
 
 #include <nghttp2/nghttp2.h>
 
-#define CHECK_PATH	 "/grpc.health.v1.Health/Check"
-#define GRPC_HDR_LEN	 5   /* compressed flag + 4-byte big-endian length */
+#include "podprobe/grpc_wire.h"
+
 #define OUT_MAX		 512 /* the first flight (preface, SETTINGS, HEADERS, DATA) fits */
 #define MESSAGE_MAX	 384 /* probe output */
 #define GRPC_MESSAGE_MAX 256 /* grpc-message, percent-decoded, truncated */
 #define DETAIL_MAX	 128 /* nghttp2's words for a protocol error */
 #define CTYPE_MAX	 64  /* content-type, for messages only */
-#define VARINT_MAX	 10
 
 #define UNUSED __attribute__((unused)) /* nghttp2 callback parameters */
-
-/* google.golang.org/grpc/codes */
-enum grpc_code {
-	GRPC_OK = 0,
-	GRPC_CANCELED = 1,
-	GRPC_UNKNOWN = 2,
-	GRPC_INVALID_ARGUMENT = 3,
-	GRPC_DEADLINE_EXCEEDED = 4,
-	GRPC_NOT_FOUND = 5,
-	GRPC_ALREADY_EXISTS = 6,
-	GRPC_PERMISSION_DENIED = 7,
-	GRPC_RESOURCE_EXHAUSTED = 8,
-	GRPC_FAILED_PRECONDITION = 9,
-	GRPC_ABORTED = 10,
-	GRPC_OUT_OF_RANGE = 11,
-	GRPC_UNIMPLEMENTED = 12,
-	GRPC_INTERNAL = 13,
-	GRPC_UNAVAILABLE = 14,
-	GRPC_DATA_LOSS = 15,
-	GRPC_UNAUTHENTICATED = 16,
-	_GRPC_CODE_MAX,
-};
-
-/* codes.Code.String() */
-static const char *const grpc_code_names[_GRPC_CODE_MAX] = {
-	[GRPC_OK] = "OK",
-	[GRPC_CANCELED] = "Canceled",
-	[GRPC_UNKNOWN] = "Unknown",
-	[GRPC_INVALID_ARGUMENT] = "InvalidArgument",
-	[GRPC_DEADLINE_EXCEEDED] = "DeadlineExceeded",
-	[GRPC_NOT_FOUND] = "NotFound",
-	[GRPC_ALREADY_EXISTS] = "AlreadyExists",
-	[GRPC_PERMISSION_DENIED] = "PermissionDenied",
-	[GRPC_RESOURCE_EXHAUSTED] = "ResourceExhausted",
-	[GRPC_FAILED_PRECONDITION] = "FailedPrecondition",
-	[GRPC_ABORTED] = "Aborted",
-	[GRPC_OUT_OF_RANGE] = "OutOfRange",
-	[GRPC_UNIMPLEMENTED] = "Unimplemented",
-	[GRPC_INTERNAL] = "Internal",
-	[GRPC_UNAVAILABLE] = "Unavailable",
-	[GRPC_DATA_LOSS] = "DataLoss",
-	[GRPC_UNAUTHENTICATED] = "Unauthenticated",
-};
-
-/* grpc.health.v1.HealthCheckResponse.ServingStatus */
-enum serving_status {
-	SERVING_UNKNOWN = 0,
-	SERVING_SERVING = 1,
-	SERVING_NOT_SERVING = 2,
-	SERVING_SERVICE_UNKNOWN = 3,
-	_SERVING_MAX,
-};
-
-static const char *const serving_status_names[_SERVING_MAX] = {
-	[SERVING_UNKNOWN] = "UNKNOWN",
-	[SERVING_SERVING] = "SERVING",
-	[SERVING_NOT_SERVING] = "NOT_SERVING",
-	[SERVING_SERVICE_UNKNOWN] = "SERVICE_UNKNOWN",
-};
 
 static const char *const verdict_names[_PP_GRPC_VERDICT_MAX] = {
 	[PP_GRPC_PENDING] = "pending",	   [PP_GRPC_SERVING] = "serving",
@@ -104,64 +44,66 @@ static const char *const verdict_names[_PP_GRPC_VERDICT_MAX] = {
 /* HTTP/2 error codes: names as Go's http2.ErrCode prints them, gRPC codes as grpc-go maps them. */
 static const struct {
 	const char *name;
-	enum grpc_code code;
+	enum pp_grpc_code code;
 } h2_errors[] = {
-	[NGHTTP2_NO_ERROR] = {"NO_ERROR", GRPC_INTERNAL},
-	[NGHTTP2_PROTOCOL_ERROR] = {"PROTOCOL_ERROR", GRPC_INTERNAL},
-	[NGHTTP2_INTERNAL_ERROR] = {"INTERNAL_ERROR", GRPC_INTERNAL},
-	[NGHTTP2_FLOW_CONTROL_ERROR] = {"FLOW_CONTROL_ERROR", GRPC_RESOURCE_EXHAUSTED},
-	[NGHTTP2_SETTINGS_TIMEOUT] = {"SETTINGS_TIMEOUT", GRPC_INTERNAL},
-	[NGHTTP2_STREAM_CLOSED] = {"STREAM_CLOSED", GRPC_INTERNAL},
-	[NGHTTP2_FRAME_SIZE_ERROR] = {"FRAME_SIZE_ERROR", GRPC_INTERNAL},
-	[NGHTTP2_REFUSED_STREAM] = {"REFUSED_STREAM", GRPC_UNAVAILABLE},
-	[NGHTTP2_CANCEL] = {"CANCEL", GRPC_CANCELED},
-	[NGHTTP2_COMPRESSION_ERROR] = {"COMPRESSION_ERROR", GRPC_INTERNAL},
-	[NGHTTP2_CONNECT_ERROR] = {"CONNECT_ERROR", GRPC_INTERNAL},
-	[NGHTTP2_ENHANCE_YOUR_CALM] = {"ENHANCE_YOUR_CALM", GRPC_RESOURCE_EXHAUSTED},
-	[NGHTTP2_INADEQUATE_SECURITY] = {"INADEQUATE_SECURITY", GRPC_PERMISSION_DENIED},
-	[NGHTTP2_HTTP_1_1_REQUIRED] = {"HTTP_1_1_REQUIRED", GRPC_INTERNAL},
+	[NGHTTP2_NO_ERROR] = {"NO_ERROR", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_PROTOCOL_ERROR] = {"PROTOCOL_ERROR", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_INTERNAL_ERROR] = {"INTERNAL_ERROR", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_FLOW_CONTROL_ERROR] = {"FLOW_CONTROL_ERROR", PP_GRPC_CODE_RESOURCE_EXHAUSTED},
+	[NGHTTP2_SETTINGS_TIMEOUT] = {"SETTINGS_TIMEOUT", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_STREAM_CLOSED] = {"STREAM_CLOSED", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_FRAME_SIZE_ERROR] = {"FRAME_SIZE_ERROR", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_REFUSED_STREAM] = {"REFUSED_STREAM", PP_GRPC_CODE_UNAVAILABLE},
+	[NGHTTP2_CANCEL] = {"CANCEL", PP_GRPC_CODE_CANCELED},
+	[NGHTTP2_COMPRESSION_ERROR] = {"COMPRESSION_ERROR", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_CONNECT_ERROR] = {"CONNECT_ERROR", PP_GRPC_CODE_INTERNAL},
+	[NGHTTP2_ENHANCE_YOUR_CALM] = {"ENHANCE_YOUR_CALM", PP_GRPC_CODE_RESOURCE_EXHAUSTED},
+	[NGHTTP2_INADEQUATE_SECURITY] = {"INADEQUATE_SECURITY", PP_GRPC_CODE_PERMISSION_DENIED},
+	[NGHTTP2_HTTP_1_1_REQUIRED] = {"HTTP_1_1_REQUIRED", PP_GRPC_CODE_INTERNAL},
 };
 
 struct pp_grpc_health {
-	nghttp2_session *session;      /* the HTTP/2 client */
-	int32_t stream_id;	       /* our one request, 1 */
-	enum pp_grpc_verdict verdict;  /* set once */
-	bool conn_error;	       /* the verdict came from an HTTP/2 connection error */
-	bool got_settings;	       /* server preface seen: grpc-go's blocking dial is done */
-	bool have_ctype;	       /* content-type present in the response HEADERS */
-	bool ctype_grpc;	       /* ... and it is application/grpc[+;...] */
-	bool got_grpc_status;	       /* grpc-status in the END_STREAM header block */
-	bool bad_grpc_status;	       /* ... but not a number */
-	int http_status;	       /* :status, 0 = absent */
-	uint32_t grpc_status;	       /* valid if got_grpc_status */
-	unsigned int timeout_ms;       /* for grpc-timeout and timeout messages */
-	unsigned int n_messages;       /* complete response messages */
-	int32_t serving_status;	       /* HealthCheckResponse.status of the last one */
-	uint8_t msg_hdr[GRPC_HDR_LEN]; /* gRPC message prefix being read */
-	uint8_t msg_hdr_len;	       /* 0 = between messages */
-	uint32_t msg_len;	       /* declared length of the current message */
-	uint32_t msg_got;	       /* bytes of it in msg_buf */
-	uint8_t *msg_buf;	       /* malloc'd, msg_len <= PP_GRPC_RESPONSE_MAX */
-	const uint8_t *req;	       /* length-prefixed HealthCheckRequest, in tail[] */
-	size_t req_len;		       /* its length */
-	size_t req_off;		       /* bytes handed to nghttp2 */
-	const char *authority;	       /* in tail[] */
-	size_t out_off;		       /* out[out_off..out_len) is pending */
-	size_t out_len;		       /* end of the bytes nghttp2 wrote */
-	uint8_t out[OUT_MAX];	       /* send buffer, filled by send_cb() */
-	char ctype[CTYPE_MAX];	       /* content-type, sanitized, truncated */
-	char grpc_message[GRPC_MESSAGE_MAX]; /* grpc-message, or a malformed grpc-status */
-	char detail[DETAIL_MAX];	     /* nghttp2's description of a protocol error */
-	char message[MESSAGE_MAX];	     /* the probe output */
-	uint8_t tail[];			     /* req bytes, then authority + NUL */
+	nghttp2_session *session;     /* the HTTP/2 client */
+	int32_t stream_id;	      /* our one request, 1 */
+	enum pp_grpc_verdict verdict; /* set once */
+	bool conn_error;	      /* the verdict came from an HTTP/2 connection error */
+	bool got_settings;	      /* server preface seen: grpc-go's blocking dial is done */
+	bool have_ctype;	      /* content-type present in the response HEADERS */
+	bool ctype_grpc;	      /* ... and it is application/grpc[+;...] */
+	bool got_grpc_status;	      /* grpc-status in the END_STREAM header block */
+	bool bad_grpc_status;	      /* ... but not a number */
+	int http_status;	      /* :status, 0 = absent */
+	uint32_t grpc_status;	      /* valid if got_grpc_status */
+	unsigned int timeout_ms;      /* for grpc-timeout and timeout messages */
+	unsigned int n_messages;      /* complete response messages */
+	int32_t serving_status;	      /* HealthCheckResponse.status of the last one */
+	uint8_t msg_hdr[PP_GRPC_FRAME_HDR_LEN]; /* gRPC message prefix being read */
+	uint8_t msg_hdr_len;			/* 0 = between messages */
+	uint32_t msg_len;			/* declared length of the current message */
+	uint32_t msg_got;			/* bytes of it in msg_buf */
+	uint8_t *msg_buf;			/* malloc'd, msg_len <= PP_GRPC_RESPONSE_MAX */
+	const uint8_t *req;			/* length-prefixed HealthCheckRequest, in tail[] */
+	size_t req_len;				/* its length */
+	size_t req_off;				/* bytes handed to nghttp2 */
+	const char *authority;			/* in tail[] */
+	size_t out_off;				/* out[out_off..out_len) is pending */
+	size_t out_len;				/* end of the bytes nghttp2 wrote */
+	uint8_t out[OUT_MAX];			/* send buffer, filled by send_cb() */
+	char ctype[CTYPE_MAX];			/* content-type, sanitized, truncated */
+	char grpc_message[GRPC_MESSAGE_MAX];	/* grpc-message, or a malformed grpc-status */
+	char detail[DETAIL_MAX];		/* nghttp2's description of a protocol error */
+	char message[MESSAGE_MAX];		/* the probe output */
+	uint8_t tail[];				/* req bytes, then authority + NUL */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 static const char *code_name(uint32_t code, char *buf, size_t len)
 {
-	if (code < _GRPC_CODE_MAX)
-		return grpc_code_names[code];
+	const char *name = pp_grpc_code_name(code);
+
+	if (name)
+		return name;
 	snprintf(buf, len, "Code(%u)", code);
 	return buf;
 }
@@ -174,32 +116,32 @@ static const char *h2_error_name(uint32_t err, char *buf, size_t len)
 	return buf;
 }
 
-static enum grpc_code h2_error_code(uint32_t err)
+static enum pp_grpc_code h2_error_code(uint32_t err)
 {
 	if (err < sizeof(h2_errors) / sizeof(h2_errors[0]) && h2_errors[err].name)
 		return h2_errors[err].code;
-	return GRPC_UNKNOWN;
+	return PP_GRPC_CODE_UNKNOWN;
 }
 
 /* grpc-go's HTTPStatusConvTab; anything else is Unknown. */
-static enum grpc_code http_status_code(int status)
+static enum pp_grpc_code http_status_code(int status)
 {
 	switch (status) {
 	case 400:
-		return GRPC_INTERNAL;
+		return PP_GRPC_CODE_INTERNAL;
 	case 401:
-		return GRPC_UNAUTHENTICATED;
+		return PP_GRPC_CODE_UNAUTHENTICATED;
 	case 403:
-		return GRPC_PERMISSION_DENIED;
+		return PP_GRPC_CODE_PERMISSION_DENIED;
 	case 404:
-		return GRPC_UNIMPLEMENTED;
+		return PP_GRPC_CODE_UNIMPLEMENTED;
 	case 429:
 	case 502:
 	case 503:
 	case 504:
-		return GRPC_UNAVAILABLE;
+		return PP_GRPC_CODE_UNAVAILABLE;
 	default:
-		return GRPC_UNKNOWN;
+		return PP_GRPC_CODE_UNKNOWN;
 	}
 }
 
@@ -335,78 +277,6 @@ static void fmt_go_duration(unsigned int ms, char *buf, size_t len)
 		snprintf(buf, len, "%ss", sec);
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-static int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *ret)
-{
-	const uint8_t *p = *pp;
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < VARINT_MAX && p < end; i++, p++) {
-		v |= (uint64_t)(*p & 0x7f) << (7 * i);
-		if (!(*p & 0x80)) {
-			*pp = p + 1;
-			*ret = v;
-			return 0;
-		}
-	}
-	return -EBADMSG;
-}
-
-/*
- * HealthCheckResponse { ServingStatus status = 1; }: the last status field wins, an absent one
- * is UNKNOWN, unknown fields (or field 1 with another wire type) are skipped, as protobuf-go does.
- */
-static int decode_response(const uint8_t *p, size_t len, int32_t *ret_status)
-{
-	const uint8_t *end = p + len;
-	int32_t status = SERVING_UNKNOWN;
-	uint64_t key, v;
-
-	while (p < end) {
-		if (get_varint(&p, end, &key) < 0 || key >> 3 == 0 || key >> 3 > 0x1fffffff)
-			return -EBADMSG;
-		switch (key & 7) {
-		case 0: /* varint */
-			if (get_varint(&p, end, &v) < 0)
-				return -EBADMSG;
-			if (key >> 3 == 1)
-				status = (int32_t)(uint32_t)v; /* enums are int32 on the wire */
-			break;
-		case 1: /* fixed64 */
-			if (end - p < 8)
-				return -EBADMSG;
-			p += 8;
-			break;
-		case 2: /* length-delimited */
-			if (get_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
-				return -EBADMSG;
-			p += v;
-			break;
-		case 5: /* fixed32 */
-			if (end - p < 4)
-				return -EBADMSG;
-			p += 4;
-			break;
-		default: /* groups (3, 4) never appear in proto3 messages; 6, 7 are invalid */
-			return -EBADMSG;
-		}
-	}
-	*ret_status = status;
-	return 0;
-}
-
 /* ---- results ------------------------------------------------------------------------------ */
 
 static void set_result(struct pp_grpc_health *g, enum pp_grpc_verdict v, const char *fmt, ...)
@@ -430,13 +300,13 @@ static void set_status(struct pp_grpc_health *g, uint32_t code, const char *desc
 	char name[24], d[32];
 
 	switch (code) {
-	case GRPC_UNIMPLEMENTED:
+	case PP_GRPC_CODE_UNIMPLEMENTED:
 		set_result(g, PP_GRPC_ERROR,
 			   "error: this server does not implement the grpc health protocol "
 			   "(grpc.health.v1.Health): %s",
 			   desc);
 		break;
-	case GRPC_DEADLINE_EXCEEDED:
+	case PP_GRPC_CODE_DEADLINE_EXCEEDED:
 		fmt_go_duration(g->timeout_ms, d, sizeof(d));
 		set_result(g, PP_GRPC_TIMEOUT, "timeout: health rpc did not complete within %s", d);
 		break;
@@ -469,7 +339,8 @@ static void set_conn_error(struct pp_grpc_health *g, const char *why)
 {
 	if (g->verdict != PP_GRPC_PENDING)
 		return;
-	set_statusf(g, GRPC_UNAVAILABLE, "connection error: %s", g->detail[0] ? g->detail : why);
+	set_statusf(g, PP_GRPC_CODE_UNAVAILABLE, "connection error: %s",
+		    g->detail[0] ? g->detail : why);
 	g->conn_error = true;
 }
 
@@ -484,7 +355,7 @@ static bool check_response_headers(struct pp_grpc_health *g)
 		return true;
 	desc[0] = '\0';
 	if (!g->http_status) {
-		code = GRPC_INTERNAL;
+		code = PP_GRPC_CODE_INTERNAL;
 		n = (size_t)snprintf(desc, sizeof(desc), "malformed header: missing HTTP status");
 	} else if (g->http_status != 200) {
 		code = http_status_code(g->http_status);
@@ -492,7 +363,7 @@ static bool check_response_headers(struct pp_grpc_health *g)
 				     "unexpected HTTP status code received from server: %d (%s)",
 				     g->http_status, http_status_text(g->http_status));
 	} else {
-		code = GRPC_UNKNOWN;
+		code = PP_GRPC_CODE_UNKNOWN;
 	}
 	if (!g->ctype_grpc && n < sizeof(desc)) {
 		const char *sep = n ? "; " : "";
@@ -513,41 +384,41 @@ static bool check_response_headers(struct pp_grpc_health *g)
 static void finish(struct pp_grpc_health *g)
 {
 	int32_t st = g->serving_status;
+	const char *name = pp_grpc_serving_status_name(st);
 	char num[16];
 
 	if (g->verdict != PP_GRPC_PENDING)
 		return;
 	if (g->msg_hdr_len) {
 		/* A message cut short: grpc-go's reader sees io.ErrUnexpectedEOF. */
-		set_status(g, GRPC_INTERNAL, "unexpected EOF");
+		set_status(g, PP_GRPC_CODE_INTERNAL, "unexpected EOF");
 		return;
 	}
 	if (g->bad_grpc_status) {
-		set_statusf(g, GRPC_INTERNAL, "transport: malformed grpc-status: \"%s\"",
+		set_statusf(g, PP_GRPC_CODE_INTERNAL, "transport: malformed grpc-status: \"%s\"",
 			    g->grpc_message);
 		return;
 	}
 	if (!g->got_grpc_status) {
-		set_status(g, GRPC_UNKNOWN, g->grpc_message);
+		set_status(g, PP_GRPC_CODE_UNKNOWN, g->grpc_message);
 		return;
 	}
-	if (g->grpc_status != GRPC_OK) {
+	if (g->grpc_status != PP_GRPC_CODE_OK) {
 		set_status(g, g->grpc_status, g->grpc_message);
 		return;
 	}
 	if (!g->n_messages) {
-		set_status(g, GRPC_INTERNAL,
+		set_status(g, PP_GRPC_CODE_INTERNAL,
 			   "cardinality violation: received no response message from "
 			   "non-server-streaming RPC");
 		return;
 	}
-	if (st == SERVING_SERVING) {
+	if (st == PP_GRPC_SERVING_SERVING) {
 		set_result(g, PP_GRPC_SERVING, "service healthy");
 		return;
 	}
-	if (st >= 0 && st < _SERVING_MAX) {
-		set_result(g, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"%s\")",
-			   serving_status_names[st]);
+	if (name) {
+		set_result(g, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"%s\")", name);
 		return;
 	}
 	/* protobuf-go prints an enum value it does not know as its number. */
@@ -561,8 +432,8 @@ static void message_done(struct pp_grpc_health *g)
 {
 	int32_t st;
 
-	if (decode_response(g->msg_buf, g->msg_len, &st) < 0)
-		set_status(g, GRPC_INTERNAL,
+	if (pp_grpc_check_response_decode(g->msg_buf, g->msg_len, &st) < 0)
+		set_status(g, PP_GRPC_CODE_INTERNAL,
 			   "grpc: failed to unmarshal the received message: proto: cannot parse "
 			   "invalid wire-format data");
 	else
@@ -577,31 +448,31 @@ static void message_done(struct pp_grpc_health *g)
 /* The 5-byte prefix is complete: check it the way grpc-go's parser and recvMsg do. */
 static void message_start(struct pp_grpc_health *g)
 {
-	uint8_t flag = g->msg_hdr[0];
+	uint8_t flag;
 
-	g->msg_len = (uint32_t)g->msg_hdr[1] << 24 | (uint32_t)g->msg_hdr[2] << 16 |
-		     (uint32_t)g->msg_hdr[3] << 8 | g->msg_hdr[4];
+	pp_grpc_frame_get(g->msg_hdr, &flag, &g->msg_len);
 	g->msg_got = 0;
 	if (g->n_messages) {
-		set_status(g, GRPC_INTERNAL,
+		set_status(g, PP_GRPC_CODE_INTERNAL,
 			   "cardinality violation: expected <EOF> for non server-streaming RPCs, "
 			   "but received another message");
 		return;
 	}
 	if (g->msg_len > PP_GRPC_RESPONSE_MAX) {
-		set_statusf(g, GRPC_RESOURCE_EXHAUSTED,
+		set_statusf(g, PP_GRPC_CODE_RESOURCE_EXHAUSTED,
 			    "grpc: received message larger than max (%u vs. %d)", g->msg_len,
 			    PP_GRPC_RESPONSE_MAX);
 		return;
 	}
 	/* We send no grpc-accept-encoding, so a compressed reply is always wrong. */
 	if (flag == 1) {
-		set_status(g, GRPC_INTERNAL,
+		set_status(g, PP_GRPC_CODE_INTERNAL,
 			   "grpc: compressed flag set with identity or empty encoding");
 		return;
 	}
 	if (flag) {
-		set_statusf(g, GRPC_INTERNAL, "grpc: received unexpected payload format %u", flag);
+		set_statusf(g, PP_GRPC_CODE_INTERNAL, "grpc: received unexpected payload format %u",
+			    flag);
 		return;
 	}
 	if (!g->msg_len) {
@@ -610,7 +481,7 @@ static void message_start(struct pp_grpc_health *g)
 	}
 	g->msg_buf = malloc(g->msg_len);
 	if (!g->msg_buf)
-		set_status(g, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		set_status(g, PP_GRPC_CODE_RESOURCE_EXHAUSTED, "out of memory");
 }
 
 static void message_bytes(struct pp_grpc_health *g, const uint8_t *data, size_t len)
@@ -618,12 +489,12 @@ static void message_bytes(struct pp_grpc_health *g, const uint8_t *data, size_t 
 	while (len && g->verdict == PP_GRPC_PENDING) {
 		size_t n;
 
-		if (g->msg_hdr_len < GRPC_HDR_LEN) {
-			n = GRPC_HDR_LEN - g->msg_hdr_len;
+		if (g->msg_hdr_len < PP_GRPC_FRAME_HDR_LEN) {
+			n = PP_GRPC_FRAME_HDR_LEN - g->msg_hdr_len;
 			n = n < len ? n : len;
 			memcpy(g->msg_hdr + g->msg_hdr_len, data, n);
 			g->msg_hdr_len = (uint8_t)(g->msg_hdr_len + n);
-			if (g->msg_hdr_len == GRPC_HDR_LEN)
+			if (g->msg_hdr_len == PP_GRPC_FRAME_HDR_LEN)
 				message_start(g);
 		} else {
 			n = g->msg_len - g->msg_got;
@@ -693,12 +564,8 @@ static int on_header_cb(nghttp2_session *session UNUSED, const nghttp2_frame *fr
 		for (i = 0; i < valuelen && i < 3; i++)
 			g->http_status = g->http_status * 10 + (value[i] - '0');
 	} else if (first && name_is(name, namelen, "content-type")) {
-		static const char base[] = "application/grpc";
-		size_t n = sizeof(base) - 1;
-
 		g->have_ctype = true;
-		g->ctype_grpc = valuelen >= n && !memcmp(value, base, n) &&
-				(valuelen == n || value[n] == '+' || value[n] == ';');
+		g->ctype_grpc = pp_grpc_content_type_is_grpc(value, valuelen);
 		copy_sanitized(g->ctype, sizeof(g->ctype), value, valuelen);
 	} else if (end && name_is(name, namelen, "grpc-status")) {
 		/* Only the block that ends the stream carries the status (as in grpc-go). */
@@ -755,7 +622,7 @@ static int on_frame_recv_cb(nghttp2_session *session UNUSED, const nghttp2_frame
 		break;
 	case NGHTTP2_DATA:
 		if (frame->hd.stream_id == g->stream_id && end)
-			set_status(g, GRPC_INTERNAL,
+			set_status(g, PP_GRPC_CODE_INTERNAL,
 				   "server closed the stream without sending trailers");
 		break;
 	case NGHTTP2_RST_STREAM:
@@ -767,7 +634,7 @@ static int on_frame_recv_cb(nghttp2_session *session UNUSED, const nghttp2_frame
 		break;
 	case NGHTTP2_GOAWAY:
 		if (frame->goaway.last_stream_id < g->stream_id)
-			set_status(g, GRPC_UNAVAILABLE,
+			set_status(g, PP_GRPC_CODE_UNAVAILABLE,
 				   "the stream is rejected because server is draining the "
 				   "connection");
 		break;
@@ -807,7 +674,7 @@ static int on_stream_close_cb(nghttp2_session *session UNUSED, int32_t stream_id
 	if (stream_id != g->stream_id || g->verdict != PP_GRPC_PENDING)
 		return 0;
 	if (error_code == NGHTTP2_NO_ERROR)
-		set_status(g, GRPC_INTERNAL, "unexpected EOF");
+		set_status(g, PP_GRPC_CODE_INTERNAL, "unexpected EOF");
 	else if (g->detail[0])
 		set_statusf(g, h2_error_code(error_code), "stream error: %s", g->detail);
 	else
@@ -844,7 +711,7 @@ static int submit_request(struct pp_grpc_health *g, const char *user_agent)
 
 	nva[n++] = make_nv(":method", "POST");
 	nva[n++] = make_nv(":scheme", "http");
-	nva[n++] = make_nv(":path", CHECK_PATH);
+	nva[n++] = make_nv(":path", PP_GRPC_CHECK_PATH);
 	nva[n++] = make_nv(":authority", g->authority);
 	nva[n++] = make_nv("content-type", "application/grpc");
 	nva[n++] = make_nv("user-agent", user_agent);
@@ -886,26 +753,15 @@ int pp_grpc_health_new(const char *authority, const char *service, const char *u
 	    !nghttp2_check_header_value((const uint8_t *)user_agent, strlen(user_agent)))
 		return -EINVAL;
 
-	/* HealthCheckRequest { string service = 1; }: tag 0x0a, varint length, bytes; "" = empty.
-	 */
-	msg_len = slen ? 1 + (slen < 0x80 ? 1 : 2) + slen : 0;
-	req_len = GRPC_HDR_LEN + msg_len;
+	/* The length-prefixed HealthCheckRequest, uncompressed. */
+	msg_len = pp_grpc_check_request_encode(service, slen, NULL, 0);
+	req_len = PP_GRPC_FRAME_HDR_LEN + msg_len;
 	g = calloc(1, sizeof(*g) + req_len + alen + 1);
 	if (!g)
 		return -ENOMEM;
 	p = g->tail;
-	p[0] = 0; /* not compressed */
-	p[1] = (uint8_t)(msg_len >> 24);
-	p[2] = (uint8_t)(msg_len >> 16);
-	p[3] = (uint8_t)(msg_len >> 8);
-	p[4] = (uint8_t)msg_len;
-	if (slen) {
-		size_t off = GRPC_HDR_LEN;
-
-		p[off++] = 0x0a;
-		off += put_varint(p + off, slen);
-		memcpy(p + off, service, slen);
-	}
+	pp_grpc_frame_put(p, 0, (uint32_t)msg_len);
+	pp_grpc_check_request_encode(service, slen, p + PP_GRPC_FRAME_HDR_LEN, msg_len);
 	g->req = p;
 	g->req_len = req_len;
 	memcpy(p + req_len, authority, alen + 1);
@@ -1038,9 +894,9 @@ int pp_grpc_health_eof(struct pp_grpc_health *g, int err)
 			   g->authority,
 			   err < 0 ? why : "connection closed before server preface received");
 	else if (err < 0)
-		set_statusf(g, GRPC_UNAVAILABLE, "connection error: %s", why);
+		set_statusf(g, PP_GRPC_CODE_UNAVAILABLE, "connection error: %s", why);
 	else
-		set_status(g, GRPC_UNAVAILABLE, "error reading from server: EOF");
+		set_status(g, PP_GRPC_CODE_UNAVAILABLE, "error reading from server: EOF");
 	return -ECONNRESET;
 }
 
