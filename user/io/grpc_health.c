@@ -26,6 +26,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "podprobe/grpc_wire.h"
+#include "podprobe/kubefmt.h"
 
 #define OUT_MAX		 512 /* the first flight (preface, SETTINGS, HEADERS, DATA) fits */
 #define MESSAGE_MAX	 384 /* probe output */
@@ -251,32 +252,6 @@ static void decode_grpc_message(char *dst, size_t size, const uint8_t *src, size
 	copy_sanitized(dst, size, buf, n);
 }
 
-/* time.Duration.String() for whole milliseconds: "0s", "500ms", "1s", "1.5s", "1m30s", "1h0m0s". */
-static void fmt_go_duration(unsigned int ms, char *buf, size_t len)
-{
-	unsigned int h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
-	char sec[16];
-
-	if (ms < 1000) {
-		snprintf(buf, len, ms ? "%ums" : "0s", ms);
-		return;
-	}
-	if (frac) {
-		size_t n = (size_t)snprintf(sec, sizeof(sec), "%u.%03u", s, frac);
-
-		while (sec[n - 1] == '0')
-			sec[--n] = '\0';
-	} else {
-		snprintf(sec, sizeof(sec), "%u", s);
-	}
-	if (h)
-		snprintf(buf, len, "%uh%um%ss", h, m, sec);
-	else if (m)
-		snprintf(buf, len, "%um%ss", m, sec);
-	else
-		snprintf(buf, len, "%ss", sec);
-}
-
 /* ---- results ------------------------------------------------------------------------------ */
 
 static void set_result(struct pp_grpc_health *g, enum pp_grpc_verdict v, const char *fmt, ...)
@@ -307,7 +282,7 @@ static void set_status(struct pp_grpc_health *g, uint32_t code, const char *desc
 			   desc);
 		break;
 	case PP_GRPC_CODE_DEADLINE_EXCEEDED:
-		fmt_go_duration(g->timeout_ms, d, sizeof(d));
+		pp_fmt_go_duration((pp_nsec)g->timeout_ms * PP_NSEC_PER_MSEC, d, sizeof(d));
 		set_result(g, PP_GRPC_TIMEOUT, "timeout: health rpc did not complete within %s", d);
 		break;
 	default:
@@ -906,7 +881,7 @@ void pp_grpc_health_timeout(struct pp_grpc_health *g)
 
 	if (g->verdict != PP_GRPC_PENDING)
 		return;
-	fmt_go_duration(g->timeout_ms, d, sizeof(d));
+	pp_fmt_go_duration((pp_nsec)g->timeout_ms * PP_NSEC_PER_MSEC, d, sizeof(d));
 	if (!g->got_settings)
 		set_result(g, PP_GRPC_TIMEOUT,
 			   "timeout: failed to connect service \"%s\" within %s: context deadline "
