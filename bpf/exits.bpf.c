@@ -21,7 +21,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "podprobe/abi/events.h"
+#include "common.bpf.h"
 
 _Static_assert(sizeof(struct pp_ev_exit) % 8 == 0, "ringbuf records stay 8-byte aligned");
 _Static_assert(sizeof(struct pp_ev_oom) % 8 == 0, "ringbuf records stay 8-byte aligned");
@@ -29,38 +29,6 @@ _Static_assert(sizeof(struct pp_ev_oom) % 8 == 0, "ringbuf records stay 8-byte a
 /* Set by the loader between open and load. */
 const volatile bool trace_all = false;		/* report every process */
 const volatile bool exit_threads = false;	/* also exits of non-leader, non-last threads */
-
-/*
- * Maps shared with sockets.bpf.c: the loader creates them with the first object it loads and
- * hands the fds to the other one (bpf_map__reuse_fd(), which rejects a definition mismatch,
- * so keep the two copies identical).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, PP_EV_RINGBUF_BYTES);
-} events SEC(".maps");
-
-/* Records lost to a full ring buffer, per CPU, indexed by enum pp_ev_type. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, _PP_EV_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PP_EV_MAX_TGIDS);
-	__type(key, __u32);	/* tgid */
-	__type(value, __u32);	/* unused (1) */
-} tracked_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PP_EV_MAX_CGROUPS);
-	__type(key, __u64);	/* cgroup v2 id: it and its descendants are tracked */
-	__type(value, __u32);	/* unused (1) */
-} tracked_cgroups SEC(".maps");
 
 /* kernfs_node::parent became the RCU-protected __parent in 6.15 (include/linux/kernfs.h). */
 struct kernfs_node___new {
@@ -71,36 +39,9 @@ struct kernfs_node___old {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
-static __always_inline void count_drop(__u32 type)
-{
-	__u64 *n = bpf_map_lookup_elem(&drops, &type);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
-
 static __always_inline bool tgid_tracked(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&tracked_tgids, &tgid) != NULL;
-}
-
-/* Is the current task's cgroup, or one of its ancestors, tracked? */
-static __always_inline bool current_cgroup_tracked(void)
-{
-	__u64 id = bpf_get_current_cgroup_id();
-	int level;
-
-	if (bpf_map_lookup_elem(&tracked_cgroups, &id))
-		return true;
-	/* Level 0 is the root; an id of 0 means the task's cgroup is not that deep. */
-	for (level = 1; level < PP_EV_CGROUP_MAX_DEPTH; level++) {
-		id = bpf_get_current_ancestor_cgroup_id(level);
-		if (!id)
-			break;
-		if (bpf_map_lookup_elem(&tracked_cgroups, &id))
-			return true;
-	}
-	return false;
 }
 
 static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)

@@ -31,7 +31,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "podprobe/abi/events.h"
+#include "common.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -41,33 +41,6 @@ _Static_assert(sizeof(struct pp_ev_sock) % 8 == 0, "ringbuf records stay 8-byte 
 /* Set by the loader between open and load. */
 const volatile bool trace_all = false;		/* every listener, and accepts on every port */
 const volatile __u64 accept_interval_ns = 1000000000; /* least gap of ACCEPTS records per port */
-
-/* Shared with exits.bpf.c (see there): keep these four definitions identical. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, PP_EV_RINGBUF_BYTES);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, _PP_EV_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PP_EV_MAX_TGIDS);
-	__type(key, __u32);
-	__type(value, __u32);
-} tracked_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PP_EV_MAX_CGROUPS);
-	__type(key, __u64);
-	__type(value, __u32);
-} tracked_cgroups SEC(".maps");
 
 /* Ports filled by userspace: value enum pp_ev_port_flags. */
 struct {
@@ -109,31 +82,6 @@ struct {
 	__type(key, __u64);	/* socket cookie */
 	__type(value, __u16);	/* port */
 } listen_ports SEC(".maps");
-
-static __always_inline void count_drop(__u32 type)
-{
-	__u64 *n = bpf_map_lookup_elem(&drops, &type);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
-
-static __always_inline bool current_cgroup_tracked(void)
-{
-	__u64 id = bpf_get_current_cgroup_id();
-	int level;
-
-	if (bpf_map_lookup_elem(&tracked_cgroups, &id))
-		return true;
-	for (level = 1; level < PP_EV_CGROUP_MAX_DEPTH; level++) {
-		id = bpf_get_current_ancestor_cgroup_id(level);
-		if (!id)
-			break;
-		if (bpf_map_lookup_elem(&tracked_cgroups, &id))
-			return true;
-	}
-	return false;
-}
 
 static __always_inline bool current_tracked(void)
 {
