@@ -4,6 +4,11 @@
 # Each line is machine-readable (key=value). BENCH_SECONDS shortens or lengthens each run.
 set -euo pipefail
 O=${O:-build}
+# The peer the brief measures against; installed when root (bench only, never CI).
+if ! command -v haproxy >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null 2>&1 || true
+	systemctl stop haproxy >/dev/null 2>&1 || true
+fi
 secs=${BENCH_SECONDS:-10}
 ft_log=$(mktemp)
 "$O/tools/fake-target" --port 0 --quiet --backlog 65535 >"$ft_log" 2>/dev/null &
@@ -16,11 +21,20 @@ for _ in $(seq 50); do
 done
 [ -n "$port" ] || { echo "bench: fake-target did not start" >&2; exit 1; }
 echo "# probe engine, one thread; target: fake-target on 127.0.0.1:$port; ${secs}s per run"
+echo "# side by side: HAProxy $(haproxy -v 2>/dev/null | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p') (nbthread 1) checking the same fleet"
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 for kind in tcp http; do
 	url="$kind://127.0.0.1:$port"
 	[ "$kind" = http ] && url="$url/healthz"
 	for n in 1000 5000; do
-		"$O/bench/bench_probe" -n "$n" -p 1s -s "${secs}s" "$url"
+		ours=$("$O/bench/bench_probe" -n "$n" -p 1s -s "${secs}s" "$url")
+		peer=$(bench/haproxy.sh "$kind" "$n" "$port" "$secs" || true)
+		echo "$ours"
+		echo "$peer"
+		a=$(echo "$ours" | field cpu_s_per_1000)
+		b=$(echo "$peer" | field cpu_s_per_1000)
+		[ -n "$b" ] && awk -v a="$a" -v b="$b" -v k="$kind" -v n="$n" \
+			'BEGIN { printf "ratio kind=%s targets=%d cpu_podprobe_over_haproxy=%.2f\n", k, n, a / b }'
 	done
 	# Saturation: demand far above one core; "rate" is the engine's maximum.
 	"$O/bench/bench_probe" -n 5000 -p 50ms -s "$((secs / 2 > 0 ? secs / 2 : 1))s" "$url"
