@@ -29,6 +29,7 @@ struct pp_probe_target {
 	unsigned int addrlen;
 	const char *host; /* as written, for messages and the Host header */
 	int port;
+	bool full_handshake; /* tcpSocket: send the handshake's last ACK (default: RST instead) */
 	/* httpGet */
 	bool https;
 	const char *path; /* NULL = "/" */

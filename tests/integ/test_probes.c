@@ -4,7 +4,10 @@
  * tools/demo-app) on 127.0.0.1: every handler's verdicts and messages, timeouts that keep the
  * loop responsive, 2,000 probes at once, no TIME_WAIT left behind, and probes inside pods.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -99,6 +102,40 @@ static void test_tcp_listener_that_never_accepts_still_passes(void **state)
 {
 	/* The kernel completes the handshake (kubernetes issue 103632): tcpSocket passes. */
 	assert_result(probe_path(noacc_port, "tcp", "", SEC), PP_RESULT_SUCCESS, NULL);
+}
+
+static void test_tcp_probe_stops_at_the_syn_ack(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	struct pp_probe_report rep;
+	struct pp_probe_target t;
+	char buf[128], err[128], url[64];
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), cfd;
+	struct pollfd pfd;
+
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	/* Default: success on the SYN-ACK, then RST instead of the last ACK: nothing to accept. */
+	assert_int_equal(pp_probe_once(&t, SEC, &rep), 0);
+	assert_int_equal(rep.result, PP_RESULT_SUCCESS);
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_int_equal(cfd, -1);
+	assert_int_equal(errno, EAGAIN);
+	/* full_handshake (probe.podprobe.io/tcp-accept): the server gets a connection to accept. */
+	t.full_handshake = true;
+	assert_int_equal(pp_probe_once(&t, SEC, &rep), 0);
+	assert_int_equal(rep.result, PP_RESULT_SUCCESS);
+	pfd = (struct pollfd){ lfd, POLLIN, 0 };
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(cfd >= 0);
+	close(cfd);
+	close(lfd);
 }
 
 /* ---- httpGet ------------------------------------------------------------------------------- */
@@ -602,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_open_port_succeeds),
 		cmocka_unit_test(test_tcp_closed_port_fails_with_go_message),
 		cmocka_unit_test(test_tcp_listener_that_never_accepts_still_passes),
+		cmocka_unit_test(test_tcp_probe_stops_at_the_syn_ack),
 		cmocka_unit_test(test_http_healthy_succeeds),
 		cmocka_unit_test(test_http_error_statuses_fail_with_kubelet_message),
 		cmocka_unit_test(test_http_refused_fails),

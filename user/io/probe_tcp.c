@@ -4,6 +4,8 @@
  * zero linger, so the kernel answers the server with RST: no data, no TIME_WAIT.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 
 #include "podprobe/loop.h"
@@ -26,10 +28,17 @@ static void on_connect(void *ctx, int res)
 
 static int tcp_start(struct attempt *a)
 {
-	int err = pp_attempt_socket(a);
+	int zero = 0, err = pp_attempt_socket(a);
 
 	if (err < 0)
 		return err;
+	/*
+	 * Only the SYN-ACK matters. With quick ACKs off the kernel holds back the handshake's
+	 * last ACK, and the zero-linger close sends RST in its place: the server never gets an
+	 * established connection to queue, accept and tear down (HAProxy's tcp check trick).
+	 */
+	if (!a->t->full_handshake)
+		setsockopt(a->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
 	return pp_loop_connect(pp_attempt_loop(a), a->fd, (const struct sockaddr *)&a->t->addr,
 			       a->t->addrlen, on_connect, a, &a->op);
 }

@@ -521,6 +521,9 @@ static void probe_prepare_target(struct probe_rt *p)
 	t->headers = h->headers;
 	t->n_headers = h->n_headers;
 	t->service = h->service;
+	/* tcp-accept judges the listener's accept queue: the probe must reach that queue. */
+	t->full_handshake = pp_pod_annotation(c->pod->spec, PP_ANN_TCP_ACCEPT) &&
+			    !strcmp(pp_pod_annotation(c->pod->spec, PP_ANN_TCP_ACCEPT), "true");
 }
 
 static bool probe_allowed(struct pp_probe_job *job)
@@ -630,8 +633,9 @@ static bool probe_shortcut(struct pp_probe_job *job, const char **ret_output)
 		*ret_output = sup->adjust_msg;
 		return true;
 	}
-	/* A real probe follows; its own connection is not evidence. */
-	p->passive_seen = pa.accepts + 1;
+	/* A real probe follows; a full handshake of its own would count once, and is no evidence.
+	 */
+	p->passive_seen = pa.accepts + (job->target.full_handshake ? 1 : 0);
 	return false;
 }
 
