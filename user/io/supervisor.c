@@ -471,6 +471,13 @@ static const struct pp_probe_spec *probe_spec(const struct pp_container_spec *cs
 					   : &cs->readiness;
 }
 
+static bool pod_annotation_true(const struct pp_pod *pod, const char *name)
+{
+	const char *v = pp_pod_annotation(pod, name);
+
+	return v && !strcmp(v, "true");
+}
+
 /* Where the probe of the container's new instance goes (named ports, hosts, exec argv). */
 static void probe_prepare_target(struct probe_rt *p)
 {
@@ -522,8 +529,7 @@ static void probe_prepare_target(struct probe_rt *p)
 	t->n_headers = h->n_headers;
 	t->service = h->service;
 	/* tcp-accept judges the listener's accept queue: the probe must reach that queue. */
-	t->full_handshake = pp_pod_annotation(c->pod->spec, PP_ANN_TCP_ACCEPT) &&
-			    !strcmp(pp_pod_annotation(c->pod->spec, PP_ANN_TCP_ACCEPT), "true");
+	t->full_handshake = pod_annotation_true(c->pod->spec, PP_ANN_TCP_ACCEPT);
 }
 
 static bool probe_allowed(struct pp_probe_job *job)
@@ -561,13 +567,6 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 		pp_probe_runner_poke(pr->sup->runner, &c->probes[PP_PROBE_READINESS]->job, now);
 	run_actions(pr);
 	pr->sup->source = NULL;
-}
-
-static bool pod_annotation_true(const struct pp_pod *pod, const char *name)
-{
-	const char *v = pp_pod_annotation(pod, name);
-
-	return v && !strcmp(v, "true");
 }
 
 static struct port_watch *port_watch(struct pp_supervisor *sup, uint16_t port, bool add)
