@@ -39,6 +39,7 @@
 
 #include "lib/tool_util.h"
 #include "podprobe/grpc_wire.h"
+#include "podprobe/h2_nv.h"
 #include "podprobe/kubefmt.h"
 
 #define PROG	     "grpc-health-server"
@@ -188,17 +189,6 @@ static void percent_encode(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-static nghttp2_nv make_nv(const char *name, const char *value)
-{
-	return (nghttp2_nv){
-		.name = (uint8_t *)name,
-		.value = (uint8_t *)value,
-		.namelen = strlen(name),
-		.valuelen = strlen(value),
-		.flags = NGHTTP2_NV_FLAG_NONE,
-	};
-}
-
 /* ---- answers ------------------------------------------------------------------------------- */
 
 static ssize_t read_message_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
@@ -227,8 +217,8 @@ static ssize_t read_message_cb(nghttp2_session *session, int32_t stream_id, uint
 static int answer_status(struct stream *s, enum pp_grpc_serving_status st)
 {
 	const nghttp2_nv nva[] = {
-		make_nv(":status", "200"),
-		make_nv("content-type", "application/grpc"),
+		pp_h2_nv(":status", "200"),
+		pp_h2_nv("content-type", "application/grpc"),
 	};
 	nghttp2_data_provider prd = {.source.ptr = s, .read_callback = read_message_cb};
 
@@ -250,10 +240,10 @@ static int answer_error(struct stream *s, const char *http_status, enum pp_grpc_
 
 	snprintf(code_str, sizeof(code_str), "%d", code);
 	percent_encode(encoded, sizeof(encoded), message);
-	nva[0] = make_nv(":status", http_status);
-	nva[1] = make_nv("content-type", "application/grpc");
-	nva[2] = make_nv("grpc-status", code_str);
-	nva[3] = make_nv("grpc-message", encoded);
+	nva[0] = pp_h2_nv(":status", http_status);
+	nva[1] = pp_h2_nv("content-type", "application/grpc");
+	nva[2] = pp_h2_nv("grpc-status", code_str);
+	nva[3] = pp_h2_nv("grpc-message", encoded);
 	return nghttp2_submit_response(s->conn->session, s->id, nva, 4, NULL);
 }
 

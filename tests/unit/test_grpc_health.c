@@ -18,6 +18,7 @@
 
 #include "podprobe/grpc_health.h"
 #include "podprobe/grpc_wire.h"
+#include "podprobe/h2_nv.h"
 
 #define T_AUTHORITY "127.0.0.1:50051"
 #define T_UA	    "kube-probe/1.34"
@@ -74,17 +75,6 @@ static void t_copy(char *dst, size_t size, const uint8_t *v, size_t len)
 		len = size - 1;
 	memcpy(dst, v, len);
 	dst[len] = '\0';
-}
-
-static nghttp2_nv t_nv(const char *name, const char *value)
-{
-	return (nghttp2_nv){
-		.name = (uint8_t *)name,
-		.value = (uint8_t *)value,
-		.namelen = strlen(name),
-		.valuelen = strlen(value),
-		.flags = NGHTTP2_NV_FLAG_NONE,
-	};
 }
 
 static int t_on_header(nghttp2_session *session UNUSED, const nghttp2_frame *frame,
@@ -144,11 +134,11 @@ static ssize_t t_read_data(nghttp2_session *session, int32_t stream_id, uint8_t 
 		return (ssize_t)n;
 	*data_flags |= NGHTTP2_DATA_FLAG_EOF;
 	if (s->reply == T_REPLY_MESSAGE && !s->no_trailers) {
-		nghttp2_nv tr[2] = {t_nv("grpc-status", s->grpc_status ? s->grpc_status : "0")};
+		nghttp2_nv tr[2] = {pp_h2_nv("grpc-status", s->grpc_status ? s->grpc_status : "0")};
 		size_t n_tr = 1;
 
 		if (s->grpc_message)
-			tr[n_tr++] = t_nv("grpc-message", s->grpc_message);
+			tr[n_tr++] = pp_h2_nv("grpc-message", s->grpc_message);
 		*data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		assert_int_equal(nghttp2_submit_trailer(session, stream_id, tr, n_tr), 0);
 	}
@@ -176,16 +166,16 @@ static void t_answer(struct t_srv *s, int32_t id)
 			pp_grpc_frame_put(s->out, 0, (uint32_t)len);
 			s->out_len = PP_GRPC_FRAME_HDR_LEN + len;
 		}
-		nva[n++] = t_nv(":status", "200");
-		nva[n++] = t_nv("content-type", "application/grpc");
+		nva[n++] = pp_h2_nv(":status", "200");
+		nva[n++] = pp_h2_nv("content-type", "application/grpc");
 		assert_int_equal(nghttp2_submit_response(s->session, id, nva, n, &prd), 0);
 		break;
 	case T_REPLY_TRAILERS_ONLY:
-		nva[n++] = t_nv(":status", "200");
-		nva[n++] = t_nv("content-type", "application/grpc");
-		nva[n++] = t_nv("grpc-status", s->grpc_status ? s->grpc_status : "0");
+		nva[n++] = pp_h2_nv(":status", "200");
+		nva[n++] = pp_h2_nv("content-type", "application/grpc");
+		nva[n++] = pp_h2_nv("grpc-status", s->grpc_status ? s->grpc_status : "0");
 		if (s->grpc_message)
-			nva[n++] = t_nv("grpc-message", s->grpc_message);
+			nva[n++] = pp_h2_nv("grpc-message", s->grpc_message);
 		assert_int_equal(nghttp2_submit_response(s->session, id, nva, n, NULL), 0);
 		break;
 	case T_REPLY_RST:
@@ -200,8 +190,8 @@ static void t_answer(struct t_srv *s, int32_t id)
 		break;
 	case T_REPLY_HTTP:
 		snprintf(status, sizeof(status), "%d", s->http_status);
-		nva[n++] = t_nv(":status", status);
-		nva[n++] = t_nv("content-type", s->ctype_out);
+		nva[n++] = pp_h2_nv(":status", status);
+		nva[n++] = pp_h2_nv("content-type", s->ctype_out);
 		memcpy(s->out, "404 page not found\n", 19);
 		s->out_len = 19;
 		assert_int_equal(nghttp2_submit_response(s->session, id, nva, n, &prd), 0);

@@ -26,6 +26,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "podprobe/grpc_wire.h"
+#include "podprobe/h2_nv.h"
 #include "podprobe/kubefmt.h"
 
 #define OUT_MAX		 512 /* the first flight (preface, SETTINGS, HEADERS, DATA) fits */
@@ -661,17 +662,6 @@ static int on_stream_close_cb(nghttp2_session *session UNUSED, int32_t stream_id
 /* ---- public API --------------------------------------------------------------------------- */
 
 /* nghttp2 copies names and values when the request is submitted. */
-static nghttp2_nv make_nv(const char *name, const char *value)
-{
-	return (nghttp2_nv){
-		.name = (uint8_t *)name,
-		.value = (uint8_t *)value,
-		.namelen = strlen(name),
-		.valuelen = strlen(value),
-		.flags = NGHTTP2_NV_FLAG_NONE,
-	};
-}
-
 static int submit_request(struct pp_grpc_health *g, const char *user_agent)
 {
 	static const nghttp2_settings_entry settings[] = {
@@ -684,20 +674,20 @@ static int submit_request(struct pp_grpc_health *g, const char *user_agent)
 	size_t n = 0;
 	int32_t id;
 
-	nva[n++] = make_nv(":method", "POST");
-	nva[n++] = make_nv(":scheme", "http");
-	nva[n++] = make_nv(":path", PP_GRPC_CHECK_PATH);
-	nva[n++] = make_nv(":authority", g->authority);
-	nva[n++] = make_nv("content-type", "application/grpc");
-	nva[n++] = make_nv("user-agent", user_agent);
-	nva[n++] = make_nv("te", "trailers");
+	nva[n++] = pp_h2_nv(":method", "POST");
+	nva[n++] = pp_h2_nv(":scheme", "http");
+	nva[n++] = pp_h2_nv(":path", PP_GRPC_CHECK_PATH);
+	nva[n++] = pp_h2_nv(":authority", g->authority);
+	nva[n++] = pp_h2_nv("content-type", "application/grpc");
+	nva[n++] = pp_h2_nv("user-agent", user_agent);
+	nva[n++] = pp_h2_nv("te", "trailers");
 	if (g->timeout_ms) {
 		/* TimeoutValue is at most 8 digits. */
 		if (g->timeout_ms <= 99999999)
 			snprintf(timeout, sizeof(timeout), "%um", g->timeout_ms);
 		else
 			snprintf(timeout, sizeof(timeout), "%uS", (g->timeout_ms + 999) / 1000);
-		nva[n++] = make_nv("grpc-timeout", timeout);
+		nva[n++] = pp_h2_nv("grpc-timeout", timeout);
 	}
 
 	if (nghttp2_submit_settings(g->session, NGHTTP2_FLAG_NONE, settings,
