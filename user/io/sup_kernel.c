@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Kernel signals (eBPF) in `podprobe run`: exits acted on at once (a reaper collects the
+ * zombie later), deaths elsewhere in a container's tree, OOM kills, listeners opening and
+ * closing, wedged accept queues.
+ */
+#include "supervisor_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "podprobe/clock.h"
+#include "podprobe/kubefmt.h"
+#include "podprobe/lifecycle.h"
+#include "podprobe/log.h"
+#include "podprobe/loop.h"
+#include "podprobe/pod.h"
+#include "podprobe/probe.h"
+
+static void on_reaper(void *ctx, int res)
+{
+	struct reaper *r = ctx, **pp;
+	struct pp_exit_info ex;
+
+	if (pp_runtime_reap(&r->sup->rt, &r->proc, &ex) == -EAGAIN) {
+		pp_loop_poll(r->sup->loop, r->proc.pidfd, POLLIN, on_reaper, r, NULL);
+		return;
+	}
+	for (pp = &r->sup->reapers; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	free(r);
+}
+
+/*
+ * The kernel reported the exit of <c>'s main process: act on it now; the pidfd (moved to a
+ * reaper) only collects the zombie later. Whichever comes first wins; the other is ignored.
+ */
+static void kernel_exit(struct cont_rt *c, const struct pp_ksig *sig)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+	struct pp_exit_info ex = {.code = sig->exit_code < 0 ? 0 : sig->exit_code,
+				  .signal = sig->signal};
+	struct reaper *r = calloc(1, sizeof(*r));
+	uint32_t instance = c->instance;
+
+	if (!r)
+		return; /* the pidfd path will handle it */
+	ex.oom_killed = c->oom_seen && sig->signal == SIGKILL;
+	pp_loop_cancel(sup->loop, c->poll_id);
+	r->sup = sup;
+	r->proc = c->proc;
+	r->next = sup->reapers;
+	sup->reapers = r;
+	if (pp_loop_poll(sup->loop, r->proc.pidfd, POLLIN, on_reaper, r, NULL) < 0)
+		pp_log(PP_LOG_WARN, "cannot watch an exited process, ignoring");
+	c->proc = (struct pp_proc){.pid = -1, .pidfd = -1};
+	sup->source = "kernel";
+	pp_sup_container_exited(c, instance, &ex);
+	sup->source = NULL;
+}
+
+static struct cont_rt *find_by_pid(struct pp_supervisor *sup, pid_t pid)
+{
+	for (size_t i = 0; i < sup->n_pods; i++)
+		for (size_t j = 0; j < sup->pods[i].st.n; j++)
+			if (sup->pods[i].c[j].instance && sup->pods[i].c[j].proc.pid == pid)
+				return &sup->pods[i].c[j];
+	return NULL;
+}
+
+/* The parent of <pid> from /proc, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	pid_t ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 2, "%*c %d", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return ppid;
+}
+
+/*
+ * The container whose main process is an ancestor of a process whose parent is <ppid>. Exec
+ * probes and their children descend from podprobe itself, so they never match.
+ */
+static struct cont_rt *find_by_ancestry(struct pp_supervisor *sup, pid_t ppid)
+{
+	for (int depth = 0; depth < 16 && ppid > 1 && ppid != getpid(); depth++) {
+		struct cont_rt *c = find_by_pid(sup, ppid);
+
+		if (c)
+			return c;
+		ppid = parent_of(ppid);
+	}
+	return NULL;
+}
+
+static void ksig_exit(struct pp_supervisor *sup, const struct pp_ksig *sig)
+{
+	struct cont_rt *c = find_by_pid(sup, (pid_t)sig->tgid);
+	const char *sname;
+	char msg[256];
+
+	if (c) {
+		if (sig->group_dead || sig->leader)
+			kernel_exit(c, sig);
+		return;
+	}
+	c = find_by_ancestry(sup, (pid_t)sig->ppid);
+	/*
+	 * A process of the container's tree (not its main process) died. Clean exits are routine,
+	 * and so are deaths while podprobe itself stops the container.
+	 */
+	if (!c || (!sig->signal && !sig->exit_code) || c->pod->st.c[c->ci].stopping)
+		return;
+	sname = pp_signal_name(sig->signal);
+	if (sig->signal)
+		snprintf(msg, sizeof(msg),
+			 "Process %s (pid %u) in container %s was killed by signal %d (SIG%s)",
+			 sig->comm, sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name,
+			 sig->signal, sname ? sname : "?");
+	else
+		snprintf(msg, sizeof(msg),
+			 "Process %s (pid %u) in container %s exited with code %d", sig->comm,
+			 sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name, sig->exit_code);
+	sup->source = "kernel";
+	pp_sup_emit_event(c->pod, c->ci, PP_EVENT_WARNING, "ProcessExited", msg, pp_clock_now());
+	sup->source = NULL;
+}
+
+static void ksig_oom(struct pp_supervisor *sup, const struct pp_ksig *sig)
+{
+	struct cont_rt *c = find_by_pid(sup, (pid_t)sig->tgid);
+	char msg[256];
+
+	if (!c)
+		c = find_by_ancestry(sup, (pid_t)sig->ppid);
+	if (!c)
+		for (size_t i = 0; !c && i < sup->n_pods; i++)
+			for (size_t j = 0; !c && j < sup->pods[i].st.n; j++)
+				if (sig->cgroup_id && sup->pods[i].c[j].cgroup_id == sig->cgroup_id)
+					c = &sup->pods[i].c[j];
+	if (!c)
+		return;
+	if (c->proc.pid == (pid_t)sig->tgid)
+		c->oom_seen = true;
+	snprintf(msg, sizeof(msg),
+		 "Memory cgroup out of memory: killed process %u (%s) in container %s", sig->tgid,
+		 sig->comm, pp_pod_container(c->pod->spec, c->ci)->name);
+	sup->source = "kernel";
+	pp_sup_emit_event(c->pod, c->ci, PP_EVENT_WARNING, "OOMKilling", msg, pp_clock_now());
+	sup->source = NULL;
+}
+
+/* A listener on <port> opened (<open>) or closed: probe the affected probes now. */
+static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
+{
+	pp_nsec now = pp_clock_now();
+
+	if (!port)
+		return;
+	for (uint32_t i = 0; i < sup->n_probes; i++) {
+		struct pp_probe_job *job = &sup->probes[i]->job;
+		enum pp_probe_kind kind = job->w.kind;
+
+		if (!job->w.instance || job->target.kind == PP_HANDLER_EXEC ||
+		    job->target.port != port)
+			continue;
+		if (open && kind != PP_PROBE_LIVENESS) {
+			/* Startup or readiness: the port is up, ask now instead of next period. */
+			job->kernel_hint = true;
+			pp_probe_runner_poke(sup->runner, job, now);
+		} else if (!open && kind != PP_PROBE_STARTUP && sup->cfg->fast_detect) {
+			/* Liveness or readiness: probe now and again every few ms until it settles.
+			 */
+			job->kernel_hint = true;
+			pp_probe_runner_burst(sup->runner, job, now);
+		}
+	}
+}
+
+/*
+ * Wedged listeners (kubernetes issue 103632): the kernel completes handshakes for an app that
+ * never calls accept(), so tcpSocket probes pass. A listener whose accept queue stayed non-empty
+ * and did not shrink across two reports at least a probe timeout apart holds connections
+ * nobody accepted for that long: NotAccepting.
+ */
+static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
+{
+	struct port_watch *w = pp_sup_port_watch(sup, sig->port, true);
+	struct probe_rt *owner = NULL;
+	pp_nsec timeout = PP_NSEC_PER_SEC;
+	char msg[256];
+
+	if (!w)
+		return;
+	for (uint32_t i = 0; i < sup->n_probes; i++) {
+		struct pp_probe_job *job = &sup->probes[i]->job;
+
+		if (job->w.instance && job->target.kind == PP_HANDLER_TCP_SOCKET &&
+		    job->target.port == sig->port) {
+			if (!owner || job->cfg.timeout < timeout)
+				timeout = job->cfg.timeout;
+			owner = owner ? owner : sup->probes[i];
+		}
+	}
+	if (!sig->backlog) {
+		w->wedged = false;
+	} else if (!w->wedged && w->last_ts && w->last_backlog && sig->backlog >= w->last_backlog &&
+		   sig->ts - w->last_ts >= timeout && owner) {
+		w->wedged = true;
+		snprintf(
+			msg, sizeof(msg),
+			"Listener on port %u has %u connections that were not accepted for %llu ms",
+			sig->port, sig->backlog,
+			(unsigned long long)((sig->ts - w->last_ts) / PP_NSEC_PER_MSEC));
+		sup->source = "kernel";
+		pp_sup_emit_event(owner->c->pod, owner->c->ci, PP_EVENT_WARNING, "NotAccepting",
+				  msg, pp_clock_now());
+		sup->source = NULL;
+	}
+	w->last_ts = sig->ts;
+	w->last_backlog = sig->backlog;
+}
+
+static void on_ksig(void *ctx, const struct pp_ksig *sig)
+{
+	struct pp_supervisor *sup = ctx;
+
+	switch (sig->kind) {
+	case PP_KSIG_EXIT:
+		ksig_exit(sup, sig);
+		break;
+	case PP_KSIG_OOM:
+		ksig_oom(sup, sig);
+		break;
+	case PP_KSIG_ACCEPTS:
+		ksig_accepts(sup, sig);
+		break;
+	case PP_KSIG_LISTEN:
+	case PP_KSIG_UNLISTEN:
+		pp_log(PP_LOG_DEBUG, "kernel: port %u %s (pid %u)", sig->port,
+		       sig->kind == PP_KSIG_LISTEN ? "listening" : "closed", sig->tgid);
+		ksig_listener(sup, sig->port, sig->kind == PP_KSIG_LISTEN);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Watch <c>'s new instance: its cgroup (or pid) and the ports its probes and spec name. */
+void pp_sup_bpf_track(struct cont_rt *c)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+
+	if (!sup->bpf)
+		return;
+	if (!c->proc.cg2 || pp_signals_cgroup_id(c->proc.cg2, &c->cgroup_id) < 0)
+		pp_signals_track_tgid(sup->bpf, (uint32_t)c->proc.pid, true);
+	for (size_t i = 0; i < cs->n_ports; i++)
+		if (cs->ports[i].container_port > 0 && cs->ports[i].container_port <= 65535)
+			pp_signals_track_port(sup->bpf, (uint16_t)cs->ports[i].container_port,
+					      true);
+	for (int k = 0; k < _PP_PROBE_MAX; k++)
+		if (c->probes[k] && c->probes[k]->job.target.kind != PP_HANDLER_EXEC &&
+		    c->probes[k]->job.target.port > 0)
+			pp_signals_track_port(sup->bpf, (uint16_t)c->probes[k]->job.target.port,
+					      true);
+}
+
+/* Once a second: events the kernel had to drop mean a resync (probe every port now). */
+void pp_sup_bpf_check(struct pp_supervisor *sup)
+{
+	struct pp_signals_stats st;
+
+	if (!sup->bpf || pp_signals_stats(sup->bpf, &st) < 0 || st.lost == sup->bpf_lost)
+		return;
+	pp_log(PP_LOG_WARN, "kernel dropped %llu events (ring buffer full); probing every port now",
+	       (unsigned long long)(st.lost - sup->bpf_lost));
+	sup->bpf_lost = st.lost;
+	for (uint32_t i = 0; i < sup->n_probes; i++)
+		if (sup->probes[i]->job.target.kind != PP_HANDLER_EXEC)
+			pp_probe_runner_poke(sup->runner, &sup->probes[i]->job, pp_clock_now());
+}
+
+void pp_sup_bpf_setup(struct pp_supervisor *sup)
+{
+	struct pp_signals_cfg cfg = {.fn = on_ksig, .ctx = sup};
+	int err;
+
+	if (!sup->cfg->use_bpf) {
+		pp_log(PP_LOG_NOTICE, "kernel signals: off (--no-bpf): exits through pidfds, "
+				      "ports through probes only");
+		return;
+	}
+	if (geteuid() != 0) {
+		pp_log(PP_LOG_NOTICE, "kernel signals: off (not root): exits through pidfds, "
+				      "ports through probes only");
+		return;
+	}
+	err = pp_signals_open(sup->loop, &cfg, &sup->bpf);
+	if (err < 0) {
+		sup->bpf = NULL;
+		pp_log(PP_LOG_WARN, "eBPF: %s, continuing without eBPF assist",
+		       pp_signals_strerror(err));
+		return;
+	}
+	/* podprobe's own cgroup subtree holds every container: one entry covers them all. */
+	if (sup->rt.cg2_root) {
+		uint64_t id;
+
+		if (pp_signals_cgroup_id(sup->rt.cg2_root, &id) == 0)
+			pp_signals_track_cgroup(sup->bpf, id, true);
+	}
+	pp_log(PP_LOG_NOTICE, "kernel signals: eBPF (%s)%s", pp_signals_mode(sup->bpf),
+	       sup->cfg->fast_detect ? "" : ", fast detection off");
+	pp_sched_push(&sup->sched, pp_clock_now() + SUP_BPF_CHECK_PERIOD, SUP_BPF_KEY, 0);
+}
+
+void pp_sup_reapers_free(struct pp_supervisor *sup)
+{
+	while (sup->reapers) {
+		struct reaper *r = sup->reapers;
+		struct pp_exit_info ex;
+
+		/* Killed or dead already: the zombie appears within moments. */
+		for (int i = 0; i < 200 && pp_runtime_reap(&sup->rt, &r->proc, &ex) == -EAGAIN; i++)
+			poll(NULL, 0, 5);
+		sup->reapers = r->next;
+		free(r);
+	}
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The probes of each container: targets for the running instance, the runner's callbacks
+ * (allowed, shortcut, adjust, result) and verdicts fed to the controller.
+ */
+#include "supervisor_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "podprobe/clock.h"
+#include "podprobe/expand.h"
+#include "podprobe/lifecycle.h"
+#include "podprobe/log.h"
+#include "podprobe/pod.h"
+#include "podprobe/probe.h"
+
+/* ---- probes ------------------------------------------------------------------------------------
+ */
+
+static const struct pp_probe_spec *probe_spec(const struct pp_container_spec *cs,
+					      enum pp_probe_kind kind)
+{
+	return kind == PP_PROBE_STARTUP	   ? &cs->startup
+	       : kind == PP_PROBE_LIVENESS ? &cs->liveness
+					   : &cs->readiness;
+}
+
+static bool pod_annotation_true(const struct pp_pod *pod, const char *name)
+{
+	const char *v = pp_pod_annotation(pod, name);
+
+	return v && !strcmp(v, "true");
+}
+
+/* Where the probe of the container's new instance goes (named ports, hosts, exec argv). */
+static void probe_prepare_target(struct probe_rt *p)
+{
+	struct cont_rt *c = p->c;
+	struct pp_probe_job *job = &p->job;
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+	const struct pp_handler *h = &probe_spec(cs, job->w.kind)->handler;
+	struct pp_probe_target *t = &job->target;
+	int port, err;
+
+	pp_strv_free(&p->argv);
+	memset(t, 0, sizeof(*t));
+	t->kind = h->kind;
+	t->mnt_ns_fd = -1;
+	job->target_err = 0;
+	if (h->kind == PP_HANDLER_EXEC) {
+		/* H-EXEC.1: $(VAR) from the container's literal env values only. */
+		for (size_t i = 0; i < h->n_command && !job->target_err; i++)
+			job->target_err = pp_strv_push(
+				&p->argv, pp_expand_vars(h->command[i], cs->env, cs->n_env));
+		t->argv = p->argv.v;
+		t->envp = c->env.v;
+		t->working_dir = cs->working_dir;
+		t->cgroup = c->proc.cg2;
+		t->mnt_ns_fd = cs->n_mounts ? c->proc.pidfd : -1;
+		if (job->target_err)
+			snprintf(job->target_msg, sizeof(job->target_msg), "out of memory");
+		return;
+	}
+	port = pp_container_resolve_port(cs, &h->port);
+	if (port < 0) {
+		/* P1.7: an unknown port name errors (Unknown), it does not fail. */
+		job->target_err = port;
+		snprintf(job->target_msg, sizeof(job->target_msg), "port %s not found",
+			 h->port.name ? h->port.name : "?");
+		return;
+	}
+	err = pp_probe_target_resolve(t, h->host, port);
+	if (err < 0) {
+		job->target_err = err;
+		snprintf(job->target_msg, sizeof(job->target_msg), "lookup %s: no such host",
+			 h->host ? h->host : "");
+		return;
+	}
+	t->host = h->host && *h->host ? h->host : "127.0.0.1";
+	t->https = h->scheme && !strcasecmp(h->scheme, "HTTPS");
+	t->path = h->path;
+	t->headers = h->headers;
+	t->n_headers = h->n_headers;
+	t->service = h->service;
+	/* tcp-accept judges the listener's accept queue: the probe must reach that queue. */
+	t->full_handshake = pod_annotation_true(c->pod->spec, PP_ANN_TCP_ACCEPT);
+}
+
+static bool probe_allowed(struct pp_probe_job *job)
+{
+	struct probe_rt *p = job->ctx;
+
+	return pp_lc_probe_allowed(&p->c->pod->st, p->c->ci, job->w.kind);
+}
+
+static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, const char *output,
+			 const struct pp_probe_change *chg)
+{
+	struct probe_rt *p = job->ctx;
+	struct cont_rt *c = p->c;
+	struct pod_rt *pr = c->pod;
+	char msg[PP_PROBE_OUTPUT_MAX + 256];
+	const char *reason;
+	pp_nsec now = pp_clock_now();
+
+	/* A burst means the kernel saw the listener close: say so in what follows. */
+	pr->sup->source = job->kernel_hint ? "kernel" : "probe";
+	if (result != PP_RESULT_FAILURE || chg->published)
+		job->kernel_hint = false;
+	reason = pp_probe_event(job->w.kind, result, output, msg, sizeof(msg));
+	if (reason)
+		pp_sup_emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);
+	if (!chg->published) {
+		pr->sup->source = NULL;
+		return;
+	}
+	pp_lc_on_probe_verdict(&pr->st, c->ci, job->w.instance, job->w.kind, chg->ok, now,
+			       &pr->sup->acts);
+	/* P2.5: a container that just started gets its readiness probe at once. */
+	if (job->w.kind == PP_PROBE_STARTUP && chg->ok && c->probes[PP_PROBE_READINESS])
+		pp_probe_runner_poke(pr->sup->runner, &c->probes[PP_PROBE_READINESS]->job, now);
+	pp_sup_run_actions(pr);
+	pr->sup->source = NULL;
+}
+
+struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, bool add)
+{
+	struct port_watch *w;
+
+	for (size_t i = 0; i < sup->n_ports; i++)
+		if (sup->ports[i].port == port)
+			return &sup->ports[i];
+	if (!add)
+		return NULL;
+	w = realloc(sup->ports, (sup->n_ports + 1) * sizeof(*w));
+	if (!w)
+		return NULL;
+	sup->ports = w;
+	w = &sup->ports[sup->n_ports++];
+	*w = (struct port_watch){.port = port};
+	return w;
+}
+
+/* probe.podprobe.io/tcp-accept: a tcpSocket success on a wedged listener is a failure. */
+static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe_result result,
+					 const char **output)
+{
+	struct probe_rt *p = job->ctx;
+	struct pp_supervisor *sup = p->c->pod->sup;
+	struct port_watch *w;
+
+	if (result != PP_RESULT_SUCCESS || job->target.kind != PP_HANDLER_TCP_SOCKET ||
+	    !pod_annotation_true(p->c->pod->spec, PP_ANN_TCP_ACCEPT))
+		return result;
+	w = pp_sup_port_watch(sup, (uint16_t)job->target.port, false);
+	if (!w || !w->wedged)
+		return result;
+	snprintf(sup->adjust_msg, sizeof(sup->adjust_msg),
+		 "listener on port %d is not accepting connections (%u waiting)", job->target.port,
+		 w->last_backlog);
+	*output = sup->adjust_msg;
+	return PP_RESULT_FAILURE;
+}
+
+/*
+ * probe.podprobe.io/passive: connections the kernel saw established on the port since the
+ * last attempt (not counting the probe's own) stand in for a tcpSocket liveness success.
+ */
+static bool probe_shortcut(struct pp_probe_job *job, const char **ret_output)
+{
+	struct probe_rt *p = job->ctx;
+	struct pp_supervisor *sup = p->c->pod->sup;
+	struct pp_port_accepts pa;
+
+	if (!sup->bpf || job->w.kind != PP_PROBE_LIVENESS ||
+	    job->target.kind != PP_HANDLER_TCP_SOCKET ||
+	    !pod_annotation_true(p->c->pod->spec, PP_ANN_PASSIVE) ||
+	    pp_signals_port_accepts(sup->bpf, (uint16_t)job->target.port, &pa) < 0)
+		return false;
+	if (p->passive_seen && pa.accepts > p->passive_seen &&
+	    pa.last + job->cfg.period >= pp_clock_now()) {
+		snprintf(sup->adjust_msg, sizeof(sup->adjust_msg),
+			 "passive: %llu connections accepted since the last check",
+			 (unsigned long long)(pa.accepts - p->passive_seen));
+		p->passive_seen = pa.accepts;
+		*ret_output = sup->adjust_msg;
+		return true;
+	}
+	/* A real probe follows; a full handshake of its own would count once, and is no evidence.
+	 */
+	p->passive_seen = pa.accepts + (job->target.full_handshake ? 1 : 0);
+	return false;
+}
+
+static const struct pp_probe_job_ops probe_ops = {
+	.allowed = probe_allowed,
+	.shortcut = probe_shortcut,
+	.adjust = probe_adjust,
+	.result = probe_result,
+};
+
+/* The container's instance <instance> runs: start its probes (P2.2, P2.3). */
+void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+
+	for (int k = 0; k < _PP_PROBE_MAX; k++) {
+		struct probe_rt *p = c->probes[k];
+		pp_nsec spread = 0, window;
+
+		if (!p)
+			continue;
+		probe_prepare_target(p);
+		/* Liveness first runs are spread so that many pods do not probe in bursts. */
+		window = p->job.cfg.period < PP_PROBE_SPREAD_MAX ? p->job.cfg.period
+								 : PP_PROBE_SPREAD_MAX;
+		if (k == PP_PROBE_LIVENESS && window) {
+			sup->rand = sup->rand * 6364136223846793005ull + 1442695040888963407ull;
+			spread = (sup->rand >> 11) % window;
+		}
+		pp_probe_runner_arm(sup->runner, &p->job, instance, now, spread);
+	}
+}
+
+/* The container's process is gone: stop its probes and drop attempts in flight. */
+void pp_sup_probes_disarm(struct cont_rt *c)
+{
+	for (int k = 0; k < _PP_PROBE_MAX; k++)
+		if (c->probes[k])
+			pp_probe_runner_disarm(c->pod->sup->runner, &c->probes[k]->job);
+}
+
+int pp_sup_probes_setup(struct cont_rt *c)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+
+	for (int k = 0; k < _PP_PROBE_MAX; k++) {
+		struct probe_rt *p, **tab;
+
+		if (!probe_spec(cs, (enum pp_probe_kind)k)->set)
+			continue;
+		p = calloc(1, sizeof(*p));
+		tab = realloc(sup->probes, (sup->n_probes + 1) * sizeof(*tab));
+		if (tab)
+			sup->probes = tab;
+		if (!p || !tab || pp_probe_runner_add(sup->runner, &p->job) < 0) {
+			free(p);
+			return -ENOMEM;
+		}
+		sup->probes[sup->n_probes++] = p;
+		p->c = c;
+		p->job.ctx = p;
+		p->job.ops = &probe_ops;
+		c->probes[k] = p;
+		pp_probe_worker_init(&p->job.w, (enum pp_probe_kind)k);
+		if (pp_probe_cfg_from_spec(c->pod->spec, cs, (enum pp_probe_kind)k, &p->job.cfg) <
+		    0)
+			pp_log(PP_LOG_WARN,
+			       "pod '%s': a " PP_ANN_PREFIX "* annotation is not a number of "
+			       "milliseconds (1..86400000), ignoring",
+			       c->pod->spec->name);
+	}
+	return 0;
+}
+
+void pp_sup_probes_free(struct pp_supervisor *sup)
+{
+	for (uint32_t i = 0; i < sup->n_probes; i++) {
+		pp_strv_free(&sup->probes[i]->argv);
+		free(sup->probes[i]);
+	}
+	free(sup->probes);
+	sup->probes = NULL;
+	sup->n_probes = 0;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Inside the `podprobe run` engine: the records the supervisor's files share. supervisor.c
+ * owns the pods, the loop and the controllers' actions; sup_output.c prints events and the
+ * table; sup_probes.c, sup_hooks.c and sup_kernel.c carry probes, lifecycle hooks and eBPF
+ * signals for each container.
+ */
+#ifndef PODPROBE_SUPERVISOR_INT_H
+#define PODPROBE_SUPERVISOR_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/signalfd.h>
+
+#include "podprobe/lifecycle-t.h"
+#include "podprobe/prober.h"
+#include "podprobe/probe_runner.h"
+#include "podprobe/runtime.h"
+#include "podprobe/sched.h"
+#include "podprobe/signals.h"
+#include "podprobe/strv.h"
+#include "podprobe/supervisor.h"
+
+/* Keys of the supervisor's deadline heap: pods are 0..n_pods-1. */
+#define SUP_HOOK_KEY_BASE    0x40000000u      /* then 2 per container (sleep hooks) */
+#define SUP_BPF_KEY	     (UINT32_MAX - 1) /* the once-a-second eBPF check */
+#define SUP_UI_KEY	     UINT32_MAX	      /* the table's redraw */
+#define SUP_BPF_CHECK_PERIOD PP_NSEC_PER_SEC  /* how often SUP_BPF_KEY runs */
+
+struct pp_supervisor;
+struct pod_rt;
+struct cont_rt;
+
+/* One probe of one container: the runner's job plus the exec command line. */
+struct probe_rt {
+	struct pp_probe_job job;
+	struct cont_rt *c;
+	struct pp_strv argv;   /* exec: the command after $(VAR) expansion */
+	uint64_t passive_seen; /* accepts on the port already accounted for */
+};
+
+/* What the kernel tells about one probed listening port (wedged-listener detection). */
+struct port_watch {
+	uint16_t port;
+	bool wedged; /* connections wait in its accept queue, unaccepted */
+	uint32_t last_backlog;
+	pp_nsec last_ts;
+};
+
+struct cont_rt {
+	struct pod_rt *pod;
+	uint32_t ci;
+	uint32_t instance; /* instance of <proc>; 0 = none */
+	struct pp_proc proc;
+	uint64_t poll_id;
+	struct pp_strv env; /* the running instance's environment (exec probes) */
+	struct probe_rt *probes[_PP_PROBE_MAX]; /* NULL for probes the container lacks */
+	uint64_t cgroup_id;			/* its cgroup v2 leaf, 0 = none */
+	bool oom_seen; /* the kernel OOM-killed a process of this instance */
+	uint32_t gidx; /* index in sup->conts (hook timer keys) */
+	struct hook_rt {
+		struct cont_rt *c; /* back to the container (the attempt's context) */
+		enum pp_hook_kind kind;
+		uint32_t instance; /* instance the hook runs for, 0 = not running */
+		uint64_t attempt;  /* exec/httpGet attempt in flight */
+		uint32_t gen;	   /* sleep timer generation */
+		struct pp_probe_target target;
+		struct pp_strv argv;
+	} hooks[_PP_HOOK_MAX];
+};
+
+/* A process whose exit the kernel reported first: reaped when its pidfd says so. */
+struct reaper {
+	struct pp_supervisor *sup;
+	struct pp_proc proc;
+	struct reaper *next;
+};
+
+struct pod_rt {
+	struct pp_supervisor *sup;
+	struct pp_pod *spec;
+	struct pp_pod_state st;
+	struct cont_rt *c;
+	char key[330]; /* "<namespace>_<name>" */
+	char vol_dir[PATH_MAX];
+	uint32_t index;
+	uint32_t gen; /* generation of the pod's armed deadline */
+	pp_nsec armed;
+	pp_nsec created;
+};
+
+struct pp_supervisor {
+	const struct pp_supervisor_cfg *cfg;
+	struct pp_loop *loop;
+	struct pp_runtime rt;
+	struct pp_sched sched;
+	struct pp_actions acts;
+	struct pod_rt *pods;
+	size_t n_pods;
+	int sig_fd;
+	struct signalfd_siginfo sig_buf;
+	unsigned int signals; /* deletion requests received */
+	bool table;
+	bool dirty;
+	unsigned int table_lines;
+	char *base_path; /* PATH for containers that set none */
+	struct pp_probe_runner *runner;
+	struct probe_rt **probes; /* every probe, to free them */
+	uint32_t n_probes;
+	uint64_t rand;		/* state of the spread's generator */
+	struct pp_signals *bpf; /* kernel signals, NULL without eBPF */
+	uint64_t bpf_lost;	/* events the kernel dropped, as last seen */
+	struct reaper *reapers;
+	struct cont_rt **conts; /* every container, by gidx */
+	uint32_t n_conts;
+	const char *source; /* "kernel" or "probe": what the current input came from */
+	struct port_watch *ports;
+	size_t n_ports;
+	char adjust_msg[160]; /* output of an adjusted result */
+};
+
+/* sup_output.c: events (text or JSON lines) above the live table. */
+void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
+		       const char *message, pp_nsec now);
+void pp_sup_table_erase(struct pp_supervisor *sup);
+void pp_sup_table_draw(struct pp_supervisor *sup);
+
+/* supervisor.c: carry out (and empty) sup->acts for <pr>, then re-arm its timer. */
+void pp_sup_run_actions(struct pod_rt *pr);
+/* The instance's process is gone (pidfd or kernel): probes stop, the controller decides. */
+void pp_sup_container_exited(struct cont_rt *c, uint32_t instance, const struct pp_exit_info *ex);
+
+/* sup_probes.c */
+int pp_sup_probes_setup(struct cont_rt *c);
+void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now);
+void pp_sup_probes_disarm(struct cont_rt *c);
+void pp_sup_probes_free(struct pp_supervisor *sup);
+
+/* sup_hooks.c */
+void pp_sup_hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum pp_hook_kind kind);
+void pp_sup_hook_sleep_done(struct pp_supervisor *sup, const struct pp_sched_entry *e);
+void pp_sup_hooks_cancel(struct cont_rt *c);
+
+/* sup_kernel.c */
+void pp_sup_bpf_setup(struct pp_supervisor *sup);
+void pp_sup_bpf_check(struct pp_supervisor *sup);
+void pp_sup_bpf_track(struct cont_rt *c);
+struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, bool add);
+void pp_sup_reapers_free(struct pp_supervisor *sup);
+
+#endif
