@@ -18,6 +18,13 @@ typedef void (*pp_loop_fn)(void *ctx, int res);
 
 /* Create a loop with a ring of <entries> SQEs. Returns 0 or -errno. */
 int pp_loop_new(unsigned int entries, struct pp_loop **ret);
+
+/*
+ * Cancel every operation still in flight (no callback runs), wait up to a second for their
+ * final completions, run the release callbacks they were retired with, and free <loop>.
+ * Operations the kernel has not finished by then keep their memory (leaked, never freed while
+ * in use). Accepts NULL.
+ */
 void pp_loop_free(struct pp_loop *loop);
 
 /* Wait for <events> (POLLIN...) on <fd> once. <ret_id> (may be NULL) names it for cancel. */
@@ -46,8 +53,30 @@ int pp_loop_recv(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_l
  */
 void pp_loop_close(struct pp_loop *loop, int fd);
 
-/* Cancel operation <id>; its callback will not run. Unknown ids are ignored. */
+/*
+ * Ownership rule: the kernel may read or write an operation's buffers, and use its fd, until
+ * that operation's final completion (its result, or -ECANCELED) has been seen. Cancelling only
+ * asks the kernel to finish early; it does not end that use. So memory an operation can touch
+ * is released from a release callback that the loop runs after the final completion.
+ */
+typedef void (*pp_loop_release_fn)(void *obj);
+
+/*
+ * Cancel operation <id> whose callback must not run any more. Only for operations that touch
+ * no memory of the caller's (a poll); use pp_loop_retire() for the others. Unknown or finished
+ * ids are ignored.
+ */
 void pp_loop_cancel(struct pp_loop *loop, uint64_t id);
+
+/*
+ * Cancel the <n> operations <ids> (0 entries, unknown and finished ids are skipped): their
+ * callbacks will not run. <release>(<obj>) runs once every one of them has completed — from
+ * inside this call when none is in flight any more, else from a later pp_loop_run_once() or
+ * pp_loop_free(). <release> may be NULL. Returns 0, or -ENOMEM: then the operations are
+ * cancelled but <obj> is never released (leaked rather than freed while the kernel may use it).
+ */
+int pp_loop_retire(struct pp_loop *loop, const uint64_t *ids, unsigned int n,
+		   pp_loop_release_fn release, void *obj);
 
 /*
  * Submit what is queued, wait until a completion arrives or CLOCK_MONOTONIC reaches
@@ -56,7 +85,7 @@ void pp_loop_cancel(struct pp_loop *loop, uint64_t id);
  */
 int pp_loop_run_once(struct pp_loop *loop, pp_nsec deadline);
 
-/* Operations in flight. */
+/* Operations in flight, cancelled ones included until their final completion. */
 unsigned int pp_loop_pending(const struct pp_loop *loop);
 
 #endif

@@ -60,7 +60,8 @@ struct pp_prober_stats {
 	uint64_t results[_PP_RESULT_MAX];
 	uint64_t timeouts;
 	uint64_t resource_errors; /* EMFILE, ENOBUFS, no ephemeral port... (Unknown) */
-	unsigned int in_flight;
+	unsigned int in_flight;	  /* attempts holding a slot, retiring ones included */
+	unsigned int retiring;	  /* ended, waiting for the kernel to finish their operations */
 };
 
 int pp_prober_new(struct pp_loop *loop, struct pp_prober **ret);

@@ -3,6 +3,11 @@
  * The io_uring loop. Timers are not ring operations: the owner keeps deadlines in a heap
  * (core/sched.c) and passes the earliest to pp_loop_run_once(), which waits with
  * io_uring_submit_and_wait_timeout() — one submit-and-wait syscall per pass, no timer fd.
+ *
+ * A slot stays busy until its operation's one completion arrives, cancelled or not: only then
+ * is the kernel done with the operation's buffers and fd (io_uring_prep_cancel(3): a cancel
+ * request completes on its own, and the target still posts its own CQE). A retired slot
+ * carries a shared record whose release callback runs when the last of its slots completes.
  */
 #include "podprobe/loop.h"
 
@@ -17,13 +22,23 @@
 
 #include "podprobe/clock.h"
 
-#define UD_CANCEL UINT64_MAX /* completions of cancel requests themselves */
+#define UD_CANCEL     UINT64_MAX /* completions of cancel requests themselves */
+#define DRAIN_TIMEOUT PP_NSEC_PER_SEC
+
+/* Operations retired together; <release>(<obj>) runs when the last one completes. */
+struct retire {
+	pp_loop_release_fn release;
+	void *obj;
+	unsigned int left; /* operations still in flight */
+};
 
 struct slot {
 	pp_loop_fn fn; /* NULL when cancelled */
 	void *ctx;
-	uint32_t gen; /* bumped at each reuse */
+	struct retire *retire; /* set when retired with a release */
+	uint32_t gen;	       /* bumped at each reuse */
 	bool busy;
+	bool cancelled; /* a cancel request went out */
 	uint32_t next_free;
 };
 
@@ -57,10 +72,68 @@ int pp_loop_new(unsigned int entries, struct pp_loop **ret)
 	return 0;
 }
 
+static void dispatch(struct pp_loop *loop, uint64_t ud, int res);
+static void cancel_slot(struct pp_loop *loop, uint32_t idx);
+
+/* Move every ready completion out of the CQ and dispatch it; returns how many. */
+static unsigned int reap_cqes(struct pp_loop *loop)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n, ran = 0;
+	uint64_t uds[64];
+	int res[64];
+
+	/* Callbacks may queue new operations: copy the CQEs out before running them. */
+	for (;;) {
+		n = 0;
+		io_uring_for_each_cqe(&loop->ring, head, cqe)
+		{
+			uds[n] = io_uring_cqe_get_data64(cqe);
+			res[n] = cqe->res;
+			if (++n == 64)
+				break;
+		}
+		if (!n)
+			break;
+		io_uring_cq_advance(&loop->ring, n);
+		for (unsigned int i = 0; i < n; i++)
+			dispatch(loop, uds[i], res[i]);
+		ran += n;
+	}
+	return ran;
+}
+
 void pp_loop_free(struct pp_loop *loop)
 {
+	pp_nsec until;
+
 	if (!loop)
 		return;
+	for (uint32_t i = 0; i < loop->n_slots; i++)
+		if (loop->slots[i].busy) {
+			loop->slots[i].fn = NULL;
+			cancel_slot(loop, i);
+		}
+	until = pp_clock_now() + DRAIN_TIMEOUT;
+	while (loop->pending) {
+		struct __kernel_timespec ts;
+		struct io_uring_cqe *cqe;
+		pp_nsec now = pp_clock_now();
+		int err;
+
+		if (now >= until)
+			break;
+		ts.tv_sec = (long long)((until - now) / PP_NSEC_PER_SEC);
+		ts.tv_nsec = (long long)((until - now) % PP_NSEC_PER_SEC);
+		err = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1, &ts, NULL);
+		if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN)
+			break;
+		reap_cqes(loop);
+	}
+	/*
+	 * What is still pending keeps its retire record and object: the ring's teardown may
+	 * complete it later, into that memory.
+	 */
 	io_uring_queue_exit(&loop->ring);
 	free(loop->slots);
 	free(loop);
@@ -86,6 +159,8 @@ static int slot_get(struct pp_loop *loop, pp_loop_fn fn, void *ctx, uint64_t *re
 	loop->free_head = loop->slots[idx].next_free;
 	loop->slots[idx].fn = fn;
 	loop->slots[idx].ctx = ctx;
+	loop->slots[idx].retire = NULL;
+	loop->slots[idx].cancelled = false;
 	loop->slots[idx].busy = true;
 	loop->slots[idx].gen++;
 	*ret_ud = ud_pack(idx, loop->slots[idx].gen);
@@ -96,6 +171,7 @@ static void slot_put(struct pp_loop *loop, uint32_t idx)
 {
 	loop->slots[idx].busy = false;
 	loop->slots[idx].fn = NULL;
+	loop->slots[idx].retire = NULL;
 	loop->slots[idx].next_free = loop->free_head;
 	loop->free_head = idx;
 }
@@ -197,24 +273,86 @@ void pp_loop_close(struct pp_loop *loop, int fd)
 	io_uring_sqe_set_data64(sqe, UD_CANCEL);
 }
 
-void pp_loop_cancel(struct pp_loop *loop, uint64_t id)
+/* The slot of live operation <id>, or NULL when it has completed (or never was). */
+static struct slot *live_slot(struct pp_loop *loop, uint64_t id)
 {
 	uint32_t idx = (uint32_t)id, gen = (uint32_t)(id >> 32);
+
+	if (!id || id == UD_CANCEL || idx >= loop->n_slots || !loop->slots[idx].busy ||
+	    loop->slots[idx].gen != gen)
+		return NULL;
+	return &loop->slots[idx];
+}
+
+/* Ask the kernel to end slot <idx>'s operation early; its own completion still follows. */
+static void cancel_slot(struct pp_loop *loop, uint32_t idx)
+{
+	struct slot *s = &loop->slots[idx];
+	uint64_t id = ud_pack(idx, s->gen);
 	struct io_uring_sqe *sqe;
 
-	if (idx >= loop->n_slots || !loop->slots[idx].busy || loop->slots[idx].gen != gen)
+	if (s->cancelled)
 		return;
-	loop->slots[idx].fn = NULL; /* the -ECANCELED completion is then dropped */
+	s->cancelled = true;
 	sqe = sqe_get(loop);
-	if (!sqe)
+	if (sqe) {
+		io_uring_prep_cancel64(sqe, id, 0);
+		io_uring_sqe_set_data64(sqe, UD_CANCEL);
 		return;
-	io_uring_prep_cancel64(sqe, id, 0);
-	io_uring_sqe_set_data64(sqe, UD_CANCEL);
+	}
+	/* No SQE even after a flush: cancel synchronously (the completion still follows). */
+	struct io_uring_sync_cancel_reg reg = {.addr = id, .timeout = {-1, -1}};
+
+	io_uring_register_sync_cancel(&loop->ring, &reg);
+}
+
+void pp_loop_cancel(struct pp_loop *loop, uint64_t id)
+{
+	pp_loop_retire(loop, &id, 1, NULL, NULL);
+}
+
+int pp_loop_retire(struct pp_loop *loop, const uint64_t *ids, unsigned int n,
+		   pp_loop_release_fn release, void *obj)
+{
+	struct retire *r = NULL;
+	unsigned int live = 0;
+	int err = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct slot *s = live_slot(loop, ids[i]);
+
+		/* Each operation is retired once: a slot that has a record keeps it. */
+		if (s && !s->retire)
+			live++;
+	}
+	if (!live) {
+		if (release)
+			release(obj);
+		return 0;
+	}
+	if (release) {
+		r = malloc(sizeof(*r));
+		if (r)
+			*r = (struct retire){.release = release, .obj = obj, .left = live};
+		else
+			err = -ENOMEM;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		struct slot *s = live_slot(loop, ids[i]);
+
+		if (!s || s->retire)
+			continue;
+		s->fn = NULL; /* the completion is then dropped */
+		s->retire = r;
+		cancel_slot(loop, (uint32_t)ids[i]);
+	}
+	return err;
 }
 
 static void dispatch(struct pp_loop *loop, uint64_t ud, int res)
 {
 	uint32_t idx = (uint32_t)ud, gen = (uint32_t)(ud >> 32);
+	struct retire *r;
 	struct slot *s;
 	pp_loop_fn fn;
 	void *ctx;
@@ -226,8 +364,13 @@ static void dispatch(struct pp_loop *loop, uint64_t ud, int res)
 		return;
 	fn = s->fn;
 	ctx = s->ctx;
+	r = s->retire;
 	slot_put(loop, idx);
 	loop->pending--;
+	if (r && --r->left == 0) {
+		r->release(r->obj);
+		free(r);
+	}
 	if (fn)
 		fn(ctx, res);
 }
@@ -236,9 +379,6 @@ int pp_loop_run_once(struct pp_loop *loop, pp_nsec deadline)
 {
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts;
-	unsigned int head, n = 0, ran = 0;
-	uint64_t uds[64];
-	int res[64];
 	int err;
 
 	if (deadline == PP_NSEC_INFINITY) {
@@ -252,24 +392,7 @@ int pp_loop_run_once(struct pp_loop *loop, pp_nsec deadline)
 	}
 	if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN)
 		return err;
-	/* Callbacks may queue new operations: copy the CQEs out before running them. */
-	for (;;) {
-		n = 0;
-		io_uring_for_each_cqe(&loop->ring, head, cqe)
-		{
-			uds[n] = io_uring_cqe_get_data64(cqe);
-			res[n] = cqe->res;
-			if (++n == 64)
-				break;
-		}
-		if (!n)
-			break;
-		io_uring_cq_advance(&loop->ring, n);
-		for (unsigned int i = 0; i < n; i++)
-			dispatch(loop, uds[i], res[i]);
-		ran += n;
-	}
-	return (int)ran;
+	return (int)reap_cqes(loop);
 }
 
 unsigned int pp_loop_pending(const struct pp_loop *loop)

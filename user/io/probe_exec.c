@@ -36,7 +36,7 @@ struct exec_state {
 	pid_t pid;
 	int pidfd;
 	uint64_t pid_op;
-	bool exited;
+	bool exited; /* reaped: the pid (and group id) may belong to someone else now */
 	int code;
 	int sig;
 	char discard[1024];
@@ -134,6 +134,23 @@ static void exec_maybe_done(struct attempt *a)
 			  "%s", output);
 }
 
+/*
+ * Kill the command's group and reap it without blocking the loop for long: only on paths where
+ * its exit is not watched (a failed start, the prober's end), where SIGKILL ends it within
+ * moments. A process the kernel cannot kill in a second (stuck in D state) is left unreaped.
+ */
+static void kill_and_reap(struct exec_state *x)
+{
+	struct pollfd pfd = {.fd = x->pidfd, .events = POLLIN};
+
+	if (x->exited)
+		return;
+	killpg(x->pid, SIGKILL);
+	if (poll(&pfd, 1, 1000) == 1)
+		waitid(P_PIDFD, (id_t)x->pidfd, &(siginfo_t){0}, WEXITED | WNOHANG);
+	x->exited = true;
+}
+
 static int exec_start(struct attempt *a)
 {
 	const struct pp_probe_target *t = a->t;
@@ -164,13 +181,14 @@ static int exec_start(struct attempt *a)
 	x->out.fd = out[0];
 	x->err.fd = err[0];
 	out[0] = err[0] = -1;
-	arm_read(a, &x->out);
-	arm_read(a, &x->err);
+	/* The exit watch first: a start that fails leaves nothing in flight (prober_int.h). */
 	rc = pp_loop_poll(pp_attempt_loop(a), x->pidfd, POLLIN, on_exit_ready, a, &x->pid_op);
 	if (rc < 0) {
-		killpg(x->pid, SIGKILL);
-		waitid(P_PIDFD, (id_t)x->pidfd, &(siginfo_t){0}, WEXITED);
+		kill_and_reap(x);
+		goto out;
 	}
+	arm_read(a, &x->out);
+	arm_read(a, &x->err);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (out[i] >= 0)
@@ -202,25 +220,33 @@ static void exec_timeout(struct attempt *a)
 	exec_maybe_done(a);
 }
 
+/* The attempt ends: the command's group dies with it; its operations are handed back. */
+static unsigned int exec_retire(struct attempt *a, uint64_t *ids)
+{
+	struct exec_state *x = a->proto;
+
+	if (!x)
+		return 0;
+	/* Not reaped yet, so the group id is still the command's own. */
+	if (x->pid > 0 && !x->exited)
+		killpg(x->pid, SIGKILL);
+	ids[0] = x->pid_op;
+	ids[1] = x->out.op;
+	ids[2] = x->err.op;
+	x->pid_op = x->out.op = x->err.op = 0;
+	return 3;
+}
+
+/* After the final completions: close the pipes, reap the command if it is not yet. */
 static void exec_cleanup(struct attempt *a)
 {
 	struct exec_state *x = a->proto;
-	struct pp_loop *loop = pp_attempt_loop(a);
 
 	if (!x)
 		return;
-	if (x->pid_op)
-		pp_loop_cancel(loop, x->pid_op);
-	if (x->out.op)
-		pp_loop_cancel(loop, x->out.op);
-	if (x->err.op)
-		pp_loop_cancel(loop, x->err.op);
 	if (x->pidfd >= 0) {
-		/* Never leave a zombie: the process is dead or killed by now. */
-		if (!x->exited) {
-			killpg(x->pid, SIGKILL);
-			waitid(P_PIDFD, (id_t)x->pidfd, &(siginfo_t){0}, WEXITED);
-		}
+		if (!x->exited)
+			kill_and_reap(x);
 		close(x->pidfd);
 	}
 	if (x->out.fd >= 0)
@@ -234,5 +260,6 @@ static void exec_cleanup(struct attempt *a)
 const struct handler_ops pp_probe_exec_ops = {
 	.start = exec_start,
 	.timeout = exec_timeout,
+	.retire = exec_retire,
 	.cleanup = exec_cleanup,
 };

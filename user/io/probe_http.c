@@ -78,14 +78,11 @@ static void fail(struct attempt *a, const char *fmt, const char *detail)
 static void pump(struct attempt *a);
 static int connect_cur(struct attempt *a);
 
+/* Only with no operation in flight: after a completion, or from the release (cleanup). */
 static void close_conn(struct attempt *a)
 {
 	struct http_state *h = a->proto;
 
-	if (a->op) {
-		pp_loop_cancel(pp_attempt_loop(a), a->op);
-		a->op = 0;
-	}
 	if (a->fd >= 0) {
 		close(a->fd);
 		a->fd = -1;
@@ -119,7 +116,7 @@ static void redirect(struct attempt *a)
 		return;
 	}
 	h->redirects++;
-	close_conn(a);
+	close_conn(a); /* a->op is 0: we run from a completion */
 	h->cur = next;
 	/* Same hostname, so the same address; only the port may change. */
 	if (h->addr.ss_family == AF_INET6)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "podprobe/clock.h"
+#include "podprobe/log.h"
 #include "podprobe/loop.h"
 #include "podprobe/sched.h"
 #include "prober_int.h"
@@ -51,33 +52,66 @@ int pp_prober_new(struct pp_loop *loop, struct pp_prober **ret)
 	return 0;
 }
 
-static void slot_free(struct pp_prober *pr, struct attempt *a)
+/*
+ * The kernel is done with every operation of <a>: free the handler's state, close the socket
+ * and give the slot back (or, when the prober is gone, the attempt's memory).
+ */
+static void attempt_release(void *obj)
 {
+	struct attempt *a = obj;
+	struct pp_prober *pr = a->pr;
+
 	if (a->ops && a->ops->cleanup)
 		a->ops->cleanup(a);
 	a->ops = NULL;
-	if (a->op) {
-		pp_loop_cancel(pr->loop, a->op);
-		a->op = 0;
-	}
+	a->retiring = false;
 	if (a->fd >= 0) {
-		pp_loop_close(pr->loop, a->fd);
+		if (pr)
+			pp_loop_close(pr->loop, a->fd);
+		else
+			close(a->fd);
 		a->fd = -1;
 	}
-	a->gen++; /* stale heap entries and ids no longer match */
-	a->fn = NULL;
+	if (!pr) {
+		free(a);
+		return;
+	}
 	pr->free_idx[pr->n_free++] = a->idx;
 	pr->stats.in_flight--;
+	pr->stats.retiring--;
+}
+
+/* End <a>: no callback runs any more; its memory goes once its operations have completed. */
+static void slot_free(struct pp_prober *pr, struct attempt *a)
+{
+	uint64_t ids[PP_ATTEMPT_MAX_OPS];
+	unsigned int n = 0;
+
+	ids[n++] = a->op;
+	if (a->ops && a->ops->retire)
+		n += a->ops->retire(a, ids + n);
+	a->op = 0;
+	a->gen++; /* stale heap entries and ids no longer match */
+	a->fn = NULL;
+	a->retiring = true;
+	pr->stats.retiring++;
+	if (pp_loop_retire(pr->loop, ids, n, attempt_release, a) < 0)
+		pp_log(PP_LOG_ERR, "out of memory: a probe attempt's memory is kept for good");
 }
 
 void pp_prober_free(struct pp_prober *pr)
 {
 	if (!pr)
 		return;
-	for (uint32_t i = 0; i < pr->n_slots; i++) {
-		if (pr->slots[i]->ops)
+	for (uint32_t i = 0; i < pr->n_slots; i++)
+		if (pr->slots[i]->ops && !pr->slots[i]->retiring)
 			slot_free(pr, pr->slots[i]);
-		free(pr->slots[i]);
+	for (uint32_t i = 0; i < pr->n_slots; i++) {
+		/* Still in the kernel's hands: pp_loop_free() releases it after its completions. */
+		if (pr->slots[i]->retiring)
+			pr->slots[i]->pr = NULL;
+		else
+			free(pr->slots[i]);
 	}
 	free(pr->slots);
 	free(pr->free_idx);
@@ -181,7 +215,7 @@ void pp_attempt_finish(struct attempt *a, enum pp_probe_result result, int http_
 
 void pp_attempt_release(struct attempt *a)
 {
-	if (a->ops)
+	if (a->ops && !a->retiring)
 		slot_free(a->pr, a);
 }
 
@@ -240,7 +274,7 @@ void pp_prober_cancel(struct pp_prober *pr, uint64_t id)
 	if (idx >= pr->n_slots)
 		return;
 	a = pr->slots[idx];
-	if (a->gen != gen || !a->ops)
+	if (a->gen != gen || !a->ops || a->retiring)
 		return;
 	a->fn = NULL;
 	a->reported = true;
@@ -266,7 +300,7 @@ void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now)
 		if (e.key >= pr->n_slots)
 			continue;
 		a = pr->slots[e.key];
-		if (a->gen != e.gen || !a->ops)
+		if (a->gen != e.gen || !a->ops || a->retiring)
 			continue;
 		if (a->start_err) {
 			char buf[128];

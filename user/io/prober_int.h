@@ -10,17 +10,32 @@
 
 struct attempt;
 
+#define PP_ATTEMPT_MAX_OPS 4 /* loop operations one attempt may have in flight */
+
 struct handler_ops {
-	/* Begin the attempt: returns 0, or -errno (the engine reports it). */
+	/*
+	 * Begin the attempt: returns 0, or -errno (the engine reports it). An error return leaves
+	 * no loop operation in flight: queue operations last.
+	 */
 	int (*start)(struct attempt *a);
 	/* The deadline passed: the handler reports (pp_attempt_finish) with its timeout text. */
 	void (*timeout)(struct attempt *a);
-	/* Free handler state; cancel its loop operations. Called once, at the end. */
+	/*
+	 * The attempt ends: stop what the handler started (kill an exec process) and write the
+	 * ids of its loop operations still in flight, besides a->op, into <ids>; returns how
+	 * many (at most PP_ATTEMPT_MAX_OPS - 1). NULL when a->op is all there is.
+	 */
+	unsigned int (*retire)(struct attempt *a, uint64_t *ids);
+	/*
+	 * Free handler state (a->proto) and close its fds. Runs once, after the final completion
+	 * of every operation of the attempt (loop.h's ownership rule), so the kernel no longer
+	 * touches its buffers. It must not use the loop: at shutdown it runs from pp_loop_free().
+	 */
 	void (*cleanup)(struct attempt *a);
 };
 
 struct attempt {
-	struct pp_prober *pr;
+	struct pp_prober *pr; /* NULL once pp_prober_free() left a retiring attempt to the loop */
 	uint32_t idx;
 	uint32_t gen;
 	const struct pp_probe_target *t;
@@ -33,6 +48,7 @@ struct attempt {
 	int fd;		     /* socket, -1 = none */
 	uint64_t op;	     /* loop operation in flight on fd, 0 = none */
 	bool reported;	     /* the report went out; only clean-up is left */
+	bool retiring;	     /* ended; released once the kernel is done with its operations */
 	int start_err;	     /* the start failed (-errno): report it next pass */
 	char start_msg[200]; /* ...with this text when set */
 	void *proto;	     /* handler state */
