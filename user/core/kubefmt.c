@@ -264,8 +264,45 @@ const char *pp_signal_name(int sig)
 	return names[sig];
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at <p> (RFC 3629 table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 when the bytes there are not one.
+ */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 int pp_json_append_string(char *buf, size_t size, size_t *len, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = *len;
 	int err = 0;
 
@@ -279,8 +316,9 @@ int pp_json_append_string(char *buf, size_t size, size_t *len, const char *s)
 	} while (0)
 
 	PUT('"');
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	while (*p) {
+		unsigned char ch = *p;
+		size_t seq = utf8_seq_len(p);
 
 		if (ch == '"' || ch == '\\') {
 			PUT('\\');
@@ -295,17 +333,23 @@ int pp_json_append_string(char *buf, size_t size, size_t *len, const char *s)
 			PUT('\\');
 			PUT('t');
 		} else if (ch < 0x20 || ch == 0x7f) {
-			static const char hex[] = "0123456789abcdef";
-
 			PUT('\\');
 			PUT('u');
 			PUT('0');
 			PUT('0');
 			PUT(hex[ch >> 4]);
 			PUT(hex[ch & 15]);
+		} else if (!seq) {
+			/* Not UTF-8: U+FFFD for this byte, as Go's encoding/json writes. */
+			for (const char *r = "\\ufffd"; *r; r++)
+				PUT(*r);
 		} else {
-			PUT((char)ch);
+			for (size_t i = 0; i < seq; i++)
+				PUT((char)p[i]);
+			p += seq;
+			continue;
 		}
+		p++;
 	}
 	PUT('"');
 #undef PUT

@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "podprobe/clock.h"
+#include "podprobe/event_fmt.h"
 #include "podprobe/kubefmt.h"
 #include "podprobe/lifecycle.h"
+#include "podprobe/log.h"
 #include "podprobe/pod.h"
 #include "podprobe/probe.h"
 
@@ -62,56 +64,43 @@ void pp_sup_table_draw(struct pp_supervisor *sup)
 void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
 		       const char *message, pp_nsec now)
 {
-	const char *container = ci == PP_NO_CONTAINER ? "" : pp_pod_container(pr->spec, ci)->name;
-	char ts[48], who[400], line[2 * PP_PROBE_OUTPUT_MAX + 2048];
-	size_t len = 0;
+	enum pp_events_format fmt = pr->sup->cfg->events;
+	char ts[48], small[4096], *line = small;
+	struct pp_event_line ev = {
+		.time = ts,
+		.namespace = pr->spec->namespace,
+		.pod = pr->spec->name,
+		.container = ci == PP_NO_CONTAINER ? "" : pp_pod_container(pr->spec, ci)->name,
+		.type = pp_event_type_str(type),
+		.reason = reason,
+		.message = message,
+		.source = pr->sup->source,
+	};
+	size_t size = pp_event_line_max(&ev);
+	int len;
 
-	pp_clock_rfc3339(now, ts, sizeof(ts));
-	switch (pr->sup->cfg->events) {
-	case PP_EVENTS_JSON:
-		len = (size_t)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"namespace\":", ts);
-		pp_json_append_string(line, sizeof(line), &len, pr->spec->namespace);
-		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"pod\":");
-		pp_json_append_string(line, sizeof(line), &len, pr->spec->name);
-		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"container\":");
-		pp_json_append_string(line, sizeof(line), &len, container);
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					",\"type\":\"%s\",\"reason\":", pp_event_type_str(type));
-		pp_json_append_string(line, sizeof(line), &len, reason);
-		len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"message\":");
-		pp_json_append_string(line, sizeof(line), &len, message);
-		if (pr->sup->source)
-			len += (size_t)snprintf(line + len, sizeof(line) - len,
-						",\"source\":\"%s\"", pr->sup->source);
-		pp_sup_table_erase(pr->sup);
-		printf("%s}\n", line);
-		break;
-	case PP_EVENTS_TEXT:
-		/* Milliseconds are enough for a reader: cut "....123456789Z" to "....123Z". */
-		ts[23] = 'Z';
-		ts[24] = '\0';
-		snprintf(who, sizeof(who), "%s/%s", pr->spec->namespace, pr->spec->name);
-		/* One event, one line: line breaks of probe output are shown as "\n". */
-		len = 0;
-		for (const char *m = message; *m && len + 3 < sizeof(line); m++) {
-			if (*m == '\n' || *m == '\r') {
-				if (m[1]) {
-					line[len++] = '\\';
-					line[len++] = *m == '\n' ? 'n' : 'r';
-				}
-			} else {
-				line[len++] = *m;
-			}
-		}
-		line[len] = '\0';
-		pp_sup_table_erase(pr->sup);
-		printf("%s  %-20s %-14s %-7s %-18s %s%s%s%s\n", ts, who, container,
-		       pp_event_type_str(type), reason, line, pr->sup->source ? " [" : "",
-		       pr->sup->source ? pr->sup->source : "", pr->sup->source ? "]" : "");
-		break;
-	default:
+	if (fmt != PP_EVENTS_JSON && fmt != PP_EVENTS_TEXT)
 		return;
+	pp_clock_rfc3339(now, ts, sizeof(ts));
+	/* Sized to the event: a line is never cut (a cut JSON line would not parse). */
+	if (size > sizeof(small)) {
+		line = malloc(size);
+		if (!line) {
+			pp_log(PP_LOG_ERR, "out of memory: event %s of pod '%s' not printed",
+			       reason, pr->spec->name);
+			return;
+		}
+	} else {
+		size = sizeof(small);
 	}
-	fflush(stdout);
-	pr->sup->dirty = true;
+	len = fmt == PP_EVENTS_JSON ? pp_event_format_json(&ev, line, size)
+				    : pp_event_format_text(&ev, line, size);
+	if (len >= 0) {
+		pp_sup_table_erase(pr->sup);
+		printf("%s\n", line);
+		fflush(stdout);
+		pr->sup->dirty = true;
+	}
+	if (line != small)
+		free(line);
 }
