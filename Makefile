@@ -2,6 +2,15 @@
 # podprobe — see README.md. `make` builds the daemon and tools, `make test` runs every test,
 # `make run` runs the bundled example pods. V=1 shows full commands.
 
+# SANITIZE=1 builds everything with ASan + UBSan (clang: its UBSan also catches NULL + 0 and
+# misaligned loads) into its own tree, so sanitized and normal objects never mix.
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+O ?= build-san
+ifeq ($(origin CC),default)
+CC := clang
+endif
+endif
 O ?= build
 CC ?= cc
 CLANG ?= clang
@@ -10,7 +19,6 @@ PKG_CONFIG ?= pkg-config
 CLANG_FORMAT ?= clang-format
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/mips.*/mips/;s/riscv64/riscv/;s/loongarch64/loongarch/')
 WERROR ?= $(if $(CI),1,0)
-SANITIZE ?= 0
 
 MAKEFLAGS += --no-print-directory
 .DELETE_ON_ERROR:
@@ -56,8 +64,9 @@ ifeq ($(WERROR),1)
 override CFLAGS += -Werror
 endif
 ifeq ($(SANITIZE),1)
-override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
-override LDFLAGS += -fsanitize=address,undefined
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+override CFLAGS += $(SAN_FLAGS) -fno-omit-frame-pointer
+override LDFLAGS += $(SAN_FLAGS)
 endif
 
 # ---- sources -------------------------------------------------------------------------------
@@ -167,13 +176,56 @@ $(O)/bench/%: $(O)/bench/%.o $(IO_OBJS) $(LIBCORE)
 
 tests: $(UNIT_TESTS) $(INTEG_TESTS) $(PODPROBE) $(TOOLS)
 
+# ---- libFuzzer targets: tests/fuzz/fuzz_<name>.c -> $(O)/fuzz/fuzz_<name> ----------------
+# Own tree and flags (clang, -fsanitize=fuzzer,address,undefined). A target links its file and
+# the fuzz build of libppcore.a; one that needs more names the sources in FUZZ_SRCS_<name> and
+# the libraries in FUZZ_LIBS_<name>. Seeds: tests/fuzz/corpus/<name>/; optional libFuzzer flags,
+# one per line: tests/fuzz/fuzz_<name>.options. `make fuzz FUZZ_SECONDS=N` runs each for N s.
+FUZZ_CC ?= $(CLANG)
+FUZZ_SECONDS ?= 60
+FUZZ_O := $(O)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra \
+	-Wno-unused-parameter -MMD -MP -Iinclude -I$(O) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	$(PKG_CFLAGS)
+FUZZ_TARGET_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_TARGET_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZERS := $(FUZZ_NAMES:%=$(FUZZ_O)/fuzz_%)
+FUZZ_LIBCORE := $(FUZZ_O)/libppcore.a
+
+FUZZ_SRCS_manifest := user/io/manifest_yaml.c
+FUZZ_LIBS_manifest := $(YAML_LIBS)
+FUZZ_SRCS_grpc_health := user/io/grpc_health.c
+FUZZ_LIBS_grpc_health := $(NGHTTP2_LIBS)
+
+$(FUZZ_O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIBCORE): $(CORE_SRCS:%.c=$(FUZZ_O)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define fuzz_target
+$(FUZZ_O)/fuzz_$(1): $(FUZZ_O)/tests/fuzz/fuzz_$(1).o $(FUZZ_SRCS_$(1):%.c=$(FUZZ_O)/%.o) $(FUZZ_LIBCORE)
+	$$(call msg,FUZZ-LD,$$@)
+	$$(Q)$$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $$^ $(FUZZ_LIBS_$(1)) -o $$@
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(n))))
+
+fuzzers: $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	$(Q)FUZZ_O=$(FUZZ_O) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_NAMES)
+
 # ---- user-facing targets -------------------------------------------------------------------
 test: tests
 	$(Q)tools/check-purity.sh
-	$(Q)O=$(O) tests/run-tests.sh $(UNIT_TESTS) $(INTEG_TESTS)
+	$(Q)O=$(O) SANITIZE=$(SANITIZE) tests/run-tests.sh $(UNIT_TESTS) $(INTEG_TESTS)
 
 test-unit: $(UNIT_TESTS)
-	$(Q)O=$(O) tests/run-tests.sh $(UNIT_TESTS)
+	$(Q)O=$(O) SANITIZE=$(SANITIZE) tests/run-tests.sh $(UNIT_TESTS)
 
 run: all
 	$(Q)PATH="$(CURDIR)/$(O)/tools:$$PATH" $(PODPROBE) run $(RUN_ARGS) examples/
@@ -181,11 +233,18 @@ run: all
 bench: $(BENCHES) $(TOOLS)
 	$(Q)O=$(O) bench/run.sh
 
+# Not in CI's time: 10 minutes of 1,000 crash-looping pods (bench/soak.sh says what it checks).
+SOAK_SECONDS ?= 600
+SOAK_PODS ?= 1000
+soak: $(PODPROBE)
+	$(Q)O=$(O) SOAK_SECONDS=$(SOAK_SECONDS) SOAK_PODS=$(SOAK_PODS) bench/soak.sh
+
 deps:
 	$(Q)tools/deps.sh
 
 FORMAT_SRCS = $(CORE_SRCS) $(IO_SRCS) user/main.c $(wildcard user/io/*.h include/podprobe/*.h \
-	include/podprobe/abi/*.h) $(TOOL_SRCS) $(wildcard tools/lib/*.[ch]) $(BENCH_SRCS)
+	include/podprobe/abi/*.h) $(TOOL_SRCS) $(wildcard tools/lib/*.[ch]) $(BENCH_SRCS) \
+	$(FUZZ_TARGET_SRCS)
 
 format:
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
@@ -206,11 +265,14 @@ help:
 	@echo 'make test         build and run unit and integration tests (SANITIZE=1 for ASan/UBSan)'
 	@echo 'make test-unit    only the pure unit tests (no privileges needed)'
 	@echo 'make lint         purity check of user/core'
+	@echo 'make fuzz         each libFuzzer target in tests/fuzz for FUZZ_SECONDS (60) s'
+	@echo 'make soak         1,000 crash-looping pods for SOAK_SECONDS (600) s: RSS, fds, zombies'
 	@echo 'make bench        probe engine figures on a loopback fleet (BENCH_SECONDS=10)'
 	@echo 'make deps         install missing Debian packages (root) or print the apt-get line'
 	@echo 'make clean        remove $(O)'
 
-.PHONY: all tests test test-unit run deps format format-check lint clean help vmlinux bench
+.PHONY: all tests test test-unit run deps format format-check lint clean help vmlinux bench \
+	fuzz fuzzers soak
 .SECONDARY:
 .PRECIOUS: $(O)/bpf/%.skel.h $(O)/bpf/%.bpf.o $(O)/vmlinux.h
 

@@ -43,7 +43,7 @@ size_t pp_grpc_check_request_encode(const char *service, size_t len, uint8_t *bu
 /*
  * Decode a HealthCheckRequest of <len> bytes: sets <ret_service> (pointing into <msg>) and
  * <ret_len> to the last service field, "" when there is none; unknown fields are skipped.
- * Returns 0 or -EBADMSG.
+ * <msg> may be NULL when <len> is 0 (an empty message). Returns 0 or -EBADMSG.
  */
 int pp_grpc_check_request_decode(const uint8_t *msg, size_t len, const uint8_t **ret_service,
 				 size_t *ret_len);
@@ -57,7 +57,8 @@ size_t pp_grpc_check_response_encode(int32_t status, uint8_t *buf, size_t size);
 /*
  * Decode a HealthCheckResponse of <len> bytes as protobuf-go does: the last status field wins,
  * an absent one is UNKNOWN, values outside the enum are kept, unknown fields (and field 1 with
- * another wire type) are skipped. Returns 0 and sets <ret_status>, or -EBADMSG.
+ * another wire type) are skipped. <msg> may be NULL when <len> is 0. Returns 0 and sets
+ * <ret_status>, or -EBADMSG.
  */
 int pp_grpc_check_response_decode(const uint8_t *msg, size_t len, int32_t *ret_status);
 

@@ -1,17 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the manifest reader, the validator and the diag formatter on arbitrary
- * bytes. Not built by default. From the top of the tree:
- *
- *   clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude \
- *	$(pkg-config --cflags yaml-0.1) tests/fuzz/fuzz_manifest.c user/io/manifest_yaml.c \
- *	user/core/pod.c user/core/manifest_validate.c $(pkg-config --libs yaml-0.1) \
- *	-o build/fuzz_manifest
- *   mkdir -p build/fuzz-corpus
- *   build/fuzz_manifest -max_total_time=60 -max_len=65536 build/fuzz-corpus \
- *	tests/fuzz/corpus/manifest
- *
- * (libFuzzer adds new inputs to the first directory, so the seeds stay untouched.)
+ * libFuzzer target: the manifest reader (user/io/manifest_yaml.c), the validator and the diag
+ * formatter on arbitrary bytes, then the lookups the runtime makes on every container of the
+ * pods that parsed. `make fuzz` builds and runs it (FUZZ_SRCS_manifest in the Makefile adds the
+ * reader and libyaml); seeds are real manifests (tests/fuzz/corpus/manifest/).
  */
 #include <stddef.h>
 #include <stdint.h>

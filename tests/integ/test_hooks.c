@@ -5,6 +5,7 @@
  * hooks; a preStop that outlives the grace period; sidecar start and stop order; the example
  * pods with their hooks.
  */
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -243,24 +244,46 @@ static void test_active_deadline_fails_the_pod_and_stops_it(void **state)
 static void test_example_pods_register_and_deregister(void **state)
 {
 	struct t_run r;
-	char cmd[512], out[256];
+	char cmd[1024], out[256], db_port[8], web_port[8], registry[300], data[300], entry[320];
+	char db[300], web[300];
+	int port;
 
 	if (geteuid() != 0) {
 		print_message("skip: the example's emptyDir volume needs root\n");
 		skip();
 	}
-	unlink("/tmp/podprobe-registry/web");
 	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){ "examples/", NULL });
+	/* The example as shipped, on ports and directories of this test's own. */
+	port = t_free_port();
+	snprintf(db_port, sizeof(db_port), "%d", port);
+	do
+		snprintf(web_port, sizeof(web_port), "%d", t_free_port());
+	while (atoi(web_port) == port);
+	snprintf(registry, sizeof(registry), "%s/registry", r.dir);
+	snprintf(data, sizeof(data), "%s/web-data", r.dir);
+	snprintf(entry, sizeof(entry), "%s/web", registry);
+	{
+		const char *const from[] = { "15432", "18080", "/tmp/podprobe-registry",
+					     "/var/lib/podprobe-web" };
+		const char *const to[] = { db_port, web_port, registry, data };
+
+		snprintf(db, sizeof(db), "%s", t_copy_example(&r, "db.yaml", from, to, 4));
+		snprintf(web, sizeof(web), "%s", t_copy_example(&r, "web.yaml", from, to, 4));
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "grep -e 15432 -e 18080 -e /tmp/podprobe-registry -e /var/lib/podprobe-web %s %s",
+		 db, web);
+	assert_int_equal(t_system(cmd, NULL, 0), 1); /* grep: no line matched */
+	t_run_start(&r, (const char *const[]){ db, web, NULL });
 	t_wait_event(&r, "Started", "web", 0, 10000);
 	/* Ready only once postStart has registered and /ready answers. */
-	t_wait_file("/tmp/podprobe-registry/web", 5000);
-	snprintf(cmd, sizeof(cmd), "%s probe http://127.0.0.1:18080/", t_podprobe());
+	t_wait_file(entry, 5000);
+	snprintf(cmd, sizeof(cmd), "%s probe http://127.0.0.1:%s/", t_podprobe(), web_port);
 	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
 	t_run_signal(&r, SIGTERM);
 	t_wait_event(&r, "Terminated", "web", 0, 10000);
 	/* preStop removed the entry before SIGTERM. */
-	assert_int_not_equal(access("/tmp/podprobe-registry/web", F_OK), 0);
+	assert_int_not_equal(access(entry, F_OK), 0);
 	t_run_wait_exit(&r, 10000);
 	t_run_cleanup(&r);
 }
@@ -268,14 +291,14 @@ static void test_example_pods_register_and_deregister(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hooks_run_in_kubelet_order),
-		cmocka_unit_test(test_failing_post_start_kills_and_restarts),
-		cmocka_unit_test(test_failing_pre_stop_does_not_stop_termination),
-		cmocka_unit_test(test_pre_stop_longer_than_grace_is_cut_at_the_deadline),
-		cmocka_unit_test(test_sidecars_start_in_order_and_stop_in_reverse),
-		cmocka_unit_test(test_podprobe_delete_stops_one_pod_gracefully),
-		cmocka_unit_test(test_active_deadline_fails_the_pod_and_stops_it),
-		cmocka_unit_test(test_example_pods_register_and_deregister),
+		T_TEST(test_hooks_run_in_kubelet_order),
+		T_TEST(test_failing_post_start_kills_and_restarts),
+		T_TEST(test_failing_pre_stop_does_not_stop_termination),
+		T_TEST(test_pre_stop_longer_than_grace_is_cut_at_the_deadline),
+		T_TEST(test_sidecars_start_in_order_and_stop_in_reverse),
+		T_TEST(test_podprobe_delete_stops_one_pod_gracefully),
+		T_TEST(test_active_deadline_fails_the_pod_and_stops_it),
+		T_TEST(test_example_pods_register_and_deregister),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -393,16 +393,16 @@ static void test_oom_killed_container_reads_oomkilled(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_container_waits_for_port_before_main_starts),
-		cmocka_unit_test(test_init_container_creates_directory_main_reads),
-		cmocka_unit_test(test_empty_dir_volume_is_shared_between_init_and_main),
-		cmocka_unit_test(test_failing_init_under_never_fails_pod_and_skips_main),
-		cmocka_unit_test(test_crashing_container_restarts_with_growing_backoff),
-		cmocka_unit_test(test_sigterm_stops_pods_gracefully),
-		cmocka_unit_test(test_sigterm_ignored_gets_sigkill_after_grace),
-		cmocka_unit_test(test_missing_executable_is_start_error),
-		cmocka_unit_test(test_invalid_manifest_is_refused_before_anything_starts),
-		cmocka_unit_test(test_oom_killed_container_reads_oomkilled),
+		T_TEST(test_init_container_waits_for_port_before_main_starts),
+		T_TEST(test_init_container_creates_directory_main_reads),
+		T_TEST(test_empty_dir_volume_is_shared_between_init_and_main),
+		T_TEST(test_failing_init_under_never_fails_pod_and_skips_main),
+		T_TEST(test_crashing_container_restarts_with_growing_backoff),
+		T_TEST(test_sigterm_stops_pods_gracefully),
+		T_TEST(test_sigterm_ignored_gets_sigkill_after_grace),
+		T_TEST(test_missing_executable_is_start_error),
+		T_TEST(test_invalid_manifest_is_refused_before_anything_starts),
+		T_TEST(test_oom_killed_container_reads_oomkilled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -379,6 +379,34 @@ static void test_unknown_status_empty_message_is_unhealthy(void **state)
 	t_expect(f, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"UNKNOWN\")");
 }
 
+/*
+ * Raw server bytes from issue 8 (a fuzzer's find, its first byte the fuzzer's own): SETTINGS,
+ * SETTINGS ACK, HEADERS :status 200 + application/grpc, DATA with one empty message (the
+ * UNKNOWN response), trailers grpc-status 0. The empty message reached the decoder as
+ * (NULL, 0) and the decoder computed NULL + 0, undefined behaviour that UBSan aborts on.
+ */
+static void test_empty_message_in_raw_server_bytes_is_unknown(void **state)
+{
+	struct t_fix *f = *state;
+	static const uint8_t server[] = {
+		0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, /* SETTINGS */
+		0x00, 0x00, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, /* SETTINGS ACK */
+		0x00, 0x00, 0x13, 0x01, 0x04, 0x00, 0x00, 0x00, 0x01, /* HEADERS */
+		0x88, 0x5f, 0x10, 'a', 'p', 'p', 'l', 'i', 'c', 'a', 't', 'i', 'o', 'n', '/',
+		'g', 'r', 'p', 'c',
+		0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* DATA */
+		0x00, 0x00, 0x00, 0x00, 0x00,			      /* empty message */
+		0x00, 0x00, 0x0f, 0x01, 0x05, 0x00, 0x00, 0x00, 0x01, /* HEADERS, END_STREAM */
+		0x00, 0x0b, 'g', 'r', 'p', 'c', '-', 's', 't', 'a', 't', 'u', 's', 0x01, '0',
+	};
+	const uint8_t *p;
+
+	t_client(f, "", 1000);
+	assert_true(pp_grpc_health_pending(f->g, &p) > 0);
+	assert_int_equal(pp_grpc_health_feed(f->g, server, sizeof(server)), 1);
+	t_expect(f, PP_GRPC_UNHEALTHY, "service unhealthy (responded with \"UNKNOWN\")");
+}
+
 static void test_service_unknown_status_is_unhealthy(void **state)
 {
 	struct t_fix *f = *state;
@@ -868,6 +896,7 @@ int main(void)
 		T(test_request_long_service_name_two_byte_varint),
 		T(test_not_serving_is_unhealthy),
 		T(test_unknown_status_empty_message_is_unhealthy),
+		T(test_empty_message_in_raw_server_bytes_is_unknown),
 		T(test_service_unknown_status_is_unhealthy),
 		T(test_unknown_enum_value_printed_as_number),
 		T(test_unknown_service_is_not_found_error),

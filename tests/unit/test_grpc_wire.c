@@ -409,6 +409,24 @@ static void test_response_decode_rejects_malformed(void **state)
 
 /* ---- content-type ------------------------------------------------------------------------- */
 
+/*
+ * The empty message (UNKNOWN, or a request for the whole server) arrives as (NULL, 0) from a
+ * caller with no buffer for zero bytes: decoding must not compute NULL + 0 (undefined; UBSan
+ * aborts on it), and reads as the defaults.
+ */
+static void test_empty_messages_decode_from_null(void **state)
+{
+	const uint8_t *service = NULL;
+	size_t len = 99;
+	int32_t status = 99;
+
+	assert_int_equal(pp_grpc_check_response_decode(NULL, 0, &status), 0);
+	assert_int_equal(status, PP_GRPC_SERVING_UNKNOWN);
+	assert_int_equal(pp_grpc_check_request_decode(NULL, 0, &service, &len), 0);
+	assert_non_null(service);
+	assert_int_equal(len, 0);
+}
+
 static void test_content_type_is_grpc_with_optional_subtype(void **state)
 {
 	static const struct {
@@ -456,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_response_decode_skips_unknown_fields_last_status_wins),
 		cmocka_unit_test(test_response_status_keeps_the_low_32_bits),
 		cmocka_unit_test(test_response_decode_rejects_malformed),
+		cmocka_unit_test(test_empty_messages_decode_from_null),
 		cmocka_unit_test(test_content_type_is_grpc_with_optional_subtype),
 	};
 

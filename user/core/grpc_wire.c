@@ -188,11 +188,12 @@ size_t pp_grpc_check_request_encode(const char *service, size_t len, uint8_t *bu
 int pp_grpc_check_request_decode(const uint8_t *msg, size_t len, const uint8_t **ret_service,
 				 size_t *ret_len)
 {
-	const uint8_t *p = msg, *end = msg + len, *service = (const uint8_t *)"";
+	const uint8_t *p, *end, *service = (const uint8_t *)"";
 	size_t service_len = 0;
 	struct pb_field f;
 
-	while (p < end) {
+	/* An empty message may come as NULL, and NULL + 0 is undefined in C: no arithmetic. */
+	for (p = msg, end = len ? msg + len : msg; len && p < end;) {
 		if (read_field(&p, end, &f) < 0)
 			return -EBADMSG;
 		if (f.number == 1 && f.type == PB_LEN) {
@@ -222,11 +223,12 @@ size_t pp_grpc_check_response_encode(int32_t status, uint8_t *buf, size_t size)
 
 int pp_grpc_check_response_decode(const uint8_t *msg, size_t len, int32_t *ret_status)
 {
-	const uint8_t *p = msg, *end = msg + len;
+	const uint8_t *p, *end;
 	int32_t status = PP_GRPC_SERVING_UNKNOWN;
 	struct pb_field f;
 
-	while (p < end) {
+	/* An empty message (UNKNOWN) may come as NULL, and NULL + 0 is undefined in C. */
+	for (p = msg, end = len ? msg + len : msg; len && p < end;) {
 		if (read_field(&p, end, &f) < 0)
 			return -EBADMSG;
 		if (f.number == 1 && f.type == PB_VARINT)

@@ -22,6 +22,8 @@ struct t_event {
 	uint64_t at_ms;		/* when the test read it, CLOCK_MONOTONIC ms */
 };
 
+struct t_res;
+
 struct t_run {
 	pid_t pid;
 	int out_fd;		/* podprobe's stdout (JSON events) */
@@ -30,12 +32,26 @@ struct t_run {
 	char state_dir[300];
 	char buf[65536];	/* unread stdout bytes */
 	size_t len;
-	struct t_event *events;	/* every event read so far */
-	size_t n_events;
+	size_t n_events;	/* events read so far (see t_event_at) */
 	int status;		/* wait status once exited, else -1 */
 	char err_text[8192];	/* the start of podprobe's stderr */
 	size_t err_len;
+	struct t_res *res;	/* harness-owned: events, and what teardown must undo */
 };
+
+/*
+ * Isolation. Every process the harness starts (podprobe, test servers) runs in its own
+ * process group, and the test program is a child subreaper, so whatever those processes
+ * leave behind stays a descendant of the test. A failed assertion skips a test's clean-up;
+ * T_TEST() registers t_setup/t_teardown around a test so that its podprobe runs and servers,
+ * with all their descendants and podprobe's cgroups, are killed and its temporary
+ * directories removed right then, before the next test. Servers started outside a test (in a
+ * group setup) live until t_server_stop() or the program's exit, when everything left is
+ * killed the same way.
+ */
+#define T_TEST(f) cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
+int t_setup(void **state);
+int t_teardown(void **state);
 
 /* Path of the podprobe binary ($PODPROBE, or $O/podprobe, or build/podprobe). */
 const char *t_podprobe(void);
@@ -48,13 +64,15 @@ const char *t_write_manifest(struct t_run *r, const char *name, const char *yaml
 
 /*
  * Start `podprobe run --events=json --table=never --state-dir=<dir>/state <args...> <paths>`
- * with build/tools on PATH. <argv> is NULL-terminated.
+ * with build/tools on PATH. <argv> is NULL-terminated. Once the previous run on <r> has
+ * exited, a new one may start on the same <r> (a restart): events keep accumulating.
  */
 void t_run_start(struct t_run *r, const char *const *argv);
 
 /*
  * Read events until one matches <reason> (and <container>, when not NULL) past the first
- * <skip> matches; fails the test after <timeout_ms>. Returns the event.
+ * <skip> matches; fails the test after <timeout_ms>. Returns the event, which stays valid
+ * (reading more events never moves it) until t_run_cleanup().
  */
 const struct t_event *t_wait_event(struct t_run *r, const char *reason, const char *container,
 				   unsigned int skip, int timeout_ms);
@@ -65,6 +83,9 @@ void t_drain(struct t_run *r, int ms);
 /* Wait until <path> exists (a container's "I am ready" mark); fails after <timeout_ms>. */
 void t_wait_file(const char *path, int timeout_ms);
 
+/* Event <i> (0-based, below r->n_events) of those read so far; valid until t_run_cleanup(). */
+const struct t_event *t_event_at(const struct t_run *r, size_t i);
+
 /* Count events read so far matching <reason> and <container> (NULL = any). */
 unsigned int t_count_events(const struct t_run *r, const char *reason, const char *container);
 
@@ -74,8 +95,25 @@ void t_run_signal(struct t_run *r, int sig);
 /* Wait for podprobe to exit (reading the rest of its events); returns its exit code. */
 int t_run_wait_exit(struct t_run *r, int timeout_ms);
 
-/* Kill podprobe if still running and remove the temporary directory. */
+/*
+ * Kill podprobe if still running (with every process it left and its cgroups) and remove the
+ * temporary directory.
+ */
 void t_run_cleanup(struct t_run *r);
+
+/*
+ * Write examples/<name> to <r>->dir/<name> with each of the <n> strings <from>[i] replaced by
+ * <to>[i] (ports, host paths), so a test never uses the example's fixed ports or directories.
+ * Returns the path (static buffer); skips the test when examples/ is not there.
+ */
+const char *t_copy_example(struct t_run *r, const char *name, const char *const *from,
+			   const char *const *to, size_t n);
+
+/*
+ * Live (not zombie) descendants of this test program whose command line, arguments joined by
+ * single spaces, is <cmdline>: a pgrep scoped to the test's own process tree.
+ */
+int t_count_descendants(const char *cmdline);
 
 /* Number of open fds of process <pid>, and of its zombie children. */
 int t_count_fds(pid_t pid);
