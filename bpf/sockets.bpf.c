@@ -5,9 +5,24 @@
  *   CLOSE -> LISTEN        PP_EV_LISTEN    (listen(); caller's context)
  *   LISTEN -> CLOSE        PP_EV_UNLISTEN  (close() or shutdown() of the listener, or exit)
  *                          (LISTEN -> SYN_RECV is a new connection cloned from the listener)
- *   SYN_RECV -> ESTABLISHED on a tracked port: counted in port_accepts, and reported as
- *                          PP_EV_ACCEPTS at most once per accept_interval_ns per port
- *                          (softirq context: no task fields).
+ *   on a tracked port, a sample of its listener's accept queue, PP_EV_ACCEPTS, at most once
+ *   per accept_interval_ns per port (plus one when the queue is seen drained), when
+ *     SYN_RECV -> ESTABLISHED         a connection completed (and sits in the accept queue):
+ *                                     also counted in port_accepts (softirq context)
+ *     ESTABLISHED -> FIN_WAIT1,       the server closes a connection it accepted (a queued
+ *     CLOSE_WAIT -> LAST_ACK          connection has no fd: only accept() makes this possible)
+ *     CLOSE -> SYN_SENT               a local client (a podprobe probe) connects to the port
+ *
+ * Wedged listeners. The accept queue alone does not tell a wedged listener from a busy one:
+ * sampled when a connection is established it holds at least that connection. So each
+ * listener counts its connections that reached ESTABLISHED since listen() (<established>),
+ * and a sample pairs that count with the queue length read at the same moment: the listener
+ * has accepted established - backlog of them. Two samples a probe timeout apart with
+ * connections waiting and that number unchanged prove that nothing was accepted for that
+ * long; userspace decides (user/core/accept_watch.c). A connection is queued
+ * (inet_csk_complete_hashdance() in tcp_check_req()) just before tcp_rcv_state_process()
+ * makes it ESTABLISHED: a sample taken on another CPU in between counts it in the queue
+ * but not yet in <established>, one accept too few for that one sample.
  * LISTEN/UNLISTEN are reported when the port is in tracked_ports, or the caller's tgid or
  * cgroup (or an ancestor of it) is tracked, or trace_all is set.
  *
@@ -28,6 +43,7 @@
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -40,7 +56,7 @@ _Static_assert(sizeof(struct pp_ev_sock) % 8 == 0, "ringbuf records stay 8-byte 
 
 /* Set by the loader between open and load. */
 const volatile bool trace_all = false;		/* every listener, and accepts on every port */
-const volatile __u64 accept_interval_ns = 1000000000; /* least gap of ACCEPTS records per port */
+const volatile __u64 accept_interval_ns = 250000000; /* least gap of ACCEPTS records per port */
 
 /* Ports filled by userspace: value enum pp_ev_port_flags. */
 struct {
@@ -61,11 +77,14 @@ struct {
 /*
  * The latest listener seen on a port, so an ACCEPTS record can carry its accept queue. <sk>
  * is only ever read with bpf_probe_read_kernel(): the entry is dropped when that listener
- * closes, and a stale read in the race window yields a wrong number, not a fault.
+ * closes, and a stale read in the race window yields a wrong number, not a fault. With
+ * SO_REUSEPORT only the latest listener's queue is read while <established> counts the
+ * port's connections: more accepts than there were, never fewer.
  */
 struct pp_listener {
 	__u64 sk;
 	__u64 cookie;
+	__u64 established; /* connections on the port that reached ESTABLISHED since listen() */
 };
 
 struct {
@@ -124,6 +143,7 @@ static __always_inline int on_listen(const struct sock *sk, int oldstate, int ne
 	bool listen = newstate == TCP_LISTEN;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct pp_listener *l, nl = {};
+	__u64 established = 0;
 	struct pp_ev_sock *e;
 
 	/*
@@ -144,8 +164,10 @@ static __always_inline int on_listen(const struct sock *sk, int oldstate, int ne
 		bpf_map_update_elem(&listen_ports, &cookie, &port, BPF_ANY);
 	} else {
 		l = bpf_map_lookup_elem(&listeners, &port);
-		if (l && l->cookie == cookie)
+		if (l && l->cookie == cookie) {
+			established = l->established;
 			bpf_map_delete_elem(&listeners, &port);
+		}
 		bpf_map_delete_elem(&listen_ports, &cookie);
 	}
 
@@ -158,50 +180,85 @@ static __always_inline int on_listen(const struct sock *sk, int oldstate, int ne
 	e->tgid = pid_tgid >> 32;
 	e->backlog = BPF_CORE_READ(sk, sk_ack_backlog);
 	e->max_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	e->established = established;
+	e->flags = PP_EV_SOCK_QUEUE;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
-/* <sk> is the new connection (child of the listener), port = the listening port. */
-static __always_inline int on_established(const struct sock *sk, int oldstate, int newstate)
+static __always_inline struct pp_ev_port_stats *port_stats(__u16 port)
 {
-	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	struct pp_ev_port_stats *st, zero = {};
-	__u64 now, accepts;
-	struct pp_ev_sock *e;
+	struct pp_ev_port_stats *st = bpf_map_lookup_elem(&port_accepts, &port), zero = {};
+
+	if (st)
+		return st;
+	bpf_map_update_elem(&port_accepts, &port, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&port_accepts, &port);
+}
+
+/*
+ * <sk> changed state on tracked port <port> (its local port, or the port it connects to):
+ * count it when <established>, and sample the port's listener. <sk> is the new connection, a
+ * connection the server closes, or a local client's socket.
+ */
+static __always_inline int on_sample(const struct sock *sk, __u16 port, int oldstate,
+				     int newstate, bool established)
+{
+	__u32 backlog = 0, max_backlog = 0, flags = 0;
+	__u64 now, accepts, count = 0, cookie = 0;
+	struct pp_ev_port_stats *st;
+	struct sock *lsk = NULL;
 	struct pp_listener *l;
+	struct pp_ev_sock *e;
+	bool drained;
 
 	if (!trace_all && !bpf_map_lookup_elem(&tracked_ports, &port))
 		return 0;
+	l = bpf_map_lookup_elem(&listeners, &port);
+	/* Only a new connection is news when the listener is unknown (opened before tracking). */
+	if (!l && !established)
+		return 0;
+	st = port_stats(port);
+	if (!st)
+		return 0;
 	now = bpf_ktime_get_ns();
-	st = bpf_map_lookup_elem(&port_accepts, &port);
-	if (!st) {
-		bpf_map_update_elem(&port_accepts, &port, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&port_accepts, &port);
-		if (!st)
-			return 0;
+	if (established) {
+		__sync_fetch_and_add(&st->accepts, 1);
+		st->last_ns = now;
 	}
-	__sync_fetch_and_add(&st->accepts, 1);
-	st->last_ns = now;
-	/* Racy across CPUs on purpose: at worst two records in one interval. */
-	if (st->emitted_ns && now - st->emitted_ns < accept_interval_ns)
+	if (l) {
+		lsk = (struct sock *)(unsigned long)l->sk;
+		if (established)
+			__sync_fetch_and_add(&l->established, 1);
+		cookie = l->cookie;
+		backlog = BPF_CORE_READ(lsk, sk_ack_backlog);
+		max_backlog = BPF_CORE_READ(lsk, sk_max_ack_backlog);
+		count = l->established;
+		flags = PP_EV_SOCK_QUEUE;
+	}
+	/*
+	 * Racy across CPUs on purpose: at worst two records in one interval. A drained queue
+	 * is reported at once, so that a listener seen stuck is seen recovered without delay.
+	 */
+	drained = l && !backlog && st->emitted_backlog;
+	if (st->emitted_ns && now - st->emitted_ns < accept_interval_ns && !drained)
 		return 0;
 	st->emitted_ns = now;
+	st->emitted_backlog = backlog;
 	accepts = st->accepts;
 
-	e = sock_reserve(PP_EV_ACCEPTS, sk, oldstate, newstate);
+	/* The listener's address rather than a client's, when the listener is known. */
+	e = sock_reserve(PP_EV_ACCEPTS, lsk ? lsk : sk, oldstate, newstate);
 	if (!e)
 		return 0;
+	e->port = port;
 	e->accepts = accepts;
-	l = bpf_map_lookup_elem(&listeners, &port);
-	if (l) {
-		struct sock *lsk = (struct sock *)(unsigned long)l->sk;
-
-		e->cookie = l->cookie;
-		e->backlog = BPF_CORE_READ(lsk, sk_ack_backlog);
-		e->max_backlog = BPF_CORE_READ(lsk, sk_max_ack_backlog);
-	}
+	e->cookie = cookie;
+	e->backlog = backlog;
+	e->max_backlog = max_backlog;
+	e->established = count;
+	e->flags = flags;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -218,7 +275,16 @@ int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const 
 	if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
 		return on_listen(sk, oldstate, newstate);
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
-		return on_established(sk, oldstate, newstate);
+		return on_sample(sk, BPF_CORE_READ(sk, __sk_common.skc_num), oldstate, newstate,
+				 true);
+	if ((oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
+	    (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK))
+		return on_sample(sk, BPF_CORE_READ(sk, __sk_common.skc_num), oldstate, newstate,
+				 false);
+	/* tcp_v4_connect() and tcp_v6_connect() set the peer's port before this. */
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
+		return on_sample(sk, bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
+				 oldstate, newstate, false);
 	return 0;
 }
 

@@ -10,6 +10,8 @@
  * One thread, one poll() loop, non-blocking sockets. Every timer counts from process start
  * (CLOCK_MONOTONIC), so "--ready-after 5s --crash-after 20s" reads the way a test expects.
  * Signals arrive through a signalfd, so there is no signal handler and no global flag at all.
+ * The one exception to "one thread" is --main-thread-exit-after: the server then runs in a
+ * second thread and the main thread ends with pthread_exit() while the process lives on.
  */
 #include <argp.h>
 #include <arpa/inet.h>
@@ -19,6 +21,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -73,6 +76,8 @@ enum opt_key {
 	OPT_WRITE_FILE,
 	OPT_TIMEOUT,
 	OPT_INTERVAL,
+	OPT_STOP_ACCEPTING_AFTER,
+	OPT_MAIN_THREAD_EXIT_AFTER,
 };
 
 struct pp_opts {
@@ -86,11 +91,15 @@ struct pp_opts {
 	uint64_t fail_health_after_ns;	  /* /healthz -> 500 from then on, TU_NO_DEADLINE = never */
 	uint64_t crash_after_ns;	  /* exit(exit_code) then, TU_NO_DEADLINE = never */
 	uint64_t close_listener_after_ns; /* stop listening, keep running; TU_NO_DEADLINE = never */
-	int exit_code;			  /* for --crash-after */
-	uint64_t ready_after_ns;	  /* /ready -> 200 from then on */
-	bool ignore_sigterm;		  /* log SIGTERM and keep running */
-	uint64_t term_delay_ns;		  /* keep serving this long after SIGTERM */
-	const char *write_file;		  /* marker file while listening and healthy, or NULL */
+	uint64_t stop_accepting_after_ns; /* keep listening, never accept(); TU_NO_DEADLINE = never
+					   */
+	uint64_t
+		main_thread_exit_after_ns; /* main thread pthread_exit()s; TU_NO_DEADLINE = never */
+	int exit_code;			   /* for --crash-after */
+	uint64_t ready_after_ns;	   /* /ready -> 200 from then on */
+	bool ignore_sigterm;		   /* log SIGTERM and keep running */
+	uint64_t term_delay_ns;		   /* keep serving this long after SIGTERM */
+	const char *write_file;		   /* marker file while listening and healthy, or NULL */
 	/* wait-tcp */
 	const char *target;    /* HOST:PORT as given */
 	char target_host[256]; /* HOST without brackets */
@@ -192,7 +201,9 @@ static const char serve_doc[] =
 	"    demo-app serve --listen-delay 3s --ready-after 5s   # slow start\n"
 	"    demo-app serve --crash-after 2s --exit-code 3       # crash loop\n"
 	"    demo-app serve --ignore-sigterm                     # needs SIGKILL\n"
-	"    demo-app serve --term-delay 2s --write-file /tmp/up # drain, marker\n";
+	"    demo-app serve --term-delay 2s --write-file /tmp/up # drain, marker\n"
+	"    demo-app serve --stop-accepting-after 5s            # a wedged listener\n"
+	"    demo-app serve --main-thread-exit-after 1s --crash-after 3s --exit-code 7\n";
 
 static const char wait_tcp_doc[] =
 	"Try to connect to HOST:PORT every --interval until it accepts (exit 0)\n"
@@ -220,6 +231,14 @@ static const struct argp_option serve_options[] = {
 	{"crash-after", OPT_CRASH_AFTER, "DURATION", 0, "Exit with --exit-code at that time", 0},
 	{"close-listener-after", OPT_CLOSE_LISTENER_AFTER, "DURATION", 0,
 	 "Close the listening socket then and keep running (a dead port, a live process)", 0},
+	{"stop-accepting-after", OPT_STOP_ACCEPTING_AFTER, "DURATION", 0,
+	 "Stop calling accept() then and keep the listener open: connections queue up in the "
+	 "kernel (a wedged listener)",
+	 0},
+	{"main-thread-exit-after", OPT_MAIN_THREAD_EXIT_AFTER, "DURATION", 0,
+	 "Serve from a second thread; the main thread ends with pthread_exit() then, the "
+	 "process lives on (until --crash-after, SIGTERM...)",
+	 0},
 	{"exit-code", OPT_EXIT_CODE, "N", 0, "Exit status for --crash-after, 0..255 (default 1)",
 	 0},
 	{"ignore-sigterm", OPT_IGNORE_SIGTERM, NULL, 0, "Log SIGTERM and keep running", 0},
@@ -315,6 +334,12 @@ static error_t parse_serve(int key, char *arg, struct argp_state *state)
 	case OPT_CLOSE_LISTENER_AFTER:
 		o->close_listener_after_ns = duration_arg(state, "--close-listener-after", arg);
 		break;
+	case OPT_STOP_ACCEPTING_AFTER:
+		o->stop_accepting_after_ns = duration_arg(state, "--stop-accepting-after", arg);
+		break;
+	case OPT_MAIN_THREAD_EXIT_AFTER:
+		o->main_thread_exit_after_ns = duration_arg(state, "--main-thread-exit-after", arg);
+		break;
 	case OPT_EXIT_CODE:
 		if (tu_parse_long(arg, 0, 255, &v) < 0)
 			argp_error(state, "invalid exit code '%s': expected 0..255", arg);
@@ -407,6 +432,7 @@ struct server {
 	bool ready_logged;
 	bool unhealthy_logged;
 	bool listener_closed; /* --close-listener-after happened: never listen again */
+	bool accept_stopped;  /* --stop-accepting-after happened: never accept again */
 	bool file_written;    /* --write-file currently exists because of us */
 	size_t n_clients;
 	struct client *clients; /* MAX_CLIENTS slots */
@@ -781,6 +807,11 @@ static bool serve_timers(struct server *srv, uint64_t now, int *ret_code)
 		srv->listener_closed = true;
 		tu_logln("closed the listening socket (--close-listener-after), still running");
 	}
+	if (srv->listen_fd >= 0 && !srv->accept_stopped &&
+	    now >= tu_deadline_after(srv->start_ns, o->stop_accepting_after_ns)) {
+		srv->accept_stopped = true;
+		tu_logln("stopped calling accept() (--stop-accepting-after), still listening");
+	}
 	if (srv->listen_fd < 0 && !srv->listener_closed &&
 	    now >= srv->start_ns + o->listen_delay_ns) {
 		srv->listen_fd = tu_listen_tcp(o->host, o->port, SOMAXCONN, name, sizeof(name));
@@ -837,6 +868,8 @@ static uint64_t next_deadline(const struct server *srv)
 		d = min_u64(d, srv->start_ns + o->listen_delay_ns);
 	if (srv->listen_fd >= 0)
 		d = min_u64(d, tu_deadline_after(srv->start_ns, o->close_listener_after_ns));
+	if (srv->listen_fd >= 0 && !srv->accept_stopped)
+		d = min_u64(d, tu_deadline_after(srv->start_ns, o->stop_accepting_after_ns));
 	else if (!srv->ready_logged)
 		d = min_u64(d, tu_deadline_after(srv->start_ns, o->ready_after_ns));
 	if (!srv->unhealthy_logged)
@@ -857,7 +890,8 @@ static nfds_t build_pollfds(struct server *srv)
 	srv->pfds[n] = (struct pollfd){.fd = srv->sig_fd, .events = POLLIN};
 	srv->pfd_client[n++] = -1;
 	/* Leave the listener out while full or backing off: its POLLIN would spin the loop. */
-	if (srv->listen_fd >= 0 && srv->n_clients < MAX_CLIENTS && !srv->accept_resume_ns) {
+	if (srv->listen_fd >= 0 && srv->n_clients < MAX_CLIENTS && !srv->accept_resume_ns &&
+	    !srv->accept_stopped) {
 		srv->pfds[n] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
 		srv->pfd_client[n++] = -1;
 	}
@@ -1097,6 +1131,58 @@ static int cmd_wait_tcp(const struct pp_opts *o)
 	}
 }
 
+/* ---- --main-thread-exit-after --------------------------------------------------------------- */
+
+static void *serve_thread(void *arg)
+{
+	/* The process's exit status is the server's, whichever thread is left. */
+	exit(cmd_serve(arg));
+}
+
+/*
+ * Serve from a second thread and end the main thread (the thread-group leader) with
+ * pthread_exit() after <o>->main_thread_exit_after_ns: the process goes on with its pid, and
+ * its exit status is the server thread's exit(). SIGTERM and SIGINT are blocked first, so
+ * the server thread's signalfd receives them rather than the default action killing all.
+ */
+static int serve_main_thread_exits(const struct pp_opts *o)
+{
+	uint64_t start = tu_now_ns();
+	struct pp_opts *copy;
+	struct timespec ts;
+	pthread_t th;
+	sigset_t mask;
+	char d[32];
+	int err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	/* Not on this thread's stack, which is gone once it has exited. */
+	copy = malloc(sizeof(*copy));
+	if (!copy) {
+		tu_errln("out of memory");
+		return EXIT_FAILURE;
+	}
+	*copy = *o;
+	err = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	if (!err)
+		err = pthread_create(&th, NULL, serve_thread, copy);
+	if (err) {
+		tu_errln("cannot start the server thread: %s", strerror(err));
+		return EXIT_FAILURE;
+	}
+	start += o->main_thread_exit_after_ns;
+	ts = (struct timespec){.tv_sec = (time_t)(start / PP_NSEC_PER_SEC),
+			       .tv_nsec = (long)(start % PP_NSEC_PER_SEC)};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	fmt_duration(o->main_thread_exit_after_ns, d, sizeof(d));
+	tu_logln("main thread exiting after %s (--main-thread-exit-after), server thread goes on",
+		 d);
+	pthread_exit(NULL);
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1107,6 +1193,8 @@ int main(int argc, char **argv)
 		.fail_health_after_ns = TU_NO_DEADLINE,
 		.crash_after_ns = TU_NO_DEADLINE,
 		.close_listener_after_ns = TU_NO_DEADLINE,
+		.stop_accepting_after_ns = TU_NO_DEADLINE,
+		.main_thread_exit_after_ns = TU_NO_DEADLINE,
 		.exit_code = 1,
 		.interval_ns = DEFAULT_INTERVAL_NS,
 	};
@@ -1149,6 +1237,8 @@ int main(int argc, char **argv)
 
 	switch (opts.cmd) {
 	case CMD_SERVE:
+		if (opts.main_thread_exit_after_ns != TU_NO_DEADLINE)
+			return serve_main_thread_exits(&opts);
 		return cmd_serve(&opts);
 	case CMD_WAIT_TCP:
 		return cmd_wait_tcp(&opts);

@@ -9,7 +9,9 @@
  * Events reach the caller through the io_uring loop: the BPF ring buffer's epoll fd is polled
  * with pp_loop_poll() and drained with ring_buffer__consume() when ready; no thread.
  *
- * The types live here rather than in a signals-t.h because nothing else needs them yet.
+ * The events are struct pp_ksig (podprobe/ksig-t.h), decoded by the pure pp_ksig_decode().
+ * The loader's own types live here rather than in a signals-t.h because nothing else needs
+ * them yet.
  */
 #ifndef PODPROBE_SIGNALS_H
 #define PODPROBE_SIGNALS_H
@@ -18,62 +20,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "podprobe/ksig.h"
 #include "podprobe/time-t.h"
 
 struct pp_loop;
 struct pp_signals;
-
-enum pp_ksig_kind {
-	PP_KSIG_EXIT = 0, /* a tracked process (or, with <threads>, thread) exited */
-	PP_KSIG_OOM,	  /* the OOM killer chose a tracked victim (its EXIT follows) */
-	PP_KSIG_LISTEN,	  /* a TCP socket started listening */
-	PP_KSIG_UNLISTEN, /* a TCP listener was closed */
-	PP_KSIG_ACCEPTS,  /* connections were established on a tracked port */
-	_PP_KSIG_MAX,
-};
-
-/*
- * One kernel event, decoded. Fields not listed for a kind are 0.
- *
- * EXIT: a single-threaded process gives one record, both <leader> and <group_dead>. A
- * multi-threaded one gives the leader's record and, when another thread dies last, a second
- * record with <group_dead> (with <threads>, one per thread). Every thread carries the group's
- * exit code or signal, so either record tells how the process ended; <group_dead> tells when.
- */
-struct pp_ksig {
-	enum pp_ksig_kind kind;
-	pp_nsec ts;	    /* when the kernel saw it (CLOCK_MONOTONIC) */
-	uint32_t pid;	    /* EXIT, OOM: thread id */
-	uint32_t tgid;	    /* EXIT, OOM, LISTEN, UNLISTEN: process id */
-	uint32_t ppid;	    /* EXIT: parent's tgid */
-	uint64_t cgroup_id; /* EXIT, OOM, LISTEN, UNLISTEN: cgroup v2 id (0 = unknown) */
-	char comm[16];	    /* EXIT, OOM, LISTEN, UNLISTEN: task name */
-	int exit_code;	    /* EXIT: 0..255 when it exited, -1 when a signal killed it */
-	int signal;	    /* EXIT: the killing signal, 0 when it exited */
-	bool core_dumped;   /* EXIT: the signal dumped core */
-	bool leader;	    /* EXIT: the thread-group leader exited (pid == tgid) */
-	bool group_dead;    /* EXIT: the last thread exited: the process is gone */
-	uint32_t uid;	    /* OOM: victim's uid, UINT32_MAX when unknown */
-	int family;	    /* LISTEN, UNLISTEN, ACCEPTS: AF_INET or AF_INET6 */
-	uint16_t port;	    /* LISTEN, UNLISTEN, ACCEPTS: local port */
-	uint8_t addr[16];   /* LISTEN, UNLISTEN, ACCEPTS: local address, network order */
-	int oldstate;	    /* LISTEN, UNLISTEN, ACCEPTS: kernel TCP states */
-	int newstate;
-	uint64_t cookie;      /* LISTEN, UNLISTEN: the listener's SO_COOKIE; ACCEPTS: the
-			       * latest listener's on <port> (0 = unknown) */
-	uint32_t backlog;     /* LISTEN, UNLISTEN, ACCEPTS: the listener's accept queue */
-	uint32_t max_backlog; /* LISTEN, UNLISTEN, ACCEPTS: its limit (listen()'s backlog) */
-	uint64_t accepts;     /* ACCEPTS: connections established on <port> since tracked */
-};
 
 /* Called for each event, from pp_loop_run_once(). It must not call pp_signals_close(). */
 typedef void (*pp_ksig_fn)(void *ctx, const struct pp_ksig *sig);
 
 struct pp_signals_cfg {
 	bool trace_all;		 /* no in-kernel filter: every process and port */
-	bool threads;		 /* also report exits of threads that are neither leader nor last */
+	bool threads;		 /* also report the exits of threads other than the last */
 	bool libbpf_debug;	 /* pass libbpf's DEBUG messages (verifier logs) to pp_log */
-	pp_nsec accept_interval; /* least gap between two ACCEPTS of a port; 0 = 1 s */
+	bool live_fallback;	 /* tests: tell a process's end from signal->live, as on kernels
+				  * whose sched_process_exit has no group_dead */
+	pp_nsec accept_interval; /* least gap between two ACCEPTS of a port; 0 = 250 ms */
 	pp_ksig_fn fn;		 /* required */
 	void *ctx;
 };
@@ -155,8 +117,13 @@ int pp_signals_cgroup_id(const char *path, uint64_t *ret_id);
 /* Counters of <s> into <ret>. Returns 0 or -errno (reading the BPF drop counters). */
 int pp_signals_stats(const struct pp_signals *s, struct pp_signals_stats *ret);
 
-/* "exit", "oom", "listen", "unlisten", "accepts"; "?" when out of range. */
-const char *pp_ksig_kind_str(enum pp_ksig_kind kind);
+/*
+ * Deliver the records already in the ring buffer now (their callbacks run from inside this
+ * call), without waiting for the loop to poll it: another source about to act on the same
+ * event (a pidfd) sees what the kernel said first. Accepts NULL. Returns the number of
+ * records delivered, or -errno.
+ */
+int pp_signals_drain(struct pp_signals *s);
 
 /*
  * The `podprobe signals` command: print kernel events as they happen, one line each (text

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The eBPF programs loaded, attached and read through the io_uring loop: exits of tracked
- * processes (code, signal, threads), a grandchild in a tracked cgroup, listeners opening and
- * closing on a tracked port, accepts counted, silence about what is not tracked, and no
- * events dropped. Needs root and kernel BTF: otherwise the whole program exits 77 with the
+ * processes (code, signal, threads, a main thread that exits first, with group_dead and with
+ * the signal->live fallback), a grandchild in a tracked cgroup, listeners opening and
+ * closing on a tracked port, accepts counted and accept queues sampled (a prompt acceptor,
+ * a stalled one, judged by the wedged-listener rule), silence about what is not tracked, and
+ * no events dropped. Needs root and kernel BTF: otherwise the whole program exits 77 with the
  * reason. Traffic stays on 127.0.0.1; every wait is bounded.
  */
 #include <arpa/inet.h>
@@ -28,6 +30,7 @@
 #include <cmocka.h>
 
 #include "integ/support/integ.h"
+#include "podprobe/accept_watch.h"
 #include "podprobe/clock.h"
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
@@ -37,6 +40,19 @@
 #define EXIT_WAIT_MS 100	/* the brief: exits arrive within 100 ms */
 #define SOCK_WAIT_MS 50		/* LISTEN/UNLISTEN within 50 ms */
 #define QUIET_MS 100		/* how long "nothing happens" is watched */
+#define INTERVAL_MS 200		/* accept_interval of <sig> */
+
+/* The kernel's TCP states (include/net/tcp_states.h). */
+enum {
+	TCP_ESTABLISHED = 1,
+	TCP_SYN_SENT = 2,
+	TCP_SYN_RECV = 3,
+	TCP_FIN_WAIT1 = 4,
+	TCP_CLOSE = 7,
+	TCP_CLOSE_WAIT = 8,
+	TCP_LAST_ACK = 9,
+	TCP_LISTEN = 10,
+};
 
 struct t_sink {
 	struct pp_ksig ev[MAX_EVENTS];
@@ -261,6 +277,191 @@ static void test_thread_exits_carry_the_group_code(void **state)
 	assert_int_equal(dead, 1);
 }
 
+/* State letter of process <pid> (/proc/PID/stat field 3), or 0 when it is gone. */
+static char t_proc_state(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+struct t_mte {
+	int go2; /* read end: the second thread exits 7 once a byte arrives */
+};
+
+static void *thread_exit7_on_byte(void *arg)
+{
+	struct t_mte *m = arg;
+	char c;
+
+	if (read(m->go2, &c, 1) != 1)
+		_exit(109);
+	/* exit_group() all the same; _exit() skips LeakSanitizer's check of a forked child. */
+	_exit(7);
+}
+
+/* The main thread ends with pthread_exit() at once; a second thread exit(7)s when told. */
+static void do_main_thread_exits(void *arg)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, thread_exit7_on_byte, arg))
+		_exit(110);
+	pthread_exit(NULL);
+}
+
+/*
+ * The process lives on after its main thread's pthread_exit(): nothing is reported then; its
+ * end, from the second thread's exit(7), is reported once with the code wait(2) gives.
+ */
+static void check_main_thread_exit(struct pp_signals *s)
+{
+	const struct pp_ksig *k;
+	struct t_mte m;
+	int go, p[2], n = 0;
+	pp_nsec end;
+	pid_t pid;
+
+	size_t from = sink.n; /* records of earlier tests, perhaps of a pid reused since */
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	m.go2 = p[0];
+	pid = t_fork_held(do_main_thread_exits, &m, &go);
+	close(p[0]);
+	assert_int_equal(pp_signals_track_tgid(s, (uint32_t)pid, true), 0);
+	t_release(go);
+	/* The leader is a zombie once its thread has exited; the process is not. */
+	end = pp_clock_now() + 2 * PP_NSEC_PER_SEC;
+	while (t_proc_state(pid) != 'Z' && pp_clock_now() < end)
+		t_pump(1);
+	assert_int_equal(t_proc_state(pid), 'Z');
+	t_pump(QUIET_MS);
+	k = t_find(&sink, from, PP_KSIG_EXIT, (uint32_t)pid, 0, NULL);
+	if (k)
+		fail_msg("EXIT of %d reported while it lives: thread %u, code %d, flags%s%s", pid,
+			 k->pid, k->exit_code, k->leader ? " leader" : "",
+			 k->group_dead ? " group_dead" : "");
+
+	assert_int_equal(write(p[1], "x", 1), 1);
+	close(p[1]);
+	k = t_wait(&sink, PP_KSIG_EXIT, (uint32_t)pid, 0, EXIT_WAIT_MS, NULL);
+	assert_non_null(k);
+	assert_true(k->group_dead);
+	assert_false(k->leader);
+	assert_int_not_equal(k->pid, pid);
+	assert_int_equal(k->exit_code, 7);
+	assert_int_equal(k->signal, 0);
+	assert_int_equal(WEXITSTATUS(t_reap(pid)), 7);
+	t_pump(QUIET_MS);
+	for (size_t i = from; i < sink.n; i++)
+		n += sink.ev[i].kind == PP_KSIG_EXIT && sink.ev[i].tgid == (uint32_t)pid;
+	assert_int_equal(n, 1);
+}
+
+static void test_main_thread_exit_is_not_the_process_exit(void **state)
+{
+	check_main_thread_exit(sig);
+}
+
+/* The same where the tracepoint lacks group_dead (forced here): told from signal->live. */
+static void test_main_thread_exit_with_the_live_count_fallback(void **state)
+{
+	struct pp_signals_cfg cfg = { .live_fallback = true, .fn = on_ksig, .ctx = &sink };
+	struct pp_signals *live;
+
+	assert_int_equal(pp_signals_open(loop, &cfg, &live), 0);
+	assert_non_null(strstr(pp_signals_mode(live), "signal->live"));
+	check_main_thread_exit(live);
+	pp_signals_close(live);
+}
+
+static void *thread_spin_exit(void *arg)
+{
+	pthread_barrier_t *b = arg;
+
+	pthread_barrier_wait(b);
+	exit(5);
+}
+
+/* Eight threads that exit_group(5) at the same moment, each racing to be the last. */
+static void do_racing_exits(void *arg)
+{
+	static pthread_barrier_t b;
+	pthread_t th;
+
+	pthread_barrier_init(&b, NULL, 8);
+	for (int i = 0; i < 7; i++)
+		if (pthread_create(&th, NULL, thread_spin_exit, &b))
+			_exit(111);
+	thread_spin_exit(&b);
+}
+
+/* EXIT records of <pid> in the sink (each checked for code 5); group deaths in <ret_dead>. */
+static unsigned int count_exits(pid_t pid, unsigned int *ret_dead)
+{
+	unsigned int n = 0, dead = 0;
+
+	for (size_t i = 0; i < sink.n; i++) {
+		const struct pp_ksig *k = &sink.ev[i];
+
+		if (k->kind != PP_KSIG_EXIT || k->tgid != (uint32_t)pid)
+			continue;
+		n++;
+		dead += k->group_dead;
+		assert_int_equal(k->exit_code, 5);
+	}
+	if (ret_dead)
+		*ret_dead = dead;
+	return n;
+}
+
+/*
+ * signal->live read after do_exit() decremented it can be 0 for several dying threads at once;
+ * the fallback still reports the process's death exactly once, with the group's code.
+ */
+static void test_live_count_fallback_reports_each_death_once(void **state)
+{
+	struct pp_signals_cfg cfg = { .live_fallback = true, .threads = true, .fn = on_ksig,
+				      .ctx = &sink };
+	struct pp_signals *live;
+	const int rounds = 30;
+
+	assert_int_equal(pp_signals_open(loop, &cfg, &live), 0);
+	for (int r = 0; r < rounds; r++) {
+		unsigned int n = 0, dead = 0;
+		int go;
+		pid_t pid = t_fork_held(do_racing_exits, NULL, &go);
+
+		assert_int_equal(pp_signals_track_tgid(live, (uint32_t)pid, true), 0);
+		t_release(go);
+		assert_int_equal(WEXITSTATUS(t_reap(pid)), 5);
+		/* Until the group's death is in (bounded), then a moment for any duplicate. */
+		for (pp_nsec until = pp_clock_now() + 2 * PP_NSEC_PER_SEC;
+		     (count_exits(pid, &dead), !dead) && pp_clock_now() < until;)
+			t_pump(5);
+		t_pump(20);
+		n = count_exits(pid, &dead);
+		/*
+		 * Threads that also read 0 but came after the first find the process untracked by
+		 * its report, so they may go unreported: at most 8 records, and one death.
+		 */
+		assert_true(n >= 1 && n <= 8);
+		assert_int_equal(dead, 1);
+		sink.n = 0;
+	}
+	pp_signals_close(live);
+}
+
 static void test_trace_all_sees_untracked(void **state)
 {
 	struct pp_signals_cfg cfg = { .trace_all = true, .fn = on_ksig, .ctx = &sink };
@@ -477,6 +678,8 @@ static int t_mem_cgroup(char *buf, size_t size)
 	return 0;
 }
 
+static char *volatile hog_sink;
+
 static void do_hog(void *arg)
 {
 	const size_t chunk = 1 << 20;
@@ -489,6 +692,7 @@ static void do_hog(void *arg)
 		if (!p)
 			_exit(108);
 		memset(p, i + 1, chunk);
+		hog_sink = p; /* kept: the compiler may not drop memory nobody reads */
 	}
 	_exit(0);
 }
@@ -589,8 +793,8 @@ static void test_listen_and_close_on_tracked_port(void **state)
 	assert_int_equal(k->tgid, getpid());
 	assert_int_equal(k->cookie, cookie);
 	assert_int_equal(k->max_backlog, 16);
-	assert_int_equal(k->oldstate, 7 /* TCP_CLOSE */);
-	assert_int_equal(k->newstate, 10 /* TCP_LISTEN */);
+	assert_int_equal(k->oldstate, TCP_CLOSE);
+	assert_int_equal(k->newstate, TCP_LISTEN);
 
 	t0 = pp_clock_now();
 	close(fd);
@@ -600,8 +804,8 @@ static void test_listen_and_close_on_tracked_port(void **state)
 	       (unsigned long long)(sink.seen[i] - t0) / 1000);
 	assert_int_equal(k->cookie, cookie);
 	assert_int_equal(k->max_backlog, 16);
-	assert_int_equal(k->oldstate, 10);
-	assert_int_equal(k->newstate, 7);
+	assert_int_equal(k->oldstate, TCP_LISTEN);
+	assert_int_equal(k->newstate, TCP_CLOSE);
 	assert_int_equal(pp_signals_track_port(sig, port, false), 0);
 }
 
@@ -620,15 +824,20 @@ static void test_accepts_counted_on_tracked_port(void **state)
 	fd = t_bound(&port);
 	assert_int_equal(pp_signals_track_port(sig, port, true), 0);
 	assert_int_equal(listen(fd, 16), 0);
-	/* Never accepted: they wait in the accept queue, which the record shows. */
+	/* Never accepted: they wait in the accept queue. */
 	for (int i = 0; i < 5; i++)
 		conns[i] = t_connect(port);
+	/* The first sample: the first connect(), before its connection exists. */
 	k = t_wait(&sink, PP_KSIG_ACCEPTS, 0, port, SOCK_WAIT_MS, NULL);
 	assert_non_null(k);
-	assert_true(k->accepts >= 1);
+	assert_true(k->queue_known);
 	assert_int_equal(k->cookie, t_cookie(fd));
 	assert_int_equal(k->max_backlog, 16);
-	assert_true(k->backlog >= 1);
+	assert_int_equal(k->oldstate, TCP_CLOSE);
+	assert_int_equal(k->newstate, TCP_SYN_SENT);
+	assert_int_equal(k->backlog, 0);
+	assert_int_equal(k->established, 0);
+	assert_int_equal(k->accepts, 0);
 	end = pp_clock_now() + SOCK_WAIT_MS * PP_NSEC_PER_MSEC;
 	while (pp_clock_now() < end) {
 		assert_int_equal(pp_signals_port_accepts(sig, port, &acc), 0);
@@ -653,6 +862,216 @@ static void test_accepts_counted_on_tracked_port(void **state)
 	for (int i = 0; i < 5; i++)
 		close(conns[i]);
 	close(fd);
+	t_pump(10);
+	assert_int_equal(pp_signals_track_port(sig, port, false), 0);
+}
+
+/* Run the loop until an ACCEPTS record of <port> at or after index <from> is in. */
+static const struct pp_ksig *t_wait_sample(uint16_t port, size_t from, unsigned int timeout_ms,
+					   size_t *ret_idx)
+{
+	pp_nsec deadline = pp_clock_now() + timeout_ms * PP_NSEC_PER_MSEC;
+	const struct pp_ksig *k;
+
+	while (!(k = t_find(&sink, from, PP_KSIG_ACCEPTS, 0, port, ret_idx)) &&
+	       pp_clock_now() < deadline)
+		assert_true(pp_loop_run_once(loop, deadline) >= 0);
+	return k;
+}
+
+static int t_accept(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/*
+ * With no rate limit, one connection's life gives the three samples: its connect() (queue
+ * empty), its establishment (in the queue, counted), the server's close() of it (accepted).
+ */
+static void test_samples_of_one_connection(void **state)
+{
+	struct pp_signals_cfg cfg = { .accept_interval = 1, .fn = on_ksig, .ctx = &sink };
+	struct pp_signals *every;
+	const struct pp_ksig *k;
+	int lfd, c, a;
+	uint16_t port;
+	size_t i;
+
+	if (!pp_signals_has(sig, PP_KSIG_ACCEPTS)) {
+		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
+		skip();
+	}
+	assert_int_equal(pp_signals_open(loop, &cfg, &every), 0);
+	lfd = t_bound(&port);
+	assert_int_equal(pp_signals_track_port(every, port, true), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	c = t_connect(port);
+	k = t_wait_sample(port, 0, SOCK_WAIT_MS, &i);
+	assert_non_null(k);
+	assert_int_equal(k->newstate, TCP_SYN_SENT);
+	assert_int_equal(k->backlog, 0);
+	assert_int_equal(k->established, 0);
+	k = t_wait_sample(port, i + 1, SOCK_WAIT_MS, &i);
+	assert_non_null(k);
+	assert_int_equal(k->oldstate, TCP_SYN_RECV);
+	assert_int_equal(k->newstate, TCP_ESTABLISHED);
+	assert_int_equal(k->backlog, 1);
+	assert_int_equal(k->established, 1);
+	assert_int_equal(k->accepted, 0);
+	assert_int_equal(k->accepts, 1);
+	a = t_accept(lfd);
+	close(a);
+	k = t_wait_sample(port, i + 1, SOCK_WAIT_MS, &i);
+	assert_non_null(k);
+	assert_int_equal(k->oldstate, TCP_ESTABLISHED);
+	assert_int_equal(k->newstate, TCP_FIN_WAIT1);
+	assert_int_equal(k->backlog, 0);
+	assert_int_equal(k->established, 1);
+	assert_int_equal(k->accepted, 1);
+	assert_int_equal(k->cookie, t_cookie(lfd));
+	close(c);
+	close(lfd);
+	k = t_wait(&sink, PP_KSIG_UNLISTEN, 0, port, SOCK_WAIT_MS, NULL);
+	assert_non_null(k);
+	assert_int_equal(k->established, 1);
+	pp_signals_close(every);
+}
+
+/*
+ * A server that accepts each connection at once: every sample shows the queue empty (or only
+ * the connection just made) and the accepted count keeping up; never judged wedged, even by
+ * a timeout shorter than the gaps.
+ */
+static void test_prompt_acceptor_is_never_wedged(void **state)
+{
+	struct pp_accept_watch w = { 0 };
+	const int rounds = 5;
+	uint16_t port;
+	size_t from = 0, i;
+	int lfd;
+
+	if (!pp_signals_has(sig, PP_KSIG_ACCEPTS)) {
+		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
+		skip();
+	}
+	lfd = t_bound(&port);
+	assert_int_equal(pp_signals_track_port(sig, port, true), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	for (int r = 0; r < rounds; r++) {
+		const struct pp_ksig *k;
+		int c = t_connect(port), a = t_accept(lfd);
+
+		close(c);
+		close(a);
+		/* Each connect() is the first socket change past the rate limit: it is sampled. */
+		k = t_wait_sample(port, from, SOCK_WAIT_MS, &i);
+		assert_non_null(k);
+		assert_int_equal(k->newstate, TCP_SYN_SENT);
+		assert_int_equal(k->established, r);
+		assert_int_equal(k->backlog, 0);
+		assert_int_equal(k->accepted, r);
+		t_pump(INTERVAL_MS + 20);
+		from = sink.n;
+	}
+	for (i = 0; i < sink.n; i++) {
+		const struct pp_ksig *k = &sink.ev[i];
+
+		if (k->kind != PP_KSIG_ACCEPTS || k->port != port)
+			continue;
+		assert_true(k->queue_known);
+		assert_true(k->backlog <= 1);
+		assert_int_equal(k->accepted + k->backlog, k->established);
+		assert_int_equal(pp_accept_watch_on_report(&w, k->cookie, k->backlog, k->accepted,
+							   k->established, k->ts,
+							   50 * PP_NSEC_PER_MSEC),
+				 PP_ACCEPT_SAME);
+	}
+	assert_false(pp_accept_watch_wedged(&w));
+	close(lfd);
+	t_pump(10);
+	assert_int_equal(pp_signals_track_port(sig, port, false), 0);
+}
+
+/*
+ * A server that never calls accept(): the samples show the queue growing and the accepted
+ * count stuck at 0, and the rule finds it wedged once they span the timeout. Accepting
+ * everything and closing one is seen at once (a drained queue skips the rate limit).
+ */
+static void test_stalled_listener_is_wedged_then_drained(void **state)
+{
+	const pp_nsec timeout = 500 * PP_NSEC_PER_MSEC;
+	struct pp_accept_watch w = { 0 };
+	const int rounds = 6;
+	int lfd, conns[7], acc[7], wedged = 0;
+	pp_nsec first_waiting = 0, closed;
+	const struct pp_ksig *k;
+	uint16_t port;
+	size_t from = 0, i;
+
+	if (!pp_signals_has(sig, PP_KSIG_ACCEPTS)) {
+		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
+		skip();
+	}
+	lfd = t_bound(&port);
+	assert_int_equal(pp_signals_track_port(sig, port, true), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	for (int r = 0; r < rounds; r++) {
+		enum pp_accept_change c;
+
+		conns[r] = t_connect(port);
+		k = t_wait_sample(port, from, SOCK_WAIT_MS, &i);
+		assert_non_null(k);
+		assert_int_equal(k->newstate, TCP_SYN_SENT);
+		assert_int_equal(k->backlog, r);
+		assert_int_equal(k->established, r);
+		assert_int_equal(k->accepted, 0);
+		if (r == 1)
+			first_waiting = k->ts;
+		c = pp_accept_watch_on_report(&w, k->cookie, k->backlog, k->accepted,
+					      k->established, k->ts, timeout);
+		if (c == PP_ACCEPT_WEDGED) {
+			assert_int_equal(wedged, 0);
+			assert_true(k->ts - first_waiting >= timeout);
+			wedged = r;
+		} else {
+			assert_int_equal(c, PP_ACCEPT_SAME);
+		}
+		t_pump(INTERVAL_MS + 20);
+		from = sink.n;
+	}
+	printf("stalled: wedged at sample %d; at the last, nothing accepted for %llu ms\n", wedged,
+	       (unsigned long long)(pp_accept_watch_stalled_for(&w) / PP_NSEC_PER_MSEC));
+	assert_true(pp_accept_watch_wedged(&w));
+	assert_true(wedged >= 3);
+
+	/* One more connection (sampled), then everything accepted and one closed at once. */
+	conns[rounds] = t_connect(port);
+	k = t_wait_sample(port, from, SOCK_WAIT_MS, &i);
+	assert_non_null(k);
+	assert_int_equal(k->backlog, rounds);
+	from = i + 1;
+	for (int r = 0; r <= rounds; r++)
+		acc[r] = t_accept(lfd);
+	closed = pp_clock_now();
+	close(acc[0]);
+	k = t_wait_sample(port, from, SOCK_WAIT_MS, &i);
+	assert_non_null(k);
+	assert_true(k->ts - closed < INTERVAL_MS * PP_NSEC_PER_MSEC);
+	assert_int_equal(k->newstate, TCP_FIN_WAIT1);
+	assert_int_equal(k->backlog, 0);
+	assert_int_equal(k->accepted, rounds + 1);
+	assert_int_equal(pp_accept_watch_on_report(&w, k->cookie, k->backlog, k->accepted,
+						   k->established, k->ts, timeout),
+			 PP_ACCEPT_CLEARED);
+	for (int r = 0; r <= rounds; r++) {
+		if (r)
+			close(acc[r]);
+		close(conns[r]);
+	}
+	close(lfd);
 	t_pump(10);
 	assert_int_equal(pp_signals_track_port(sig, port, false), 0);
 }
@@ -687,7 +1106,7 @@ static void test_no_events_dropped(void **state)
 
 /*
  * Not draining the loop while a tracked port opens and closes 1,500 listeners (3,000 records of
- * 104 bytes against a 256 KiB ring): what does not fit is counted on the BPF side, and what
+ * 112 bytes against a 256 KiB ring): what does not fit is counted on the BPF side, and what
  * was counted plus what arrived is every record.
  */
 static void test_full_ring_counts_drops(void **state)
@@ -742,18 +1161,24 @@ static void test_bad_arguments_rejected(void **state)
 
 int main(void)
 {
-	struct pp_signals_cfg cfg = { .accept_interval = 200 * PP_NSEC_PER_MSEC, .fn = on_ksig,
+	struct pp_signals_cfg cfg = { .accept_interval = INTERVAL_MS * PP_NSEC_PER_MSEC, .fn = on_ksig,
 				      .ctx = &sink };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_exit_code_of_tracked_child, setup),
 		cmocka_unit_test_setup(test_kill_signal_of_tracked_child, setup),
 		cmocka_unit_test_setup(test_untracked_child_is_silent, setup),
 		cmocka_unit_test_setup(test_thread_exits_carry_the_group_code, setup),
+		cmocka_unit_test_setup(test_main_thread_exit_is_not_the_process_exit, setup),
+		cmocka_unit_test_setup(test_main_thread_exit_with_the_live_count_fallback, setup),
+		cmocka_unit_test_setup(test_live_count_fallback_reports_each_death_once, setup),
 		cmocka_unit_test_setup(test_trace_all_sees_untracked, setup),
 		cmocka_unit_test_setup(test_grandchild_in_tracked_cgroup, setup),
 		cmocka_unit_test_setup(test_oom_kill_of_tracked_child, setup),
 		cmocka_unit_test_setup(test_listen_and_close_on_tracked_port, setup),
 		cmocka_unit_test_setup(test_accepts_counted_on_tracked_port, setup),
+		cmocka_unit_test_setup(test_samples_of_one_connection, setup),
+		cmocka_unit_test_setup(test_prompt_acceptor_is_never_wedged, setup),
+		cmocka_unit_test_setup(test_stalled_listener_is_wedged_then_drained, setup),
 		cmocka_unit_test_setup(test_untracked_port_is_silent, setup),
 		cmocka_unit_test(test_no_events_dropped),
 		cmocka_unit_test_setup(test_full_ring_counts_drops, setup),

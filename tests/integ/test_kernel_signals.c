@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * podprobe run with eBPF kernel signals (root and kernel BTF; skipped with the reason
- * otherwise): exits reported by the kernel, a dying grandchild, a closed listener declared
- * unhealthy in milliseconds with a 10 s period, the --no-bpf fallback, an OOM kill.
+ * otherwise): exits reported by the kernel, a main thread that exits before its process, a
+ * dying grandchild, a closed listener declared unhealthy in milliseconds with a 10 s period,
+ * the --no-bpf fallback, wedged and healthy listeners under load, an OOM kill.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -88,6 +93,45 @@ static void test_sigkilled_container_is_seen_by_the_kernel_and_restarted(void **
 	assert_non_null(t_wait_event(&r, "Started", "app", 1, 2000));
 	t_run_signal(&r, SIGTERM);
 	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+/*
+ * Issue 8, defect 6: the main thread ends with pthread_exit() 200 ms after the start while a
+ * second thread serves on and exits 7 at 1.5 s. The kernel reports the exit of the thread
+ * group's leader at 200 ms; only the group's death is the container's exit.
+ */
+static void test_main_thread_exit_is_not_the_container_exit(void **state)
+{
+	struct t_run r = { 0 };
+	const struct t_event *started, *ev;
+	char yaml[1024], cmdline[160];
+	int port = t_free_port();
+
+	snprintf(cmdline, sizeof(cmdline),
+		 "demo-app serve --port %d --main-thread-exit-after 200ms --crash-after 1500ms "
+		 "--exit-code 7",
+		 port);
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: mte}\nspec:\n"
+		 "  restartPolicy: Never\n  containers:\n"
+		 "  - name: app\n    image: demo\n"
+		 "    command: [demo-app, serve, --port, \"%d\", --main-thread-exit-after, 200ms,"
+		 " --crash-after, 1500ms, --exit-code, \"7\"]\n",
+		 port);
+	start_with_bpf(&r, yaml, NULL);
+	started = t_wait_event(&r, "Started", "app", 0, 0);
+	ev = t_wait_event(&r, "Terminated", "app", 0, 5000);
+	assert_string_equal(ev->message, "Container app terminated: exit code 7, reason Error");
+	assert_string_equal(ev->type, "Warning");
+	if (ev->at_ms - started->at_ms < 1300)
+		fail_msg("terminated %llu ms after the start: the main thread's exit at 200 ms",
+			 (unsigned long long)(ev->at_ms - started->at_ms));
+	assert_non_null(t_wait_event(&r, "PodFailed", NULL, 0, 2000));
+	assert_int_equal(t_count_events(&r, "PodSucceeded", NULL), 0);
+	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
+	/* Nothing of it outlives podprobe. */
+	assert_int_equal(t_count_descendants(cmdline), 0);
 	t_run_cleanup(&r);
 }
 
@@ -214,6 +258,122 @@ static void test_wedged_listener_is_not_accepting(void **state)
 	t_run_cleanup(&r);
 }
 
+/* A loopback client: connect to <port> (bounded by 200 ms) and close. Returns 0 or -errno. */
+static int t_connect_close(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
+	socklen_t len = sizeof(err);
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		err = errno == EINPROGRESS ? 0 : -errno;
+		if (!err && poll(&pfd, 1, 200) != 1)
+			err = -ETIMEDOUT;
+		if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+			err = -err;
+	}
+	close(fd);
+	return err;
+}
+
+/*
+ * Steady load from this test for <ms> (a connection every ~20 ms) while reading events;
+ * stops early when <stop_reason> is seen. Returns the connections completed.
+ */
+static unsigned int t_load(struct t_run *r, int port, int ms, const char *stop_reason)
+{
+	uint64_t until = t_now_ms() + (uint64_t)ms;
+	unsigned int ok = 0;
+
+	while (t_now_ms() < until) {
+		ok += t_connect_close(port) == 0;
+		t_drain(r, 20);
+		if (stop_reason && t_count_events(r, stop_reason, NULL))
+			break;
+	}
+	return ok;
+}
+
+static const char *accept_pod(char *buf, size_t size, int port, const char *extra)
+{
+	snprintf(buf, size,
+		 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: acc\n  annotations:\n"
+		 "    probe.podprobe.io/period-ms: \"200\"\n"
+		 "    probe.podprobe.io/tcp-accept: \"true\"\n"
+		 "spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
+		 "  - name: app\n    image: demo\n"
+		 "    command: [demo-app, serve, --port, \"%d\"%s]\n"
+		 "    livenessProbe: {tcpSocket: {port: %d}, timeoutSeconds: 1, "
+		 "failureThreshold: %s}\n",
+		 port, extra, port, *extra ? "3" : "1");
+	return buf;
+}
+
+/*
+ * Issue 8, defect 7: a server that accepts every connection, under steady load and tcp-accept probes every 200 ms, is never reported
+ * NotAccepting nor failed, even with failureThreshold 1. Before the fix the queue read as
+ * never empty and the container was killed every few seconds.
+ */
+static void test_healthy_listener_under_load_is_never_not_accepting(void **state)
+{
+	struct t_run r = { 0 };
+	char yaml[1024];
+	int port = t_free_port();
+	unsigned int n;
+
+	start_with_bpf(&r, accept_pod(yaml, sizeof(yaml), port, ""), NULL);
+	n = t_load(&r, port, 6000, "NotAccepting");
+	print_message("load: %u connections in 6 s\n", n);
+	assert_int_equal(t_count_events(&r, "NotAccepting", NULL), 0);
+	assert_int_equal(t_count_events(&r, "Unhealthy", NULL), 0);
+	assert_int_equal(t_count_events(&r, "Killing", NULL), 0);
+	assert_true(n > 100);
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
+/*
+ * Issue 8, defect 7: the server stops calling accept() 2 s after its start, under the same
+ * load: NotAccepting within 2 x the probe timeout (1 s), none before, and the tcp-accept
+ * probe fails from then on.
+ */
+static void test_listener_that_stops_accepting_is_not_accepting_within_2x_timeout(void **state)
+{
+	struct t_run r = { 0 };
+	const struct t_event *started, *ev;
+	char yaml[1024];
+	int port = t_free_port();
+
+	start_with_bpf(&r,
+		       accept_pod(yaml, sizeof(yaml), port, ", --stop-accepting-after, 2s"),
+		       NULL);
+	started = t_wait_event(&r, "Started", "app", 0, 0);
+	t_load(&r, port, 6000, "NotAccepting");
+	ev = t_wait_event(&r, "NotAccepting", "app", 0, 0);
+	print_message("NotAccepting %llu ms after accept() stopped: %s\n",
+		      (unsigned long long)(ev->at_ms - started->at_ms - 2000), ev->message);
+	assert_string_equal(ev->source, "kernel");
+	assert_non_null(strstr(ev->message, "connections that were not accepted for"));
+	assert_true(ev->at_ms >= started->at_ms + 2000);
+	if (ev->at_ms > started->at_ms + 2000 + 2 * 1000)
+		fail_msg("NotAccepting %llu ms after accept() stopped, more than 2 x 1 s",
+			 (unsigned long long)(ev->at_ms - started->at_ms - 2000));
+	/* The failure that follows (an attempt timing out under the load may come before). */
+	for (unsigned int i = 0;; i++) {
+		ev = t_wait_event(&r, "Unhealthy", "app", i, 3000);
+		if (strstr(ev->message, "is not accepting connections"))
+			break;
+	}
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
 static void test_oom_kill_is_reported_by_the_kernel(void **state)
 {
 	struct t_run r = { 0 };
@@ -243,10 +403,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigkilled_container_is_seen_by_the_kernel_and_restarted),
+		T_TEST(test_main_thread_exit_is_not_the_container_exit),
 		cmocka_unit_test(test_dying_grandchild_is_reported),
 		cmocka_unit_test(test_closed_listener_is_unhealthy_within_50ms_with_10s_period),
 		cmocka_unit_test(test_without_bpf_detection_waits_for_the_period),
 		cmocka_unit_test(test_wedged_listener_is_not_accepting),
+		T_TEST(test_healthy_listener_under_load_is_never_not_accepting),
+		T_TEST(test_listener_that_stops_accepting_is_not_accepting_within_2x_timeout),
 		cmocka_unit_test(test_oom_kill_is_reported_by_the_kernel),
 	};
 

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -31,13 +30,13 @@
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 
-_Static_assert(sizeof(struct pp_ev_exit) == 64 && sizeof(struct pp_ev_sock) == 96,
+_Static_assert(sizeof(struct pp_ev_exit) == 64 && sizeof(struct pp_ev_sock) == 104,
 	       "ABI records as the BPF side builds them");
 _Static_assert(__builtin_offsetof(struct pp_ev_hdr, type) == 8, "pp_ev_hdr layout");
 _Static_assert(_PP_EV_MAX <= 16, "drops map is indexed by type");
 
 #define KERNEL_BTF		"/sys/kernel/btf/vmlinux"
-#define DEFAULT_ACCEPT_INTERVAL PP_NSEC_PER_SEC
+#define DEFAULT_ACCEPT_INTERVAL (250 * PP_NSEC_PER_MSEC)
 #define KERNEL_ENOTSUPP		524 /* the kernel's internal ENOTSUPP, which bpf() can return */
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -72,21 +71,21 @@ struct pp_signals {
 	int fd_accepts;
 	uint64_t poll_id;
 	bool polling;
+	bool live_count; /* exits: the process's end told by signal->live (no group_dead) */
 	bool has[_PP_KSIG_MAX];
 	uint64_t events;
 	uint64_t malformed;
+	unsigned int batch; /* records delivered by the consume in progress */
 	char mode[192];
 };
 
-static const char *const kind_names[_PP_KSIG_MAX] = {
-	[PP_KSIG_EXIT] = "exit",	 [PP_KSIG_OOM] = "oom",		[PP_KSIG_LISTEN] = "listen",
-	[PP_KSIG_UNLISTEN] = "unlisten", [PP_KSIG_ACCEPTS] = "accepts",
-};
-
-const char *pp_ksig_kind_str(enum pp_ksig_kind kind)
-{
-	return (unsigned int)kind < _PP_KSIG_MAX ? kind_names[kind] : "?";
-}
+/*
+ * Records one consume delivers at most. Each may start a container at once, and records keep
+ * arriving meanwhile: without a bound, a fast crash loop of many pods would keep the loop in
+ * ring_buffer__consume() and starve signals, probes and timers. The rest waits for the next
+ * pass (the ring's fd is still readable).
+ */
+#define CONSUME_BUDGET 256
 
 /* ---- libbpf messages ------------------------------------------------------------------------ */
 
@@ -201,9 +200,12 @@ static int exits_load(struct pp_signals *s, const struct features *f,
 		return -errno;
 	skel->rodata->trace_all = cfg->trace_all;
 	skel->rodata->exit_threads = cfg->threads;
-	err = bpf_program__set_autoload(skel->progs.handle_exit_gd, f->exit_args == 2);
+	/* The one-argument program also fits the newer tracepoint: it reads only the task. */
+	err = bpf_program__set_autoload(skel->progs.handle_exit_gd,
+					f->exit_args == 2 && !cfg->live_fallback);
 	if (!err)
-		err = bpf_program__set_autoload(skel->progs.handle_exit, f->exit_args == 1);
+		err = bpf_program__set_autoload(skel->progs.handle_exit,
+						f->exit_args == 1 || cfg->live_fallback);
 	if (!err)
 		err = bpf_program__set_autoload(skel->progs.handle_mark_victim,
 						with_oom && f->oom == OOM_TASK);
@@ -219,6 +221,7 @@ static int exits_load(struct pp_signals *s, const struct features *f,
 	if (err)
 		goto out_destroy;
 	s->exits = skel;
+	s->live_count = f->exit_args == 1 || cfg->live_fallback;
 	return 0;
 
 out_destroy:
@@ -264,6 +267,7 @@ out_destroy:
 }
 
 static void arm(struct pp_signals *s);
+static int consume(struct pp_signals *s);
 
 static void on_ready(void *ctx, int res)
 {
@@ -275,10 +279,20 @@ static void on_ready(void *ctx, int res)
 		pp_log_errno(PP_LOG_WARN, res, "bpf: polling the ring buffer failed, events stop");
 		return;
 	}
-	n = ring_buffer__consume(s->rb);
+	n = consume(s);
 	if (n < 0)
 		pp_log_errno(PP_LOG_WARN, n, "bpf: reading the ring buffer failed, ignoring");
 	arm(s);
+}
+
+int pp_signals_drain(struct pp_signals *s)
+{
+	int n;
+
+	if (!s)
+		return 0;
+	n = consume(s);
+	return n;
 }
 
 static void arm(struct pp_signals *s)
@@ -295,97 +309,31 @@ static void arm(struct pp_signals *s)
 	s->polling = true;
 }
 
-/* ---- decoding ------------------------------------------------------------------------------- */
-
-static void decode_exit(const struct pp_ev_exit *e, struct pp_ksig *k)
-{
-	k->kind = PP_KSIG_EXIT;
-	k->pid = e->pid;
-	k->tgid = e->tgid;
-	k->ppid = e->ppid;
-	k->cgroup_id = e->cgroup_id;
-	memcpy(k->comm, e->comm, sizeof(k->comm));
-	k->comm[sizeof(k->comm) - 1] = '\0';
-	/* task->exit_code is a wait(2) status. */
-	if (WIFSIGNALED(e->exit_code)) {
-		k->exit_code = -1;
-		k->signal = WTERMSIG(e->exit_code);
-		k->core_dumped = WCOREDUMP(e->exit_code);
-	} else {
-		k->exit_code = WEXITSTATUS(e->exit_code);
-	}
-	k->leader = e->flags & PP_EV_EXIT_LEADER;
-	k->group_dead = e->flags & PP_EV_EXIT_GROUP_DEAD;
-}
-
-static void decode_oom(const struct pp_ev_oom *e, struct pp_ksig *k)
-{
-	k->kind = PP_KSIG_OOM;
-	k->pid = e->pid;
-	k->tgid = e->tgid;
-	k->cgroup_id = e->cgroup_id;
-	k->uid = e->uid;
-	memcpy(k->comm, e->comm, sizeof(k->comm));
-	k->comm[sizeof(k->comm) - 1] = '\0';
-}
-
-static void decode_sock(const struct pp_ev_sock *e, enum pp_ksig_kind kind, struct pp_ksig *k)
-{
-	k->kind = kind;
-	k->tgid = e->tgid;
-	k->cgroup_id = e->cgroup_id;
-	memcpy(k->comm, e->comm, sizeof(k->comm));
-	k->comm[sizeof(k->comm) - 1] = '\0';
-	k->family = e->family;
-	k->port = e->port;
-	memcpy(k->addr, e->addr_be, sizeof(k->addr));
-	k->oldstate = e->oldstate;
-	k->newstate = e->newstate;
-	k->cookie = e->cookie;
-	k->backlog = e->backlog;
-	k->max_backlog = e->max_backlog;
-	k->accepts = e->accepts;
-}
-
-/* Record sizes by type; 0 = unknown type. */
-static const size_t record_sizes[_PP_EV_MAX] = {
-	[PP_EV_EXIT] = sizeof(struct pp_ev_exit),    [PP_EV_OOM] = sizeof(struct pp_ev_oom),
-	[PP_EV_LISTEN] = sizeof(struct pp_ev_sock),  [PP_EV_UNLISTEN] = sizeof(struct pp_ev_sock),
-	[PP_EV_ACCEPTS] = sizeof(struct pp_ev_sock),
-};
+/* ---- events --------------------------------------------------------------------------------- */
 
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct pp_signals *s = ctx;
-	const struct pp_ev_hdr *h = data;
-	struct pp_ksig k = {0};
+	struct pp_ksig k;
 
-	if (size < sizeof(*h) || h->version != PP_EV_ABI_VERSION || h->type >= _PP_EV_MAX ||
-	    !record_sizes[h->type] || h->size < record_sizes[h->type] || h->size > size) {
+	if (pp_ksig_decode(data, size, &k) < 0) {
 		s->malformed++;
 		return 0;
 	}
-	switch (h->type) {
-	case PP_EV_EXIT:
-		decode_exit(data, &k);
-		break;
-	case PP_EV_OOM:
-		decode_oom(data, &k);
-		break;
-	case PP_EV_LISTEN:
-		decode_sock(data, PP_KSIG_LISTEN, &k);
-		break;
-	case PP_EV_UNLISTEN:
-		decode_sock(data, PP_KSIG_UNLISTEN, &k);
-		break;
-	default:
-		decode_sock(data, PP_KSIG_ACCEPTS, &k);
-		break;
-	}
-	k.ts = h->ts_ns;
 	s->events++;
 	s->fn(s->ctx, &k);
-	return 0;
+	/* A negative return stops libbpf after this record, which counts as consumed. */
+	return ++s->batch >= CONSUME_BUDGET ? -EAGAIN : 0;
+}
+
+/* ring_buffer__consume() within CONSUME_BUDGET: records delivered, or -errno. */
+static int consume(struct pp_signals *s)
+{
+	int n;
+
+	s->batch = 0;
+	n = ring_buffer__consume(s->rb);
+	return n == -EAGAIN ? (int)s->batch : n;
 }
 
 /* ---- public --------------------------------------------------------------------------------- */
@@ -405,6 +353,9 @@ static void set_mode(struct pp_signals *s, int exits_err, int oom_err, int socke
 		len += snprintf(s->mode + len, sizeof(s->mode) - len, " (oom: %s)",
 				oom_err == -ENOENT ? "no mark_victim tracepoint"
 						   : strerror(-oom_err));
+	if (s->exits && s->live_count && len < sizeof(s->mode))
+		len += snprintf(s->mode + len, sizeof(s->mode) - len,
+				" (exits: last thread told by signal->live)");
 	if (!s->sockets && len < sizeof(s->mode))
 		snprintf(s->mode + len, sizeof(s->mode) - len, " (sockets: %s)",
 			 sockets_err == -EOPNOTSUPP ? "no inet_sock_set_state tracepoint"

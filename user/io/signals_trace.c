@@ -97,7 +97,7 @@ static const char *exit_scope(const struct pp_ksig *k)
 	if (k->leader && k->group_dead)
 		return "";
 	if (k->leader)
-		return " (leader; other threads remain)";
+		return " (main thread; others run on)";
 	if (k->group_dead)
 		return " (last thread)";
 	return " (thread)";
@@ -143,9 +143,17 @@ static void print_text(const struct pp_ksig *k)
 		break;
 	default:
 		fmt_endpoint(k, ep, sizeof(ep));
-		snprintf(detail, sizeof(detail),
-			 "%llu established so far, on %s, accept queue %u/%u",
-			 (unsigned long long)k->accepts, ep, k->backlog, k->max_backlog);
+		if (k->queue_known)
+			snprintf(detail, sizeof(detail),
+				 "%llu established so far, on %s, accept queue %u/%u, "
+				 "listener accepted %llu of %llu",
+				 (unsigned long long)k->accepts, ep, k->backlog, k->max_backlog,
+				 (unsigned long long)k->accepted,
+				 (unsigned long long)k->established);
+		else
+			snprintf(detail, sizeof(detail),
+				 "%llu established so far, on %s, listener unknown",
+				 (unsigned long long)k->accepts, ep);
 		break;
 	}
 	printf("%-12s %-8s %7s %7s %-16s %-10s %5s %s\n", when, pp_ksig_kind_str(k->kind), pid,
@@ -212,8 +220,14 @@ static void print_json(const struct pp_ksig *k)
 			"\"max_backlog\":%u",
 			k->port, ep, (unsigned long long)k->cookie, k->backlog, k->max_backlog);
 		if (k->kind == PP_KSIG_ACCEPTS)
-			jprintf(buf, sizeof(buf), &len, ",\"accepts\":%llu",
-				(unsigned long long)k->accepts);
+			jprintf(buf, sizeof(buf), &len, ",\"accepts\":%llu,\"queue_known\":%s",
+				(unsigned long long)k->accepts, k->queue_known ? "true" : "false");
+		if (k->kind != PP_KSIG_LISTEN)
+			jprintf(buf, sizeof(buf), &len, ",\"established\":%llu",
+				(unsigned long long)k->established);
+		if (k->kind == PP_KSIG_ACCEPTS)
+			jprintf(buf, sizeof(buf), &len, ",\"accepted\":%llu",
+				(unsigned long long)k->accepted);
 		break;
 	}
 	jprintf(buf, sizeof(buf), &len, "}");

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "podprobe/accept_watch.h"
 #include "podprobe/clock.h"
 #include "podprobe/kubefmt.h"
 #include "podprobe/lifecycle.h"
@@ -117,7 +118,7 @@ static void ksig_exit(struct pp_supervisor *sup, const struct pp_ksig *sig)
 	char msg[256];
 
 	if (c) {
-		if (sig->group_dead || sig->leader)
+		if (sig->group_dead)
 			kernel_exit(c, sig);
 		return;
 	}
@@ -171,9 +172,14 @@ static void ksig_oom(struct pp_supervisor *sup, const struct pp_ksig *sig)
 static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 {
 	pp_nsec now = pp_clock_now();
+	struct port_watch *w;
 
 	if (!port)
 		return;
+	/* Another listener, or none: the evidence about the old one no longer applies. */
+	w = pp_sup_port_watch(sup, port, false);
+	if (w)
+		pp_accept_watch_reset(&w->aw);
 	for (uint32_t i = 0; i < sup->n_probes; i++) {
 		struct pp_probe_job *job = &sup->probes[i]->job;
 		enum pp_probe_kind kind = job->w.kind;
@@ -196,17 +202,20 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 
 /*
  * Wedged listeners (kubernetes issue 103632): the kernel completes handshakes for an app that
- * never calls accept(), so tcpSocket probes pass. A listener whose accept queue stayed non-empty
- * and did not shrink across two reports at least a probe timeout apart holds connections
- * nobody accepted for that long: NotAccepting.
+ * never calls accept(), so tcpSocket probes pass. pp_accept_watch judges the kernel's samples
+ * of the listener: connections waiting and none accepted for a probe timeout is NotAccepting;
+ * an accept or an empty queue clears it.
  */
 static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 {
-	struct port_watch *w = pp_sup_port_watch(sup, sig->port, true);
+	struct port_watch *w;
 	struct probe_rt *owner = NULL;
 	pp_nsec timeout = PP_NSEC_PER_SEC;
 	char msg[256];
 
+	if (!sig->queue_known)
+		return;
+	w = pp_sup_port_watch(sup, sig->port, true);
 	if (!w)
 		return;
 	for (uint32_t i = 0; i < sup->n_probes; i++) {
@@ -219,23 +228,28 @@ static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 			owner = owner ? owner : sup->probes[i];
 		}
 	}
-	if (!sig->backlog) {
-		w->wedged = false;
-	} else if (!w->wedged && w->last_ts && w->last_backlog && sig->backlog >= w->last_backlog &&
-		   sig->ts - w->last_ts >= timeout && owner) {
-		w->wedged = true;
+	switch (pp_accept_watch_on_report(&w->aw, sig->cookie, sig->backlog, sig->accepted,
+					  sig->established, sig->ts, timeout)) {
+	case PP_ACCEPT_WEDGED:
+		if (!owner)
+			break;
 		snprintf(
 			msg, sizeof(msg),
 			"Listener on port %u has %u connections that were not accepted for %llu ms",
 			sig->port, sig->backlog,
-			(unsigned long long)((sig->ts - w->last_ts) / PP_NSEC_PER_MSEC));
+			(unsigned long long)(pp_accept_watch_stalled_for(&w->aw) /
+					     PP_NSEC_PER_MSEC));
 		sup->source = "kernel";
 		pp_sup_emit_event(owner->c->pod, owner->c->ci, PP_EVENT_WARNING, "NotAccepting",
 				  msg, pp_clock_now());
 		sup->source = NULL;
+		break;
+	case PP_ACCEPT_CLEARED:
+		pp_log(PP_LOG_DEBUG, "kernel: port %u accepts connections again", sig->port);
+		break;
+	default:
+		break;
 	}
-	w->last_ts = sig->ts;
-	w->last_backlog = sig->backlog;
 }
 
 static void on_ksig(void *ctx, const struct pp_ksig *sig)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "podprobe/accept_watch.h"
 #include "podprobe/clock.h"
 #include "podprobe/expand.h"
 #include "podprobe/lifecycle.h"
@@ -157,11 +158,11 @@ static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe
 	    !pod_annotation_true(p->c->pod->spec, PP_ANN_TCP_ACCEPT))
 		return result;
 	w = pp_sup_port_watch(sup, (uint16_t)job->target.port, false);
-	if (!w || !w->wedged)
+	if (!w || !pp_accept_watch_wedged(&w->aw))
 		return result;
 	snprintf(sup->adjust_msg, sizeof(sup->adjust_msg),
 		 "listener on port %d is not accepting connections (%u waiting)", job->target.port,
-		 w->last_backlog);
+		 w->aw.backlog);
 	*output = sup->adjust_msg;
 	return PP_RESULT_FAILURE;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 
+#include "podprobe/accept_watch-t.h"
 #include "podprobe/lifecycle-t.h"
 #include "podprobe/prober.h"
 #include "podprobe/probe_runner.h"
@@ -43,9 +44,7 @@ struct probe_rt {
 /* What the kernel tells about one probed listening port (wedged-listener detection). */
 struct port_watch {
 	uint16_t port;
-	bool wedged; /* connections wait in its accept queue, unaccepted */
-	uint32_t last_backlog;
-	pp_nsec last_ts;
+	struct pp_accept_watch aw; /* the kernel's samples of its listener, judged */
 };
 
 struct cont_rt {

@@ -11,8 +11,11 @@
 #ifndef PODPROBE_ABI_EVENTS_H
 #define PODPROBE_ABI_EVENTS_H
 
-/* Bumped whenever a record below changes; userspace drops events of another version. */
-#define PP_EV_ABI_VERSION 1
+/*
+ * Bumped whenever a record below changes; userspace drops events of another version.
+ * 2: EXIT records only for the whole process (flags), ACCEPTS with per-listener counters.
+ */
+#define PP_EV_ABI_VERSION 2
 
 #define PP_EV_COMM_LEN 16
 
@@ -43,6 +46,11 @@ enum pp_ev_exit_flags {
 	PP_EV_EXIT_GROUP_DEAD = 1u << 1, /* the last thread: the whole process is gone */
 };
 
+/* pp_ev_sock.flags */
+enum pp_ev_sock_flags {
+	PP_EV_SOCK_QUEUE = 1u << 0, /* backlog, max_backlog, established sample a known listener */
+};
+
 /* Values of the tracked_ports map. */
 enum pp_ev_port_flags {
 	PP_EV_PORT_TRACKED = 1u << 0, /* report LISTEN/UNLISTEN and count accepts */
@@ -63,7 +71,8 @@ struct pp_ev_exit {
 	__u32 pid;	 /* thread id */
 	__u32 tgid;	 /* process id */
 	__u32 ppid;	 /* tgid of the real parent */
-	__u32 exit_code; /* raw task->exit_code: wait(2) status, decoded in userspace */
+	__u32 exit_code; /* wait(2) status, decoded in userspace: the process's with
+			  * GROUP_DEAD (as wait would report it), else the thread's */
 	__u32 flags;	 /* enum pp_ev_exit_flags */
 	__u32 pad;
 	char comm[PP_EV_COMM_LEN];
@@ -83,30 +92,41 @@ struct pp_ev_oom {
 /*
  * PP_EV_LISTEN / PP_EV_UNLISTEN / PP_EV_ACCEPTS, from tp_btf/inet_sock_set_state. For LISTEN
  * and UNLISTEN the task fields describe the caller of listen()/close(); ACCEPTS is raised in
- * softirq context, so they are 0 there.
+ * softirq context or by another socket, so they are 0 there.
+ *
+ * ACCEPTS is a sample of the listener on <port> taken when one of its connections is
+ * established, when the server closes a connection it accepted, or when a local client
+ * connects to the port; <oldstate>/<newstate> are that socket's. The listener has accepted
+ * established - backlog connections at that moment (the new connection of an ESTABLISHED
+ * sample is counted in both).
  */
 struct pp_ev_sock {
 	struct pp_ev_hdr hdr;
 	__u64 cookie;	   /* the listener's socket cookie (SO_COOKIE); 0 = unknown */
 	__u64 cgroup_id;   /* of the calling task; 0 for ACCEPTS */
-	__u64 accepts;	   /* completed connections on <port> so far; ACCEPTS only */
+	__u64 accepts;	   /* ACCEPTS: connections established on <port> since it was tracked */
+	__u64 established; /* ACCEPTS, UNLISTEN: connections the listener completed since listen()
+			    */
 	__u32 tgid;	   /* of the calling task; 0 for ACCEPTS */
 	__u32 backlog;	   /* the listener's sk_ack_backlog (accept queue length) */
 	__u32 max_backlog; /* the listener's sk_max_ack_backlog */
+	__u32 flags;	   /* enum pp_ev_sock_flags */
 	__u16 family;	   /* AF_INET or AF_INET6 */
-	__u16 port;	   /* local port, host byte order */
+	__u16 port;	   /* local port of the listener, host byte order */
 	__u8 addr_be[16];  /* local address, network byte order (4 bytes used for AF_INET) */
 	__u8 oldstate;	   /* TCP_* of the kernel (TCP_LISTEN = 10) */
 	__u8 newstate;
-	__u8 pad[6];
+	__u8 pad[2];
 	char comm[PP_EV_COMM_LEN]; /* of the calling task; empty for ACCEPTS */
 };
 
 /* Values of the port_accepts map (key: __u16 port, host byte order). */
 struct pp_ev_port_stats {
-	__u64 accepts;	  /* SYN_RECV -> ESTABLISHED transitions since tracking began */
-	__u64 last_ns;	  /* CLOCK_MONOTONIC of the latest */
-	__u64 emitted_ns; /* CLOCK_MONOTONIC of the latest PP_EV_ACCEPTS record */
+	__u64 accepts;	       /* SYN_RECV -> ESTABLISHED transitions since tracking began */
+	__u64 last_ns;	       /* CLOCK_MONOTONIC of the latest */
+	__u64 emitted_ns;      /* CLOCK_MONOTONIC of the latest PP_EV_ACCEPTS record */
+	__u32 emitted_backlog; /* the backlog that record carried */
+	__u32 pad;
 };
 
 _Static_assert(sizeof(struct pp_ev_hdr) == 16, "pp_ev_hdr layout");
@@ -116,11 +136,13 @@ _Static_assert(__builtin_offsetof(struct pp_ev_exit, exit_code) == 36, "pp_ev_ex
 _Static_assert(__builtin_offsetof(struct pp_ev_exit, comm) == 48, "pp_ev_exit layout");
 _Static_assert(sizeof(struct pp_ev_oom) == 56, "pp_ev_oom layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_oom, comm) == 40, "pp_ev_oom layout");
-_Static_assert(sizeof(struct pp_ev_sock) == 96, "pp_ev_sock layout");
-_Static_assert(__builtin_offsetof(struct pp_ev_sock, tgid) == 40, "pp_ev_sock layout");
-_Static_assert(__builtin_offsetof(struct pp_ev_sock, port) == 54, "pp_ev_sock layout");
-_Static_assert(__builtin_offsetof(struct pp_ev_sock, addr_be) == 56, "pp_ev_sock layout");
-_Static_assert(__builtin_offsetof(struct pp_ev_sock, comm) == 80, "pp_ev_sock layout");
-_Static_assert(sizeof(struct pp_ev_port_stats) == 24, "pp_ev_port_stats layout");
+_Static_assert(sizeof(struct pp_ev_sock) == 104, "pp_ev_sock layout");
+_Static_assert(__builtin_offsetof(struct pp_ev_sock, established) == 40, "pp_ev_sock layout");
+_Static_assert(__builtin_offsetof(struct pp_ev_sock, tgid) == 48, "pp_ev_sock layout");
+_Static_assert(__builtin_offsetof(struct pp_ev_sock, flags) == 60, "pp_ev_sock layout");
+_Static_assert(__builtin_offsetof(struct pp_ev_sock, port) == 66, "pp_ev_sock layout");
+_Static_assert(__builtin_offsetof(struct pp_ev_sock, addr_be) == 68, "pp_ev_sock layout");
+_Static_assert(__builtin_offsetof(struct pp_ev_sock, comm) == 88, "pp_ev_sock layout");
+_Static_assert(sizeof(struct pp_ev_port_stats) == 32, "pp_ev_port_stats layout");
 
 #endif
