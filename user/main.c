@@ -6,6 +6,8 @@
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,10 @@
 #include "podprobe/pod.h"
 #include "podprobe/probe.h"
 #include "podprobe/probe_once.h"
+#include "podprobe/runtime.h"
+#include "podprobe/security.h"
 #include "podprobe/signals.h"
+#include "podprobe/statedir.h"
 #include "podprobe/supervisor.h"
 
 #define PP_VERSION "0.1.0"
@@ -100,11 +105,11 @@ static const char main_doc[] =
 	"  podprobe logs web -c init-data\n"
 	"  podprobe probe http://127.0.0.1:8080/healthz\n";
 
+/* --state-dir's help names the directory this user gets (filled in by main()). */
+static char state_dir_doc[PATH_MAX + 256];
+
 static const struct argp_option common_options[] = {
-	{"state-dir", OPT_STATE_DIR, "DIR", 0,
-	 "Logs, volumes and state (default /run/podprobe as root, else "
-	 "$XDG_RUNTIME_DIR/podprobe)",
-	 0},
+	{"state-dir", OPT_STATE_DIR, "DIR", 0, state_dir_doc, 0},
 	{"verbose", 'v', NULL, 0, "Print debug messages", 0},
 	{NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0},
 	{0},
@@ -477,6 +482,16 @@ static const char *default_state_dir(void)
 	return buf;
 }
 
+static void fill_state_dir_doc(void)
+{
+	snprintf(state_dir_doc, sizeof(state_dir_doc),
+		 "Logs, volumes and state, kept private (mode 0700, refused when owned by "
+		 "someone else or writable by others; one `podprobe run` at a time). Default "
+		 "/run/podprobe as root, else $XDG_RUNTIME_DIR/podprobe, or /tmp/podprobe-UID "
+		 "when XDG_RUNTIME_DIR is unset; for you now: %s",
+		 default_state_dir());
+}
+
 static void print_diags(const struct pp_diag_list *diags)
 {
 	char line[2048];
@@ -642,7 +657,9 @@ static int cmd_run(void)
 				.min_kill_gap = opts.kill_gap,
 			},
 	};
-	int errors, rc;
+	char msg[PATH_MAX + 256];
+	int errors, rc, dir_fd, lock_fd;
+	pid_t holder = 0;
 
 	pp_backoff_cfg_fill(&cfg.lc.backoff);
 	errors = load_manifests(&pods, &diags);
@@ -660,8 +677,51 @@ static int cmd_run(void)
 		return EXIT_USAGE;
 	}
 	pp_diag_list_free(&diags);
+	/* What a non-root podprobe cannot apply is said once, before anything starts. */
+	for (size_t i = 0; i < pods.n; i++)
+		if (pp_security_host_warnings(pods.items[i], (uint32_t)geteuid(), &diags) < 0)
+			break;
+	print_diags(&diags);
+	pp_diag_list_free(&diags);
+
+	/* The state directory is ours alone for the whole run (lock_fd stays open). */
+	dir_fd = pp_statedir_open(opts.state_dir, true, msg, sizeof(msg));
+	if (dir_fd < 0) {
+		fprintf(stderr, "podprobe: %s\n", msg);
+		pp_pod_list_free(&pods);
+		return EXIT_USAGE;
+	}
+	lock_fd = pp_statedir_lock(dir_fd, &holder);
+	/*
+	 * A run killed a moment ago can leave its lock held for a moment more, by a child it was
+	 * starting (between clone and exec the lock fd is still open there): when the pid in
+	 * the lock file is dead, wait for the lock, at most 2 s.
+	 */
+	for (int i = 0; i < 100 && lock_fd == -EWOULDBLOCK && holder > 0 && kill(holder, 0) < 0 &&
+			errno == ESRCH;
+	     i++) {
+		poll(NULL, 0, 20);
+		lock_fd = pp_statedir_lock(dir_fd, &holder);
+	}
+	close(dir_fd);
+	if (lock_fd < 0) {
+		if (lock_fd == -EWOULDBLOCK && holder > 0)
+			fprintf(stderr,
+				"podprobe: state directory %s is in use by podprobe pid %d\n",
+				opts.state_dir, (int)holder);
+		else if (lock_fd == -EWOULDBLOCK)
+			fprintf(stderr,
+				"podprobe: state directory %s is in use by another podprobe\n",
+				opts.state_dir);
+		else
+			pp_log_errno(PP_LOG_ERR, lock_fd, "cannot lock state directory '%s'",
+				     opts.state_dir);
+		pp_pod_list_free(&pods);
+		return EXIT_USAGE;
+	}
 	rc = pp_supervisor_run(&cfg, &pods);
 	pp_pod_list_free(&pods);
+	close(lock_fd);
 	if (rc < 0)
 		return EXIT_FAILURE;
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -672,6 +732,11 @@ int main(int argc, char **argv)
 	const struct argp *argp;
 	int rc;
 
+	/* Many pods mean many fds; the processes started get the original soft limit back. */
+	rc = pp_proc_raise_nofile();
+	if (rc < 0)
+		pp_log_errno(PP_LOG_WARN, rc, "cannot raise the open-file limit, ignoring");
+	fill_state_dir_doc();
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		fputs(main_doc, argc < 2 ? stderr : stdout);

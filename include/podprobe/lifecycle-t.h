@@ -58,6 +58,7 @@ struct pp_exit_info {
 	int code;	 /* exit status when signal == 0 */
 	int signal;	 /* terminating signal, or 0 */
 	bool oom_killed; /* the memory cgroup OOM-killed it */
+	bool unknown;	 /* it ended while nobody watched and how is lost (adoption) */
 };
 
 /* A terminated state (state.terminated / lastState.terminated of the API). */
@@ -99,11 +100,18 @@ struct pp_container_state {
 	pp_nsec kill_at;	 /* SIGKILL time once term_sent */
 	bool kill_sent;
 	bool restart_after_stop; /* R.3: a probe kill decided to restart */
+	uint32_t created;	 /* instances the runtime created (started or failed to) */
+	bool config_error;	 /* Waiting in CreateContainerConfigError, retried at */
+	pp_nsec config_retry_at; /* ... this time */
 };
+
+/* kubelet's pod worker retries a failed sync after 10 s (kubelet.go backOffPeriod, R.9). */
+#define PP_CONFIG_RETRY (10 * PP_NSEC_PER_SEC)
 
 struct pp_lc_cfg {
 	struct pp_backoff_cfg backoff;
 	pp_nsec min_kill_gap; /* PP_MIN_KILL_GAP unless tests shrink it */
+	pp_nsec config_retry; /* CreateContainerConfigError retry, 0 = PP_CONFIG_RETRY */
 };
 
 struct pp_pod_state {

@@ -30,6 +30,18 @@ void pp_lc_on_started(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, p
 void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, const char *err,
 			   pp_nsec now, struct pp_actions *acts);
 
+/*
+ * PP_ACT_START for <ci>/<instance> could not even be prepared: the container's configuration
+ * cannot be carried out (<err>, e.g. runAsNonRoot with uid 0). As kubelet's
+ * CreateContainerConfigError: no process was created, so no restart is counted and no
+ * termination recorded; the container waits with that reason and <err> as message, a Warning
+ * Failed "Error: <err>" is emitted, and the start is tried again after cfg->config_retry
+ * whatever the restart policy (K: kuberuntime_container.go startContainer,
+ * ErrCreateContainerConfig; kuberuntime_manager.go computePodActions).
+ */
+void pp_lc_on_config_error(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, const char *err,
+			   pp_nsec now, struct pp_actions *acts);
+
 /* The main process of <ci>/<instance> ended as <ex>. */
 void pp_lc_on_exit(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
 		   const struct pp_exit_info *ex, pp_nsec now, struct pp_actions *acts);

@@ -101,6 +101,55 @@ struct pp_volume {
 	bool empty_dir; /* the only volume source the process runtime supports */
 };
 
+/* seccompProfile / appArmorProfile: {type, localhostProfile}. */
+struct pp_profile_spec {
+	bool set;		 /* the key is present */
+	char *type;		 /* as written, or NULL */
+	char *localhost_profile; /* or NULL */
+};
+
+/*
+ * A securityContext: the pod's (spec.securityContext, PodSecurityContext) or a container's
+ * (SecurityContext). has_* mark the fields written: the API tells unset apart from 0/false.
+ * What the runtime does with each field: user/core/security.c and README.md.
+ */
+struct pp_security_spec {
+	bool set; /* securityContext is present */
+	bool has_run_as_user;
+	int64_t run_as_user;
+	bool has_run_as_group;
+	int64_t run_as_group;
+	bool has_run_as_non_root;
+	bool run_as_non_root;
+	/* pod level only */
+	int64_t *supplemental_groups;
+	size_t n_supplemental_groups;
+	char *supplemental_groups_policy; /* as written, or NULL */
+	bool has_fs_group;
+	int64_t fs_group;
+	char *fs_group_change_policy; /* as written, or NULL */
+	struct pp_kv *sysctls;	      /* listed, never applied */
+	size_t n_sysctls;
+	char *se_linux_change_policy; /* as written, or NULL */
+	/* container level only */
+	bool has_privileged;
+	bool privileged;
+	bool has_allow_privilege_escalation;
+	bool allow_privilege_escalation;
+	bool read_only_root_fs;
+	bool has_capabilities;
+	char **cap_add; /* capabilities.add as written ("NET_ADMIN", "ALL") */
+	size_t n_cap_add;
+	char **cap_drop;
+	size_t n_cap_drop;
+	char *proc_mount; /* as written, or NULL */
+	/* both */
+	bool has_se_linux_options;
+	bool has_windows_options;
+	struct pp_profile_spec seccomp;
+	struct pp_profile_spec app_armor;
+};
+
 struct pp_container_spec {
 	char *name;
 	char *image;
@@ -122,10 +171,11 @@ struct pp_container_spec {
 	struct pp_probe_spec startup;
 	struct pp_probe_spec liveness;
 	struct pp_probe_spec readiness;
-	char *restart_policy; /* container-level restartPolicy as written, or NULL */
-	bool is_init;	      /* listed under spec.initContainers */
-	bool sidecar;	      /* init container with restartPolicy: Always */
-	int64_t memory_limit; /* resources.limits.memory in bytes, 0 = none */
+	char *restart_policy;		  /* container-level restartPolicy as written, or NULL */
+	bool is_init;			  /* listed under spec.initContainers */
+	bool sidecar;			  /* init container with restartPolicy: Always */
+	int64_t memory_limit;		  /* resources.limits.memory in bytes, 0 = none */
+	struct pp_security_spec security; /* securityContext */
 };
 
 /* Where a field of the document sits, for error messages. */
@@ -134,10 +184,15 @@ struct pp_field_pos {
 	struct pp_src_pos pos;
 };
 
+#define PP_POD_DIGEST_MAX 32 /* "fnv1a64:" and 16 hex digits, NUL included */
+
 struct pp_pod {
 	char *file;		/* path the pod was read from */
 	unsigned int doc_index; /* 0-based document index in a multi-document file */
 	struct pp_src_pos pos;	/* start of the document */
+	char *source;		/* the document's text as read (to keep it with the pod's state) */
+	size_t source_len;
+	char digest[PP_POD_DIGEST_MAX]; /* of the document's content: comments, layout ignored */
 	char *api_version;
 	char *kind;
 	char *name;
@@ -158,7 +213,8 @@ struct pp_pod {
 	size_t n_containers;
 	struct pp_volume *volumes;
 	size_t n_volumes;
-	struct pp_field_pos *fields; /* every key and item seen, in document order */
+	struct pp_security_spec security; /* spec.securityContext */
+	struct pp_field_pos *fields;	  /* every key and item seen, in document order */
 	size_t n_fields;
 };
 

@@ -66,6 +66,9 @@ int pp_pod_validate(const struct pp_pod *pod, struct pp_diag_list *diags);
 /* True for a DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters. */
 bool pp_is_dns1123_label(const char *s);
 
+/* True for a DNS-1123 subdomain (pod names): dot-separated labels, at most 253 characters. */
+bool pp_is_dns1123_subdomain(const char *s);
+
 /*
  * Append a finding. <file> and <path> are copied; <fmt> formats the message. Returns 0 or
  * -ENOMEM.

@@ -27,6 +27,13 @@ void pp_probe_worker_init(struct pp_probe_worker *w, enum pp_probe_kind kind);
 void pp_probe_worker_arm(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
 			 uint32_t instance, pp_nsec started_at, pp_nsec spread);
 
+/*
+ * After pp_probe_worker_arm() for an instance a restarted podprobe re-adopted: the verdict
+ * the worker had published (pp_probe_verdict; out-of-range values are ignored) stands, so
+ * the next result changes it only as it would have without the restart.
+ */
+void pp_probe_worker_restore(struct pp_probe_worker *w, uint8_t published);
+
 /* Stop probing (container gone, pod terminal). */
 void pp_probe_worker_disarm(struct pp_probe_worker *w);
 

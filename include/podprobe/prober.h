@@ -14,6 +14,7 @@
 
 #include "podprobe/pod-t.h"
 #include "podprobe/probe-t.h"
+#include "podprobe/security-t.h"
 
 struct pp_loop;
 struct pp_prober;
@@ -42,8 +43,9 @@ struct pp_probe_target {
 	char *const *argv;
 	char *const *envp; /* NULL = podprobe's environment */
 	const char *working_dir;
-	const char *cgroup; /* join this cgroup v2 directory, or NULL */
-	int mnt_ns_fd;	    /* enter this mount namespace (a pidfd), -1 = none */
+	const char *cgroup;		    /* join this cgroup v2 directory, or NULL */
+	int mnt_ns_fd;			    /* enter this mount namespace (a pidfd), -1 = none */
+	const struct pp_exec_security *sec; /* run as the container (H-EXEC.1), NULL = podprobe */
 };
 
 struct pp_probe_report {

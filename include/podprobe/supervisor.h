@@ -38,7 +38,6 @@ struct pp_supervisor_cfg {
 
 /* Requests to a running `podprobe run` (see pp_supervisor_request_delete). */
 #define PP_CONTROL_DIR "control/delete"
-#define PP_PID_FILE    "podprobe.pid"
 
 /*
  * Ask the `podprobe run` that uses <state_dir> to delete pod <ns>/<name> (as `kubectl delete`

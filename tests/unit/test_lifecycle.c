@@ -154,9 +154,12 @@ static void test_init_containers_run_one_at_a_time_in_order(void **state)
 	t_start(e);
 	assert_int_equal(t_started(e), 0);
 	assert_int_equal(t_count(e, PP_ACT_START, NULL), 1);
-	assert_non_null(t_find(e, PP_ACT_EVENT, "Created"));
+	assert_non_null(t_find(e, PP_ACT_EVENT, "Pulled"));
+	/* "Created" comes once the runtime has made the process, right before "Started". */
+	assert_null(t_find(e, PP_ACT_EVENT, "Created"));
 	assert_status(e, "Init:0/2");
 	assert_int_equal(t_settle(e), 1u << 0);
+	assert_non_null(t_find(e, PP_ACT_EVENT, "Created"));
 	assert_status(e, "Init:0/2");
 	assert_int_equal(e->ps.phase, PP_PHASE_PENDING);
 
@@ -272,6 +275,35 @@ static void test_crashing_container_backoff_doubles_to_cap(void **state)
 		t_settle(e);
 		assert_int_equal(e->ps.c[0].restart_count, i + 1);
 	}
+	t_env_free(e);
+}
+
+/* A container lost while podprobe was down ends as kubelet reports one it cannot find. */
+static void test_lost_container_ends_as_container_status_unknown(void **state)
+{
+	struct pp_pod *pod = t_pod_new("lost", PP_RESTART_ALWAYS);
+	struct pp_exit_info ex = {.unknown = true};
+	const struct pp_action *ev;
+	struct t_env *e;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	t_clock_advance(SEC);
+	pp_actions_clear(&e->acts);
+	pp_lc_on_exit(&e->ps, 0, e->ps.c[0].instance, &ex, t_now(), &e->acts);
+	assert_string_equal(e->ps.c[0].term.reason, "ContainerStatusUnknown");
+	assert_int_equal(e->ps.c[0].term.exit_code, 137);
+	assert_non_null(strstr(e->ps.c[0].term.message, "could not be located"));
+	ev = t_find(e, PP_ACT_EVENT, "Terminated");
+	assert_non_null(ev);
+	assert_int_equal(ev->type, PP_EVENT_WARNING);
+	assert_non_null(strstr(ev->message, "exit code 137, reason ContainerStatusUnknown"));
+	/* restartPolicy Always: it starts again at once (the first restart has no back-off). */
+	assert_int_equal(t_started(e), 0);
+	t_settle(e);
+	assert_int_equal(e->ps.c[0].restart_count, 1);
 	t_env_free(e);
 }
 
@@ -460,6 +492,173 @@ static void test_start_failure_is_start_error_with_failed_event(void **state)
 	assert_int_equal(e->ps.c[0].term.exit_code, 128);
 	assert_string_equal(e->ps.c[0].term.reason, "StartError");
 	assert_int_equal(e->ps.phase, PP_PHASE_FAILED);
+	t_env_free(e);
+}
+
+/* ---- CreateContainerConfigError ------------------------------------------------------------ */
+
+#define NONROOT_MSG                                                                     \
+	"container has runAsNonRoot and image will run as root (pod: \"svc_default(0000-uid)\", " \
+	"container: app)"
+
+/* Answer the pending START of <ci> with a configuration error; returns its instance. */
+static uint32_t t_config_error(struct t_env *e, uint32_t ci)
+{
+	const struct pp_action *a = t_find(e, PP_ACT_START, NULL);
+	uint32_t inst;
+
+	assert_non_null(a);
+	assert_int_equal(a->container, ci);
+	inst = a->instance;
+	pp_actions_clear(&e->acts);
+	pp_lc_on_config_error(&e->ps, ci, inst, NONROOT_MSG, t_now(), &e->acts);
+	return inst;
+}
+
+static void test_config_error_waits_and_retries_without_counting_a_restart(void **state)
+{
+	struct pp_pod *pod = t_pod_new("svc", PP_RESTART_NEVER);
+	const struct pp_action *a;
+	struct t_env *e;
+	pp_nsec failed;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	t_config_error(e, 0);
+	failed = t_now();
+	a = t_find(e, PP_ACT_EVENT, "Failed");
+	assert_non_null(a);
+	assert_int_equal(a->type, PP_EVENT_WARNING);
+	assert_string_equal(a->message, "Error: " NONROOT_MSG);
+	/* Nothing was created: no Created event, no termination, no restart counted. */
+	assert_null(t_find(e, PP_ACT_EVENT, "Created"));
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 0);
+	assert_int_equal(e->ps.c[0].state, PP_CSTATE_WAITING);
+	assert_string_equal(e->ps.c[0].reason, "CreateContainerConfigError");
+	assert_string_equal(e->ps.c[0].message, NONROOT_MSG);
+	assert_false(e->ps.c[0].has_term);
+	assert_int_equal(e->ps.c[0].restart_count, 0);
+	assert_int_equal(e->ps.phase, PP_PHASE_PENDING);
+	assert_false(e->ps.terminal);
+	assert_status(e, "CreateContainerConfigError");
+
+	/* Tried again after kubelet's pod-worker back-off, whatever the restart policy. */
+	assert_int_equal(pp_lc_next_deadline(&e->ps), failed + PP_CONFIG_RETRY);
+	t_clock_set(failed + PP_CONFIG_RETRY - 1);
+	t_timer(e);
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 0);
+	t_clock_set(failed + PP_CONFIG_RETRY);
+	t_timer(e);
+	assert_int_equal(t_started(e), 0);
+	t_config_error(e, 0);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Failed"), 1);
+	assert_int_equal(e->ps.c[0].restart_count, 0);
+
+	/* Once the configuration can be carried out, the container starts as its first. */
+	t_clock_advance(PP_CONFIG_RETRY);
+	t_timer(e);
+	assert_int_equal(t_settle(e), 1u << 0);
+	assert_non_null(t_find(e, PP_ACT_EVENT, "Created"));
+	assert_non_null(t_find(e, PP_ACT_EVENT, "Started"));
+	assert_int_equal(e->ps.c[0].restart_count, 0);
+	assert_status(e, "Running");
+	t_exit(e, 0, 0, 0, false);
+	assert_true(e->ps.terminal);
+	assert_int_equal(e->ps.phase, PP_PHASE_SUCCEEDED);
+	t_env_free(e);
+}
+
+static void test_config_error_of_init_container_holds_the_pod(void **state)
+{
+	struct pp_pod *pod = t_pod_new("svc", PP_RESTART_ALWAYS);
+	struct t_env *e;
+
+	t_pod_add(pod, "app", true, false);
+	t_pod_add(pod, "main", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	t_config_error(e, 0);
+	assert_status(e, "Init:CreateContainerConfigError");
+	assert_int_equal(e->ps.phase, PP_PHASE_PENDING);
+	t_clock_advance(PP_CONFIG_RETRY);
+	t_timer(e);
+	assert_int_equal(t_started(e), 0);
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 1);
+	assert_int_equal(e->ps.c[1].instance, 0);
+	t_env_free(e);
+}
+
+static void test_config_error_after_a_crash_keeps_the_restart_count(void **state)
+{
+	struct pp_pod *pod = t_pod_new("svc", PP_RESTART_ALWAYS);
+	struct t_env *e;
+
+	t_pod_add(pod, "app", false, false);
+	t_pod_add(pod, "other", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	/* A configuration error does not hold the next container (kubelet's start loop). */
+	t_config_error(e, 0);
+	assert_int_equal(t_started(e), 1);
+	t_settle(e);
+	t_clock_advance(PP_CONFIG_RETRY);
+	t_timer(e);
+	t_settle(e);
+	assert_int_equal(e->ps.c[0].restart_count, 0);
+	t_clock_advance(SEC);
+	t_exit(e, 0, 1, 0, false);
+	assert_int_equal(t_started(e), 0); /* R.4: the first restart is at once */
+	t_config_error(e, 0);
+	/* The waiting container shows the count of the one that ran, and its termination. */
+	assert_int_equal(e->ps.c[0].restart_count, 0);
+	assert_true(e->ps.c[0].has_term);
+	assert_string_equal(e->ps.c[0].reason, "CreateContainerConfigError");
+	t_clock_advance(PP_CONFIG_RETRY);
+	t_timer(e);
+	t_settle(e);
+	assert_int_equal(e->ps.c[0].restart_count, 1);
+	assert_true(e->ps.c[0].has_last);
+	t_env_free(e);
+}
+
+static void test_delete_during_config_error_ends_the_pod(void **state)
+{
+	struct pp_pod *pod = t_pod_new("svc", PP_RESTART_ALWAYS);
+	const struct pp_action *a;
+	struct t_env *e;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	t_config_error(e, 0);
+	pp_actions_clear(&e->acts);
+	pp_lc_delete(&e->ps, t_now(), &e->acts);
+	assert_true(e->ps.terminal);
+	assert_int_equal(e->ps.phase, PP_PHASE_FAILED);
+	a = t_find(e, PP_ACT_EVENT, "PodFailed");
+	assert_non_null(a);
+	assert_string_equal(a->message, "Pod failed: container app never ran");
+	assert_int_equal(pp_lc_next_deadline(&e->ps), PP_NSEC_INFINITY);
+	t_env_free(e);
+}
+
+static void test_stale_config_error_is_ignored(void **state)
+{
+	struct pp_pod *pod = t_pod_new("svc", PP_RESTART_NEVER);
+	struct t_env *e;
+	uint32_t inst;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	inst = t_find(e, PP_ACT_START, NULL)->instance;
+	t_settle(e);
+	/* The instance is running: a late configuration error for it changes nothing. */
+	pp_actions_clear(&e->acts);
+	pp_lc_on_config_error(&e->ps, 0, inst, "late", t_now(), &e->acts);
+	assert_int_equal(e->acts.n, 0);
+	assert_int_equal(e->ps.c[0].state, PP_CSTATE_RUNNING);
 	t_env_free(e);
 }
 
@@ -945,7 +1144,9 @@ static void test_random_inputs_keep_invariants(void **state)
 			for (size_t i = 0; i < e->ps.n; i++) {
 				const struct pp_container_state *c = &e->ps.c[i];
 
-				assert_true(c->instance == 0 || c->restart_count == c->instance - 1);
+				/* R.7: every instance the runtime created, less the current. */
+				assert_int_equal(c->created, c->instance - (c->start_pending ? 1 : 0));
+				assert_int_equal(c->restart_count, c->created ? c->created - 1 : 0);
 				assert_false(c->alive && c->start_pending);
 				if (c->state == PP_CSTATE_RUNNING)
 					assert_true(c->alive);
@@ -965,6 +1166,7 @@ int main(void)
 		cmocka_unit_test(test_failed_init_under_never_fails_pod_without_starting_main),
 		cmocka_unit_test(test_failed_init_under_always_restarts_with_backoff),
 		cmocka_unit_test(test_crashing_container_backoff_doubles_to_cap),
+		cmocka_unit_test(test_lost_container_ends_as_container_status_unknown),
 		cmocka_unit_test(test_backoff_resets_after_ten_minutes_of_running),
 		cmocka_unit_test(test_onfailure_completes_on_exit_zero_and_restarts_on_error),
 		cmocka_unit_test(test_never_with_error_exit_fails_pod),
@@ -974,6 +1176,11 @@ int main(void)
 		cmocka_unit_test(test_oom_kill_is_reported_as_oomkilled),
 		cmocka_unit_test(test_exit_reported_twice_is_handled_once),
 		cmocka_unit_test(test_start_failure_is_start_error_with_failed_event),
+		cmocka_unit_test(test_config_error_waits_and_retries_without_counting_a_restart),
+		cmocka_unit_test(test_config_error_of_init_container_holds_the_pod),
+		cmocka_unit_test(test_config_error_after_a_crash_keeps_the_restart_count),
+		cmocka_unit_test(test_delete_during_config_error_ends_the_pod),
+		cmocka_unit_test(test_stale_config_error_is_ignored),
 		cmocka_unit_test(test_delete_sends_sigterm_then_sigkill_after_grace),
 		cmocka_unit_test(test_sigkill_comes_at_least_two_seconds_after_sigterm),
 		cmocka_unit_test(test_delete_during_backoff_ends_pod_without_restart),

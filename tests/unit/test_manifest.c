@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -569,7 +570,7 @@ static void test_common_kubectl_fields_are_accepted_silently(void **state)
 		   "    terminationMessagePolicy: File\n"
 		   "    stdin: false\n"
 		   "    tty: false\n"
-		   "    securityContext: {readOnlyRootFilesystem: true}\n"
+		   "    securityContext: {allowPrivilegeEscalation: false}\n"
 		   "    resources: {requests: {cpu: 100m}}\n"
 		   "    ports: [{containerPort: 80, hostPort: 8080}]\n"
 		   "status: {phase: Pending}\n");
@@ -1316,7 +1317,7 @@ static void test_alias_expansion_within_the_schema_is_bounded(void **state)
 	free(yaml);
 	assert_true(r->parse_ret >= 1);
 	assert_non_null(strstr(r->diags.items[r->diags.n - 1].message,
-			       "too many fields (limit 100000 per file, aliases expanded)"));
+			       "too many fields (limit 100000 per document, aliases expanded)"));
 	assert_true(r->pods.items[0]->n_fields <= 100000);
 }
 
@@ -1364,6 +1365,172 @@ static void test_too_many_findings_stop_the_reader(void **state)
 	free(yaml);
 	assert_int_equal(r->diags.n, 101);
 	assert_string_equal(r->diags.items[100].message, "too many errors and warnings, giving up");
+}
+
+/* ---- securityContext ------------------------------------------------------------------------ */
+
+static void test_security_context_is_read(void **state)
+{
+	struct t_run *r = *state;
+	const struct pp_security_spec *c, *p;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    securityContext:\n"                                          /* 10 */
+		   "      runAsUser: 2000\n"                                         /* 11 */
+		   "      allowPrivilegeEscalation: false\n"                         /* 12 */
+		   "      capabilities: {add: [NET_BIND_SERVICE, sys_time], drop: [ALL]}\n"
+		   "      privileged: false\n"                                       /* 14 */
+		   "      seccompProfile: {type: Unconfined}\n"                      /* 15 */
+		   "  securityContext:\n"                                            /* 16 */
+		   "    runAsUser: 1000\n"                                           /* 17 */
+		   "    runAsGroup: 3000\n"                                          /* 18 */
+		   "    runAsNonRoot: true\n"                                        /* 19 */
+		   "    fsGroup: 2000\n"                                             /* 20 */
+		   "    supplementalGroups: [4000, 5000]\n"                          /* 21 */
+		   "    fsGroupChangePolicy: OnRootMismatch\n"                       /* 22 */
+		   "    supplementalGroupsPolicy: Strict\n");                        /* 23 */
+	t_clean(r);
+	c = &t_container(r, 0, 0)->security;
+	p = &r->pods.items[0]->security;
+	assert_true(c->set);
+	assert_true(c->has_run_as_user);
+	assert_int_equal(c->run_as_user, 2000);
+	assert_false(c->has_run_as_group);
+	assert_true(c->has_allow_privilege_escalation);
+	assert_false(c->allow_privilege_escalation);
+	assert_true(c->has_capabilities);
+	assert_int_equal(c->n_cap_add, 2);
+	assert_string_equal(c->cap_add[1], "sys_time");
+	assert_int_equal(c->n_cap_drop, 1);
+	assert_string_equal(c->cap_drop[0], "ALL");
+	assert_true(c->has_privileged);
+	assert_false(c->privileged);
+	assert_string_equal(c->seccomp.type, "Unconfined");
+	assert_true(p->set);
+	assert_int_equal(p->run_as_user, 1000);
+	assert_true(p->has_run_as_group);
+	assert_int_equal(p->run_as_group, 3000);
+	assert_true(p->has_run_as_non_root);
+	assert_true(p->run_as_non_root);
+	assert_true(p->has_fs_group);
+	assert_int_equal(p->fs_group, 2000);
+	assert_int_equal(p->n_supplemental_groups, 2);
+	assert_int_equal(p->supplemental_groups[1], 5000);
+	assert_string_equal(p->fs_group_change_policy, "OnRootMismatch");
+}
+
+static void test_security_context_values_are_validated(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    securityContext:\n"                                          /* 10 */
+		   "      runAsGroup: 2147483648\n"                                  /* 11 */
+		   "      privileged: true\n"                                        /* 12 */
+		   "      allowPrivilegeEscalation: false\n"                         /* 13 */
+		   "      capabilities:\n"                                           /* 14 */
+		   "        add:\n"                                                  /* 15 */
+		   "        - CAP_NET_ADMIN\n"                                       /* 16 */
+		   "        drop: [NET_RAW, bogus]\n"                                /* 17 */
+		   "      procMount: Weird\n"                                        /* 18 */
+		   "  securityContext:\n"                                            /* 19 */
+		   "    runAsUser: -1\n"                                             /* 20 */
+		   "    supplementalGroups: [1, -5]\n"                               /* 21 */
+		   "    seccompProfile: {type: Localhost}\n"                         /* 22 */
+		   "    appArmorProfile: {type: RuntimeDefault, localhostProfile: x}\n"
+		   "    supplementalGroupsPolicy: Always\n");                        /* 24 */
+	t_error(r, 11, 7, "spec.containers[0].securityContext.runAsGroup",
+		"must be between 0 and 2147483647, inclusive");
+	t_error(r, 10, 5, "spec.containers[0].securityContext",
+		"cannot set `allowPrivilegeEscalation` to false and `privileged` to true");
+	t_error(r, 16, 11, "spec.containers[0].securityContext.capabilities.add[0]",
+		"Unsupported value: \"CAP_NET_ADMIN\": not a Linux capability (write names "
+		"without the CAP_ prefix, e.g. \"NET_ADMIN\", or \"ALL\")");
+	t_error(r, 17, 25, "spec.containers[0].securityContext.capabilities.drop[1]",
+		"Unsupported value: \"bogus\": not a Linux capability (write names without the "
+		"CAP_ prefix, e.g. \"NET_ADMIN\", or \"ALL\")");
+	t_error(r, 18, 7, "spec.containers[0].securityContext.procMount",
+		"Unsupported value: \"Weird\": supported values: \"Default\", \"Unmasked\"");
+	t_error(r, 20, 5, "spec.securityContext.runAsUser",
+		"must be between 0 and 2147483647, inclusive");
+	t_error(r, 21, 29, "spec.securityContext.supplementalGroups[1]",
+		"must be between 0 and 2147483647, inclusive");
+	t_error(r, 22, 5, "spec.securityContext.seccompProfile.localhostProfile",
+		"Required value: must be set when seccomp type is Localhost");
+	t_error(r, 23, 45, "spec.securityContext.appArmorProfile.localhostProfile",
+		"can only be set when AppArmor type is Localhost");
+	t_error(r, 24, 5, "spec.securityContext.supplementalGroupsPolicy",
+		"Unsupported value: \"Always\": supported values: \"Merge\", \"Strict\"");
+	assert_int_equal(r->validate_ret, 10);
+}
+
+static void test_seccomp_type_must_be_known(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    securityContext: {seccompProfile: {localhostProfile: p.json}}\n");
+	t_error(r, 10, 23, "spec.containers[0].securityContext.seccompProfile.type",
+		"Unsupported value: \"\": supported values: \"Localhost\", \"RuntimeDefault\", "
+		"\"Unconfined\"");
+}
+
+static void test_unhonoured_security_fields_are_warnings(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    securityContext:\n"                                          /* 10 */
+		   "      readOnlyRootFilesystem: true\n"                            /* 11 */
+		   "      privileged: true\n"                                        /* 12 */
+		   "      procMount: Default\n"                                      /* 13 */
+		   "      seccompProfile: {type: RuntimeDefault}\n"                  /* 14 */
+		   "      supplementalGroups: [1]\n"                                 /* 15 */
+		   "  securityContext:\n"                                            /* 16 */
+		   "    seLinuxOptions: {level: \"s0:c123,c456\"}\n"                 /* 17 */
+		   "    windowsOptions: {hostProcess: false}\n"                      /* 18 */
+		   "    sysctls: [{name: net.core.somaxconn, value: \"1024\"}]\n"    /* 19 */
+		   "    appArmorProfile: {type: Localhost, localhostProfile: k8s-apparmor}\n");
+	assert_int_equal(r->validate_ret, 0);
+	assert_int_equal(r->diags.n_errors, 0);
+	t_warning(r, 11, 7, "spec.containers[0].securityContext.readOnlyRootFilesystem",
+		  "there is no image root file system: the host's file system stays writable to "
+		  "the process, ignoring");
+	t_warning(r, 12, 7, "spec.containers[0].securityContext.privileged",
+		  "podprobe gives the process every capability and changes nothing else: it "
+		  "already shares the host's devices, /proc and /sys");
+	t_warning(r, 13, 7, "spec.containers[0].securityContext.procMount",
+		  "processes see the host's /proc, nothing is masked, ignoring");
+	t_warning(r, 14, 7, "spec.containers[0].securityContext.seccompProfile",
+		  "podprobe applies no seccomp profile: the process runs Unconfined, ignoring");
+	/* supplementalGroups exist only at pod level. */
+	t_warning(r, 15, 7, "spec.containers[0].securityContext.supplementalGroups",
+		  "unknown field \"supplementalGroups\"");
+	t_warning(r, 17, 5, "spec.securityContext.seLinuxOptions",
+		  "podprobe does not set SELinux labels, ignoring");
+	t_warning(r, 18, 5, "spec.securityContext.windowsOptions",
+		  "Windows only: podprobe runs Linux processes, ignoring");
+	t_warning(r, 19, 5, "spec.securityContext.sysctls",
+		  "podprobe does not set sysctls: pods share the host's network and IPC "
+		  "namespaces, ignoring");
+	t_warning(r, 20, 5, "spec.securityContext.appArmorProfile",
+		  "podprobe applies no AppArmor profile: the process runs Unconfined, ignoring");
+	assert_int_equal(r->diags.n, 9);
+}
+
+static void test_security_context_types_are_checked(void **state)
+{
+	struct t_run *r = *state;
+
+	t_check(r, POD_HEAD WEB_CONTAINER
+		   "    securityContext: {runAsNonRoot: \"true\", capabilities: {add: NET_RAW}}\n"
+		   "  securityContext: {runAsUser: \"1000\", supplementalGroups: 5}\n");
+	t_error(r, 10, 23, "spec.containers[0].securityContext.runAsNonRoot",
+		"must be a boolean, got \"true\"");
+	t_error(r, 10, 60, "spec.containers[0].securityContext.capabilities.add",
+		"must be a sequence, got \"NET_RAW\"");
+	t_error(r, 11, 21, "spec.securityContext.runAsUser", "must be an integer, got \"1000\"");
+	t_error(r, 11, 40, "spec.securityContext.supplementalGroups", "must be a sequence, got 5");
 }
 
 /* ---- files ---------------------------------------------------------------------------------- */
@@ -1423,6 +1590,100 @@ static void test_load_path_reads_a_directory_in_name_order(void **state)
 	assert_string_equal(r->diags.items[0].message,
 			    "no *.yaml, *.yml or *.json files in the directory");
 	t_unlink(dir, "notes.txt");
+	rmdir(dir);
+}
+
+static void test_many_pods_in_one_file_are_accepted(void **state)
+{
+	struct t_run *r = *state;
+	size_t cap = 3u << 20, len = 0;
+	char *yaml = malloc(cap);
+
+	/* 10,000 pods in 2 MB: about 200,000 fields, every document well within its limits. */
+	assert_non_null(yaml);
+	for (int i = 0; i < 10000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len,
+					"---\n"
+					"apiVersion: v1\n"
+					"kind: Pod\n"
+					"metadata: {name: pod-%05d, labels: {app: fleet}}\n"
+					"spec:\n"
+					"  restartPolicy: Never\n"
+					"  containers:\n"
+					"  - name: app\n"
+					"    image: busybox:1.36\n"
+					"    command: [sleep, \"3600\"]\n"
+					"    env: [{name: A, value: b}]\n",
+					i);
+	assert_true(len > 2000000 && len < PP_MANIFEST_MAX_BYTES);
+	t_check(r, yaml);
+	free(yaml);
+	t_clean(r);
+	assert_int_equal(r->pods.n, 10000);
+	assert_string_equal(r->pods.items[9999]->name, "pod-09999");
+}
+
+static void test_alias_expansion_across_documents_is_bounded(void **state)
+{
+	struct t_run *r = *state;
+	size_t cap = 512 * 1024, len = 0;
+	char *yaml = malloc(cap);
+
+	/* Each document expands to about 81,000 fields (under its limit); 40 of them are far
+	 * more than 220 KB of YAML may cost. */
+	assert_non_null(yaml);
+	for (int d = 0; d < 40; d++) {
+		len += (size_t)snprintf(yaml + len, cap - len,
+					"---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\n"
+					"x: &c {name: c, image: i, command: [c], env: [");
+		for (int i = 0; i < 400; i++)
+			len += (size_t)snprintf(yaml + len, cap - len, "%s{name: E%d}", i ? "," : "",
+						i);
+		len += (size_t)snprintf(yaml + len, cap - len, "]}\nspec:\n  containers: [");
+		for (int i = 0; i < 100; i++)
+			len += (size_t)snprintf(yaml + len, cap - len, "%s*c", i ? "," : "");
+		len += (size_t)snprintf(yaml + len, cap - len, "]\n");
+	}
+	t_parse(r, yaml);
+	free(yaml);
+	assert_true(r->parse_ret >= 1);
+	assert_string_equal(r->diags.items[r->diags.n - 1].message,
+			    "too many fields in the file for its size (aliases expanded)");
+	assert_true(r->pods.n >= 1 && r->pods.n < 40);
+}
+
+/* Fails (SIGALRM) instead of hanging when a read blocks. */
+static void test_fifo_is_refused_without_blocking(void **state)
+{
+	struct t_run *r = *state;
+	char dir[] = "/tmp/podprobe-test-XXXXXX", fifo[64], line[256];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/pod.yaml", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	assert_int_equal(pp_manifest_load_path(fifo, &r->pods, &r->diags), 1);
+	pp_diag_format(&r->diags.items[0], line, sizeof(line));
+	assert_non_null(strstr(line, ": cannot read: a FIFO, not a regular file"));
+	/* The same through a directory listing. */
+	assert_int_equal(pp_manifest_load_path(dir, &r->pods, &r->diags), 1);
+	assert_string_equal(r->diags.items[1].file, fifo);
+	alarm(0);
+	assert_int_equal(r->pods.n, 0);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+static void test_empty_directory_is_an_error(void **state)
+{
+	struct t_run *r = *state;
+	char dir[] = "/tmp/podprobe-test-XXXXXX";
+
+	/* No names to sort: must not hand qsort() a NULL array (UBSan: nonnull-attribute). */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(pp_manifest_load_path(dir, &r->pods, &r->diags), 1);
+	assert_string_equal(r->diags.items[0].message,
+			    "no *.yaml, *.yml or *.json files in the directory");
 	rmdir(dir);
 }
 
@@ -1510,6 +1771,65 @@ static void test_destructors_accept_null_and_empty(void **state)
 	pp_pod_list_free(&pods);
 }
 
+/* Each pod keeps its document's text and a digest of what it says, not of how. */
+static void test_pod_keeps_its_document_and_a_layout_blind_digest(void **state)
+{
+	static const char a[] = "# a comment\n"
+				"apiVersion: v1\n"
+				"kind: Pod\n"
+				"metadata: {name: web}\n"
+				"spec:\n"
+				"  containers: [{name: app, image: x, command: [sleep, '9']}]\n"
+				"---\n"
+				"apiVersion: v1\n"
+				"kind: Pod\n"
+				"metadata: {name: db}\n"
+				"spec: {containers: [{name: db, image: x, command: [sleep, '9']}]}\n";
+	static const char b[] = "apiVersion: v1   # the same pod, written another way\n"
+				"kind: Pod\n"
+				"metadata:\n"
+				"  name: web\n"
+				"spec:\n"
+				"  containers:\n"
+				"  - name: app\n"
+				"    image: x\n"
+				"    command:\n"
+				"    - sleep\n"
+				"    - '9'\n";
+	static const char c[] = "apiVersion: v1\n"
+				"kind: Pod\n"
+				"metadata: {name: web}\n"
+				"spec:\n"
+				"  containers: [{name: app, image: x, command: [sleep, '9'], "
+				"workingDir: /}]\n";
+	struct t_run *r = *state, again = {0};
+
+	t_parse(r, a);
+	t_parse(r, b);
+	t_parse(r, c);
+	t_clean(r);
+	assert_int_equal(r->pods.n, 4);
+	assert_memory_equal(r->pods.items[0]->digest, "fnv1a64:", 8);
+	assert_int_equal(strlen(r->pods.items[0]->digest), 24);
+	assert_string_equal(r->pods.items[0]->digest, r->pods.items[2]->digest);
+	assert_string_not_equal(r->pods.items[0]->digest, r->pods.items[1]->digest);
+	/* One field more is another pod. */
+	assert_string_not_equal(r->pods.items[0]->digest, r->pods.items[3]->digest);
+	/* The second document's text is a manifest of its own, with the same digest. */
+	assert_non_null(r->pods.items[1]->source);
+	assert_non_null(strstr(r->pods.items[1]->source, "name: db"));
+	assert_null(strstr(r->pods.items[1]->source, "name: web"));
+	again.parse_ret = pp_manifest_parse_buffer("saved.yaml", r->pods.items[1]->source,
+						   r->pods.items[1]->source_len, &again.pods,
+						   &again.diags);
+	assert_int_equal(again.parse_ret, 0);
+	assert_int_equal(again.pods.n, 1);
+	assert_string_equal(again.pods.items[0]->name, "db");
+	assert_string_equal(again.pods.items[0]->digest, r->pods.items[1]->digest);
+	pp_pod_list_free(&again.pods);
+	pp_diag_list_free(&again.diags);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
 
 int main(void)
@@ -1517,6 +1837,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_minimal_pod_gets_api_defaults),
 		T(test_multi_document_stream_skips_empty_documents),
+		T(test_pod_keeps_its_document_and_a_layout_blind_digest),
 		T(test_init_containers_and_sidecar_come_first),
 		T(test_probe_fields_and_effective_defaults),
 		T(test_named_probe_port_resolves_to_container_port),
@@ -1570,10 +1891,19 @@ int main(void)
 		T(test_too_many_findings_stop_the_reader),
 		T(test_load_path_reads_a_directory_in_name_order),
 		T(test_load_path_reports_unreadable_files),
+		T(test_many_pods_in_one_file_are_accepted),
+		T(test_alias_expansion_across_documents_is_bounded),
+		T(test_fifo_is_refused_without_blocking),
+		T(test_empty_directory_is_an_error),
 		T(test_diag_format_variants),
 		T(test_quote_escapes_and_truncates),
 		T(test_dns1123_label_predicate),
 		T(test_destructors_accept_null_and_empty),
+		T(test_security_context_is_read),
+		T(test_security_context_values_are_validated),
+		T(test_seccomp_type_must_be_known),
+		T(test_unhonoured_security_fields_are_warnings),
+		T(test_security_context_types_are_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,6 +98,9 @@ static void rand_record(struct pp_pod_record *r, size_t n)
 		s->kill_at = next();
 		s->kill_sent = next() & 1;
 		s->restart_after_stop = next() & 1;
+		s->created = (uint32_t)next();
+		s->config_error = next() & 1;
+		s->config_retry_at = next();
 		c->pid = (int32_t)(next() % 4194304);
 		c->pid_start = next();
 		rand_str(c->cg2, 300);
@@ -166,6 +169,9 @@ static void assert_same(const struct pp_pod_record *a, const struct pp_pod_recor
 		assert_int_equal(s->kill_at, t->kill_at);
 		assert_int_equal(s->kill_sent, t->kill_sent);
 		assert_int_equal(s->restart_after_stop, t->restart_after_stop);
+		assert_int_equal(s->created, t->created);
+		assert_int_equal(s->config_error, t->config_error);
+		assert_int_equal(s->config_retry_at, t->config_retry_at);
 		assert_int_equal(x->pid, y->pid);
 		assert_int_equal(x->pid_start, y->pid_start);
 		assert_string_equal(x->cg2, y->cg2);

@@ -192,7 +192,8 @@ static void start_container(struct pp_pod_state *ps, uint32_t ci, struct pp_acti
 		c->has_last = true;
 	}
 	c->instance++;
-	c->restart_count = c->instance - 1;
+	c->config_error = false;
+	c->config_retry_at = 0;
 	c->state = PP_CSTATE_WAITING;
 	set_reason(c, default_waiting_reason(ps));
 	c->message[0] = '\0';
@@ -215,7 +216,7 @@ static void start_container(struct pp_pod_state *ps, uint32_t ci, struct pp_acti
 
 	emit(acts, ci, PP_EVENT_NORMAL, "Pulled",
 	     "Container image \"%s\" already present on machine", s->image ? s->image : "");
-	emit(acts, ci, PP_EVENT_NORMAL, "Created", "Created container: %s", s->name);
+	/* "Created" follows once the runtime has made the process: on_started/on_start_failed. */
 	a = act_push(acts, PP_ACT_START, ci);
 	if (a)
 		a->instance = c->instance;
@@ -325,6 +326,12 @@ static void try_restart(struct pp_pod_state *ps, uint32_t ci, pp_nsec now, struc
 	const char *name = cspec(ps, ci)->name;
 	pp_nsec until;
 
+	if (c->config_error) {
+		/* CreateContainerConfigError: kubelet's next sync tries again (R.9). */
+		if (!busy(c) && now >= c->config_retry_at)
+			start_container(ps, ci, acts);
+		return;
+	}
 	if (busy(c) || !c->restart_due)
 		return;
 	if (pp_backoff_holds(&c->backoff, &ps->cfg->backoff, c->term.finished_at, now, &until)) {
@@ -360,6 +367,7 @@ static void begin_terminating(struct pp_pod_state *ps, pp_nsec now)
 
 		c->restart_due = false;
 		c->restart_at = 0;
+		c->config_error = false;
 		/* A container waiting out its back-off shows its last termination again. */
 		if (c->state == PP_CSTATE_WAITING && c->has_term && !busy(c)) {
 			c->state = PP_CSTATE_TERMINATED;
@@ -575,7 +583,7 @@ static void sync_pod(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *ac
 					try_restart(ps, i, now, acts);
 				if (!c->instance || c->start_pending || c->post_start_running)
 					blocked = true;
-				if (busy(c) || c->restart_due || !c->instance)
+				if (busy(c) || c->restart_due || c->config_error || !c->instance)
 					mains_done = false;
 			}
 			/* I.8: sidecars do not keep a finished pod alive. */
@@ -656,6 +664,19 @@ static struct pp_container_state *current(struct pp_pod_state *ps, uint32_t ci, 
 	return &ps->c[ci];
 }
 
+/*
+ * The runtime made the instance's process (it started, or exec failed): "Created", and R.7's
+ * count of the instances before it. Kubelet counts created containers, so a start refused on
+ * its configuration (pp_lc_on_config_error) does not count.
+ */
+static void created(struct pp_pod_state *ps, uint32_t ci, struct pp_actions *acts)
+{
+	struct pp_container_state *c = &ps->c[ci];
+
+	c->restart_count = c->created++;
+	emit(acts, ci, PP_EVENT_NORMAL, "Created", "Created container: %s", cspec(ps, ci)->name);
+}
+
 void pp_lc_on_started(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, pp_nsec now,
 		      struct pp_actions *acts)
 {
@@ -663,6 +684,7 @@ void pp_lc_on_started(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, p
 
 	if (!c || !c->start_pending)
 		return;
+	created(ps, ci, acts);
 	c->start_pending = false;
 	c->alive = true;
 	c->started_at = now;
@@ -714,8 +736,28 @@ void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instan
 
 	if (!c || !c->start_pending)
 		return;
+	created(ps, ci, acts);
 	/* S.4: containerd's StartError with exit code 128. */
 	record_termination(ps, ci, 128, 0, "StartError", err, now);
+	emit(acts, ci, PP_EVENT_WARNING, "Failed", "Error: %s", err ? err : "");
+	settle(ps, now, acts);
+}
+
+void pp_lc_on_config_error(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, const char *err,
+			   pp_nsec now, struct pp_actions *acts)
+{
+	struct pp_container_state *c = current(ps, ci, instance);
+	pp_nsec retry = ps->cfg->config_retry ? ps->cfg->config_retry : PP_CONFIG_RETRY;
+
+	if (!c || !c->start_pending)
+		return;
+	c->start_pending = false;
+	c->config_error = true;
+	c->config_retry_at = now + retry;
+	/* S.2: Waiting with the error's name; an earlier termination stays lastState. */
+	c->state = PP_CSTATE_WAITING;
+	set_reason(c, "CreateContainerConfigError");
+	snprintf(c->message, sizeof(c->message), "%s", err ? err : "");
 	emit(acts, ci, PP_EVENT_WARNING, "Failed", "Error: %s", err ? err : "");
 	settle(ps, now, acts);
 }
@@ -730,6 +772,20 @@ void pp_lc_on_exit(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
 	if (!c || !c->alive)
 		return;
 	name = cspec(ps, ci)->name;
+	if (ex->unknown) {
+		/*
+		 * Lost while podprobe was down: kubelet's words and exit code for a container it
+		 * cannot find (kubelet_pods.go convertToAPIContainerStatuses).
+		 */
+		record_termination(ps, ci, 137, 0, "ContainerStatusUnknown",
+				   "The container could not be located when podprobe restarted.  "
+				   "The container used to be Running",
+				   now);
+		emit(acts, ci, PP_EVENT_WARNING, "Terminated",
+		     "Container %s terminated: exit code 137, reason ContainerStatusUnknown", name);
+		settle(ps, now, acts);
+		return;
+	}
 	code = ex->signal ? 128 + ex->signal : ex->code;
 	reason = ex->oom_killed ? "OOMKilled" : code == 0 ? "Completed" : "Error";
 	record_termination(ps, ci, code, ex->signal, reason, NULL, now);
@@ -843,6 +899,8 @@ pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps)
 
 		if (c->restart_due && c->restart_at && c->restart_at < next)
 			next = c->restart_at;
+		if (c->config_error && c->config_retry_at < next)
+			next = c->config_retry_at;
 		if (c->alive && c->stopping && !c->term_sent && c->stop_deadline < next)
 			next = c->stop_deadline;
 		if (c->alive && c->term_sent && !c->kill_sent && c->kill_at < next)

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "podprobe/security.h"
 
 /*
  * Field paths built here hold only known keys and indexes: a container path fits in
@@ -46,6 +49,8 @@
 #define MSG_PORT_RANGE	   "must be between 1 and 65535, inclusive"
 #define MSG_NONNEG	   "must be greater than or equal to 0"
 #define MSG_INIT_FORBIDDEN "may not be set for init containers without restartPolicy=Always"
+#define MSG_ID_RANGE	   "must be between 0 and 2147483647, inclusive"
+#define MSG_IGNORED	   ", ignoring"
 
 enum probe_kind {
 	PROBE_STARTUP = 0,
@@ -467,6 +472,145 @@ static void validate_mounts(struct vctx *v, const struct pp_container_spec *c, c
 	free(dup);
 }
 
+/* seccompProfile / appArmorProfile: validateSeccompProfileField, ValidateAppArmorProfileField. */
+static void validate_profile(struct vctx *v, const struct pp_profile_spec *p, const char *path,
+			     const char *what)
+{
+	const char *type = p->type ? p->type : "";
+	char q[QUOTE_MAX], k[VPATH_MAX];
+	bool localhost = !strcmp(type, "Localhost");
+
+	if (!p->set)
+		return;
+	if (!localhost && strcmp(type, "RuntimeDefault") && strcmp(type, "Unconfined")) {
+		error(v, join(k, path, ".type"),
+		      "Unsupported value: %s: supported values: \"Localhost\", \"RuntimeDefault\", "
+		      "\"Unconfined\"",
+		      quote(q, type));
+		return;
+	}
+	join(k, path, ".localhostProfile");
+	if (localhost && (!p->localhost_profile || !*p->localhost_profile))
+		error(v, k, "Required value: must be set when %s type is Localhost", what);
+	else if (!localhost && p->localhost_profile)
+		error(v, k, "can only be set when %s type is Localhost", what);
+	else if (strcmp(type, "Unconfined"))
+		/* Unconfined is what every podprobe process is: only the others are dropped. */
+		warning(v, path,
+			"podprobe applies no %s profile: the process runs Unconfined" MSG_IGNORED,
+			what);
+}
+
+static void validate_choice(struct vctx *v, const char *value, const char *path, const char *a,
+			    const char *b)
+{
+	char q[QUOTE_MAX];
+
+	if (value && strcmp(value, a) && strcmp(value, b))
+		error(v, path, "Unsupported value: %s: supported values: \"%s\", \"%s\"",
+		      quote(q, value), a, b);
+}
+
+static void validate_caps(struct vctx *v, char *const *names, size_t n, const char *path)
+{
+	char p[VPATH_MAX], q[QUOTE_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (!names[i] || !*names[i])
+			error(v, p, "Required value");
+		else if (strcasecmp(names[i], "ALL") && pp_cap_from_name(names[i]) < 0)
+			/* The API takes any string; containerd then fails to create the container.
+			 */
+			error(v, p,
+			      "Unsupported value: %s: not a Linux capability (write names without "
+			      "the CAP_ prefix, e.g. \"NET_ADMIN\", or \"ALL\")",
+			      quote(q, names[i]));
+	}
+}
+
+/*
+ * A securityContext at <path> (K: validation.go ValidatePodSecurityContext,
+ * ValidateSecurityContext), and a warning for each field the process runtime cannot honour.
+ */
+static void validate_security(struct vctx *v, const struct pp_security_spec *sc, const char *path,
+			      bool pod)
+{
+	char p[VPATH_MAX];
+
+	if (!sc->set)
+		return;
+	if (sc->has_run_as_user && (sc->run_as_user < 0 || sc->run_as_user > INT32_MAX))
+		error(v, join(p, path, ".runAsUser"), MSG_ID_RANGE);
+	if (sc->has_run_as_group && (sc->run_as_group < 0 || sc->run_as_group > INT32_MAX))
+		error(v, join(p, path, ".runAsGroup"), MSG_ID_RANGE);
+	if (sc->has_fs_group && (sc->fs_group < 0 || sc->fs_group > INT32_MAX))
+		error(v, join(p, path, ".fsGroup"), MSG_ID_RANGE);
+	for (size_t i = 0; i < sc->n_supplemental_groups; i++) {
+		int64_t g = sc->supplemental_groups[i];
+
+		snprintf(p, sizeof(p), "%s.supplementalGroups[%zu]", path, i);
+		if (g < 0 || g > INT32_MAX)
+			error(v, p, MSG_ID_RANGE);
+	}
+	/* The runtime's limit: groups travel in a fixed array to the new process. */
+	if (sc->n_supplemental_groups + sc->has_fs_group > PP_SEC_MAX_GROUPS)
+		error(v, join(p, path, ".supplementalGroups"),
+		      "Too many: %zu: must have at most %d items (with fsGroup)",
+		      sc->n_supplemental_groups + sc->has_fs_group, PP_SEC_MAX_GROUPS);
+	validate_choice(v, sc->supplemental_groups_policy,
+			join(p, path, ".supplementalGroupsPolicy"), "Merge", "Strict");
+	validate_choice(v, sc->fs_group_change_policy, join(p, path, ".fsGroupChangePolicy"),
+			"Always", "OnRootMismatch");
+	validate_choice(v, sc->se_linux_change_policy, join(p, path, ".seLinuxChangePolicy"),
+			"MountOption", "Recursive");
+	validate_choice(v, sc->proc_mount, join(p, path, ".procMount"), "Default", "Unmasked");
+
+	if (sc->has_capabilities) {
+		validate_caps(v, sc->cap_add, sc->n_cap_add, join(p, path, ".capabilities.add"));
+		validate_caps(v, sc->cap_drop, sc->n_cap_drop, join(p, path, ".capabilities.drop"));
+	}
+	if (sc->has_allow_privilege_escalation && !sc->allow_privilege_escalation) {
+		if (sc->has_privileged && sc->privileged)
+			error(v, path,
+			      "cannot set `allowPrivilegeEscalation` to false and `privileged` to "
+			      "true");
+		for (size_t i = 0; i < sc->n_cap_add; i++)
+			if (sc->cap_add[i] && !strcmp(sc->cap_add[i], "CAP_SYS_ADMIN"))
+				error(v, path,
+				      "cannot set `allowPrivilegeEscalation` to false and "
+				      "`capabilities.Add` CAP_SYS_ADMIN");
+	}
+	validate_profile(v, &sc->seccomp, join(p, path, ".seccompProfile"), "seccomp");
+	validate_profile(v, &sc->app_armor, join(p, path, ".appArmorProfile"), "AppArmor");
+
+	/* What the process runtime cannot do: never dropped silently. */
+	if (sc->has_se_linux_options)
+		warning(v, join(p, path, ".seLinuxOptions"),
+			"podprobe does not set SELinux labels" MSG_IGNORED);
+	if (sc->se_linux_change_policy)
+		warning(v, join(p, path, ".seLinuxChangePolicy"),
+			"podprobe does not relabel volumes for SELinux" MSG_IGNORED);
+	if (sc->has_windows_options)
+		warning(v, join(p, path, ".windowsOptions"),
+			"Windows only: podprobe runs Linux processes" MSG_IGNORED);
+	if (sc->n_sysctls)
+		warning(v, join(p, path, ".sysctls"),
+			"podprobe does not set sysctls: pods share the host's network and IPC "
+			"namespaces" MSG_IGNORED);
+	if (sc->proc_mount)
+		warning(v, join(p, path, ".procMount"),
+			"processes see the host's /proc, nothing is masked" MSG_IGNORED);
+	if (sc->read_only_root_fs)
+		warning(v, join(p, path, ".readOnlyRootFilesystem"),
+			"there is no image root file system: the host's file system stays "
+			"writable to the process" MSG_IGNORED);
+	if (!pod && sc->has_privileged && sc->privileged)
+		warning(v, join(p, path, ".privileged"),
+			"podprobe gives the process every capability and changes nothing else: "
+			"it already shares the host's devices, /proc and /sys");
+}
+
 static void validate_container(struct vctx *v, size_t i, bool dup_name,
 			       const struct name_set *volumes)
 {
@@ -476,7 +620,7 @@ static void validate_container(struct vctx *v, size_t i, bool dup_name,
 		[PROBE_LIVENESS] = &c->liveness,
 		[PROBE_READINESS] = &c->readiness,
 	};
-	char cpath[CPATH_MAX], hpath[HPATH_MAX], p[VPATH_MAX], q[QUOTE_MAX];
+	char cpath[CPATH_MAX], hpath[HPATH_MAX], p[VPATH_MAX], q[QUOTE_MAX], spath[VPATH_MAX];
 	bool regular_init = c->is_init && !c->sidecar;
 
 	pp_pod_container_path(v->pod, i, cpath, sizeof(cpath));
@@ -543,6 +687,8 @@ static void validate_container(struct vctx *v, size_t i, bool dup_name,
 
 	if (c->memory_limit < 0)
 		error(v, join(p, cpath, ".resources.limits.memory"), MSG_NONNEG);
+
+	validate_security(v, &c->security, join(spath, cpath, ".securityContext"), false);
 }
 
 static void validate_metadata(struct vctx *v)
@@ -636,6 +782,7 @@ int pp_pod_validate(const struct pp_pod *pod, struct pp_diag_list *diags)
 	validate_metadata(&v);
 	validate_pod_spec(&v);
 	validate_volumes(&v, vol_dup);
+	validate_security(&v, &pod->security, "spec.securityContext", true);
 	/* Names are unique across initContainers and containers: a later one is the duplicate. */
 	for (size_t i = 0; i < n_all && !v.err && v.n_findings <= MAX_FINDINGS; i++)
 		validate_container(&v, i, name_dup[i], &volumes);

@@ -39,6 +39,26 @@ static void free_handler(struct pp_handler *h)
 	free(h->service);
 }
 
+static void free_profile(struct pp_profile_spec *p)
+{
+	free(p->type);
+	free(p->localhost_profile);
+}
+
+static void free_security(struct pp_security_spec *s)
+{
+	free(s->supplemental_groups);
+	free(s->supplemental_groups_policy);
+	free(s->fs_group_change_policy);
+	free_kvs(s->sysctls, s->n_sysctls);
+	free(s->se_linux_change_policy);
+	free_strv(s->cap_add, s->n_cap_add);
+	free_strv(s->cap_drop, s->n_cap_drop);
+	free(s->proc_mount);
+	free_profile(&s->seccomp);
+	free_profile(&s->app_armor);
+}
+
 static void free_container(struct pp_container_spec *c)
 {
 	free(c->name);
@@ -63,6 +83,7 @@ static void free_container(struct pp_container_spec *c)
 	free_handler(&c->liveness.handler);
 	free_handler(&c->readiness.handler);
 	free(c->restart_policy);
+	free_security(&c->security);
 }
 
 static void free_containers(struct pp_container_spec *c, size_t n)
@@ -77,6 +98,7 @@ void pp_pod_free(struct pp_pod *pod)
 	if (!pod)
 		return;
 	free(pod->file);
+	free(pod->source);
 	free(pod->api_version);
 	free(pod->kind);
 	free(pod->name);
@@ -90,6 +112,7 @@ void pp_pod_free(struct pp_pod *pod)
 	for (size_t i = 0; i < pod->n_volumes; i++)
 		free(pod->volumes[i].name);
 	free(pod->volumes);
+	free_security(&pod->security);
 	for (size_t i = 0; i < pod->n_fields; i++)
 		free(pod->fields[i].path);
 	free(pod->fields);
@@ -263,6 +286,23 @@ static bool is_label(const char *s, size_t len)
 bool pp_is_dns1123_label(const char *s)
 {
 	return s && is_label(s, strlen(s));
+}
+
+bool pp_is_dns1123_subdomain(const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	/* K: apimachinery IsDNS1123Subdomain: labels of any length, at most 253 in all. */
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+		bool edge = i == 0 || i == len - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+
+		if (!alnum && ((s[i] != '-' && s[i] != '.') || edge))
+			return false;
+	}
+	return true;
 }
 
 int pp_diag_addv(struct pp_diag_list *diags, enum pp_diag_severity sev, const char *file,

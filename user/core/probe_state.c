@@ -103,6 +103,15 @@ void pp_probe_worker_arm(struct pp_probe_worker *w, const struct pp_probe_cfg *c
 	w->next_at = started_at + cfg->initial_delay + spread;
 }
 
+void pp_probe_worker_restore(struct pp_probe_worker *w, uint8_t published)
+{
+	if (published >= _PP_VERDICT_MAX)
+		return;
+	w->published = published;
+	/* A verdict of success was earned: the fast period is over. */
+	w->ever_succeeded = published == PP_VERDICT_SUCCESS;
+}
+
 void pp_probe_worker_disarm(struct pp_probe_worker *w)
 {
 	pp_probe_worker_init(w, w->kind);

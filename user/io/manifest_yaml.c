@@ -9,9 +9,11 @@
  *     node (the tree is a DAG, never a cycle: an alias to an unfinished node is refused).
  *  2. A schema-driven walk fills the struct pp_pod. Every mapping key and sequence item it
  *     meets is recorded in pod->fields with its position, and each visit is charged to
- *     per-buffer budgets (MAX_VISITS, MAX_COPY_BYTES) so that alias expansion ("billion
- *     laughs") cannot cost unbounded time or memory. The walk recurses only along the Pod
- *     schema, a handful of levels.
+ *     per-document budgets (MAX_VISITS, MAX_COPY_BYTES, MAX_DIAGS) so that alias expansion
+ *     ("billion laughs") cannot cost unbounded time or memory, and to budgets for the whole
+ *     buffer that grow with its length (aliases cannot reach across documents, so a file of
+ *     many pods needs room in proportion, and many small alias-expanding documents still
+ *     stay bounded). The walk recurses only along the Pod schema, a handful of levels.
  *
  * Positions: a field's position is the start of its key (for sequence items, the start of
  * the item), 1-based. Type errors and the validator's errors both use it.
@@ -38,16 +40,21 @@
 #include "podprobe/pod.h"
 
 /*
- * Bounds. Per document: nodes plus alias references, and anchors. Per buffer: fields visited
- * and bytes of text copied by the walk (aliases expanded, paths included), and findings
- * before giving up.
+ * Bounds. Per document: nodes plus alias references, anchors, fields visited and bytes of text
+ * copied by the walk (aliases expanded, paths included), and findings before giving up. Per
+ * buffer of <len> bytes: fields visited and bytes copied, at most the per-document bound plus
+ * FILE_VISITS_PER_BYTE / FILE_COPY_PER_BYTE times <len> (a field takes at least two bytes of
+ * YAML without aliases: "a,"), and MAX_FILE_DIAGS findings.
  */
-#define MAX_DOC_NODES  100000u
-#define MAX_ANCHORS    256u
-#define MAX_VISITS     100000u
-#define MAX_COPY_BYTES (4u * PP_MANIFEST_MAX_BYTES)
-#define MAX_DIAGS      100u
-#define QUOTE_MAX      96 /* a quoted value in a message */
+#define MAX_DOC_NODES	     100000u
+#define MAX_ANCHORS	     256u
+#define MAX_VISITS	     100000u
+#define MAX_COPY_BYTES	     (4u * PP_MANIFEST_MAX_BYTES)
+#define MAX_DIAGS	     100u
+#define FILE_VISITS_PER_BYTE 2u /* divisor: len / 2 */
+#define FILE_COPY_PER_BYTE   16u
+#define MAX_FILE_DIAGS	     100000u
+#define QUOTE_MAX	     96 /* a quoted value in a message */
 
 /* ---- the node tree ------------------------------------------------------------------------ */
 
@@ -100,12 +107,18 @@ struct parse {
 	size_t len;
 	struct pp_diag_list *diags;
 	struct pp_pod_list *pods;
-	int err;   /* -ENOMEM; sticky */
-	bool stop; /* a fatal problem: read nothing more from this buffer */
-	unsigned int n_diags;
-	size_t visits_left;
+	int err;	      /* -ENOMEM; sticky */
+	bool stop;	      /* a fatal problem: read nothing more from this buffer */
+	unsigned int n_diags; /* in the current document */
+	size_t visits_left;   /* in the current document */
 	size_t bytes_left;
+	size_t file_diags; /* in the whole buffer */
+	size_t file_diags_left;
+	size_t file_visits_left;
+	size_t file_bytes_left;
 	struct ydoc doc;    /* the current document */
+	size_t doc_start;   /* byte offset of the current document's start */
+	uint64_t digest;    /* FNV-1a over the current document's events */
 	struct pp_pod *pod; /* the pod being filled */
 	size_t fields_cap;  /* allocated pod->fields */
 	char *path;	    /* field path of the walk position, NUL-terminated */
@@ -143,17 +156,19 @@ static void vreport(struct parse *ps, enum pp_diag_severity sev, struct pp_src_p
 {
 	if (ps->err)
 		return;
-	if (ps->n_diags == MAX_DIAGS) {
+	if (ps->n_diags == MAX_DIAGS || ps->file_diags_left == 0) {
 		ps->stop = true;
 		if (pp_diag_add(ps->diags, PP_DIAG_ERROR, ps->file, pos, "",
 				"too many errors and warnings, giving up"))
 			nomem(ps);
-		ps->n_diags++;
+		ps->n_diags = MAX_DIAGS + 1;
+		ps->file_diags_left = SIZE_MAX; /* the message above is the last one */
 		return;
 	}
 	if (ps->n_diags > MAX_DIAGS)
 		return;
 	ps->n_diags++;
+	ps->file_diags_left--;
 	if (pp_diag_addv(ps->diags, sev, ps->file, pos, path, fmt, ap))
 		nomem(ps);
 }
@@ -548,11 +563,16 @@ static void path_truncate(struct parse *ps, size_t len)
 static bool spend_bytes(struct parse *ps, size_t n, struct pp_src_pos pos)
 {
 	if (n > ps->bytes_left) {
-		fatal(ps, pos, "too much text (limit %u bytes per file, aliases expanded)",
+		fatal(ps, pos, "too much text (limit %u bytes per document, aliases expanded)",
 		      MAX_COPY_BYTES);
 		return false;
 	}
+	if (n > ps->file_bytes_left) {
+		fatal(ps, pos, "too much text in the file (aliases expanded)");
+		return false;
+	}
 	ps->bytes_left -= n;
+	ps->file_bytes_left -= n;
 	return true;
 }
 
@@ -563,10 +583,16 @@ static bool visit(struct parse *ps, struct pp_src_pos pos)
 	char *path;
 
 	if (ps->visits_left == 0) {
-		fatal(ps, pos, "too many fields (limit %u per file, aliases expanded)", MAX_VISITS);
+		fatal(ps, pos, "too many fields (limit %u per document, aliases expanded)",
+		      MAX_VISITS);
+		return false;
+	}
+	if (ps->file_visits_left == 0) {
+		fatal(ps, pos, "too many fields in the file for its size (aliases expanded)");
 		return false;
 	}
 	ps->visits_left--;
+	ps->file_visits_left--;
 	if (!spend_bytes(ps, ps->path_len + 1, pos))
 		return false;
 	if (pod->n_fields == ps->fields_cap) {
@@ -1137,6 +1163,7 @@ enum container_key {
 	CK_READINESS_PROBE,
 	CK_RESTART_POLICY,
 	CK_RESOURCES,
+	CK_SECURITY_CONTEXT,
 	_CK_MAX,
 };
 
@@ -1156,6 +1183,7 @@ static const char *const container_keys[_CK_MAX] = {
 	[CK_READINESS_PROBE] = "readinessProbe",
 	[CK_RESTART_POLICY] = "restartPolicy",
 	[CK_RESOURCES] = "resources",
+	[CK_SECURITY_CONTEXT] = "securityContext",
 };
 static const char *const container_ignored[] = {
 	"imagePullPolicy",
@@ -1164,7 +1192,6 @@ static const char *const container_ignored[] = {
 	"stdin",
 	"stdinOnce",
 	"tty",
-	"securityContext",
 	"volumeDevices",
 	"resizePolicy",
 	"restartPolicyRules",
@@ -1172,6 +1199,74 @@ static const char *const container_ignored[] = {
 };
 static const struct schema container_schema = {container_keys, N_KEYS(container_keys),
 					       container_ignored};
+
+/* securityContext: one key enum for the pod's and the containers' (K: core/v1 types.go). */
+enum sc_key {
+	SC_RUN_AS_USER = 0,
+	SC_RUN_AS_GROUP,
+	SC_RUN_AS_NON_ROOT,
+	SC_SE_LINUX_OPTIONS,
+	SC_WINDOWS_OPTIONS,
+	SC_SECCOMP_PROFILE,
+	SC_APP_ARMOR_PROFILE,
+	SC_SUPPLEMENTAL_GROUPS, /* pod only */
+	SC_SUPPLEMENTAL_GROUPS_POLICY,
+	SC_FS_GROUP,
+	SC_FS_GROUP_CHANGE_POLICY,
+	SC_SYSCTLS,
+	SC_SE_LINUX_CHANGE_POLICY,
+	SC_CAPABILITIES, /* container only */
+	SC_PRIVILEGED,
+	SC_ALLOW_PRIVILEGE_ESCALATION,
+	SC_READ_ONLY_ROOT_FILESYSTEM,
+	SC_PROC_MOUNT,
+	_SC_MAX,
+};
+
+static const char *const pod_sc_keys[_SC_MAX] = {
+	[SC_RUN_AS_USER] = "runAsUser",
+	[SC_RUN_AS_GROUP] = "runAsGroup",
+	[SC_RUN_AS_NON_ROOT] = "runAsNonRoot",
+	[SC_SE_LINUX_OPTIONS] = "seLinuxOptions",
+	[SC_WINDOWS_OPTIONS] = "windowsOptions",
+	[SC_SECCOMP_PROFILE] = "seccompProfile",
+	[SC_APP_ARMOR_PROFILE] = "appArmorProfile",
+	[SC_SUPPLEMENTAL_GROUPS] = "supplementalGroups",
+	[SC_SUPPLEMENTAL_GROUPS_POLICY] = "supplementalGroupsPolicy",
+	[SC_FS_GROUP] = "fsGroup",
+	[SC_FS_GROUP_CHANGE_POLICY] = "fsGroupChangePolicy",
+	[SC_SYSCTLS] = "sysctls",
+	[SC_SE_LINUX_CHANGE_POLICY] = "seLinuxChangePolicy",
+};
+static const char *const container_sc_keys[_SC_MAX] = {
+	[SC_RUN_AS_USER] = "runAsUser",
+	[SC_RUN_AS_GROUP] = "runAsGroup",
+	[SC_RUN_AS_NON_ROOT] = "runAsNonRoot",
+	[SC_SE_LINUX_OPTIONS] = "seLinuxOptions",
+	[SC_WINDOWS_OPTIONS] = "windowsOptions",
+	[SC_SECCOMP_PROFILE] = "seccompProfile",
+	[SC_APP_ARMOR_PROFILE] = "appArmorProfile",
+	[SC_CAPABILITIES] = "capabilities",
+	[SC_PRIVILEGED] = "privileged",
+	[SC_ALLOW_PRIVILEGE_ESCALATION] = "allowPrivilegeEscalation",
+	[SC_READ_ONLY_ROOT_FILESYSTEM] = "readOnlyRootFilesystem",
+	[SC_PROC_MOUNT] = "procMount",
+};
+static const struct schema pod_sc_schema = {pod_sc_keys, N_KEYS(pod_sc_keys), NULL};
+static const struct schema container_sc_schema = {container_sc_keys, N_KEYS(container_sc_keys),
+						  NULL};
+
+static const char *const profile_keys[] = {"type", "localhostProfile"};
+static const struct schema profile_schema = {profile_keys, N_KEYS(profile_keys), NULL};
+static const char *const capabilities_keys[] = {"add", "drop"};
+static const struct schema capabilities_schema = {capabilities_keys, N_KEYS(capabilities_keys),
+						  NULL};
+/* String-valued option objects podprobe does not apply: read for their types only. */
+static const char *const se_linux_keys[] = {"user", "role", "type", "level"};
+static const struct schema se_linux_schema = {se_linux_keys, N_KEYS(se_linux_keys), NULL};
+static const char *const windows_keys[] = {"gmsaCredentialSpecName", "gmsaCredentialSpec",
+					   "runAsUserName", "hostProcess"};
+static const struct schema windows_schema = {windows_keys, N_KEYS(windows_keys), NULL};
 
 enum volume_key {
 	VK_NAME = 0,
@@ -1225,6 +1320,7 @@ enum spec_key {
 	SK_INIT_CONTAINERS,
 	SK_CONTAINERS,
 	SK_VOLUMES,
+	SK_SECURITY_CONTEXT,
 	_SK_MAX,
 };
 
@@ -1235,6 +1331,7 @@ static const char *const spec_keys[_SK_MAX] = {
 	[SK_INIT_CONTAINERS] = "initContainers",
 	[SK_CONTAINERS] = "containers",
 	[SK_VOLUMES] = "volumes",
+	[SK_SECURITY_CONTEXT] = "securityContext",
 };
 static const char *const spec_ignored[] = {
 	"nodeSelector",
@@ -1253,7 +1350,6 @@ static const char *const spec_ignored[] = {
 	"shareProcessNamespace",
 	"readinessGates",
 	"enableServiceLinks",
-	"securityContext",
 	"imagePullSecrets",
 	"schedulerName",
 	"priority",
@@ -1591,6 +1687,157 @@ static void walk_resources(struct parse *ps, const struct field *f, struct pp_co
 	}
 }
 
+/* A list of integers (supplementalGroups), each in <min>..<max>. */
+static void read_int64v(struct parse *ps, const struct field *f, int64_t **v, size_t *n,
+			int64_t min, int64_t max)
+{
+	struct seq_iter it;
+
+	*v = alloc_items(ps, f, sizeof(**v), n);
+	if (!*v)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it))
+		read_int(ps, &it.f, &(*v)[it.idx], min, max);
+}
+
+/* An object podprobe reads only to check its shape (seLinuxOptions, windowsOptions). */
+static void walk_opaque(struct parse *ps, const struct field *f, const struct schema *schema,
+			bool *has)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	*has = true;
+	map_begin(ps, &it, f->n, schema);
+	while (map_next(ps, &it)) {
+		char *tmp = NULL;
+		bool b;
+
+		if (key_is(it.key_node, "hostProcess")) {
+			read_bool(ps, &it.f, &b);
+		} else {
+			read_str(ps, &it.f, &tmp);
+			free(tmp);
+		}
+	}
+}
+
+static void walk_profile(struct parse *ps, const struct field *f, struct pp_profile_spec *p)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	p->set = true;
+	map_begin(ps, &it, f->n, &profile_schema);
+	while (map_next(ps, &it))
+		read_str(ps, &it.f, it.key == 0 ? &p->type : &p->localhost_profile);
+}
+
+static void walk_sysctls(struct parse *ps, const struct field *f, struct pp_security_spec *sc)
+{
+	struct seq_iter it;
+
+	sc->sysctls = alloc_items(ps, f, sizeof(*sc->sysctls), &sc->n_sysctls);
+	if (!sc->sysctls)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_kv *kv = &sc->sysctls[it.idx];
+		struct map_iter m;
+
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &m, it.f.n, &header_schema);
+		while (map_next(ps, &m))
+			read_str(ps, &m.f, m.key == KV_NAME ? &kv->name : &kv->value);
+	}
+}
+
+/* spec.securityContext (<pod>) or a container's securityContext. */
+static void walk_security(struct parse *ps, const struct field *f, struct pp_security_spec *sc,
+			  bool pod)
+{
+	struct map_iter it, caps;
+
+	if (!want_map(ps, f))
+		return;
+	sc->set = true;
+	map_begin(ps, &it, f->n, pod ? &pod_sc_schema : &container_sc_schema);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case SC_RUN_AS_USER:
+			sc->has_run_as_user = read_int64(ps, &it.f, &sc->run_as_user);
+			break;
+		case SC_RUN_AS_GROUP:
+			sc->has_run_as_group = read_int64(ps, &it.f, &sc->run_as_group);
+			break;
+		case SC_RUN_AS_NON_ROOT:
+			sc->has_run_as_non_root = !is_null(it.f.n);
+			read_bool(ps, &it.f, &sc->run_as_non_root);
+			break;
+		case SC_SE_LINUX_OPTIONS:
+			walk_opaque(ps, &it.f, &se_linux_schema, &sc->has_se_linux_options);
+			break;
+		case SC_WINDOWS_OPTIONS:
+			walk_opaque(ps, &it.f, &windows_schema, &sc->has_windows_options);
+			break;
+		case SC_SECCOMP_PROFILE:
+			walk_profile(ps, &it.f, &sc->seccomp);
+			break;
+		case SC_APP_ARMOR_PROFILE:
+			walk_profile(ps, &it.f, &sc->app_armor);
+			break;
+		case SC_SUPPLEMENTAL_GROUPS:
+			read_int64v(ps, &it.f, &sc->supplemental_groups, &sc->n_supplemental_groups,
+				    INT64_MIN, INT64_MAX);
+			break;
+		case SC_SUPPLEMENTAL_GROUPS_POLICY:
+			read_str(ps, &it.f, &sc->supplemental_groups_policy);
+			break;
+		case SC_FS_GROUP:
+			sc->has_fs_group = read_int64(ps, &it.f, &sc->fs_group);
+			break;
+		case SC_FS_GROUP_CHANGE_POLICY:
+			read_str(ps, &it.f, &sc->fs_group_change_policy);
+			break;
+		case SC_SYSCTLS:
+			walk_sysctls(ps, &it.f, sc);
+			break;
+		case SC_SE_LINUX_CHANGE_POLICY:
+			read_str(ps, &it.f, &sc->se_linux_change_policy);
+			break;
+		case SC_CAPABILITIES:
+			if (!want_map(ps, &it.f))
+				break;
+			sc->has_capabilities = true;
+			map_begin(ps, &caps, it.f.n, &capabilities_schema);
+			while (map_next(ps, &caps))
+				if (caps.key == 0)
+					read_strv(ps, &caps.f, &sc->cap_add, &sc->n_cap_add);
+				else
+					read_strv(ps, &caps.f, &sc->cap_drop, &sc->n_cap_drop);
+			break;
+		case SC_PRIVILEGED:
+			sc->has_privileged = !is_null(it.f.n);
+			read_bool(ps, &it.f, &sc->privileged);
+			break;
+		case SC_ALLOW_PRIVILEGE_ESCALATION:
+			sc->has_allow_privilege_escalation = !is_null(it.f.n);
+			read_bool(ps, &it.f, &sc->allow_privilege_escalation);
+			break;
+		case SC_READ_ONLY_ROOT_FILESYSTEM:
+			read_bool(ps, &it.f, &sc->read_only_root_fs);
+			break;
+		case SC_PROC_MOUNT:
+			read_str(ps, &it.f, &sc->proc_mount);
+			break;
+		}
+	}
+}
+
 static void walk_container(struct parse *ps, const struct ynode *map, struct pp_container_spec *c)
 {
 	struct map_iter it, lc;
@@ -1649,6 +1896,9 @@ static void walk_container(struct parse *ps, const struct ynode *map, struct pp_
 			break;
 		case CK_RESOURCES:
 			walk_resources(ps, &it.f, c);
+			break;
+		case CK_SECURITY_CONTEXT:
+			walk_security(ps, &it.f, &c->security, false);
 			break;
 		}
 	}
@@ -1747,6 +1997,9 @@ static void walk_spec(struct parse *ps, const struct field *f, struct pp_pod *po
 			break;
 		case SK_VOLUMES:
 			walk_volumes(ps, &it.f, pod);
+			break;
+		case SK_SECURITY_CONTEXT:
+			walk_security(ps, &it.f, &pod->security, true);
 			break;
 		}
 	}
@@ -1874,7 +2127,7 @@ static bool is_pod_document(struct parse *ps, const struct ynode *root)
 }
 
 /* Turn the finished document into a pod on ps->pods, if it is one. */
-static void finish_document(struct parse *ps, unsigned int doc_index)
+static void finish_document(struct parse *ps, unsigned int doc_index, size_t doc_end)
 {
 	const struct ynode *root;
 	struct pp_pod *pod;
@@ -1891,6 +2144,18 @@ static void finish_document(struct parse *ps, unsigned int doc_index)
 	}
 	pod->doc_index = doc_index;
 	pod->pos = root->pos;
+	snprintf(pod->digest, sizeof(pod->digest), "fnv1a64:%016llx",
+		 (unsigned long long)ps->digest);
+	if (ps->buf && doc_end > ps->doc_start && doc_end <= ps->len) {
+		pod->source_len = doc_end - ps->doc_start;
+		pod->source = malloc(pod->source_len + 1);
+		if (!pod->source) {
+			pp_pod_free(pod);
+			return nomem(ps);
+		}
+		memcpy(pod->source, ps->buf + ps->doc_start, pod->source_len);
+		pod->source[pod->source_len] = '\0';
+	}
 	pod->restart_policy = PP_RESTART_ALWAYS;
 	pod->termination_grace_s = PP_DEFAULT_GRACE_S;
 
@@ -1913,6 +2178,44 @@ static void finish_document(struct parse *ps, unsigned int doc_index)
 	/* Pods with errors are kept too: the caller looks at the error count. */
 	if (pp_pod_list_push(ps->pods, pod))
 		nomem(ps);
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME  0x100000001b3ull
+
+static void digest_bytes(struct parse *ps, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ps->digest = (ps->digest ^ ((const unsigned char *)p)[i]) * FNV_PRIME;
+}
+
+/*
+ * The document's digest: what the events say (structure, scalars with their resolved type,
+ * anchors and aliases), not how the text says it, so comments and layout do not change it.
+ */
+static void digest_event(struct parse *ps, const yaml_event_t *ev)
+{
+	unsigned char tag = (unsigned char)ev->type;
+	const yaml_char_t *a = NULL;
+	uint64_t len;
+
+	digest_bytes(ps, &tag, 1);
+	if (ev->type == YAML_SCALAR_EVENT) {
+		tag = (unsigned char)resolve_scalar(ev);
+		len = ev->data.scalar.length;
+		digest_bytes(ps, &tag, 1);
+		digest_bytes(ps, &len, sizeof(len));
+		digest_bytes(ps, ev->data.scalar.value, ev->data.scalar.length);
+		a = ev->data.scalar.anchor;
+	} else if (ev->type == YAML_ALIAS_EVENT) {
+		a = ev->data.alias.anchor;
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
+		a = ev->data.sequence_start.anchor;
+	} else if (ev->type == YAML_MAPPING_START_EVENT) {
+		a = ev->data.mapping_start.anchor;
+	}
+	if (a)
+		digest_bytes(ps, a, strlen((const char *)a) + 1);
 }
 
 /* libyaml's problem text at its position: the one error of a malformed stream. */
@@ -1951,6 +2254,9 @@ int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
 		.pods = pods,
 		.visits_left = MAX_VISITS,
 		.bytes_left = MAX_COPY_BYTES,
+		.file_diags_left = MAX_FILE_DIAGS,
+		.file_visits_left = MAX_VISITS + len / FILE_VISITS_PER_BYTE,
+		.file_bytes_left = MAX_COPY_BYTES + (size_t)FILE_COPY_PER_BYTE * len,
 	};
 	size_t errors_before = diags->n_errors;
 	unsigned int doc_index = 0;
@@ -1972,7 +2278,12 @@ int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
 			syntax_error(&ps, &parser);
 			break;
 		}
+		digest_event(&ps, &ev);
 		switch (ev.type) {
+		case YAML_DOCUMENT_START_EVENT:
+			ps.doc_start = ev.start_mark.index;
+			ps.digest = FNV_OFFSET;
+			break;
 		case YAML_SCALAR_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
@@ -1986,8 +2297,13 @@ int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
 			doc_add_alias(&ps, &ev);
 			break;
 		case YAML_DOCUMENT_END_EVENT:
-			finish_document(&ps, doc_index++);
+			finish_document(&ps, doc_index++, ev.end_mark.index);
 			doc_free(&ps.doc);
+			/* The next document has budgets of its own (the buffer's still apply). */
+			ps.visits_left = MAX_VISITS;
+			ps.bytes_left = MAX_COPY_BYTES;
+			if (ps.n_diags <= MAX_DIAGS)
+				ps.n_diags = 0;
 			break;
 		case YAML_STREAM_END_EVENT:
 			ps.stop = true;
@@ -2012,17 +2328,42 @@ static int read_error(struct pp_diag_list *diags, const char *path, int errnum)
 			   "cannot read: %s", strerror(errnum));
 }
 
-/* Read at most PP_MANIFEST_MAX_BYTES + 1 bytes (one more tells "too large" apart). */
+static const char *file_kind(mode_t mode)
+{
+	return S_ISFIFO(mode)	? "a FIFO"
+	       : S_ISSOCK(mode) ? "a socket"
+	       : S_ISCHR(mode)	? "a character device"
+	       : S_ISBLK(mode)	? "a block device"
+	       : S_ISDIR(mode)	? "a directory"
+				: "not a file";
+}
+
+/*
+ * Read at most PP_MANIFEST_MAX_BYTES + 1 bytes (one more tells "too large" apart). The open
+ * does not block (a FIFO would wait for a writer) and only regular files are read.
+ */
 static int load_file(const char *path, struct pp_pod_list *pods, struct pp_diag_list *diags)
 {
 	size_t len = 0, cap = 64 * 1024;
+	struct stat st;
 	char *buf, *p;
 	ssize_t n;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return read_error(diags, path, errno);
+	if (fstat(fd, &st) < 0) {
+		err = read_error(diags, path, errno);
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = pp_diag_add(diags, PP_DIAG_ERROR, path, (struct pp_src_pos){0}, "",
+				  "cannot read: %s, not a regular file", file_kind(st.st_mode));
+		close(fd);
+		return err;
+	}
 	buf = malloc(cap);
 	if (!buf) {
 		err = -ENOMEM;
@@ -2109,7 +2450,8 @@ static int load_dir(const char *dir, struct pp_pod_list *pods, struct pp_diag_li
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* names is NULL when nothing matched: qsort(NULL, 0) is undefined */
+		qsort(names, n, sizeof(*names), cmp_names);
 
 	for (size_t i = 0; i < n && !err; i++) {
 		path = names[i];

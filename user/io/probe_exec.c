@@ -174,6 +174,7 @@ static int exec_start(struct attempt *a)
 		.stderr_fd = err[1],
 		.join_cgroups = {t->cgroup, NULL},
 		.mnt_ns_fd = t->mnt_ns_fd,
+		.sec = t->sec,
 	};
 	rc = pp_proc_spawn(&spec, &x->pid, &x->pidfd, a->start_msg, sizeof(a->start_msg));
 	if (rc < 0)

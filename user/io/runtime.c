@@ -11,8 +11,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <poll.h>
@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,6 +30,9 @@
 
 #include "podprobe/clock.h"
 #include "podprobe/log.h"
+#include "podprobe/naming.h"
+#include "podprobe/proc_identity.h"
+#include "podprobe/statedir.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -68,41 +73,6 @@ static int read_file(const char *path, char *buf, size_t size)
 		return -errno;
 	buf[n] = '\0';
 	return (int)n;
-}
-
-/* mkdir -p <path> with <mode>. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* rm -rf <path>, staying on its file system and never following links. */
-static int rm_rf(const char *path)
-{
-	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
 }
 
 /* Copy <s> into a filesystem-safe component of at most <max> bytes. */
@@ -180,13 +150,21 @@ static int own_cgroup_dir(const char *want, char *buf, size_t size)
 	return 0;
 }
 
-static char *make_root(const char *want)
+/* podprobe-<id>: the same for every run on one state directory (naming.h). */
+static void root_name(const char *state_dir, char *buf, size_t size)
+{
+	char real[PATH_MAX];
+
+	pp_cgroup_root_name(realpath(state_dir, real) ? real : state_dir, buf, size);
+}
+
+static char *make_root(const char *want, const char *name)
 {
 	char own[PATH_MAX], dir[PATH_MAX + 32];
 
 	if (own_cgroup_dir(want, own, sizeof(own)) < 0)
 		return NULL;
-	snprintf(dir, sizeof(dir), "%s/podprobe-%d", own, (int)getpid());
+	snprintf(dir, sizeof(dir), "%s/%s", own, name);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return NULL;
 	return strdup(dir);
@@ -205,25 +183,29 @@ static bool enable_memory(const char *dir)
 
 int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgroups)
 {
-	char own[PATH_MAX];
+	char own[PATH_MAX], msg[PATH_MAX + 128], name[64];
 	int err;
 
 	memset(rt, 0, sizeof(*rt));
+	rt->dir_fd = -1;
 	rt->state_dir = strdup(state_dir);
 	if (!rt->state_dir)
 		return -ENOMEM;
-	err = mkdir_p(state_dir, 0755);
-	if (err < 0)
-		return pp_log_errno(PP_LOG_ERR, err, "cannot create state directory '%s'",
-				    state_dir);
+	err = pp_statedir_open(state_dir, true, msg, sizeof(msg));
+	if (err < 0) {
+		pp_log(PP_LOG_ERR, "%s", msg);
+		return err;
+	}
+	rt->dir_fd = err;
 	rt->can_mount = geteuid() == 0;
 	if (!use_cgroups)
 		return 0;
-	rt->cg2_root = make_root("");
+	root_name(state_dir, name, sizeof(name));
+	rt->cg2_root = make_root("", name);
 	if (rt->cg2_root && own_cgroup_dir("", own, sizeof(own)) == 0)
 		rt->cg2_memory = enable_memory(own) && enable_memory(rt->cg2_root);
 	if (!rt->cg2_memory)
-		rt->memv1_root = make_root("memory");
+		rt->memv1_root = make_root("memory", name);
 	pp_log(PP_LOG_DEBUG, "cgroups: v2 %s, memory %s", rt->cg2_root ? rt->cg2_root : "none",
 	       rt->cg2_memory	? "v2 memory.max"
 	       : rt->memv1_root ? rt->memv1_root
@@ -297,8 +279,12 @@ void pp_runtime_fini(struct pp_runtime *rt)
 		rm_cgroup_tree(rt->memv1_root);
 	free(rt->cg2_root);
 	free(rt->memv1_root);
+	/* A zeroed rt never opened a directory (its fd 0 is not ours). */
+	if (rt->state_dir && rt->dir_fd >= 0)
+		close(rt->dir_fd);
 	free(rt->state_dir);
 	memset(rt, 0, sizeof(*rt));
+	rt->dir_fd = -1;
 }
 
 /* Make <root>/<pod_key>/<leaf>; returns the leaf path or NULL. */
@@ -331,48 +317,217 @@ int pp_runtime_log_path(const char *state_dir, const char *pod_key, const char *
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* Open (making them, 0700) the directories <a>/<b>/<c> below the state directory. */
+static int open_dirs(struct pp_runtime *rt, const char *a, const char *b, const char *c)
+{
+	const char *names[] = {a, b, c};
+	int fd = rt->dir_fd, next;
+
+	if (fd < 0)
+		return -EBADF;
+	for (size_t i = 0; i < 3 && names[i]; i++) {
+		next = pp_statedir_mkdirat(fd, names[i], 0700);
+		if (fd != rt->dir_fd)
+			close(fd);
+		if (next < 0)
+			return next;
+		fd = next;
+	}
+	return fd == rt->dir_fd ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : fd;
+}
+
+static int prepare_pod(struct pp_runtime *rt, const char *pod_key, char *const *volumes, size_t n,
+		       bool keep, char *ret_dir, size_t size)
+{
+	int pod_fd, vol_fd = -1, err = 0;
+
+	if (!pp_statedir_pod_key_ok(pod_key))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!pp_statedir_name_ok(volumes[i]))
+			return -EINVAL;
+	pod_fd = open_dirs(rt, "pods", pod_key, NULL);
+	if (pod_fd < 0)
+		return pod_fd;
+	/* emptyDir: a fresh directory for each new pod; a re-adopted one keeps its own. */
+	if (!keep)
+		err = pp_statedir_remove_tree(pod_fd, "volumes");
+	if (err == 0) {
+		vol_fd = pp_statedir_mkdirat(pod_fd, "volumes", 0700);
+		err = vol_fd < 0 ? vol_fd : 0;
+	}
+	for (size_t i = 0; err == 0 && i < n; i++) {
+		struct stat st;
+		int fd;
+
+		if (keep && fstatat(vol_fd, volumes[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			continue; /* as the running containers left it (fsGroup, contents) */
+		fd = pp_statedir_mkdirat(vol_fd, volumes[i], 0777);
+		if (fd < 0) {
+			err = fd;
+			break;
+		}
+		/* World-writable as kubelet makes an emptyDir (the umask would narrow it). */
+		if (fchmod(fd, 0777) < 0)
+			err = -errno;
+		close(fd);
+	}
+	if (vol_fd >= 0)
+		close(vol_fd);
+	close(pod_fd);
+	if (err == 0 &&
+	    snprintf(ret_dir, size, "%s/pods/%s/volumes", rt->state_dir, pod_key) >= (int)size)
+		err = -ENAMETOOLONG;
+	return err;
+}
+
 int pp_runtime_prepare_pod(struct pp_runtime *rt, const char *pod_key, char *const *volumes,
 			   size_t n, char *ret_dir, size_t size)
 {
-	char key[200], dir[PATH_MAX], vol[PATH_MAX + 256];
-	int err;
+	return prepare_pod(rt, pod_key, volumes, n, false, ret_dir, size);
+}
 
-	safe_component(pod_key, key, sizeof(key));
-	snprintf(dir, sizeof(dir), "%s/pods/%s/volumes", rt->state_dir, key);
-	/* emptyDir: a fresh directory for each run of the pod. */
-	err = rm_rf(dir);
-	if (err < 0)
-		return err;
-	err = mkdir_p(dir, 0755);
-	if (err < 0)
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(vol, sizeof(vol), "%s/%s", dir, volumes[i]);
-		if (mkdir(vol, 0777) < 0 && errno != EEXIST)
-			return -errno;
-		chmod(vol, 0777); /* emptyDir is world-writable, as kubelet makes it */
-	}
-	if (snprintf(ret_dir, size, "%s", dir) >= (int)size)
-		return -ENAMETOOLONG;
-	return 0;
+int pp_runtime_reuse_pod(struct pp_runtime *rt, const char *pod_key, char *const *volumes, size_t n,
+			 char *ret_dir, size_t size)
+{
+	return prepare_pod(rt, pod_key, volumes, n, true, ret_dir, size);
 }
 
 /* ---- spawning -------------------------------------------------------------------------------- */
+
+/*
+ * RLIMIT_NOFILE as podprobe found it, given back to the processes it starts; set once by
+ * pp_proc_raise_nofile() before anything is spawned, read-only afterwards.
+ */
+static struct rlimit child_nofile;
+static bool child_nofile_set;
+
+int pp_proc_raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0)
+		return -errno;
+	if (r.rlim_cur >= r.rlim_max)
+		return 0;
+	child_nofile = r;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) < 0)
+		return -errno;
+	child_nofile_set = true;
+	return 0;
+}
+
+/*
+ * "<what>: <strerror>", and for EMFILE/ENFILE what ran out, so that fd exhaustion reads as
+ * such in the StartError event and never as a mystery.
+ */
+static void describe_errno(char *err, size_t errlen, const char *what, int e)
+{
+	struct rlimit r = {0};
+
+	if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &r) == 0)
+		snprintf(err, errlen,
+			 "%s: %s (podprobe is out of file descriptors: its limit is %llu, raise it "
+			 "with ulimit -n or LimitNOFILE=)",
+			 what, strerror(e), (unsigned long long)r.rlim_cur);
+	else if (e == ENFILE)
+		snprintf(err, errlen, "%s: %s (the system-wide file table is full: fs.file-max)",
+			 what, strerror(e));
+	else
+		snprintf(err, errlen, "%s: %s", what, strerror(e));
+}
 
 enum child_stage {
 	STAGE_SETUP = 0,
 	STAGE_CGROUP,
 	STAGE_MOUNT,
+	STAGE_SECURITY,
 	STAGE_CHDIR,
 	STAGE_EXEC,
 	_STAGE_MAX,
 };
 
+/* What STAGE_SECURITY was doing (child_error.index). */
+enum sec_step {
+	SEC_BOUNDING = 0,
+	SEC_GROUPS,
+	SEC_GID,
+	SEC_UID,
+	SEC_CAPS,
+	SEC_NO_NEW_PRIVS,
+	_SEC_MAX,
+};
+
+static const char *const sec_step_names[_SEC_MAX] = {
+	[SEC_BOUNDING] = "dropping capabilities from the bounding set",
+	[SEC_GROUPS] = "setting the supplemental groups",
+	[SEC_GID] = "setting the group id",
+	[SEC_UID] = "setting the user id",
+	[SEC_CAPS] = "setting the capabilities",
+	[SEC_NO_NEW_PRIVS] = "setting no_new_privs",
+};
+
 struct child_error {
 	int err;   /* positive errno */
 	int stage; /* enum child_stage */
-	int index; /* which mount */
+	int index; /* which mount, or enum sec_step */
 };
+
+/*
+ * Take on <s> in the child, with raw system calls only (glibc's set*id wrappers would try to
+ * reach the parent's threads). The order is runc's (libcontainer/init_linux.go
+ * finalizeNamespace): bounding set while CAP_SETPCAP is still there, then groups, gid and
+ * uid, then the capability sets. Like containerd and moby (oci.SetCapabilities) only uid 0
+ * keeps permitted and effective capabilities: for another uid they are cleared by setresuid,
+ * as execve would clear them anyway; inheritable and ambient are always empty.
+ */
+static int take_security(const struct pp_exec_security *s, struct child_error *ce)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	ce->stage = STAGE_SECURITY;
+	if (s->set_caps) {
+		ce->index = SEC_BOUNDING;
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		for (unsigned long cap = 0; cap < 64; cap++)
+			if (!(s->caps & (1ull << cap)) &&
+			    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+			    errno != EINVAL) /* EINVAL: beyond the kernel's cap_last_cap */
+				return -1;
+	}
+	if (s->set_ids) {
+		ce->index = SEC_GROUPS;
+		if (syscall(SYS_setgroups, (size_t)s->n_groups, s->groups) < 0)
+			return -1;
+		ce->index = SEC_GID;
+		if (syscall(SYS_setresgid, s->gid, s->gid, s->gid) < 0)
+			return -1;
+		ce->index = SEC_UID;
+		if (syscall(SYS_setresuid, s->uid, s->uid, s->uid) < 0)
+			return -1;
+	}
+	if (s->set_caps) {
+		ce->index = SEC_CAPS;
+		if (syscall(SYS_capget, &hdr, data) < 0)
+			return -1;
+		for (int i = 0; i < 2; i++) {
+			uint32_t want = (uint32_t)(s->caps >> (32 * i));
+
+			data[i].permitted &= want;
+			data[i].effective = data[i].permitted;
+			data[i].inheritable = 0;
+		}
+		if (syscall(SYS_capset, &hdr, data) < 0)
+			return -1;
+	}
+	ce->index = SEC_NO_NEW_PRIVS;
+	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return 0;
+}
 
 /* Runs in the child between clone3 and exec: only plain system calls, then exec. */
 static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, int err_fd)
@@ -403,7 +558,7 @@ static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, i
 			const struct pp_mount_req *m = &x->mounts[i];
 
 			ce.index = (int)i;
-			if (mkdir_p(m->target, 0755) < 0 ||
+			if (pp_mkdir_parents(m->target, 0755, true) < 0 ||
 			    mount(m->source, m->target, NULL, MS_BIND | MS_REC, NULL) < 0)
 				goto fail;
 			if (m->read_only && mount(NULL, m->target, NULL,
@@ -418,7 +573,14 @@ static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, i
 	    dup2(x->stderr_fd, 2) < 0)
 		goto fail;
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Last of the fd work: a lower soft limit only bites new fds, and none come now. */
+	if (child_nofile_set && setrlimit(RLIMIT_NOFILE, &child_nofile) < 0)
+		goto fail;
 
+	if (x->sec && take_security(x->sec, &ce) < 0)
+		goto fail;
+
+	/* As the container's user, as runc does: its permissions decide. */
 	ce.stage = STAGE_CHDIR;
 	if (x->working_dir && chdir(x->working_dir) < 0)
 		goto fail;
@@ -437,6 +599,8 @@ fail:
 static void describe_failure(const struct pp_exec_spec *x, const struct child_error *ce, char *err,
 			     size_t errlen)
 {
+	char what[PATH_MAX + 64];
+
 	switch (ce->stage) {
 	case STAGE_EXEC:
 		if (ce->err == ENOENT && !strchr(x->argv[0], '/'))
@@ -464,8 +628,19 @@ static void describe_failure(const struct pp_exec_spec *x, const struct child_er
 		snprintf(err, errlen, "joining the container's cgroup failed: %s",
 			 strerror(ce->err));
 		break;
+	case STAGE_SECURITY:
+		if (ce->index == SEC_UID || ce->index == SEC_GID)
+			snprintf(what, sizeof(what), "%s to %u (securityContext)",
+				 sec_step_names[ce->index],
+				 ce->index == SEC_UID ? x->sec->uid : x->sec->gid);
+		else
+			snprintf(what, sizeof(what), "%s (securityContext)",
+				 ce->index >= 0 && ce->index < _SEC_MAX ? sec_step_names[ce->index]
+									: "?");
+		describe_errno(err, errlen, what, ce->err);
+		break;
 	default:
-		snprintf(err, errlen, "process set-up failed: %s", strerror(ce->err));
+		describe_errno(err, errlen, "process set-up failed", ce->err);
 	}
 }
 
@@ -484,7 +659,7 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		describe_errno(err, errlen, "pipe", errno);
 		return rc;
 	}
 	args.flags = CLONE_PIDFD | CLONE_VFORK;
@@ -493,7 +668,7 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "clone3: %s", strerror(errno));
+		describe_errno(err, errlen, "clone3", errno);
 		goto out;
 	}
 	if (pid == 0)
@@ -531,30 +706,94 @@ static void release_cgroups(struct pp_runtime *rt, struct pp_proc *p)
 	graveyard_sweep(rt);
 }
 
+/*
+ * A fresh log file for <req> (see pp_runtime_spawn()), as an fd, or -errno with the reason in
+ * <err>. Names are checked again here: they become path components.
+ */
+static int open_log(struct pp_runtime *rt, const struct pp_spawn_req *req, char *err, size_t errlen)
+{
+	const struct pp_exec_security *sec = req->sec;
+	char name[32], path[PATH_MAX], what[PATH_MAX + 32];
+	int dir_fd, fd;
+
+	pp_runtime_log_path(rt->state_dir, req->pod_key, req->container, req->restart, path,
+			    sizeof(path));
+	if (!pp_statedir_pod_key_ok(req->pod_key) || !pp_statedir_name_ok(req->container)) {
+		snprintf(err, errlen, "cannot open log file \"%s\": invalid pod or container name",
+			 path);
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "%u.log", req->restart);
+	dir_fd = open_dirs(rt, "logs", req->pod_key, req->container);
+	fd = dir_fd;
+	if (dir_fd >= 0) {
+		/* Replace whatever is there (a planted link stays unfollowed and goes). */
+		if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT) {
+			fd = -errno;
+		} else {
+			fd = openat(dir_fd, name,
+				    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+				    0640);
+			if (fd < 0)
+				fd = -errno;
+		}
+		close(dir_fd);
+	}
+	/* The container's user may reopen its output (/dev/stdout is this file). */
+	if (fd >= 0 && sec && sec->set_ids && fchown(fd, sec->uid, sec->gid) < 0) {
+		int e = errno;
+
+		close(fd);
+		fd = -e;
+	}
+	if (fd < 0) {
+		snprintf(what, sizeof(what), "cannot open log file \"%s\"", path);
+		describe_errno(err, errlen, what, -fd);
+	}
+	return fd;
+}
+
+/*
+ * fsGroup: the volume directories get its group, group-writable and setgid (kubelet's
+ * pkg/volume/volume_linux.go SetVolumeOwnership, for the directory itself).
+ */
+static int own_volumes(const struct pp_spawn_req *req, char *err, size_t errlen)
+{
+	for (size_t i = 0; req->sec && req->sec->fs_group >= 0 && i < req->n_mounts; i++) {
+		const char *src = req->mounts[i].source;
+		int fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+		struct stat st;
+
+		if (fd < 0 || fstat(fd, &st) < 0 ||
+		    fchown(fd, (uid_t)-1, (gid_t)req->sec->fs_group) < 0 ||
+		    fchmod(fd, (st.st_mode & 07777) | S_ISGID | S_IRWXG) < 0)
+			rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot give volume \"%s\" to fsGroup %lld: %s", src,
+				 (long long)req->sec->fs_group, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, struct pp_proc *ret,
 		     char *err, size_t errlen)
 {
 	struct pp_proc p = {.pid = -1, .pidfd = -1};
 	struct pp_exec_spec x = {0};
-	char path[PATH_MAX], leaf[300], name[128];
-	int log_fd = -1, rc;
+	char leaf[300], name[128];
+	int log_fd, rc;
 
-	rc = pp_runtime_log_path(rt->state_dir, req->pod_key, req->container, req->restart, path,
-				 sizeof(path));
-	if (rc == 0) {
-		*strrchr(path, '/') = '\0';
-		rc = mkdir_p(path, 0755);
-		pp_runtime_log_path(rt->state_dir, req->pod_key, req->container, req->restart, path,
-				    sizeof(path));
-	}
-	if (rc == 0) {
-		log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-		if (log_fd < 0)
-			rc = -errno;
-	}
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot open log file \"%s\": %s", path, strerror(-rc));
-		goto out;
+	log_fd = open_log(rt, req, err, errlen);
+	if (log_fd < 0)
+		return log_fd;
+	if (geteuid() == 0) {
+		rc = own_volumes(req, err, errlen);
+		if (rc < 0)
+			goto out;
 	}
 
 	safe_component(req->container, name, sizeof(name));
@@ -590,17 +829,24 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 		.mounts = req->mounts,
 		.n_mounts = req->n_mounts,
 		.mnt_ns_fd = -1,
+		.sec = req->sec,
 	};
 	rc = pp_proc_spawn(&x, &p.pid, &p.pidfd, err, errlen);
 	if (rc < 0)
 		goto out;
+	/* Its identity for a later run's re-adoption (0 if unreadable: it then never matches). */
+	{
+		struct pp_proc_stat st;
+
+		if (pp_proc_stat(p.pid, &st) == 0)
+			p.start_ticks = st.start_ticks;
+	}
 	*ret = p;
 	p.cg2 = p.memv1 = NULL;
 	p.pidfd = -1;
 out:
 	release_cgroups(rt, &p);
-	if (log_fd >= 0)
-		close(log_fd);
+	close(log_fd);
 	return rc;
 }
 
@@ -630,12 +876,177 @@ static long oom_kills(const char *dir, const char *file)
 	return strtol(p + 9, NULL, 10);
 }
 
+/* Did the memory cgroup of <p> kill a process? */
+static bool oom_killed(const struct pp_runtime *rt, const struct pp_proc *p)
+{
+	return oom_kills(p->memv1, "memory.oom_control") > 0 ||
+	       (rt->cg2_memory && oom_kills(p->cg2, "memory.events") > 0);
+}
+
+/* An ended container's cgroups: kill what is left in them and remove them once empty. */
+static void end_cgroups(struct pp_runtime *rt, struct pp_proc *p)
+{
+	if (p->cg2)
+		write_file(p->cg2, "cgroup.kill", "1");
+	release_cgroups(rt, p);
+}
+
+/* <status> as wait(2) gives it, into <ret>. */
+static void exit_from_status(int status, struct pp_exit_info *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (WIFSIGNALED(status))
+		ret->signal = WTERMSIG(status);
+	else
+		ret->code = WEXITSTATUS(status);
+}
+
+/*
+ * How adopted process <p> ended: the kernel's exit record (it was reaped by its new parent),
+ * else its zombie (not reaped yet, still the same process), else unknown.
+ */
+static void adopted_exit(const struct pp_proc *p, struct pp_exit_info *ret)
+{
+	struct pp_proc_stat st;
+	int status;
+
+	if (pp_pidfd_exit_status(p->pidfd, &status) == 0) {
+		exit_from_status(status, ret);
+	} else if (pp_proc_stat(p->pid, &st) == 0 && st.start_ticks == p->start_ticks &&
+		   st.state == 'Z') {
+		exit_from_status(st.exit_code, ret);
+	} else if (pp_pidfd_exit_status(p->pidfd, &status) == 0) {
+		exit_from_status(status, ret); /* reaped between the two looks */
+	} else {
+		memset(ret, 0, sizeof(*ret));
+		ret->unknown = true;
+	}
+}
+
+int pp_runtime_adopt(struct pp_runtime *rt, pid_t pid, uint64_t start_ticks, const char *cg2,
+		     const char *memv1, struct pp_proc *ret, struct pp_exit_info *ret_exit)
+{
+	struct pp_proc p = {.pid = pid, .pidfd = -1, .start_ticks = start_ticks, .adopted = true};
+	struct pp_proc_stat st;
+	bool ours;
+	int rc;
+
+	if ((cg2 && *cg2 && !(p.cg2 = strdup(cg2))) ||
+	    (memv1 && *memv1 && !(p.memv1 = strdup(memv1)))) {
+		free(p.cg2);
+		return -ENOMEM;
+	}
+	if (pid > 1 && start_ticks) {
+		p.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (p.pidfd >= 0)
+			fcntl(p.pidfd, F_SETFD, FD_CLOEXEC);
+	}
+	/* The pidfd first, then the checks: a pid reused after them is not behind this pidfd. */
+	ours = p.pidfd >= 0 && pp_proc_stat(pid, &st) == 0 && st.start_ticks == start_ticks &&
+	       (!p.cg2 || st.state == 'Z' || pp_cgroup_has_pid(p.cg2, pid));
+	if (ours && st.state != 'Z') {
+		*ret = p;
+		return 0;
+	}
+	if (ours) {
+		exit_from_status(st.exit_code, ret_exit);
+		rc = 1;
+	} else {
+		rc = -ESRCH;
+	}
+	if (p.pidfd >= 0)
+		close(p.pidfd);
+	end_cgroups(rt, &p);
+	return rc;
+}
+
+/* Bytes in <dir>/<name> (up to a small buffer), or -errno. */
+static int read_file_len(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 300], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return read_file(path, buf, sizeof(buf));
+}
+
+static bool strdup_into_graveyard(struct pp_runtime *rt, const char *dir)
+{
+	char *d = strdup(dir);
+
+	if (d)
+		graveyard_add(rt, d);
+	return d != NULL;
+}
+
+/* Kill and queue for removal the leaves below <root> (two levels: pod, container) not kept. */
+static int sweep_root(struct pp_runtime *rt, const char *root, const char *const *keep, size_t n)
+{
+	DIR *d = root ? opendir(root) : NULL;
+	struct dirent *e;
+	int swept = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char pod[PATH_MAX];
+		struct dirent *l;
+		DIR *pd;
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		snprintf(pod, sizeof(pod), "%s/%s", root, e->d_name);
+		pd = opendir(pod);
+		while (pd && (l = readdir(pd))) {
+			char leaf[PATH_MAX + 256];
+			bool kept = false;
+
+			if (l->d_type != DT_DIR || l->d_name[0] == '.')
+				continue;
+			snprintf(leaf, sizeof(leaf), "%s/%s", pod, l->d_name);
+			for (size_t i = 0; i < n && !kept; i++)
+				kept = keep[i] && !strcmp(keep[i], leaf);
+			if (kept)
+				continue;
+			/* Processes in it: what it holds is killed (an empty one just goes). */
+			if (read_file_len(leaf, "cgroup.procs") > 0) {
+				write_file(leaf, "cgroup.kill", "1");
+				swept++;
+			}
+			strdup_into_graveyard(rt, leaf);
+		}
+		if (pd)
+			closedir(pd);
+	}
+	closedir(d);
+	graveyard_sweep(rt);
+	return swept;
+}
+
+int pp_runtime_sweep(struct pp_runtime *rt, const char *const *keep, size_t n)
+{
+	return sweep_root(rt, rt->cg2_root, keep, n) + sweep_root(rt, rt->memv1_root, keep, n);
+}
+
 int pp_runtime_reap(struct pp_runtime *rt, struct pp_proc *p, struct pp_exit_info *ret)
 {
 	siginfo_t si = {0};
 
 	if (p->pidfd < 0)
 		return -EBADF;
+	if (p->adopted) {
+		struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+
+		/* Not our child: no waitid. The pidfd turns readable when it exits. */
+		if (poll(&pfd, 1, 0) == 0)
+			return -EAGAIN;
+		adopted_exit(p, ret);
+		ret->oom_killed = ret->signal == SIGKILL && oom_killed(rt, p);
+		close(p->pidfd);
+		p->pidfd = -1;
+		p->pid = -1;
+		end_cgroups(rt, p);
+		return 0;
+	}
 	/* Peek first (WNOWAIT): the zombie keeps the process group id from being reused. */
 	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
 		return -errno;
@@ -651,9 +1062,7 @@ int pp_runtime_reap(struct pp_runtime *rt, struct pp_proc *p, struct pp_exit_inf
 		ret->code = si.si_status;
 	else
 		ret->signal = si.si_status;
-	ret->oom_killed = ret->signal == SIGKILL &&
-			  (oom_kills(p->memv1, "memory.oom_control") > 0 ||
-			   (rt->cg2_memory && oom_kills(p->cg2, "memory.events") > 0));
+	ret->oom_killed = ret->signal == SIGKILL && oom_killed(rt, p);
 	close(p->pidfd);
 	p->pidfd = -1;
 	p->pid = -1;

@@ -114,11 +114,7 @@ void pp_sup_hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum p
 		/* L.2: the command is used verbatim, no $(VAR) expansion. */
 		for (size_t i = 0; i < hd->n_command && !err; i++)
 			err = pp_strv_push(&h->argv, strdup(hd->command[i]));
-		t->argv = h->argv.v;
-		t->envp = c->env.v;
-		t->working_dir = cs->working_dir;
-		t->cgroup = c->proc.cg2;
-		t->mnt_ns_fd = cs->n_mounts ? c->proc.pidfd : -1;
+		pp_sup_exec_target(c, t, h->argv.v);
 		break;
 	case PP_HANDLER_HTTP_GET:
 		port = pp_container_resolve_port(cs, &hd->port);

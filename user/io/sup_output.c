@@ -65,7 +65,7 @@ void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, 
 		       const char *message, pp_nsec now)
 {
 	enum pp_events_format fmt = pr->sup->cfg->events;
-	char ts[48], small[4096], *line = small;
+	char ts[48] = "", small[4096], *line = small;
 	struct pp_event_line ev = {
 		.time = ts,
 		.namespace = pr->spec->namespace,
@@ -76,12 +76,13 @@ void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, 
 		.message = message,
 		.source = pr->sup->source,
 	};
-	size_t size = pp_event_line_max(&ev);
+	size_t size;
 	int len;
 
 	if (fmt != PP_EVENTS_JSON && fmt != PP_EVENTS_TEXT)
 		return;
 	pp_clock_rfc3339(now, ts, sizeof(ts));
+	size = pp_event_line_max(&ev);
 	/* Sized to the event: a line is never cut (a cut JSON line would not parse). */
 	if (size > sizeof(small)) {
 		line = malloc(size);

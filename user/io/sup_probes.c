@@ -37,6 +37,19 @@ static bool pod_annotation_true(const struct pp_pod *pod, const char *name)
 	return v && !strcmp(v, "true");
 }
 
+void pp_sup_exec_target(const struct cont_rt *c, struct pp_probe_target *t, char *const *argv)
+{
+	const struct pp_container_spec *cs = pp_pod_container(c->pod->spec, c->ci);
+
+	t->argv = argv;
+	t->envp = c->env.v;
+	t->working_dir = cs->working_dir;
+	t->cgroup = c->proc.cg2;
+	/* Its volumes are mounted in the container's own mount namespace: join that one. */
+	t->mnt_ns_fd = cs->n_mounts ? c->proc.pidfd : -1;
+	t->sec = &c->sec;
+}
+
 /* Where the probe of the container's new instance goes (named ports, hosts, exec argv). */
 static void probe_prepare_target(struct probe_rt *p)
 {
@@ -57,11 +70,7 @@ static void probe_prepare_target(struct probe_rt *p)
 		for (size_t i = 0; i < h->n_command && !job->target_err; i++)
 			job->target_err = pp_strv_push(
 				&p->argv, pp_expand_vars(h->command[i], cs->env, cs->n_env));
-		t->argv = p->argv.v;
-		t->envp = c->env.v;
-		t->working_dir = cs->working_dir;
-		t->cgroup = c->proc.cg2;
-		t->mnt_ns_fd = cs->n_mounts ? c->proc.pidfd : -1;
+		pp_sup_exec_target(c, t, p->argv.v);
 		if (job->target_err)
 			snprintf(job->target_msg, sizeof(job->target_msg), "out of memory");
 		return;
@@ -205,7 +214,7 @@ static const struct pp_probe_job_ops probe_ops = {
 };
 
 /* The container's instance <instance> runs: start its probes (P2.2, P2.3). */
-void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now)
+void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now, const uint8_t *published)
 {
 	struct pp_supervisor *sup = c->pod->sup;
 
@@ -224,6 +233,8 @@ void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now)
 			spread = (sup->rand >> 11) % window;
 		}
 		pp_probe_runner_arm(sup->runner, &p->job, instance, now, spread);
+		if (published)
+			pp_probe_worker_restore(&p->job.w, published[k]);
 	}
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "podprobe/clock.h"
@@ -31,6 +32,8 @@
 #include "podprobe/prober.h"
 #include "podprobe/probe_runner.h"
 #include "podprobe/runtime.h"
+#include "podprobe/security.h"
+#include "podprobe/statedir.h"
 #include "podprobe/sched.h"
 #include "podprobe/signals.h"
 
@@ -114,8 +117,16 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 	struct pp_kv *vars = NULL;
 	size_t n_vars = 0, i;
 	char err[512] = "", (*srcs)[PATH_MAX + 256] = NULL;
+	struct pp_exec_security sec;
 	int rc;
 
+	/* CreateContainerConfigError: nothing is created, kubelet retries later. */
+	rc = pp_security_resolve(pr->spec, cs, pr->st.uid, (uint32_t)geteuid(), (uint32_t)getegid(),
+				 &sec, err, sizeof(err));
+	if (rc < 0) {
+		pp_lc_on_config_error(&pr->st, ci, instance, err, pp_clock_now(), acts);
+		return;
+	}
 	rc = build_env(pr, cs, &envp, &vars, &n_vars);
 	for (i = 0; rc == 0 && i < cs->n_command; i++)
 		rc = pp_strv_push(&argv, pp_expand_vars(cs->command[i], vars, n_vars));
@@ -141,13 +152,14 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 		req = (struct pp_spawn_req){
 			.pod_key = pr->key,
 			.container = cs->name,
-			.restart = instance - 1,
+			.restart = pr->st.c[ci].created,
 			.argv = argv.v,
 			.envp = envp.v,
 			.working_dir = cs->working_dir,
 			.mounts = mounts,
 			.n_mounts = cs->n_mounts,
 			.memory_limit = cs->memory_limit,
+			.sec = &sec,
 		};
 		rc = pp_runtime_spawn(&sup->rt, &req, &c->proc, err, sizeof(err));
 	}
@@ -163,19 +175,97 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 
 	if (rc == 0) {
 		c->instance = instance;
+		c->sec = sec;
 		rc = pp_loop_poll(sup->loop, c->proc.pidfd, POLLIN, on_pidfd, c, &c->poll_id);
 		if (rc < 0)
 			pp_log_errno(PP_LOG_ERR, rc, "cannot watch container '%s'", cs->name);
 		pp_lc_on_started(&pr->st, ci, instance, pp_clock_now(), acts);
-		pp_sup_probes_arm(c, instance, pp_clock_now());
+		pp_sup_probes_arm(c, instance, pp_clock_now(), NULL);
 		pp_sup_bpf_track(c);
+		/* At once: a podprobe killed from here on re-adopts it instead of starting twice.
+		 */
+		pp_sup_record_write(pr);
 	} else {
 		pp_lc_on_start_failed(&pr->st, ci, instance, err, pp_clock_now(), acts);
 	}
 }
 
+void pp_sup_container_adopted(struct cont_rt *c, const uint8_t *published)
+{
+	struct pod_rt *pr = c->pod;
+	const struct pp_container_spec *cs = pp_pod_container(pr->spec, c->ci);
+	struct pp_kv *vars = NULL;
+	size_t n_vars = 0;
+	char err[512];
+	int rc;
+
+	/* Exec probes and hooks run as the container does: it started with this spec. */
+	rc = pp_security_resolve(pr->spec, cs, pr->st.uid, (uint32_t)geteuid(), (uint32_t)getegid(),
+				 &c->sec, err, sizeof(err));
+	if (rc == 0) {
+		pp_strv_free(&c->env);
+		rc = build_env(pr, cs, &c->env, &vars, &n_vars);
+		free(vars);
+	}
+	if (rc < 0) {
+		/* Nothing runs in its name unchecked: it ends, and starts again the usual way. */
+		pp_log(PP_LOG_WARN,
+		       "pod '%s': container '%s' cannot be re-adopted (%s), killing it",
+		       pr->spec->name, cs->name, rc == -EPERM ? err : strerror(-rc));
+		pp_strv_free(&c->env);
+		pp_runtime_signal(&c->proc, SIGKILL);
+	}
+	rc = pp_loop_poll(pr->sup->loop, c->proc.pidfd, POLLIN, on_pidfd, c, &c->poll_id);
+	if (rc < 0)
+		pp_log_errno(PP_LOG_ERR, rc, "cannot watch container '%s'", cs->name);
+	pp_sup_probes_arm(c, c->instance, pr->st.c[c->ci].started_at, published);
+	pp_sup_bpf_track(c);
+}
+
 /* ---- actions and timers ------------------------------------------------------------------------
  */
+
+/* Give <pr> its volumes: fresh ones, or for a re-adopted pod the ones its containers use. */
+static int pod_volumes(struct pod_rt *pr, bool reuse)
+{
+	const struct pp_pod *spec = pr->spec;
+	char **vols = calloc(spec->n_volumes ? spec->n_volumes : 1, sizeof(*vols));
+	int err;
+
+	if (!vols)
+		return -ENOMEM;
+	for (size_t i = 0; i < spec->n_volumes; i++)
+		vols[i] = spec->volumes[i].name;
+	err = (reuse ? pp_runtime_reuse_pod : pp_runtime_prepare_pod)(
+		&pr->sup->rt, pr->key, vols, spec->n_volumes, pr->vol_dir, sizeof(pr->vol_dir));
+	free(vols);
+	if (err < 0)
+		pp_log_errno(PP_LOG_ERR, err, "pod '%s': cannot create its volumes", spec->name);
+	return err;
+}
+
+/* Start new pod <pr>: its volumes, its saved manifest, then the controller. */
+static void pod_begin(struct pod_rt *pr)
+{
+	pod_volumes(pr, false); /* on failure its containers fail to start, and say why */
+	pp_sup_manifest_save(pr);
+	pr->created = pp_clock_now();
+	pr->begun = true;
+	pp_lc_start(&pr->st, pr->created, &pr->sup->acts);
+	pp_sup_run_actions(pr);
+}
+
+/* A pod of an earlier run that is no longer wanted is gone: its successor may begin. */
+static void pod_left(struct pod_rt *pr)
+{
+	int32_t next = pr->successor;
+
+	pr->successor = -1;
+	pp_sup_record_remove(pr);
+	/* Unless it was deleted too (Ctrl-C) while it waited. */
+	if (next >= 0 && !pr->sup->pods[next].st.deleted)
+		pod_begin(&pr->sup->pods[next]);
+}
 
 static void arm_timer(struct pod_rt *pr)
 {
@@ -225,6 +315,9 @@ void pp_sup_run_actions(struct pod_rt *pr)
 		       pr->spec->name);
 	pp_actions_clear(acts);
 	arm_timer(pr);
+	pr->record_dirty |= pr->begun;
+	if (pr->st.terminal && pr->leaving && pr->begun)
+		pod_left(pr);
 }
 
 /* The instance's process is gone (pidfd or kernel): its probes stop, the controller decides. */
@@ -249,6 +342,14 @@ static void on_pidfd(void *ctx, int res)
 	struct pp_exit_info ex;
 	uint32_t instance = c->instance;
 	int err;
+
+	/*
+	 * The kernel's exit record, when one is waiting, comes first: it carries what the pidfd
+	 * path cannot (the source of the event) and has then dealt with this exit already.
+	 */
+	pp_signals_drain(pr->sup->bpf);
+	if (c->instance != instance || c->proc.pidfd < 0)
+		return;
 
 	err = pp_runtime_reap(&pr->sup->rt, &c->proc, &ex);
 	if (err == -EAGAIN) {
@@ -380,10 +481,11 @@ static bool all_terminal(const struct pp_supervisor *sup)
 /* ---- set-up and the loop -----------------------------------------------------------------------
  */
 
+/* <pr> for <spec>: its controller (UID <uid>, or a new one), containers and probes. */
 static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
-		     uint32_t index)
+		     uint32_t index, const char *uid_in)
 {
-	char uid[40], **vols;
+	char uid[40];
 	unsigned char r[16];
 	FILE *f;
 	int err;
@@ -392,9 +494,10 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	pr->spec = spec;
 	pr->index = index;
 	pr->armed = PP_NSEC_INFINITY;
+	pr->successor = -1;
 	snprintf(pr->key, sizeof(pr->key), "%s_%s", spec->namespace, spec->name);
-	if (spec->uid) {
-		snprintf(uid, sizeof(uid), "%s", spec->uid);
+	if (uid_in || spec->uid) {
+		snprintf(uid, sizeof(uid), "%s", uid_in ? uid_in : spec->uid);
 	} else {
 		/* A random (version 4) UUID, as the API server assigns. */
 		f = fopen("/dev/urandom", "re");
@@ -413,11 +516,8 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	if (err < 0)
 		return err;
 	pr->c = calloc(pr->st.n ? pr->st.n : 1, sizeof(*pr->c));
-	vols = calloc(spec->n_volumes ? spec->n_volumes : 1, sizeof(*vols));
-	if (!pr->c || !vols) {
-		free(vols);
+	if (!pr->c)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < pr->st.n; i++) {
 		struct cont_rt **conts = realloc(sup->conts, (sup->n_conts + 1) * sizeof(*conts));
 
@@ -428,14 +528,6 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 			.pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1, .gidx = sup->n_conts};
 		sup->conts[sup->n_conts++] = &pr->c[i];
 	}
-	for (size_t i = 0; i < spec->n_volumes; i++)
-		vols[i] = spec->volumes[i].name;
-	err = pp_runtime_prepare_pod(&sup->rt, pr->key, vols, spec->n_volumes, pr->vol_dir,
-				     sizeof(pr->vol_dir));
-	free(vols);
-	if (err < 0)
-		return pp_log_errno(PP_LOG_ERR, err, "pod '%s': cannot create its volumes",
-				    spec->name);
 	for (uint32_t i = 0; i < pr->st.n; i++) {
 		err = pp_sup_probes_setup(&pr->c[i]);
 		if (err < 0)
@@ -444,44 +536,148 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	return 0;
 }
 
-/* <state>/podprobe.pid names this run for `podprobe delete`. */
-static void pid_file(struct pp_supervisor *sup, bool create)
-{
-	char path[PATH_MAX];
-	FILE *f;
+/* What becomes of one pod at start-up. */
+enum plan_role {
+	PLAN_NEW = 0, /* start it */
+	PLAN_ADOPT,   /* re-adopt it from its record */
+	PLAN_LEAVE,   /* an earlier run's pod (another spec, or no longer listed): delete it */
+	PLAN_WAIT,    /* a new spec of a PLAN_LEAVE pod: begins once that one is gone */
+	_PLAN_MAX,
+};
 
-	snprintf(path, sizeof(path), "%s/" PP_PID_FILE, sup->cfg->state_dir);
-	if (!create) {
-		unlink(path);
-		return;
+struct plan {
+	struct pp_pod *spec;
+	struct pp_pod_record *rec; /* PLAN_ADOPT, PLAN_LEAVE */
+	enum plan_role role;
+};
+
+static int plan_push(struct plan **v, size_t *n, struct pp_pod *spec, struct pp_pod_record *rec,
+		     enum plan_role role)
+{
+	struct plan *p = realloc(*v, (*n + 1) * sizeof(*p));
+
+	if (!p) {
+		pp_sup_record_free(rec);
+		return -ENOMEM;
 	}
-	f = fopen(path, "we");
-	if (!f) {
-		pp_log_errno(PP_LOG_WARN, -errno,
-			     "cannot write '%s' (podprobe delete will not find "
-			     "this run), ignoring",
-			     path);
-		return;
+	*v = p;
+	p[(*n)++] = (struct plan){spec, rec, role};
+	return 0;
+}
+
+/*
+ * Decide, for every listed pod and every record an earlier run left, what to do: records of
+ * this boot with the same spec are re-adopted; a record with another spec is the old pod,
+ * deleted gracefully (from its saved manifest) before the new one begins; records of pods no
+ * longer listed are deleted gracefully. A record whose manifest cannot be read back is
+ * dropped: its processes are swept with the cgroups nothing accounts for.
+ */
+static int make_plan(struct pp_supervisor *sup, struct pp_pod_list *pods, struct plan **ret_v,
+		     size_t *ret_n)
+{
+	struct plan *v = NULL;
+	size_t n = 0, n_keys = 0;
+	char key[330], **keys = NULL;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < pods->n; i++) {
+		struct pp_pod *spec = pods->items[i];
+		struct pp_pod_record *rec = NULL;
+		struct pp_pod *old;
+
+		snprintf(key, sizeof(key), "%s_%s", spec->namespace, spec->name);
+		if (pp_sup_record_load(sup, key, &rec) < 0)
+			err = plan_push(&v, &n, spec, NULL, PLAN_NEW);
+		else if (!strcmp(rec->digest, spec->digest) && rec->n == pp_pod_n_all(spec))
+			err = plan_push(&v, &n, spec, rec, PLAN_ADOPT);
+		else if ((old = pp_sup_manifest_load(sup, key)) &&
+			 !strcmp(old->digest, rec->digest))
+			err = plan_push(&v, &n, old, rec, PLAN_LEAVE)
+				      ?: plan_push(&v, &n, spec, NULL, PLAN_WAIT);
+		else {
+			pp_sup_record_free(rec);
+			err = plan_push(&v, &n, spec, NULL, PLAN_NEW);
+		}
 	}
-	fprintf(f, "%d\n", (int)getpid());
-	fclose(f);
+	if (!err)
+		err = pp_sup_record_keys(sup, &keys, &n_keys);
+	for (size_t k = 0; !err && k < n_keys; k++) {
+		struct pp_pod_record *rec = NULL;
+		struct pp_pod *old;
+		bool listed = false;
+
+		for (size_t i = 0; i < pods->n && !listed; i++) {
+			snprintf(key, sizeof(key), "%s_%s", pods->items[i]->namespace,
+				 pods->items[i]->name);
+			listed = !strcmp(key, keys[k]);
+		}
+		if (listed || pp_sup_record_load(sup, keys[k], &rec) < 0)
+			continue;
+		old = pp_sup_manifest_load(sup, keys[k]);
+		if (old && !strcmp(old->digest, rec->digest) && rec->n == pp_pod_n_all(old)) {
+			err = plan_push(&v, &n, old, rec, PLAN_LEAVE);
+		} else {
+			pp_log(PP_LOG_WARN,
+			       "pod '%s' of the last run: its manifest is gone, stopping its "
+			       "containers at once",
+			       keys[k]);
+			pp_sup_record_free(rec);
+		}
+	}
+	for (size_t k = 0; k < n_keys; k++)
+		free(keys[k]);
+	free(keys);
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			pp_sup_record_free(v[i].rec);
+		free(v);
+		return err;
+	}
+	*ret_v = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Kill what an earlier run left in cgroups that no record to re-adopt accounts for. */
+static void sweep_leftovers(struct pp_supervisor *sup, const struct plan *v, size_t n)
+{
+	const char **keep = NULL;
+	size_t n_keep = 0, cap = 0;
+	int swept;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; v[i].rec && j < v[i].rec->n; j++)
+			cap += 2;
+	keep = calloc(cap ? cap : 1, sizeof(*keep));
+	if (!keep)
+		return; /* sweep nothing rather than something to re-adopt */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; v[i].rec && j < v[i].rec->n; j++) {
+			const struct pp_cont_record *c = &v[i].rec->c[j];
+
+			if (!c->st.alive)
+				continue;
+			keep[n_keep++] = c->cg2;
+			keep[n_keep++] = c->memv1;
+		}
+	swept = pp_runtime_sweep(&sup->rt, keep, n_keep);
+	if (swept)
+		pp_log(PP_LOG_NOTICE, "stopped %d container%s an earlier run left unrecorded",
+		       swept, swept == 1 ? "" : "s");
+	free(keep);
 }
 
 int pp_supervisor_request_delete(const char *state_dir, const char *ns, const char *name)
 {
 	char path[PATH_MAX], req[PATH_MAX + 400], nf[PATH_MAX + 420];
 	pp_nsec until = pp_clock_now() + 10 * PP_NSEC_PER_SEC;
-	int pid = 0, fd;
-	FILE *f;
+	pid_t pid;
+	int pidfd, fd, rc;
 
-	snprintf(path, sizeof(path), "%s/" PP_PID_FILE, state_dir);
-	f = fopen(path, "re");
-	if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 1 || kill(pid, 0) < 0) {
-		if (f)
-			fclose(f);
-		return -ESRCH;
-	}
-	fclose(f);
+	/* Only a live run that provably holds the state directory's lock is signalled. */
+	rc = pp_statedir_holder(state_dir, &pid, &pidfd);
+	if (rc < 0)
+		return rc;
 	snprintf(path, sizeof(path), "%s/control", state_dir);
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/" PP_CONTROL_DIR, state_dir);
@@ -489,11 +685,16 @@ int pp_supervisor_request_delete(const char *state_dir, const char *ns, const ch
 	snprintf(req, sizeof(req), "%s/%s_%s", path, ns, name);
 	snprintf(nf, sizeof(nf), "%s.notfound", req);
 	unlink(nf);
-	fd = open(req, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
+	fd = open(req, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		close(pidfd);
+		return rc;
+	}
 	close(fd);
-	if (kill(pid, SIGUSR1) < 0)
+	rc = (int)syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
+	close(pidfd);
+	if (rc < 0)
 		return -errno;
 	/* The run removes the request once the pod's deletion has begun. */
 	while (access(req, F_OK) == 0 && pp_clock_now() < until)
@@ -530,15 +731,17 @@ static int signals_setup(struct pp_supervisor *sup)
 int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *pods)
 {
 	struct pp_supervisor sup = {.cfg = cfg, .sig_fd = -1};
+	struct plan *plan = NULL;
+	size_t n_plan = 0;
 	struct pp_sched_entry e;
 	const char *path = getenv("PATH");
 	int err, rc = 0;
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);
+	sup.pods_fd = -1;
 	sup.base_path = strdup(path && *path ? path : DEFAULT_PATH);
-	sup.pods = calloc(pods->n ? pods->n : 1, sizeof(*sup.pods));
-	if (!sup.base_path || !sup.pods) {
+	if (!sup.base_path) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -563,19 +766,47 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		goto out_runtime;
 	}
 	pp_sup_bpf_setup(&sup);
-	pid_file(&sup, true);
-	for (i = 0; i < pods->n; i++) {
-		err = pod_setup(&sup, &sup.pods[i], pods->items[i], (uint32_t)i);
+	err = pp_sup_records_open(&sup);
+	if (!err)
+		err = make_plan(&sup, pods, &plan, &n_plan);
+	if (!err && !(sup.pods = calloc(n_plan ? n_plan : 1, sizeof(*sup.pods))))
+		err = -ENOMEM;
+	if (err < 0)
+		goto out_pods;
+	sweep_leftovers(&sup, plan, n_plan);
+	for (i = 0; i < n_plan; i++) {
+		struct pod_rt *pr = &sup.pods[i];
+
+		err = pod_setup(&sup, pr, plan[i].spec, (uint32_t)i,
+				plan[i].rec ? plan[i].rec->pod.uid : NULL);
 		sup.n_pods = i + 1;
+		pr->rec = plan[i].rec;
+		plan[i].rec = NULL;
+		pr->leaving = plan[i].role == PLAN_LEAVE;
+		if (plan[i].role == PLAN_WAIT)
+			sup.pods[i - 1].successor = (int32_t)i;
 		if (err < 0)
 			goto out_pods;
 	}
 	if (sup.table)
 		pp_sched_push(&sup.sched, pp_clock_now() + UI_PERIOD, SUP_UI_KEY, 0);
+	sup.running = true;
 	for (i = 0; i < sup.n_pods; i++) {
-		sup.pods[i].created = pp_clock_now();
-		pp_lc_start(&sup.pods[i].st, sup.pods[i].created, &sup.acts);
-		pp_sup_run_actions(&sup.pods[i]);
+		struct pod_rt *pr = &sup.pods[i];
+
+		if (plan[i].role == PLAN_NEW) {
+			pod_begin(pr);
+		} else if (plan[i].role != PLAN_WAIT) {
+			pod_volumes(pr, true);
+			pp_sup_adopt(pr, pp_clock_now());
+		}
+		if (plan[i].role == PLAN_LEAVE && !pr->st.terminal) {
+			pp_log(PP_LOG_NOTICE, "pod '%s' of the last run is %s: deleting it",
+			       pr->spec->name,
+			       pr->successor >= 0 ? "replaced" : "no longer listed");
+			pp_lc_delete(&pr->st, pp_clock_now(), &sup.acts);
+			pp_sup_run_actions(pr);
+		}
 	}
 
 	while (!all_terminal(&sup)) {
@@ -590,15 +821,23 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		pp_probe_runner_run(sup.runner, pp_clock_now());
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
+		pp_sup_records_flush(&sup);
 		if (sup.dirty)
 			pp_sup_table_draw(&sup);
 	}
 	pp_sup_table_draw(&sup);
 	for (i = 0; i < sup.n_pods; i++)
-		if (sup.pods[i].st.phase == PP_PHASE_FAILED)
+		if (sup.pods[i].st.phase == PP_PHASE_FAILED && !sup.pods[i].leaving)
 			rc = 1;
 	err = 0;
 out_pods:
+	/* Every pod has ended (or was killed): nothing is left for a later run to adopt. */
+	for (i = 0; sup.running && i < sup.n_pods; i++)
+		if (sup.pods[i].begun)
+			pp_sup_record_remove(&sup.pods[i]);
+	for (i = 0; plan && i < n_plan; i++)
+		pp_sup_record_free(plan[i].rec);
+	free(plan);
 	if (sup.bpf) {
 		struct pp_signals_stats st;
 
@@ -618,6 +857,7 @@ out_pods:
 				pp_strv_free(&sup.pods[i].c[j].hooks[k].argv);
 		}
 		pp_lc_free(&sup.pods[i].st);
+		pp_sup_record_free(sup.pods[i].rec);
 		free(sup.pods[i].c);
 	}
 	pp_sup_probes_free(&sup);
@@ -625,7 +865,9 @@ out_pods:
 	free(sup.ports);
 	if (sup.sig_fd >= 0)
 		close(sup.sig_fd);
-	pid_file(&sup, false);
+	if (sup.pods_fd >= 0)
+		close(sup.pods_fd);
+	pp_pod_list_free(&sup.saved);
 out_runtime:
 	pp_runtime_fini(&sup.rt);
 out_loop:

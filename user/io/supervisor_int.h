@@ -15,6 +15,7 @@
 
 #include "podprobe/accept_watch-t.h"
 #include "podprobe/lifecycle-t.h"
+#include "podprobe/pod_record-t.h"
 #include "podprobe/prober.h"
 #include "podprobe/probe_runner.h"
 #include "podprobe/runtime.h"
@@ -53,7 +54,8 @@ struct cont_rt {
 	uint32_t instance; /* instance of <proc>; 0 = none */
 	struct pp_proc proc;
 	uint64_t poll_id;
-	struct pp_strv env; /* the running instance's environment (exec probes) */
+	struct pp_strv env;	     /* the running instance's environment (exec probes) */
+	struct pp_exec_security sec; /* the running instance's identity (exec probes, hooks) */
 	struct probe_rt *probes[_PP_PROBE_MAX]; /* NULL for probes the container lacks */
 	uint64_t cgroup_id;			/* its cgroup v2 leaf, 0 = none */
 	bool oom_seen; /* the kernel OOM-killed a process of this instance */
@@ -87,6 +89,11 @@ struct pod_rt {
 	uint32_t gen; /* generation of the pod's armed deadline */
 	pp_nsec armed;
 	pp_nsec created;
+	struct pp_pod_record *rec; /* an earlier run's record to re-adopt, until adopted */
+	bool begun;		   /* started or re-adopted: it has a record to keep */
+	bool record_dirty;	   /* changed since its record was last written */
+	bool leaving;		   /* an earlier run's pod that is no longer wanted: deleted */
+	int32_t successor;	   /* pod waiting for this one to be gone (a new spec), -1 none */
 };
 
 struct pp_supervisor {
@@ -117,6 +124,11 @@ struct pp_supervisor {
 	struct port_watch *ports;
 	size_t n_ports;
 	char adjust_msg[160]; /* output of an adjusted result */
+	int pods_fd;	      /* <state>/pods: records and saved manifests, -1 none */
+	bool durable;	      /* the state directory outlives a reboot: fsync records */
+	char boot_id[40];
+	struct pp_pod_list saved; /* specs read back from saved manifests (leaving pods) */
+	bool running;		  /* the pods began: their records are this run's to remove */
 };
 
 /* sup_output.c: events (text or JSON lines) above the live table. */
@@ -130,9 +142,30 @@ void pp_sup_run_actions(struct pod_rt *pr);
 /* The instance's process is gone (pidfd or kernel): probes stop, the controller decides. */
 void pp_sup_container_exited(struct cont_rt *c, uint32_t instance, const struct pp_exit_info *ex);
 
+/*
+ * supervisor.c: <c> runs an instance an earlier podprobe run started (c->proc adopted): watch
+ * it, rebuild what exec probes need, and arm its probes with the recorded verdicts.
+ */
+void pp_sup_container_adopted(struct cont_rt *c, const uint8_t *published);
+
+/* sup_adopt.c: pod records in <state>/pods/<key>/ (record, pod.yaml) and re-adoption. */
+int pp_sup_records_open(struct pp_supervisor *sup);
+int pp_sup_record_load(struct pp_supervisor *sup, const char *key, struct pp_pod_record **ret);
+struct pp_pod *pp_sup_manifest_load(struct pp_supervisor *sup, const char *key);
+void pp_sup_manifest_save(struct pod_rt *pr);
+int pp_sup_record_keys(struct pp_supervisor *sup, char ***ret_keys, size_t *ret_n);
+void pp_sup_record_write(struct pod_rt *pr);
+void pp_sup_records_flush(struct pp_supervisor *sup);
+void pp_sup_record_remove(struct pod_rt *pr);
+void pp_sup_adopt(struct pod_rt *pr, pp_nsec now);
+void pp_sup_record_free(struct pp_pod_record *rec);
+
 /* sup_probes.c */
 int pp_sup_probes_setup(struct cont_rt *c);
-void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now);
+/* An exec probe or hook of <c> runs <argv> as its container: env, directory, cgroup, user. */
+void pp_sup_exec_target(const struct cont_rt *c, struct pp_probe_target *t, char *const *argv);
+/* <published>: the verdicts of a re-adopted instance (pod record), or NULL for a new one. */
+void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now, const uint8_t *published);
 void pp_sup_probes_disarm(struct cont_rt *c);
 void pp_sup_probes_free(struct pp_supervisor *sup);
 
