@@ -301,10 +301,10 @@ struct t_mte {
 
 static void *thread_exit7_on_byte(void *arg)
 {
-	struct t_mte *m = arg;
+	int go2 = (int)(intptr_t)arg;
 	char c;
 
-	if (read(m->go2, &c, 1) != 1)
+	if (read(go2, &c, 1) != 1)
 		_exit(109);
 	/* exit_group() all the same; _exit() skips LeakSanitizer's check of a forked child. */
 	_exit(7);
@@ -315,7 +315,12 @@ static void do_main_thread_exits(void *arg)
 {
 	pthread_t th;
 
-	if (pthread_create(&th, NULL, thread_exit7_on_byte, arg))
+	/*
+	 * The fd by value: <arg> lives on this thread's stack, which pthread_exit()'s unwinding
+	 * may reuse while the other thread still needs it.
+	 */
+	if (pthread_create(&th, NULL, thread_exit7_on_byte,
+			   (void *)(intptr_t)((struct t_mte *)arg)->go2))
 		_exit(110);
 	pthread_exit(NULL);
 }
