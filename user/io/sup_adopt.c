@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,12 @@ static void remove_files(struct pp_supervisor *sup, const char *key)
 	unlinkat(fd, RECORD_FILE, 0);
 	unlinkat(fd, MANIFEST_FILE, 0);
 	close(fd);
+}
+
+void pp_sup_record_drop(struct pp_supervisor *sup, const char *key, struct pp_pod_record *rec)
+{
+	pp_sup_record_free(rec);
+	remove_files(sup, key);
 }
 
 int pp_sup_record_load(struct pp_supervisor *sup, const char *key, struct pp_pod_record **ret)
@@ -178,10 +185,15 @@ int pp_sup_record_keys(struct pp_supervisor *sup, char ***ret_keys, size_t *ret_
 			close(fd);
 		return -errno;
 	}
-	while (!err && (e = readdir(d)))
+	while (!err && (e = readdir(d))) {
+		char rec[NAME_MAX + sizeof("/" RECORD_FILE)];
+
+		/* Pods with a record: after a normal end only volumes are left. */
+		snprintf(rec, sizeof(rec), "%s/" RECORD_FILE, e->d_name);
 		if (e->d_name[0] != '.' && pp_statedir_pod_key_ok(e->d_name) &&
-		    faccessat(dirfd(d), e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		    faccessat(dirfd(d), rec, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			err = pp_strv_push(&keys, strdup(e->d_name));
+	}
 	closedir(d);
 	if (err) {
 		pp_strv_free(&keys);

@@ -394,24 +394,32 @@ static void control_requests(struct pp_supervisor *sup)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		struct pod_rt *pr = NULL;
+		bool found = false;
 
 		if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
 			continue;
-		for (size_t i = 0; i < sup->n_pods && !pr; i++)
-			if (!strcmp(sup->pods[i].key, e->d_name))
-				pr = &sup->pods[i];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (!pr) {
+		/* Every pod of that name: a replaced one on its way out and its successor. */
+		for (size_t i = 0; i < sup->n_pods; i++) {
+			struct pod_rt *pr = &sup->pods[i];
+
+			if (strcmp(pr->key, e->d_name))
+				continue;
+			if (!found) {
+				pp_sup_table_erase(sup);
+				pp_log(PP_LOG_NOTICE, "deleting pod '%s' (podprobe delete)",
+				       pr->spec->name);
+			}
+			found = true;
+			pp_lc_delete(&pr->st, pp_clock_now(), &sup->acts);
+			pp_sup_run_actions(pr);
+		}
+		if (found) {
+			unlink(path);
+		} else {
 			snprintf(done, sizeof(done), "%s.notfound", path);
 			rename(path, done);
-			continue;
 		}
-		pp_sup_table_erase(sup);
-		pp_log(PP_LOG_NOTICE, "deleting pod '%s' (podprobe delete)", pr->spec->name);
-		pp_lc_delete(&pr->st, pp_clock_now(), &sup->acts);
-		pp_sup_run_actions(pr);
-		unlink(path);
 	}
 	closedir(d);
 }
@@ -595,7 +603,8 @@ static int make_plan(struct pp_supervisor *sup, struct pp_pod_list *pods, struct
 			err = plan_push(&v, &n, old, rec, PLAN_LEAVE)
 				      ?: plan_push(&v, &n, spec, NULL, PLAN_WAIT);
 		else {
-			pp_sup_record_free(rec);
+			/* Its containers go with the sweep of unrecorded cgroups. */
+			pp_sup_record_drop(sup, key, rec);
 			err = plan_push(&v, &n, spec, NULL, PLAN_NEW);
 		}
 	}
@@ -621,7 +630,7 @@ static int make_plan(struct pp_supervisor *sup, struct pp_pod_list *pods, struct
 			       "pod '%s' of the last run: its manifest is gone, stopping its "
 			       "containers at once",
 			       keys[k]);
-			pp_sup_record_free(rec);
+			pp_sup_record_drop(sup, keys[k], rec);
 		}
 	}
 	for (size_t k = 0; k < n_keys; k++)

@@ -149,16 +149,34 @@ void pp_sup_container_exited(struct cont_rt *c, uint32_t instance, const struct 
 void pp_sup_container_adopted(struct cont_rt *c, const uint8_t *published);
 
 /* sup_adopt.c: pod records in <state>/pods/<key>/ (record, pod.yaml) and re-adoption. */
+/* Read the boot id, open <state>/pods. Returns 0 or -errno (logged). */
 int pp_sup_records_open(struct pp_supervisor *sup);
+/*
+ * The record an earlier run left for pod <key>, when it is whole and of this boot (others are
+ * removed, with a warning when unreadable). Returns 0 with <ret> (pp_sup_record_free), or
+ * -ENOENT, or -ENOMEM.
+ */
 int pp_sup_record_load(struct pp_supervisor *sup, const char *key, struct pp_pod_record **ret);
+/* The manifest pod <key> was started from, parsed and valid, owned by sup->saved; or NULL. */
 struct pp_pod *pp_sup_manifest_load(struct pp_supervisor *sup, const char *key);
+/* Keep <pr>'s manifest document beside its record (a warning when it cannot). */
 void pp_sup_manifest_save(struct pod_rt *pr);
+/* The pod keys that have a record in <state>/pods (malloc'd strings). Returns 0 or -errno. */
 int pp_sup_record_keys(struct pp_supervisor *sup, char ***ret_keys, size_t *ret_n);
+/* Write <pr>'s record now (atomically); a failure is retried at the next flush. */
 void pp_sup_record_write(struct pod_rt *pr);
+/* Write the records of the pods that changed since their last write. */
 void pp_sup_records_flush(struct pp_supervisor *sup);
+/* <pr> is over for good: remove its record and saved manifest. */
 void pp_sup_record_remove(struct pod_rt *pr);
+/*
+ * Restore <pr> (set up for the same spec) from pr->rec, take over its containers that still
+ * run and report those that ended meanwhile; then carry on as at <now>.
+ */
 void pp_sup_adopt(struct pod_rt *pr, pp_nsec now);
 void pp_sup_record_free(struct pp_pod_record *rec);
+/* Forget the record <rec> of pod <key> that will not be re-adopted: memory and files. */
+void pp_sup_record_drop(struct pp_supervisor *sup, const char *key, struct pp_pod_record *rec);
 
 /* sup_probes.c */
 int pp_sup_probes_setup(struct cont_rt *c);
