@@ -45,6 +45,7 @@ struct pp_opts {
 	bool no_cgroups;
 	bool no_bpf;
 	bool no_fast_detect;
+	bool keep_pods;
 	enum pp_events_format events;
 	enum pp_table_mode table;
 	pp_nsec backoff_base;
@@ -78,6 +79,7 @@ enum {
 	OPT_NO_CGROUPS,
 	OPT_NO_BPF,
 	OPT_NO_FAST_DETECT,
+	OPT_KEEP_PODS,
 	OPT_TIMEOUT,
 	OPT_OUTPUT,
 	OPT_DURATION,
@@ -132,6 +134,10 @@ static const struct argp_option run_options[] = {
 	 "No eBPF kernel signals: exits through pidfds, ports through probes only", 2},
 	{"no-fast-detect", OPT_NO_FAST_DETECT, NULL, 0,
 	 "Do not re-probe at once when the kernel sees a probed port close", 2},
+	{"keep-pods", OPT_KEEP_PODS, NULL, 0,
+	 "On SIGINT or SIGTERM, exit and leave the pods running: the next `podprobe run` on "
+	 "this state directory re-adopts them (as restarting kubelet restarts no pod)",
+	 2},
 	{0},
 };
 
@@ -248,6 +254,9 @@ static error_t parse_run(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_FAST_DETECT:
 		opts.no_fast_detect = true;
+		break;
+	case OPT_KEEP_PODS:
+		opts.keep_pods = true;
 		break;
 	default:
 		return parse_args(key, arg, state);
@@ -651,6 +660,7 @@ static int cmd_run(void)
 		.use_cgroups = !opts.no_cgroups,
 		.use_bpf = !opts.no_bpf,
 		.fast_detect = !opts.no_fast_detect,
+		.keep_pods = opts.keep_pods,
 		.lc =
 			{
 				.backoff = {.base = opts.backoff_base, .max = opts.backoff_max},

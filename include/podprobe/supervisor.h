@@ -33,6 +33,7 @@ struct pp_supervisor_cfg {
 	bool use_cgroups;
 	bool use_bpf;	  /* kernel signals through eBPF when the host allows */
 	bool fast_detect; /* a closed listener triggers a probe burst */
+	bool keep_pods;	  /* SIGINT/SIGTERM: exit, the pods run on for the next run */
 	struct pp_lc_cfg lc;
 };
 
@@ -48,9 +49,10 @@ int pp_supervisor_request_delete(const char *state_dir, const char *ns, const ch
 
 /*
  * Run every pod of <pods> until each is Succeeded or Failed; SIGINT/SIGTERM delete them all
- * gracefully (a second one kills at once); SIGUSR1 makes it read
- * delete requests.  Returns 0 when every pod Succeeded, 1 when any
- * Failed, or -errno when the engine could not start.
+ * gracefully (a second one kills at once), or with cfg->keep_pods end the run and leave them
+ * running with their records for the next run; SIGUSR1 makes it read delete requests.
+ * Returns 0 when every pod Succeeded (or the pods were kept), 1 when any Failed, or -errno
+ * when the engine could not start.
  */
 int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *pods);
 

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "integ/support/integ.h"
+#include "podprobe/naming.h"
 #include "podprobe/pod_record.h"
 
 /* Lines in <path> (0 when it does not exist). */
@@ -97,6 +98,18 @@ static bool pid_alive(long pid)
 		state = 0;
 	fclose(f);
 	return state && state != 'Z';
+}
+
+/* Directories named like the run's cgroup tree anywhere in the cgroup mounts (naming.h). */
+static int count_cgroups(const struct t_run *r)
+{
+	char real[PATH_MAX], name[32], cmd[256], out[32];
+
+	assert_non_null(realpath(r->state_dir, real));
+	assert_int_equal(pp_cgroup_root_name(real, name, sizeof(name)), 0);
+	snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 8 -type d -name %s | wc -l", name);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+	return atoi(out);
 }
 
 static const char *pods_yaml(const struct t_run *r, char *buf, size_t size)
@@ -229,6 +242,7 @@ static void test_sigkill_restart_readopts_running_containers(void **state)
 	snprintf(path, sizeof(path), "%s/pods/default_steady/record", r.state_dir);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(t_count_descendants("sleep 600"), 0);
+	assert_int_equal(count_cgroups(&r), 0);
 	t_run_cleanup(&r);
 }
 
@@ -411,6 +425,61 @@ static void test_records_are_never_half_written(void **state)
 	t_run_cleanup(&r);
 }
 
+/* --keep-pods: SIGTERM ends podprobe and leaves its pods running; the next run adopts them. */
+static void test_keep_pods_leaves_them_for_the_next_run(void **state)
+{
+	char path[PATH_MAX], manifest[PATH_MAX], yaml[1024];
+	struct pp_pod_record rec = {0};
+	unsigned int started;
+	long pid;
+	struct t_run r;
+
+	t_run_init(&r);
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\n"
+		 "kind: Pod\n"
+		 "metadata: {name: kept}\n"
+		 "spec:\n"
+		 "  containers:\n"
+		 "  - name: app\n"
+		 "    image: x\n"
+		 "    command: [sh, -c, 'echo $$$$ >> %s/kept.starts; exec sleep 600']\n",
+		 r.dir);
+	snprintf(manifest, sizeof(manifest), "%s", t_write_manifest(&r, "k.yaml", yaml));
+	{
+		const char *argv[] = {"--keep-pods", manifest, NULL};
+
+		t_run_start(&r, argv);
+	}
+	t_wait_event(&r, "Started", "app", 0, 10000);
+	snprintf(path, sizeof(path), "%s/kept.starts", r.dir);
+	for (int i = 0; i < 250 && count_lines(path) < 1; i++)
+		t_drain(&r, 20);
+	pid = first_number(path);
+	t_run_signal(&r, SIGTERM);
+	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
+	/* No Killing, the container lives on, its record waits. */
+	assert_int_equal(t_count_events(&r, "Killing", NULL), 0);
+	assert_true(pid_alive(pid));
+	assert_int_equal(read_record(&r, "default_kept", &rec), 0);
+	assert_int_equal(rec.c[0].pid, pid);
+	pp_pod_record_free(&rec);
+
+	started = t_count_events(&r, "Started", NULL);
+	start(&r, manifest);
+	t_drain(&r, 500);
+	assert_int_equal(t_count_events(&r, "Started", NULL), started);
+	assert_int_equal(count_lines(path), 1);
+	assert_true(pid_alive(pid));
+	/* Without the flag, SIGTERM deletes it. */
+	t_run_signal(&r, SIGTERM);
+	t_wait_event(&r, "Killing", "app", 0, 5000);
+	t_run_wait_exit(&r, 15000);
+	assert_false(pid_alive(pid));
+	assert_int_equal(count_cgroups(&r), 0);
+	t_run_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +488,7 @@ int main(void)
 		T_TEST(test_pod_no_longer_listed_is_deleted_gracefully),
 		T_TEST(test_changed_manifest_recreates_the_pod),
 		T_TEST(test_records_are_never_half_written),
+		T_TEST(test_keep_pods_leaves_them_for_the_next_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

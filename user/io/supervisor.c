@@ -433,7 +433,12 @@ static void on_signal(void *ctx, int res)
 	} else if (res == (int)sizeof(sup->sig_buf)) {
 		sup->signals++;
 		pp_sup_table_erase(sup);
-		if (sup->signals == 1) {
+		if (sup->cfg->keep_pods) {
+			pp_log(PP_LOG_NOTICE,
+			       "%s: leaving every pod running for the next run (--keep-pods)",
+			       strsignal((int)sup->sig_buf.ssi_signo));
+			sup->keep = true;
+		} else if (sup->signals == 1) {
 			pp_log(PP_LOG_NOTICE,
 			       "%s: stopping every pod gracefully (again to kill now)",
 			       strsignal((int)sup->sig_buf.ssi_signo));
@@ -818,7 +823,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		}
 	}
 
-	while (!all_terminal(&sup)) {
+	while (!all_terminal(&sup) && !sup.keep) {
 		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
 
 		err = pp_loop_run_once(sup.loop, pnext < next ? pnext : next);
@@ -835,15 +840,22 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			pp_sup_table_draw(&sup);
 	}
 	pp_sup_table_draw(&sup);
-	for (i = 0; i < sup.n_pods; i++)
+	for (i = 0; i < sup.n_pods && !sup.keep; i++)
 		if (sup.pods[i].st.phase == PP_PHASE_FAILED && !sup.pods[i].leaving)
 			rc = 1;
 	err = 0;
 out_pods:
-	/* Every pod has ended (or was killed): nothing is left for a later run to adopt. */
-	for (i = 0; sup.running && i < sup.n_pods; i++)
-		if (sup.pods[i].begun)
-			pp_sup_record_remove(&sup.pods[i]);
+	if (sup.keep) {
+		/* Kept for the next run: every record as things stand now. */
+		for (i = 0; i < sup.n_pods; i++)
+			if (sup.pods[i].begun)
+				pp_sup_record_write(&sup.pods[i]);
+	} else {
+		/* Every pod has ended (or was killed): nothing is left for a later run to adopt. */
+		for (i = 0; sup.running && i < sup.n_pods; i++)
+			if (sup.pods[i].begun)
+				pp_sup_record_remove(&sup.pods[i]);
+	}
 	for (i = 0; plan && i < n_plan; i++)
 		pp_sup_record_free(plan[i].rec);
 	free(plan);

@@ -129,6 +129,7 @@ struct pp_supervisor {
 	char boot_id[40];
 	struct pp_pod_list saved; /* specs read back from saved manifests (leaving pods) */
 	bool running;		  /* the pods began: their records are this run's to remove */
+	bool keep;		  /* --keep-pods and a SIGINT/SIGTERM: end, the pods run on */
 };
 
 /* sup_output.c: events (text or JSON lines) above the live table. */
