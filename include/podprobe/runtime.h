@@ -153,6 +153,12 @@ int pp_runtime_sweep(struct pp_runtime *rt, const char *const *keep, size_t n);
 int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, struct pp_proc *ret,
 		     char *err, size_t errlen);
 
+/*
+ * Let go of <p> without touching the process (podprobe ends and leaves it running, e.g. with
+ * --keep-pods): close its pidfd, free its cgroup paths. Accepts an empty <p>.
+ */
+void pp_runtime_forget(struct pp_proc *p);
+
 /* Send <sig> to the container's process group (and, for SIGKILL, to its whole cgroup). */
 int pp_runtime_signal(const struct pp_proc *p, int sig);
 

@@ -850,6 +850,15 @@ out:
 	return rc;
 }
 
+void pp_runtime_forget(struct pp_proc *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	free(p->cg2);
+	free(p->memv1);
+	*p = (struct pp_proc){.pid = -1, .pidfd = -1};
+}
+
 int pp_runtime_signal(const struct pp_proc *p, int sig)
 {
 	int err = 0;

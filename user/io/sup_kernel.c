@@ -356,6 +356,7 @@ void pp_sup_reapers_free(struct pp_supervisor *sup)
 		/* Killed or dead already: the zombie appears within moments. */
 		for (int i = 0; i < 200 && pp_runtime_reap(&sup->rt, &r->proc, &ex) == -EAGAIN; i++)
 			poll(NULL, 0, 5);
+		pp_runtime_forget(&r->proc); /* what a reap that never came left */
 		sup->reapers = r->next;
 		free(r);
 	}

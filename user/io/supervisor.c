@@ -873,6 +873,8 @@ out_pods:
 	sup.runner = NULL;
 	for (i = 0; i < sup.n_pods; i++) {
 		for (size_t j = 0; sup.pods[i].c && j < sup.pods[i].st.n; j++) {
+			/* Still running only when kept (--keep-pods) or killed just now. */
+			pp_runtime_forget(&sup.pods[i].c[j].proc);
 			pp_strv_free(&sup.pods[i].c[j].env);
 			for (int k = 0; k < _PP_HOOK_MAX; k++)
 				pp_strv_free(&sup.pods[i].c[j].hooks[k].argv);

@@ -785,30 +785,14 @@ int t_count_fds(pid_t pid)
 
 int t_count_zombie_children(pid_t pid)
 {
-	struct dirent *e;
-	DIR *d = opendir("/proc");
-	int n = 0;
+	struct proc_entry *v;
+	size_t n = scan_procs(&v);
+	int zombies = 0;
 
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		char path[300], buf[512], *p, state;
-		int ppid;
-		FILE *f;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
-		    sscanf(p + 2, "%c %d", &state, &ppid) == 2 && ppid == pid && state == 'Z')
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	for (size_t i = 0; i < n; i++)
+		zombies += v[i].ppid == pid && v[i].state == 'Z';
+	free(v);
+	return zombies;
 }
 
 int t_system(const char *cmd, char *out, size_t size)
