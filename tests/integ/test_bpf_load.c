@@ -814,6 +814,15 @@ static void test_listen_and_close_on_tracked_port(void **state)
 	assert_int_equal(pp_signals_track_port(sig, port, false), 0);
 }
 
+/* Skip the test when the socket program, which delivers <kind>, is not loaded. */
+static void require_socket_kind(enum pp_ksig_kind kind)
+{
+	if (!pp_signals_has(sig, kind)) {
+		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
+		skip();
+	}
+}
+
 static void test_accepts_counted_on_tracked_port(void **state)
 {
 	struct pp_port_accepts acc = { 0 };
@@ -822,10 +831,7 @@ static void test_accepts_counted_on_tracked_port(void **state)
 	uint16_t port;
 	pp_nsec end;
 
-	if (!pp_signals_has(sig, PP_KSIG_ACCEPTS)) {
-		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
-		skip();
-	}
+	require_socket_kind(PP_KSIG_ACCEPTS);
 	fd = t_bound(&port);
 	assert_int_equal(pp_signals_track_port(sig, port, true), 0);
 	assert_int_equal(listen(fd, 16), 0);
@@ -905,10 +911,7 @@ static void test_samples_of_one_connection(void **state)
 	uint16_t port;
 	size_t i;
 
-	if (!pp_signals_has(sig, PP_KSIG_ACCEPTS)) {
-		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
-		skip();
-	}
+	require_socket_kind(PP_KSIG_ACCEPTS);
 	assert_int_equal(pp_signals_open(loop, &cfg, &every), 0);
 	lfd = t_bound(&port);
 	assert_int_equal(pp_signals_track_port(every, port, true), 0);
@@ -958,10 +961,7 @@ static void test_prompt_acceptor_is_never_wedged(void **state)
 	size_t from = 0, i;
 	int lfd;
 
-	if (!pp_signals_has(sig, PP_KSIG_ACCEPTS)) {
-		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
-		skip();
-	}
+	require_socket_kind(PP_KSIG_ACCEPTS);
 	lfd = t_bound(&port);
 	assert_int_equal(pp_signals_track_port(sig, port, true), 0);
 	assert_int_equal(listen(lfd, 16), 0);
@@ -1016,10 +1016,7 @@ static void test_stalled_listener_is_wedged_then_drained(void **state)
 	uint16_t port;
 	size_t from = 0, i;
 
-	if (!pp_signals_has(sig, PP_KSIG_ACCEPTS)) {
-		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
-		skip();
-	}
+	require_socket_kind(PP_KSIG_ACCEPTS);
 	lfd = t_bound(&port);
 	assert_int_equal(pp_signals_track_port(sig, port, true), 0);
 	assert_int_equal(listen(lfd, 16), 0);
@@ -1123,10 +1120,7 @@ static void test_full_ring_counts_drops(void **state)
 	uint16_t port;
 	int one = 1;
 
-	if (!pp_signals_has(sig, PP_KSIG_LISTEN)) {
-		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
-		skip();
-	}
+	require_socket_kind(PP_KSIG_LISTEN);
 	assert_int_equal(pp_signals_stats(sig, &before), 0);
 	close(t_bound(&port));
 	a.sin_port = htons(port);
