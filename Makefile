@@ -33,7 +33,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # ---- dependencies (pkg-config); tools/deps.sh installs what is missing --------------------
-PKGS := liburing yaml-0.1 libbpf libelf zlib libnghttp2 openssl
+PKGS := liburing yaml-0.1 libbpf libelf zlib libnghttp2 openssl jansson
 TEST_PKGS := cmocka
 NODEPS_GOALS := clean help format format-check
 ifeq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -52,6 +52,8 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 YAML_LIBS := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
 NGHTTP2_LIBS := $(shell $(PKG_CONFIG) --libs libnghttp2 2>/dev/null)
+# The core writes and reads Kubernetes API objects with jansson (a pure library).
+JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -152,19 +154,22 @@ $(O)/tools/grpc-health-server: TOOL_LIBS = $(NGHTTP2_LIBS)
 $(O)/tools/%: tools/%.c $(TOOL_LIB_OBJS) $(LIBCORE)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools $< $(TOOL_LIB_OBJS) $(LIBCORE) $(LDFLAGS) $(TOOL_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itools $< $(TOOL_LIB_OBJS) $(LIBCORE) $(LDFLAGS) $(TOOL_LIBS) $(JANSSON_LIBS) -o $@
 
 # Unit tests link only the pure core and the fakes (the purity check of house-style §6);
 # test_manifest and test_grpc_health also take the sans-I/O module they cover.
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(FAKE_OBJS) $(LIBCORE)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(JANSSON_LIBS) -o $@
 $(O)/tests/unit/test_manifest: $(O)/tests/unit/test_manifest.o $(O)/user/io/manifest_yaml.o $(LIBCORE)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(YAML_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) -o $@
+$(O)/tests/unit/test_yaml_json: $(O)/tests/unit/test_yaml_json.o $(O)/user/io/yaml_json.o $(LIBCORE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) -o $@
 $(O)/tests/unit/test_grpc_health: $(O)/tests/unit/test_grpc_health.o $(O)/user/io/grpc_health.o $(LIBCORE)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(NGHTTP2_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(NGHTTP2_LIBS) $(JANSSON_LIBS) -o $@
 
 $(O)/tests/integ/%: $(O)/tests/integ/%.o $(TEST_SUPPORT_OBJS) $(IO_OBJS) $(LIBCORE)
 	$(call msg,LINK,$@)
@@ -210,7 +215,7 @@ $(FUZZ_LIBCORE): $(CORE_SRCS:%.c=$(FUZZ_O)/%.o)
 define fuzz_target
 $(FUZZ_O)/fuzz_$(1): $(FUZZ_O)/tests/fuzz/fuzz_$(1).o $(FUZZ_SRCS_$(1):%.c=$(FUZZ_O)/%.o) $(FUZZ_LIBCORE)
 	$$(call msg,FUZZ-LD,$$@)
-	$$(Q)$$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $$^ $(FUZZ_LIBS_$(1)) -o $$@
+	$$(Q)$$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $$^ $(FUZZ_LIBS_$(1)) $(JANSSON_LIBS) -o $$@
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(n))))
 

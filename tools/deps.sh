@@ -4,7 +4,7 @@
 # install what is missing. Otherwise: print the exact apt-get line and fail.
 # libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (make test SANITIZE=1, make fuzz).
 set -u
-PKGS="build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev liburing-dev libyaml-dev libcmocka-dev libnghttp2-dev libssl-dev iproute2 libclang-rt-14-dev"
+PKGS="build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev liburing-dev libyaml-dev libcmocka-dev libnghttp2-dev libssl-dev libjansson-dev iproute2 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -10,6 +10,9 @@
 /* CLOCK_MONOTONIC now. */
 pp_nsec pp_clock_now(void);
 
+/* CLOCK_REALTIME now. */
+pp_wall_ns pp_clock_wall(void);
+
 /* Wall-clock time of monotonic instant <mono> as RFC 3339 UTC with nanoseconds. */
 int pp_clock_rfc3339(pp_nsec mono, char *buf, size_t size);
 

@@ -7,6 +7,9 @@
 
 typedef uint64_t pp_nsec;
 
+/* Wall-clock nanoseconds since the Unix epoch (CLOCK_REALTIME): only for times the API shows. */
+typedef int64_t pp_wall_ns;
+
 #define PP_NSEC_PER_USEC 1000ull
 #define PP_NSEC_PER_MSEC 1000000ull
 #define PP_NSEC_PER_SEC	 1000000000ull

@@ -41,3 +41,11 @@ int pp_clock_rfc3339(pp_nsec mono, char *buf, size_t size)
 		     (unsigned long long)(wall % PP_NSEC_PER_SEC));
 	return n < 0 || (size_t)n >= size ? -ENOSPC : n;
 }
+
+pp_wall_ns pp_clock_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (pp_wall_ns)ts.tv_sec * (pp_wall_ns)PP_NSEC_PER_SEC + ts.tv_nsec;
+}
