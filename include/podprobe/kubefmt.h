@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Kubernetes' display formats, pure: Go durations ("1m20s"), kubectl's HumanDuration ("3m5s"),
- * the `kubectl get pods` READY/STATUS/RESTARTS columns, and JSON string escaping.
+ * Kubernetes' display formats, pure and a leaf (nothing of the controller): Go durations
+ * ("1m20s"), apimachinery's HumanDuration ("3m5s"), signal names and JSON string escaping.
+ * The `kubectl get pods` columns built on them are in podprobe/pod_status.h.
  */
 #ifndef PODPROBE_KUBEFMT_H
 #define PODPROBE_KUBEFMT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#include "podprobe/lifecycle-t.h"
+#include "podprobe/time-t.h"
 
 /* Go's time.Duration.String() of <d>: "0s", "500ms", "10s", "1m20s", "5m0s". */
 int pp_fmt_go_duration(pp_nsec d, char *buf, size_t size);
@@ -20,17 +22,12 @@ int pp_fmt_go_duration(pp_nsec d, char *buf, size_t size);
  */
 int pp_parse_duration(const char *s, pp_nsec *ret);
 
-/* kubectl's HumanDuration of <d> (K.5): "95s", "3m5s", "125m", "5h3m", "3d". */
-int pp_fmt_human_duration(pp_nsec d, char *buf, size_t size);
-
-/* READY column: "r/t" (K.1). */
-int pp_fmt_pod_ready(const struct pp_pod_state *ps, char *buf, size_t size);
-
-/* STATUS column (K.2): "Init:0/2", "PodInitializing", "Running", "CrashLoopBackOff"... */
-int pp_fmt_pod_status(const struct pp_pod_state *ps, char *buf, size_t size);
-
-/* RESTARTS column (K.4) at <now>: "0", "3 (45s ago)". */
-int pp_fmt_pod_restarts(const struct pp_pod_state *ps, pp_nsec now, char *buf, size_t size);
+/*
+ * apimachinery's HumanDuration of <d> (nanoseconds, may be negative: a time in the future):
+ * "<invalid>" below -1 s, "0s" below 0, then "95s", "3m5s", "125m", "5h3m", "30h", "3d4h",
+ * "100d", "3y10d", "9y". Returns the length or -ENOSPC.
+ */
+int pp_fmt_human_duration(int64_t d, char *buf, size_t size);
 
 /* Name of signal <sig> without "SIG" ("TERM", "KILL"), or NULL when unknown. */
 const char *pp_signal_name(int sig);

@@ -23,14 +23,6 @@ static void assert_go(pp_nsec d, const char *want)
 	assert_string_equal(buf, want);
 }
 
-static void assert_human(pp_nsec d, const char *want)
-{
-	char buf[32];
-
-	assert_true(pp_fmt_human_duration(d, buf, sizeof(buf)) >= 0);
-	assert_string_equal(buf, want);
-}
-
 static void test_go_duration_matches_go_string(void **state)
 {
 	assert_go(0, "0s");
@@ -45,21 +37,59 @@ static void test_go_duration_matches_go_string(void **state)
 	assert_go(999, "999ns");
 }
 
-static void test_human_duration_matches_kubectl(void **state)
+#define S   ((int64_t)SEC)
+#define MIN (60 * S)
+#define H   (60 * MIN)
+#define D   (24 * H)
+#define Y   (365 * D)
+
+/* apimachinery duration.go HumanDuration, one case at each edge of every range. */
+static void test_human_duration_matches_apimachinery(void **state)
 {
-	assert_human(0, "0s");
-	assert_human(95 * SEC, "95s");
-	assert_human(119 * SEC, "119s");
-	assert_human(120 * SEC, "2m");
-	assert_human(185 * SEC, "3m5s");
-	assert_human(125 * 60 * SEC, "125m");
-	assert_human((5 * 3600 + 3 * 60) * SEC, "5h3m");
-	assert_human(5 * 3600 * SEC, "5h");
-	assert_human(30 * 3600 * SEC, "30h");
-	assert_human((3 * 24 + 4) * 3600 * SEC, "3d4h");
-	assert_human(100 * 24 * 3600 * SEC, "100d");
-	assert_human((3 * 365 + 10) * 24 * 3600 * SEC, "3y10d");
-	assert_human(9 * 365 * 24 * 3600ull * SEC, "9y");
+	static const struct {
+		int64_t d;
+		const char *want;
+	} cases[] = {
+		{-3 * S, "<invalid>"},
+		{-2 * S, "<invalid>"},
+		{-2 * S + 1, "0s"}, /* int(d.Seconds()) == -1 */
+		{-S, "0s"},
+		{-1, "0s"},
+		{0, "0s"},
+		{S - 1, "0s"},
+		{95 * S, "95s"},
+		{2 * MIN - 1, "119s"},
+		{2 * MIN, "2m"},
+		{3 * MIN + 5 * S, "3m5s"},
+		{10 * MIN - 1, "9m59s"},
+		{10 * MIN, "10m"},
+		{125 * MIN, "125m"},
+		{3 * H - 1, "179m"},
+		{3 * H, "3h"},
+		{5 * H + 3 * MIN, "5h3m"},
+		{8 * H - 1, "7h59m"},
+		{8 * H, "8h"},
+		{30 * H, "30h"},
+		{48 * H - 1, "47h"},
+		{48 * H, "2d"},
+		{3 * D + 4 * H, "3d4h"},
+		{8 * D - 1, "7d23h"},
+		{8 * D, "8d"},
+		{100 * D, "100d"},
+		{2 * Y - 1, "729d"},
+		{2 * Y, "2y"},
+		{3 * Y + 10 * D, "3y10d"},
+		{8 * Y - 1, "7y364d"},
+		{8 * Y, "8y"},
+		{9 * Y, "9y"},
+	};
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_true(pp_fmt_human_duration(cases[i].d, buf, sizeof(buf)) >= 0);
+		assert_string_equal(buf, cases[i].want);
+	}
+	assert_int_equal(pp_fmt_human_duration(3 * MIN + 5 * S, buf, 4), -ENOSPC);
 }
 
 static void test_parse_duration_accepts_go_forms_and_seconds(void **state)
@@ -158,7 +188,7 @@ static void test_json_string_escapes_controls_and_quotes(void **state)
 
 static void test_expand_vars_follows_kubernetes_rules(void **state)
 {
-	const struct pp_kv vars[] = { { "A", "x" }, { "B", "$(A)y" }, { "A", "z" } };
+	const struct pp_kv vars[] = {{"A", "x"}, {"B", "$(A)y"}, {"A", "z"}};
 	char *s;
 
 	s = pp_expand_vars("$(A)-$(B)-$(C)-$$(A)-$$-$", vars, 3);
@@ -173,7 +203,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_go_duration_matches_go_string),
-		cmocka_unit_test(test_human_duration_matches_kubectl),
+		cmocka_unit_test(test_human_duration_matches_apimachinery),
 		cmocka_unit_test(test_parse_duration_accepts_go_forms_and_seconds),
 		cmocka_unit_test(test_parse_duration_takes_both_micro_signs),
 		cmocka_unit_test(test_parse_duration_fractions_of_large_units_are_exact),

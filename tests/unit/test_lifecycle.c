@@ -20,6 +20,7 @@
 #include "podprobe/kubefmt.h"
 #include "podprobe/lifecycle.h"
 #include "podprobe/pod.h"
+#include "podprobe/pod_status.h"
 
 #define SEC PP_NSEC_PER_SEC
 

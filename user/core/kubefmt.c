@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Kubernetes' display formats. The column rules follow kubectl's printPod
- * (k8s-semantics.md §10); the durations follow Go's Duration.String and apimachinery's
- * HumanDuration, so a reader sees exactly what kubectl would show.
+ * Kubernetes' display formats, a leaf: the durations follow Go's Duration.String and
+ * apimachinery's HumanDuration (pkg/util/duration/duration.go), so a reader sees exactly what
+ * kubectl would show. The pod columns built on them live in pod_status.c.
  */
 #include "podprobe/kubefmt.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "podprobe/lifecycle.h"
-#include "podprobe/pod.h"
 
 static int out(char *buf, size_t size, int n)
 {
@@ -68,10 +65,20 @@ int pp_fmt_go_duration(pp_nsec d, char *buf, size_t size)
 	return out(buf, size, n);
 }
 
-int pp_fmt_human_duration(pp_nsec d, char *buf, size_t size)
+int pp_fmt_human_duration(int64_t d, char *buf, size_t size)
 {
-	unsigned long long s = d / PP_NSEC_PER_SEC, min = s / 60, h = s / 3600;
+	/* Go's int(d.Seconds()) truncates toward zero, as C's division does. */
+	int64_t secs = d / (int64_t)PP_NSEC_PER_SEC;
+	unsigned long long s, min, h;
 
+	/* Up to 2 s in the future is "now": clocks of two machines disagree that much. */
+	if (secs < -1)
+		return out(buf, size, snprintf(buf, size, "<invalid>"));
+	if (secs < 0)
+		return out(buf, size, snprintf(buf, size, "0s"));
+	s = (unsigned long long)secs;
+	min = s / 60;
+	h = s / 3600;
 	if (s < 120)
 		return out(buf, size, snprintf(buf, size, "%llus", s));
 	if (min < 10)
@@ -100,153 +107,6 @@ int pp_fmt_human_duration(pp_nsec d, char *buf, size_t size)
 			      : snprintf(buf, size, "%lluy", y));
 	}
 	return out(buf, size, snprintf(buf, size, "%lluy", h / 24 / 365));
-}
-
-static bool sidecar(const struct pp_pod_state *ps, size_t i)
-{
-	return i < ps->spec->n_init_containers && pp_pod_container(ps->spec, i)->sidecar;
-}
-
-int pp_fmt_pod_ready(const struct pp_pod_state *ps, char *buf, size_t size)
-{
-	unsigned int ready = 0, total = 0;
-	size_t i;
-
-	for (i = 0; i < ps->n; i++) {
-		const struct pp_container_state *c = &ps->c[i];
-
-		if (i < ps->spec->n_init_containers) {
-			if (!sidecar(ps, i))
-				continue;
-			total++;
-			ready += c->started && c->ready;
-		} else {
-			total++;
-			ready += ps->initialized && c->ready && c->state == PP_CSTATE_RUNNING;
-		}
-	}
-	return out(buf, size, snprintf(buf, size, "%u/%u", ready, total));
-}
-
-/* ContainersReady (C.4): every regular container and sidecar is ready. */
-static bool containers_ready(const struct pp_pod_state *ps)
-{
-	size_t i;
-
-	for (i = 0; i < ps->n; i++)
-		if ((sidecar(ps, i) || i >= ps->spec->n_init_containers) && !ps->c[i].ready)
-			return false;
-	return true;
-}
-
-/* Regular container indices sorted by name (S.10), into <idx> of ps->n - n_init entries. */
-static void sort_by_name(const struct pp_pod_state *ps, size_t *idx, size_t n)
-{
-	size_t i, j;
-
-	for (i = 0; i < n; i++)
-		idx[i] = ps->spec->n_init_containers + i;
-	for (i = 1; i < n; i++) {
-		size_t v = idx[i];
-
-		for (j = i; j > 0 && strcmp(pp_pod_container(ps->spec, idx[j - 1])->name,
-					    pp_pod_container(ps->spec, v)->name) > 0;
-		     j--)
-			idx[j] = idx[j - 1];
-		idx[j] = v;
-	}
-}
-
-int pp_fmt_pod_status(const struct pp_pod_state *ps, char *buf, size_t size)
-{
-	size_t n_init = ps->spec->n_init_containers, n_main = ps->n - n_init, i, *idx;
-	char reason[64];
-	bool initializing = false, has_running = false;
-
-	snprintf(reason, sizeof(reason), "%s",
-		 ps->reason[0] ? ps->reason : pp_phase_str(ps->phase));
-	for (i = 0; i < n_init; i++) {
-		const struct pp_container_state *c = &ps->c[i];
-
-		if (c->state == PP_CSTATE_TERMINATED && c->term.exit_code == 0)
-			continue;
-		if (sidecar(ps, i) && c->started)
-			continue;
-		if (c->state == PP_CSTATE_TERMINATED)
-			snprintf(reason, sizeof(reason), "Init:%s", c->reason);
-		else if (c->state == PP_CSTATE_WAITING && c->reason[0] &&
-			 strcmp(c->reason, "PodInitializing"))
-			snprintf(reason, sizeof(reason), "Init:%s", c->reason);
-		else
-			snprintf(reason, sizeof(reason), "Init:%zu/%zu", i, n_init);
-		initializing = true;
-		break;
-	}
-	if (!initializing || ps->initialized) {
-		idx = calloc(n_main ? n_main : 1, sizeof(*idx));
-		if (!idx)
-			return -ENOMEM;
-		sort_by_name(ps, idx, n_main);
-		for (i = n_main; i-- > 0;) {
-			const struct pp_container_state *c = &ps->c[idx[i]];
-
-			if (c->state == PP_CSTATE_WAITING && c->reason[0])
-				snprintf(reason, sizeof(reason), "%s", c->reason);
-			else if (c->state == PP_CSTATE_TERMINATED)
-				snprintf(reason, sizeof(reason), "%s", c->reason);
-			else if (c->state == PP_CSTATE_RUNNING && c->ready)
-				has_running = true;
-		}
-		free(idx);
-		if (!strcmp(reason, "Completed") && has_running)
-			snprintf(reason, sizeof(reason), "%s",
-				 containers_ready(ps) ? "Running" : "NotReady");
-	}
-	if (ps->deleted && !ps->terminal)
-		snprintf(reason, sizeof(reason), "Terminating");
-	return out(buf, size, snprintf(buf, size, "%s", reason));
-}
-
-/* lastState.terminated.finishedAt of <c>, or 0. */
-static pp_nsec last_finished(const struct pp_container_state *c)
-{
-	if (c->state == PP_CSTATE_TERMINATED)
-		return c->has_last ? c->last.finished_at : 0;
-	return c->has_term ? c->term.finished_at : 0;
-}
-
-int pp_fmt_pod_restarts(const struct pp_pod_state *ps, pp_nsec now, char *buf, size_t size)
-{
-	size_t n_init = ps->spec->n_init_containers, i;
-	unsigned long restarts = 0;
-	bool initializing = false;
-	pp_nsec newest = 0;
-	char age[32];
-
-	for (i = 0; i < n_init; i++) {
-		const struct pp_container_state *c = &ps->c[i];
-
-		if ((c->state == PP_CSTATE_TERMINATED && c->term.exit_code == 0) ||
-		    (sidecar(ps, i) && c->started))
-			continue;
-		initializing = true;
-		break;
-	}
-	for (i = 0; i < ps->n; i++) {
-		const struct pp_container_state *c = &ps->c[i];
-		bool count = (initializing && !ps->initialized) ? i < n_init
-								: (sidecar(ps, i) || i >= n_init);
-
-		if (!count)
-			continue;
-		restarts += c->restart_count;
-		if (last_finished(c) > newest)
-			newest = last_finished(c);
-	}
-	if (!restarts || !newest || newest > now)
-		return out(buf, size, snprintf(buf, size, "%lu", restarts));
-	pp_fmt_human_duration(now - newest, age, sizeof(age));
-	return out(buf, size, snprintf(buf, size, "%lu (%s ago)", restarts, age));
 }
 
 const char *pp_signal_name(int sig)
