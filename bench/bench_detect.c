@@ -235,9 +235,9 @@ int main(int argc, char **argv)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(out[1], 1);
 		dup2(null_fd, 2);
-		execl(opts.podprobe, opts.podprobe, "run", "--events=json", "--table=never", state,
-		      "--backoff-base=1ms", "--backoff-max=1ms", "--min-kill-gap=50ms",
-		      opts.no_bpf ? "--no-bpf" : "-v", path, (char *)NULL);
+		execl(opts.podprobe, opts.podprobe, "run", "--api-addr=none", "--events=json",
+		      "--table=never", state, "--backoff-base=1ms", "--backoff-max=1ms",
+		      "--min-kill-gap=50ms", opts.no_bpf ? "--no-bpf" : "-v", path, (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);

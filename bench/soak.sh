@@ -63,7 +63,7 @@ sample() {
 echo "soak: $SOAK_PODS pods, ${SOAK_SECONDS}s, back-off $SOAK_BACKOFF_BASE..$SOAK_BACKOFF_MAX," \
 	"fd limit $(ulimit -n), podprobe $podprobe"
 t0=$(date +%s)
-"$podprobe" run --events=json --table=never --state-dir="$tmp/state" \
+"$podprobe" run --api-addr=none --events=json --table=never --state-dir="$tmp/state" \
 	--backoff-base="$SOAK_BACKOFF_BASE" --backoff-max="$SOAK_BACKOFF_MAX" \
 	--min-kill-gap=200ms "$tmp/pods.yaml" >"$tmp/events.json" 2>"$tmp/stderr" &
 pp_pid=$!

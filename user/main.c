@@ -4,6 +4,7 @@
  * and maps results to exit statuses. No lifecycle logic lives here.
  */
 #include <argp.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -46,6 +47,9 @@ struct pp_opts {
 	bool no_bpf;
 	bool no_fast_detect;
 	bool keep_pods;
+	const char *api_addr; /* "none" = no API */
+	bool api_public;
+	unsigned long max_pods;
 	enum pp_events_format events;
 	enum pp_table_mode table;
 	pp_nsec backoff_base;
@@ -67,6 +71,7 @@ static struct pp_opts opts = {
 	.table = PP_TABLE_AUTO,
 	.kill_gap = PP_MIN_KILL_GAP,
 	.probe_timeout = PP_NSEC_PER_SEC,
+	.api_addr = "127.0.0.1:10443",
 };
 
 enum {
@@ -80,6 +85,9 @@ enum {
 	OPT_NO_BPF,
 	OPT_NO_FAST_DETECT,
 	OPT_KEEP_PODS,
+	OPT_API_ADDR,
+	OPT_API_PUBLIC,
+	OPT_MAX_PODS,
 	OPT_TIMEOUT,
 	OPT_OUTPUT,
 	OPT_DURATION,
@@ -134,6 +142,15 @@ static const struct argp_option run_options[] = {
 	 "No eBPF kernel signals: exits through pidfds, ports through probes only", 2},
 	{"no-fast-detect", OPT_NO_FAST_DETECT, NULL, 0,
 	 "Do not re-probe at once when the kernel sees a probed port close", 2},
+	{"api-addr", OPT_API_ADDR, "ADDR:PORT", 0,
+	 "Serve the Kubernetes API for kubectl over HTTPS here (default 127.0.0.1:10443; port 0 "
+	 "picks one) and on STATE-DIR/api.sock, writing STATE-DIR/kubeconfig; `none` serves "
+	 "nothing. While it serves, the run goes on when its pods end (pods come and go through "
+	 "the API) until SIGINT/SIGTERM",
+	 3},
+	{"api-addr-public", OPT_API_PUBLIC, NULL, 0,
+	 "Allow an --api-addr that is not a loopback address", 3},
+	{"max-pods", OPT_MAX_PODS, "N", 0, "Pods one run holds at most (default 16384)", 3},
 	{"keep-pods", OPT_KEEP_PODS, NULL, 0,
 	 "On SIGINT or SIGTERM, exit and leave the pods running: the next `podprobe run` on "
 	 "this state directory re-adopts them (as restarting kubelet restarts no pod)",
@@ -258,6 +275,26 @@ static error_t parse_run(int key, char *arg, struct argp_state *state)
 	case OPT_KEEP_PODS:
 		opts.keep_pods = true;
 		break;
+	case OPT_API_ADDR:
+		opts.api_addr = arg;
+		break;
+	case OPT_API_PUBLIC:
+		opts.api_public = true;
+		break;
+	case ARGP_KEY_NO_ARGS:
+		/* Serving the API, a run may start empty: pods come through kubectl. */
+		if (!strcmp(opts.api_addr, "none"))
+			argp_usage(state);
+		break;
+	case OPT_MAX_PODS: {
+		char *end;
+
+		errno = 0;
+		opts.max_pods = strtoul(arg, &end, 10);
+		if (errno || *end || !opts.max_pods || opts.max_pods > 1000000)
+			argp_error(state, "--max-pods: expected 1..1000000, got \"%s\"", arg);
+		break;
+	}
 	default:
 		return parse_args(key, arg, state);
 	}
@@ -374,11 +411,12 @@ static const struct argp_child common_child[] = {
 static const struct argp run_argp = {
 	run_options,
 	parse_run,
-	"PATH...",
+	"[PATH...]",
 	"Run the Pod manifests in PATH (YAML files, multi-document allowed, or directories of "
 	"them) as local processes with kubelet's lifecycle: init containers in order, restart "
-	"policy with CrashLoopBackOff, graceful termination on SIGINT/SIGTERM. Returns when every "
-	"pod has Succeeded or Failed.\v"
+	"policy with CrashLoopBackOff, graceful termination on SIGINT/SIGTERM. Serves the "
+	"Kubernetes API for kubectl (--api-addr): `export KUBECONFIG=STATE-DIR/kubeconfig`. With "
+	"--api-addr=none it returns when every pod has Succeeded or Failed.\v"
 	"Exit status: 0 every pod Succeeded, 1 a pod Failed, 2 usage or manifest errors.\n"
 	"\n"
 	"EXAMPLES:\n"
@@ -649,6 +687,56 @@ static int cmd_delete(void)
 	return rc;
 }
 
+/* --api-addr: HOST:PORT with a numeric host, loopback unless --api-addr-public. */
+static bool api_addr_ok(const char *addr, char *err, size_t size)
+{
+	const char *colon = strrchr(addr, ':');
+	char host[64];
+	unsigned char buf[16];
+	size_t len = colon ? (size_t)(colon - addr) : 0;
+	char *end;
+	unsigned long port;
+
+	if (!colon || !len || len >= sizeof(host)) {
+		snprintf(err, size, "expected ADDRESS:PORT, got \"%s\"", addr);
+		return false;
+	}
+	if (addr[0] == '[' && addr[len - 1] == ']')
+		snprintf(host, sizeof(host), "%.*s", (int)len - 2, addr + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)len, addr);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || port > 65535) {
+		snprintf(err, size, "bad port in \"%s\"", addr);
+		return false;
+	}
+	if (inet_pton(AF_INET, host, buf) == 1) {
+		if (buf[0] != 127 && !opts.api_public) {
+			snprintf(err, size,
+				 "%s is not a loopback address: add --api-addr-public to serve the "
+				 "API beyond this host",
+				 host);
+			return false;
+		}
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, buf) == 1) {
+		static const unsigned char lo[16] = {[15] = 1};
+
+		if (memcmp(buf, lo, 16) && !opts.api_public) {
+			snprintf(err, size,
+				 "%s is not a loopback address: add --api-addr-public to serve the "
+				 "API beyond this host",
+				 host);
+			return false;
+		}
+		return true;
+	}
+	snprintf(err, size, "\"%s\" is not an IPv4 or IPv6 address", host);
+	return false;
+}
+
 static int cmd_run(void)
 {
 	struct pp_pod_list pods = {0};
@@ -661,6 +749,7 @@ static int cmd_run(void)
 		.use_bpf = !opts.no_bpf,
 		.fast_detect = !opts.no_fast_detect,
 		.keep_pods = opts.keep_pods,
+		.max_pods = opts.max_pods,
 		.lc =
 			{
 				.backoff = {.base = opts.backoff_base, .max = opts.backoff_max},
@@ -672,9 +761,18 @@ static int cmd_run(void)
 	pid_t holder = 0;
 
 	pp_backoff_cfg_fill(&cfg.lc.backoff);
+	if (strcmp(opts.api_addr, "none")) {
+		if (!api_addr_ok(opts.api_addr, msg, sizeof(msg))) {
+			fprintf(stderr, "podprobe: --api-addr: %s\n", msg);
+			return EXIT_USAGE;
+		}
+		cfg.api_addr = opts.api_addr;
+		cfg.api_socket = true;
+		cfg.serve = true;
+	}
 	errors = load_manifests(&pods, &diags);
 	print_diags(&diags);
-	if (errors == 0 && pods.n == 0) {
+	if (errors == 0 && pods.n == 0 && !cfg.serve) {
 		pp_log(PP_LOG_ERR, "no pods found in the given paths");
 		errors = 1;
 	}

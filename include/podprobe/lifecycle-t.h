@@ -121,11 +121,13 @@ struct pp_pod_state {
 	enum pp_phase phase;
 	char reason[32]; /* status.reason (DeadlineExceeded), or "" */
 	char message[128];
-	pp_nsec start_time; /* status.startTime (T.6), 0 before start */
-	bool initialized;   /* C.3: every regular init container done, sidecars started */
-	bool ever_ran_main; /* a regular container has started at least once */
-	bool terminating;   /* killing every container: deletion, deadline, completion */
-	bool deleted;	    /* deletion requested (SIGINT/SIGTERM to podprobe) */
+	pp_nsec start_time;	  /* status.startTime (T.6), 0 before start */
+	bool initialized;	  /* C.3: every regular init container done, sidecars started */
+	bool ever_ran_main;	  /* a regular container has started at least once */
+	bool terminating;	  /* killing every container: deletion, deadline, completion */
+	bool deleted;		  /* deletion requested (SIGINT/SIGTERM to podprobe) */
+	bool has_grace_override;  /* the deletion gave its own grace period... */
+	int64_t grace_override_s; /* ... of this many seconds */
 	pp_nsec terminate_start;
 	bool terminal; /* phase is Succeeded or Failed for good (PH.2) */
 	size_t n;      /* containers: init first, then regular */

@@ -69,6 +69,14 @@ void pp_lc_on_timer(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *act
 /* Delete the pod: stop every container gracefully (T.2, T.4); nothing restarts (T.5). */
 void pp_lc_delete(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts);
 
+/*
+ * pp_lc_delete() with the deletion's gracePeriodSeconds <grace_s> (DeleteOptions) in place of
+ * the pod's terminationGracePeriodSeconds; < 0 keeps the pod's. A pod already terminating keeps
+ * its deadlines.
+ */
+void pp_lc_delete_grace(struct pp_pod_state *ps, pp_nsec now, int64_t grace_s,
+			struct pp_actions *acts);
+
 /* The next time pp_lc_on_timer() has work, or PP_NSEC_INFINITY. */
 pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps);
 

@@ -58,6 +58,7 @@ struct pp_probe_job {
 	uint64_t attempt; /* in flight, 0 = none */
 	bool queued;	  /* waiting for room */
 	bool kernel_hint; /* the owner poked it because of a kernel signal */
+	pp_nsec latency;  /* of the attempt whose result is being delivered (0: no network) */
 };
 
 struct pp_probe_runner_stats {
@@ -76,6 +77,12 @@ void pp_probe_runner_free(struct pp_probe_runner *r);
 
 /* Register <job> (its kind in job->w.kind via pp_probe_worker_init). Returns 0 or -ENOMEM. */
 int pp_probe_runner_add(struct pp_probe_runner *r, struct pp_probe_job *job);
+
+/*
+ * Unregister <job> (disarmed first: an attempt in flight is cancelled); its memory is the
+ * owner's again at once. Its key goes to the next job added.
+ */
+void pp_probe_runner_remove(struct pp_probe_runner *r, struct pp_probe_job *job);
 
 /* Start probing a new container instance (P2.2, P2.3); <spread> delays the first attempt. */
 void pp_probe_runner_arm(struct pp_probe_runner *r, struct pp_probe_job *job, uint32_t instance,

@@ -12,6 +12,9 @@
 #include "podprobe/lifecycle-t.h"
 #include "podprobe/pod.h"
 
+/* Pods one run holds at most (kubelet's --max-pods is 110; podprobe aims at dense nodes). */
+#define PP_DEFAULT_MAX_PODS 16384
+
 enum pp_events_format {
 	PP_EVENTS_TEXT = 0,
 	PP_EVENTS_JSON,
@@ -31,9 +34,13 @@ struct pp_supervisor_cfg {
 	enum pp_events_format events;
 	enum pp_table_mode table;
 	bool use_cgroups;
-	bool use_bpf;	  /* kernel signals through eBPF when the host allows */
-	bool fast_detect; /* a closed listener triggers a probe burst */
-	bool keep_pods;	  /* SIGINT/SIGTERM: exit, the pods run on for the next run */
+	bool use_bpf;	      /* kernel signals through eBPF when the host allows */
+	bool fast_detect;     /* a closed listener triggers a probe burst */
+	bool keep_pods;	      /* SIGINT/SIGTERM: exit, the pods run on for the next run */
+	const char *api_addr; /* serve the Kubernetes API over HTTPS here, NULL = not */
+	bool api_socket;      /* ... and on <state_dir>/api.sock */
+	bool serve;	      /* run on when every pod has ended (pods come through the API) */
+	size_t max_pods;      /* 0 = PP_DEFAULT_MAX_PODS */
 	struct pp_lc_cfg lc;
 };
 

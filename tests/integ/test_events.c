@@ -71,7 +71,7 @@ static void test_json_events_parse_whatever_the_probe_prints(void **state)
 	fclose(f);
 	/* podprobe exits by itself once the pod has Succeeded (about 3 s). */
 	snprintf(cmd, sizeof(cmd),
-		 "timeout -k 2 20 %s run --events=json --table=never --no-bpf --state-dir=%s "
+		 "timeout -k 2 20 %s run --api-addr=none --events=json --table=never --no-bpf --state-dir=%s "
 		 "%s >%s 2>/dev/null",
 		 t_podprobe(), r.state_dir, manifest, events);
 	assert_int_equal(t_system(cmd, NULL, 0), 0);

@@ -349,7 +349,7 @@ static void test_invalid_manifest_is_refused_before_anything_starts(void **state
 	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "bad.yaml:11:7: spec.containers[0].livenessProbe.periodSeconds: "
 				    "must be greater than or equal to 0"));
-	snprintf(cmd, sizeof(cmd), "cd %s && %s run --state-dir=%s %s 2>&1", r.dir, t_podprobe(),
+	snprintf(cmd, sizeof(cmd), "cd %s && %s run --api-addr=none --state-dir=%s %s 2>&1", r.dir, t_podprobe(),
 		 r.state_dir, path);
 	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "test -e %s/should-not-exist", r.dir);

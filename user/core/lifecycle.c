@@ -383,8 +383,11 @@ static void begin_terminating(struct pp_pod_state *ps, pp_nsec now)
  */
 static void drive_termination(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 {
-	pp_nsec deadline =
-		ps->terminate_start + (pp_nsec)ps->spec->termination_grace_s * PP_NSEC_PER_SEC;
+	/* A deletion's gracePeriodSeconds replaces the pod's (kubelet killPod's
+	 * gracePeriodOverride). */
+	int64_t grace =
+		ps->has_grace_override ? ps->grace_override_s : ps->spec->termination_grace_s;
+	pp_nsec deadline = ps->terminate_start + (pp_nsec)grace * PP_NSEC_PER_SEC;
 	size_t i;
 
 	for (i = 0; i < ps->n; i++) {
@@ -885,6 +888,16 @@ void pp_lc_delete(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 		ps->start_time = now ? now : 1;
 	begin_terminating(ps, now);
 	settle(ps, now, acts);
+}
+
+void pp_lc_delete_grace(struct pp_pod_state *ps, pp_nsec now, int64_t grace_s,
+			struct pp_actions *acts)
+{
+	if (!ps->terminating && grace_s >= 0) {
+		ps->has_grace_override = true;
+		ps->grace_override_s = grace_s;
+	}
+	pp_lc_delete(ps, now, acts);
 }
 
 pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps)

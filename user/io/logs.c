@@ -90,6 +90,48 @@ static int pick_restart(int dir_fd, bool previous)
 	return best >= 0 ? (int)best : -ENOENT;
 }
 
+int pp_logs_open(const char *state_dir, const char *pod_key, const char *container, bool previous,
+		 int *ret_fd)
+{
+	char msg[PATH_MAX + 128], name[32];
+	int state_fd, logs_fd = -1, pod_fd = -1, c_fd = -1, fd = -1, restart, rc;
+	struct stat st;
+
+	if (!pp_statedir_pod_key_ok(pod_key) || !pp_statedir_name_ok(container))
+		return -EINVAL;
+	state_fd = pp_statedir_open(state_dir, false, msg, sizeof(msg));
+	rc = state_fd < 0 ? state_fd : (logs_fd = open_dir_at(state_fd, "logs"));
+	if (rc >= 0)
+		rc = pod_fd = open_dir_at(logs_fd, pod_key);
+	if (rc >= 0)
+		rc = c_fd = open_dir_at(pod_fd, container);
+	restart = rc < 0 ? rc : pick_restart(c_fd, previous);
+	rc = restart;
+	if (rc >= 0) {
+		snprintf(name, sizeof(name), "%d.log", restart);
+		fd = openat(c_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			rc = -errno;
+		else
+			rc = S_ISREG(st.st_mode) ? 0 : -EINVAL;
+	}
+	if (rc == 0) {
+		*ret_fd = fd;
+		fd = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (c_fd >= 0)
+		close(c_fd);
+	if (pod_fd >= 0)
+		close(pod_fd);
+	if (logs_fd >= 0)
+		close(logs_fd);
+	if (state_fd >= 0)
+		close(state_fd);
+	return rc;
+}
+
 static int copy_out(int fd)
 {
 	char buf[65536];

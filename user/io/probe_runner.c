@@ -18,8 +18,11 @@
 struct pp_probe_runner {
 	struct pp_prober *prober;
 	struct pp_sched heap;
-	struct pp_probe_job **jobs;
+	struct pp_probe_job **jobs; /* by key; NULL for a removed job's key */
 	uint32_t n_jobs;
+	uint32_t *free_keys; /* keys of removed jobs, to reuse */
+	uint32_t n_free;
+	uint32_t *key_gen;	    /* the last generation each key was armed with */
 	struct pp_probe_job **wait; /* ring of jobs waiting for room */
 	size_t wait_head;
 	size_t wait_len;
@@ -53,6 +56,8 @@ void pp_probe_runner_free(struct pp_probe_runner *r)
 	pp_prober_free(r->prober);
 	pp_sched_free(&r->heap);
 	free(r->jobs);
+	free(r->free_keys);
+	free(r->key_gen);
 	free(r->wait);
 	free(r);
 }
@@ -69,12 +74,33 @@ const struct pp_probe_runner_stats *pp_probe_runner_stats(const struct pp_probe_
 
 int pp_probe_runner_add(struct pp_probe_runner *r, struct pp_probe_job *job)
 {
-	struct pp_probe_job **jobs = realloc(r->jobs, (r->n_jobs + 1) * sizeof(*jobs));
+	struct pp_probe_job **jobs;
 	struct pp_probe_job **wait;
+	uint32_t *gens, *keys;
 
+	job->runner = r;
+	job->armed = PP_NSEC_INFINITY;
+	job->attempt = 0;
+	job->queued = false;
+	if (r->n_free) {
+		/* Past every heap entry the key's last job left, so none of them can fire. */
+		job->key = r->free_keys[--r->n_free];
+		job->gen = r->key_gen[job->key] + 1;
+		r->jobs[job->key] = job;
+		return 0;
+	}
+	jobs = realloc(r->jobs, (r->n_jobs + 1) * sizeof(*jobs));
 	if (!jobs)
 		return -ENOMEM;
 	r->jobs = jobs;
+	gens = realloc(r->key_gen, (r->n_jobs + 1) * sizeof(*gens));
+	if (!gens)
+		return -ENOMEM;
+	r->key_gen = gens;
+	keys = realloc(r->free_keys, (r->n_jobs + 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	r->free_keys = keys;
 	/* The wait ring can hold every job at once: pushing never fails. */
 	wait = malloc((r->n_jobs + 1) * sizeof(*wait));
 	if (!wait)
@@ -85,13 +111,31 @@ int pp_probe_runner_add(struct pp_probe_runner *r, struct pp_probe_job *job)
 	r->wait = wait;
 	r->wait_head = 0;
 	r->wait_cap = r->n_jobs + 1;
-	job->runner = r;
 	job->key = r->n_jobs;
-	job->armed = PP_NSEC_INFINITY;
-	job->attempt = 0;
-	job->queued = false;
+	r->key_gen[job->key] = 0;
 	r->jobs[r->n_jobs++] = job;
 	return 0;
+}
+
+void pp_probe_runner_remove(struct pp_probe_runner *r, struct pp_probe_job *job)
+{
+	size_t kept = 0;
+
+	if (job->runner != r || job->key >= r->n_jobs || r->jobs[job->key] != job)
+		return;
+	pp_probe_runner_disarm(r, job);
+	/* Out of the wait ring, the others keeping their order. */
+	for (size_t i = 0; i < r->wait_len; i++) {
+		struct pp_probe_job *w = r->wait[(r->wait_head + i) % r->wait_cap];
+
+		if (w != job)
+			r->wait[(r->wait_head + kept++) % r->wait_cap] = w;
+	}
+	r->wait_len = kept;
+	r->key_gen[job->key] = job->gen;
+	r->jobs[job->key] = NULL;
+	r->free_keys[r->n_free++] = job->key;
+	job->runner = NULL;
 }
 
 static void arm_timer(struct pp_probe_runner *r, struct pp_probe_job *job)
@@ -126,8 +170,11 @@ static void on_done(void *ctx, const struct pp_probe_report *rep)
 {
 	struct pp_probe_job *job = ctx;
 
-	if (job->w.instance)
-		deliver(job->runner, job, rep->result, rep->message);
+	if (!job->w.instance)
+		return;
+	job->latency = rep->latency;
+	deliver(job->runner, job, rep->result, rep->message);
+	job->latency = 0;
 }
 
 static void begin(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec now)
@@ -250,7 +297,7 @@ void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)
 		if (e.key >= r->n_jobs)
 			continue;
 		job = r->jobs[e.key];
-		if (e.gen != job->gen)
+		if (!job || e.gen != job->gen)
 			continue;
 		job->armed = PP_NSEC_INFINITY;
 		begin(r, job, now);

@@ -30,6 +30,7 @@
 
 #define RECORD_FILE   "record"
 #define MANIFEST_FILE "pod.yaml"
+#define API_MARK_FILE "api" /* the pod was created through the API: it is not a file's */
 
 int pp_sup_records_open(struct pp_supervisor *sup)
 {
@@ -74,6 +75,7 @@ static void remove_files(struct pp_supervisor *sup, const char *key)
 		return;
 	unlinkat(fd, RECORD_FILE, 0);
 	unlinkat(fd, MANIFEST_FILE, 0);
+	unlinkat(fd, API_MARK_FILE, 0);
 	close(fd);
 }
 
@@ -167,6 +169,71 @@ void pp_sup_manifest_save(struct pod_rt *pr)
 			     pr->spec->name);
 }
 
+void pp_sup_record_mark_api(struct pod_rt *pr)
+{
+	int fd = pod_dir(pr->sup, pr->key, true), rc = fd;
+
+	if (fd >= 0) {
+		rc = pp_store_write(fd, API_MARK_FILE, "api\n", 4, pr->sup->durable);
+		close(fd);
+	}
+	if (rc < 0)
+		pp_log_errno(PP_LOG_WARN, rc,
+			     "pod '%s': cannot mark it as the API's (a restarted podprobe would "
+			     "delete it), ignoring",
+			     pr->spec->name);
+}
+
+bool pp_sup_record_is_api(struct pp_supervisor *sup, const char *key)
+{
+	int fd = pod_dir(sup, key, false);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = faccessat(fd, API_MARK_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	close(fd);
+	return yes;
+}
+
+void pp_sup_manifest_replace(struct pod_rt *pr)
+{
+	struct pp_pod_list pods = {0};
+	struct pp_diag_list diags = {0};
+	char *text = json_dumps(pr->object, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	/* Its new text and digest, so that a restarted podprobe re-adopts it as it is now. */
+	if (text &&
+	    pp_manifest_parse_buffer(pr->spec->file ? pr->spec->file : "request", text,
+				     strlen(text), &pods, &diags) == 0 &&
+	    pods.n == 1) {
+		free(pr->spec->source);
+		pr->spec->source = text;
+		pr->spec->source_len = strlen(text);
+		text = NULL;
+		snprintf(pr->spec->digest, sizeof(pr->spec->digest), "%s", pods.items[0]->digest);
+		pp_sup_manifest_save(pr);
+		pp_sup_record_write(pr);
+	}
+	free(text);
+	pp_pod_list_free(&pods);
+	pp_diag_list_free(&diags);
+}
+
+void pp_sup_pod_remove_logs(struct pod_rt *pr)
+{
+	int logs =
+		openat(pr->sup->rt.dir_fd, "logs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	/* As kubelet's garbage collection of a deleted pod: its logs and volumes go. */
+	if (logs >= 0) {
+		pp_statedir_remove_tree(logs, pr->key);
+		close(logs);
+	}
+	if (pr->sup->pods_fd >= 0)
+		pp_statedir_remove_tree(pr->sup->pods_fd, pr->key);
+}
+
 int pp_sup_record_keys(struct pp_supervisor *sup, char ***ret_keys, size_t *ret_n)
 {
 	struct pp_strv keys = {0};
@@ -257,7 +324,7 @@ void pp_sup_record_write(struct pod_rt *pr)
 void pp_sup_records_flush(struct pp_supervisor *sup)
 {
 	for (size_t i = 0; i < sup->n_pods; i++)
-		if (sup->pods[i].record_dirty)
+		if (pp_sup_pod(sup, i) && sup->pods[i].record_dirty)
 			pp_sup_record_write(&sup->pods[i]);
 }
 

@@ -105,7 +105,7 @@ void pp_sup_hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum p
 	t->mnt_ns_fd = -1;
 	switch (hd->kind) {
 	case PP_HANDLER_SLEEP:
-		h->gen++;
+		h->gen = ++pr->sup->hook_gen;
 		pp_sched_push(&pr->sup->sched,
 			      pp_clock_now() + (pp_nsec)hd->sleep_seconds * PP_NSEC_PER_SEC,
 			      SUP_HOOK_KEY_BASE + 2 * c->gidx + kind, h->gen);
@@ -150,7 +150,7 @@ void pp_sup_hook_sleep_done(struct pp_supervisor *sup, const struct pp_sched_ent
 	if (n / 2 >= sup->n_conts)
 		return;
 	c = sup->conts[n / 2];
-	if (!c->hooks[kind].instance || c->hooks[kind].gen != e->gen)
+	if (!c || !c->hooks[kind].instance || c->hooks[kind].gen != e->gen)
 		return;
 	hook_done(c, kind, true, NULL);
 	pp_sup_run_actions(c->pod);

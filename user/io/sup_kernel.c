@@ -70,10 +70,13 @@ static void kernel_exit(struct cont_rt *c, const struct pp_ksig *sig)
 
 static struct cont_rt *find_by_pid(struct pp_supervisor *sup, pid_t pid)
 {
-	for (size_t i = 0; i < sup->n_pods; i++)
-		for (size_t j = 0; j < sup->pods[i].st.n; j++)
-			if (sup->pods[i].c[j].instance && sup->pods[i].c[j].proc.pid == pid)
-				return &sup->pods[i].c[j];
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		for (size_t j = 0; pr && j < pr->st.n; j++)
+			if (pr->c[j].instance && pr->c[j].proc.pid == pid)
+				return &pr->c[j];
+	}
 	return NULL;
 }
 
@@ -152,10 +155,13 @@ static void ksig_oom(struct pp_supervisor *sup, const struct pp_ksig *sig)
 	if (!c)
 		c = find_by_ancestry(sup, (pid_t)sig->ppid);
 	if (!c)
-		for (size_t i = 0; !c && i < sup->n_pods; i++)
-			for (size_t j = 0; !c && j < sup->pods[i].st.n; j++)
-				if (sig->cgroup_id && sup->pods[i].c[j].cgroup_id == sig->cgroup_id)
-					c = &sup->pods[i].c[j];
+		for (size_t i = 0; !c && i < sup->n_pods; i++) {
+			struct pod_rt *pr = pp_sup_pod(sup, i);
+
+			for (size_t j = 0; pr && !c && j < pr->st.n; j++)
+				if (sig->cgroup_id && pr->c[j].cgroup_id == sig->cgroup_id)
+					c = &pr->c[j];
+		}
 	if (!c)
 		return;
 	if (c->proc.pid == (pid_t)sig->tgid)

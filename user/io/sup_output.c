@@ -12,10 +12,10 @@
 
 #include "podprobe/clock.h"
 #include "podprobe/event_fmt.h"
-#include "podprobe/kubefmt.h"
 #include "podprobe/lifecycle.h"
 #include "podprobe/log.h"
 #include "podprobe/pod.h"
+#include "podprobe/pod_status.h"
 #include "podprobe/probe.h"
 
 /* ---- output ------------------------------------------------------------------------------------
@@ -33,29 +33,42 @@ void pp_sup_table_draw(struct pp_supervisor *sup)
 {
 	bool ns = false;
 	pp_nsec now = pp_clock_now();
+	pp_wall_ns wall_now = pp_clock_wall();
+	unsigned int lines;
 	size_t i;
 
 	if (!sup->table)
 		return;
 	pp_sup_table_erase(sup);
-	for (i = 0; i < sup->n_pods; i++)
-		ns |= strcmp(sup->pods[i].spec->namespace, "default") != 0;
+	for (i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		ns |= pr && strcmp(pr->spec->namespace, "default") != 0;
+	}
 	if (ns)
 		printf("%-16s ", "NAMESPACE");
 	printf("%-24s %-7s %-22s %-14s %s\n", "NAME", "READY", "STATUS", "RESTARTS", "AGE");
+	lines = 1;
 	for (i = 0; i < sup->n_pods; i++) {
-		struct pod_rt *pr = &sup->pods[i];
-		char ready[16], status[64], restarts[48], age[32];
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+		/* The server's cells (pod_status.c), so the table reads as `kubectl get pods`. */
+		struct pp_pod_view v;
+		struct pp_pod_cells c;
 
-		pp_fmt_pod_ready(&pr->st, ready, sizeof(ready));
-		pp_fmt_pod_status(&pr->st, status, sizeof(status));
-		pp_fmt_pod_restarts(&pr->st, now, restarts, sizeof(restarts));
-		pp_fmt_human_duration(now - pr->created, age, sizeof(age));
+		if (!pr)
+			continue;
+		pp_sup_pod_view(pr, &v, now, wall_now);
+		lines++;
 		if (ns)
 			printf("%-16s ", pr->spec->namespace);
-		printf("%-24s %-7s %-22s %-14s %s\n", pr->spec->name, ready, status, restarts, age);
+		if (pp_pod_cells(&v, &c) < 0) {
+			/* Still one line per pod: pp_sup_table_erase() counts them. */
+			printf("%-24s (out of memory)\n", pr->spec->name);
+			continue;
+		}
+		printf("%-24s %-7s %-22s %-14s %s\n", c.name, c.ready, c.status, c.restarts, c.age);
 	}
-	sup->table_lines = (unsigned int)sup->n_pods + 1;
+	sup->table_lines = lines;
 	fflush(stdout);
 	sup->dirty = false;
 }

@@ -15,6 +15,7 @@
 #include "podprobe/clock.h"
 #include "podprobe/expand.h"
 #include "podprobe/lifecycle.h"
+#include "podprobe/metrics.h"
 #include "podprobe/log.h"
 #include "podprobe/pod.h"
 #include "podprobe/probe.h"
@@ -100,6 +101,19 @@ static void probe_prepare_target(struct probe_rt *p)
 	t->full_handshake = pod_annotation_true(c->pod->spec, PP_ANN_TCP_ACCEPT);
 }
 
+/* kubelet's prober_probe_total result label (pkg/kubelet/prober/prober_manager.go). */
+static enum pp_metric_result metric_result(enum pp_probe_result r)
+{
+	switch (r) {
+	case PP_RESULT_SUCCESS:
+		return PP_METRIC_SUCCESSFUL;
+	case PP_RESULT_FAILURE:
+		return PP_METRIC_FAILED;
+	default:
+		return PP_METRIC_UNKNOWN;
+	}
+}
+
 static bool probe_allowed(struct pp_probe_job *job)
 {
 	struct probe_rt *p = job->ctx;
@@ -121,9 +135,14 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 	pr->sup->source = job->kernel_hint ? "kernel" : "probe";
 	if (result != PP_RESULT_FAILURE || chg->published)
 		job->kernel_hint = false;
+	pp_metrics_probe(&pr->sup->metrics, pr->spec->namespace, pr->spec->name, pr->st.uid,
+			 pp_pod_container(pr->spec, c->ci)->name, job->w.kind,
+			 metric_result(result), job->latency);
 	reason = pp_probe_event(job->w.kind, result, output, msg, sizeof(msg));
-	if (reason)
+	if (reason) {
 		pp_sup_emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);
+		pp_sup_record_event(pr, c->ci, PP_EVENT_WARNING, reason, msg);
+	}
 	if (!chg->published) {
 		pr->sup->source = NULL;
 		return;
@@ -278,6 +297,27 @@ int pp_sup_probes_setup(struct cont_rt *c)
 			       c->pod->spec->name);
 	}
 	return 0;
+}
+
+void pp_sup_probes_release(struct cont_rt *c)
+{
+	struct pp_supervisor *sup = c->pod->sup;
+
+	for (int k = 0; k < _PP_PROBE_MAX; k++) {
+		struct probe_rt *p = c->probes[k];
+
+		if (!p)
+			continue;
+		pp_probe_runner_remove(sup->runner, &p->job);
+		for (uint32_t i = 0; i < sup->n_probes; i++)
+			if (sup->probes[i] == p) {
+				sup->probes[i] = sup->probes[--sup->n_probes];
+				break;
+			}
+		pp_strv_free(&p->argv);
+		free(p);
+		c->probes[k] = NULL;
+	}
 }
 
 void pp_sup_probes_free(struct pp_supervisor *sup)

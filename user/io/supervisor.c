@@ -16,18 +16,22 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "podprobe/clock.h"
+#include "podprobe/event_ring.h"
 #include "podprobe/expand.h"
 #include "podprobe/kubefmt.h"
 #include "podprobe/lifecycle.h"
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
+#include "podprobe/metrics.h"
 #include "podprobe/pod.h"
+#include "podprobe/pod_status.h"
 #include "podprobe/probe.h"
 #include "podprobe/prober.h"
 #include "podprobe/probe_runner.h"
@@ -36,9 +40,12 @@
 #include "podprobe/statedir.h"
 #include "podprobe/sched.h"
 #include "podprobe/signals.h"
+#include "podprobe/yaml_json.h"
 
 #define MAX_PROBES_IN_FLIGHT 4096 /* more wait (late), see probe_runner.h */
 #define UI_PERIOD	     PP_NSEC_PER_SEC
+#define EVENTS_KEPT	     10000 /* the API's events: the last 10,000, at most an hour old */
+#define EVENTS_MAX_AGE	     (3600 * PP_NSEC_PER_SEC)
 #define DEFAULT_PATH	     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- starting containers ----------------------------------------------------------------------
@@ -263,8 +270,11 @@ static void pod_left(struct pod_rt *pr)
 	pr->successor = -1;
 	pp_sup_record_remove(pr);
 	/* Unless it was deleted too (Ctrl-C) while it waited. */
-	if (next >= 0 && !pr->sup->pods[next].st.deleted)
+	if (next >= 0 && !pr->sup->pods[next].st.deleted) {
+		pr->sup->pods[next].waiting = false;
 		pod_begin(&pr->sup->pods[next]);
+		pp_sup_pod_touch(&pr->sup->pods[next]);
+	}
 }
 
 static void arm_timer(struct pod_rt *pr)
@@ -277,6 +287,37 @@ static void arm_timer(struct pod_rt *pr)
 	pr->armed = d;
 	if (pp_sched_push(&pr->sup->sched, d, pr->index, pr->gen) < 0)
 		pp_log(PP_LOG_ERR, "out of memory arming a timer for pod '%s'", pr->spec->name);
+}
+
+/* The API's copy of an event (kubelet's recorder, aggregated in the ring). */
+void pp_sup_record_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
+			 const char *reason, const char *message)
+{
+	struct pp_supervisor *sup = pr->sup;
+	char path[300] = "";
+	const struct pp_event *ev;
+	struct pp_event_in in;
+	bool added;
+
+	if (!sup->api)
+		return;
+	if (ci < pr->st.n) {
+		const struct pp_container_spec *cs = pp_pod_container(pr->spec, ci);
+
+		snprintf(path, sizeof(path), "spec.%s{%s}",
+			 cs->is_init ? "initContainers" : "containers", cs->name);
+	}
+	in = (struct pp_event_in){
+		.ns = pr->spec->namespace,
+		.pod = pr->spec->name,
+		.pod_uid = pr->st.uid,
+		.field_path = path[0] ? path : NULL,
+		.reason = reason,
+		.message = message,
+		.type = type,
+	};
+	if (pp_event_ring_record(&sup->events, &in, pp_clock_wall(), ++sup->rv, &ev, &added) == 0)
+		pp_api_event_recorded(sup, ev, added);
 }
 
 void pp_sup_run_actions(struct pod_rt *pr)
@@ -299,9 +340,11 @@ void pp_sup_run_actions(struct pod_rt *pr)
 			break;
 		case PP_ACT_EVENT:
 			pp_sup_emit_event(pr, a.container, a.type, a.reason, a.message, now);
+			pp_sup_record_event(pr, a.container, a.type, a.reason, a.message);
 			break;
 		case PP_ACT_STATUS:
 			pr->sup->dirty = true;
+			pp_sup_pod_touch(pr);
 			break;
 		case PP_ACT_HOOK:
 			pp_sup_hook_start(pr, a.container, a.instance, a.hook);
@@ -333,6 +376,7 @@ void pp_sup_container_exited(struct cont_rt *c, uint32_t instance, const struct 
 	pp_strv_free(&c->env);
 	pp_lc_on_exit(&pr->st, c->ci, instance, ex, pp_clock_now(), &pr->sup->acts);
 	pp_sup_run_actions(pr);
+	pp_api_logs_changed(pr->sup);
 }
 
 static void on_pidfd(void *ctx, int res)
@@ -369,17 +413,24 @@ static void on_pidfd(void *ctx, int res)
 static void delete_all(struct pp_supervisor *sup)
 {
 	for (size_t i = 0; i < sup->n_pods; i++) {
-		pp_lc_delete(&sup->pods[i].st, pp_clock_now(), &sup->acts);
-		pp_sup_run_actions(&sup->pods[i]);
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		if (!pr)
+			continue;
+		pp_lc_delete(&pr->st, pp_clock_now(), &sup->acts);
+		pp_sup_run_actions(pr);
 	}
 }
 
 static void kill_all(struct pp_supervisor *sup)
 {
-	for (size_t i = 0; i < sup->n_pods; i++)
-		for (size_t j = 0; j < sup->pods[i].st.n; j++)
-			if (sup->pods[i].c[j].proc.pidfd >= 0)
-				pp_runtime_signal(&sup->pods[i].c[j].proc, SIGKILL);
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		for (size_t j = 0; pr && j < pr->st.n; j++)
+			if (pr->c[j].proc.pidfd >= 0)
+				pp_runtime_signal(&pr->c[j].proc, SIGKILL);
+	}
 }
 
 /* `podprobe delete`: requests are files "<ns>_<pod>" in <state>/control/delete. */
@@ -401,9 +452,9 @@ static void control_requests(struct pp_supervisor *sup)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		/* Every pod of that name: a replaced one on its way out and its successor. */
 		for (size_t i = 0; i < sup->n_pods; i++) {
-			struct pod_rt *pr = &sup->pods[i];
+			struct pod_rt *pr = pp_sup_pod(sup, i);
 
-			if (strcmp(pr->key, e->d_name))
+			if (!pr || strcmp(pr->key, e->d_name))
 				continue;
 			if (!found) {
 				pp_sup_table_erase(sup);
@@ -442,6 +493,7 @@ static void on_signal(void *ctx, int res)
 			pp_log(PP_LOG_NOTICE,
 			       "%s: stopping every pod gracefully (again to kill now)",
 			       strsignal((int)sup->sig_buf.ssi_signo));
+			sup->stopping = true;
 			delete_all(sup);
 		} else {
 			pp_log(PP_LOG_NOTICE, "%s: killing every container now",
@@ -473,9 +525,8 @@ static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *
 		pp_sched_push(&sup->sched, pp_clock_now() + UI_PERIOD, SUP_UI_KEY, 0);
 		return;
 	}
-	if (e->key >= sup->n_pods)
+	if (e->key >= sup->n_pods || !(pr = pp_sup_pod(sup, e->key)))
 		return;
-	pr = &sup->pods[e->key];
 	if (e->gen != pr->gen)
 		return; /* superseded by a later arm_timer() */
 	pr->armed = PP_NSEC_INFINITY;
@@ -483,16 +534,48 @@ static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *
 	pp_sup_run_actions(pr);
 }
 
-static bool all_terminal(const struct pp_supervisor *sup)
+static bool all_terminal(struct pp_supervisor *sup)
 {
-	for (size_t i = 0; i < sup->n_pods; i++)
-		if (!sup->pods[i].st.terminal)
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		if (pr && !pr->st.terminal)
 			return false;
+	}
 	return true;
+}
+
+/* The run is over: every pod ended, and pods come only from files (or a signal said stop). */
+static bool run_over(struct pp_supervisor *sup)
+{
+	return sup->keep || (all_terminal(sup) && (!sup->cfg->serve || sup->stopping));
 }
 
 /* ---- set-up and the loop -----------------------------------------------------------------------
  */
+
+/*
+ * The manifest of <spec> as the API stores it: its document as JSON, or (a document the JSON
+ * reader cannot take) just its name and namespace; the pod-status module fills in the rest.
+ */
+static json_t *manifest_object(const struct pp_pod *spec)
+{
+	char err[256];
+	json_t *obj = NULL, *meta;
+
+	if (spec->source &&
+	    pp_yaml_to_json(spec->source, spec->source_len, 0, &obj, err, sizeof(err)) == 0 &&
+	    json_is_object(obj)) {
+		meta = json_object_get(obj, "metadata");
+		if (json_is_object(meta)) {
+			json_object_set_new(meta, "namespace", json_string(spec->namespace));
+			return obj;
+		}
+	}
+	json_decref(obj);
+	return json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata",
+			 "name", spec->name, "namespace", spec->namespace);
+}
 
 /* <pr> for <spec>: its controller (UID <uid>, or a new one), containers and probes. */
 static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
@@ -508,6 +591,10 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	pr->index = index;
 	pr->armed = PP_NSEC_INFINITY;
 	pr->successor = -1;
+	pr->created_wall = pp_clock_wall();
+	pr->rv = pr->created_rv = ++sup->rv;
+	if (!pr->object)
+		pr->object = manifest_object(spec);
 	snprintf(pr->key, sizeof(pr->key), "%s_%s", spec->namespace, spec->name);
 	if (uid_in || spec->uid) {
 		snprintf(uid, sizeof(uid), "%s", uid_in ? uid_in : spec->uid);
@@ -531,15 +618,24 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	pr->c = calloc(pr->st.n ? pr->st.n : 1, sizeof(*pr->c));
 	if (!pr->c)
 		return -ENOMEM;
-	for (size_t i = 0; i < pr->st.n; i++) {
-		struct cont_rt **conts = realloc(sup->conts, (sup->n_conts + 1) * sizeof(*conts));
+	for (size_t i = 0, free_gidx = 0; i < pr->st.n; i++) {
+		struct cont_rt **conts;
 
-		if (!conts)
-			return -ENOMEM;
-		sup->conts = conts;
-		pr->c[i] = (struct cont_rt){
-			.pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1, .gidx = sup->n_conts};
-		sup->conts[sup->n_conts++] = &pr->c[i];
+		/* A deleted pod's container index first (hook timer keys are unique per run). */
+		while (free_gidx < sup->n_conts && sup->conts[free_gidx])
+			free_gidx++;
+		if (free_gidx == sup->n_conts) {
+			conts = realloc(sup->conts, (sup->n_conts + 1) * sizeof(*conts));
+			if (!conts)
+				return -ENOMEM;
+			sup->conts = conts;
+			sup->conts[sup->n_conts++] = NULL;
+		}
+		pr->c[i] = (struct cont_rt){.pod = pr,
+					    .ci = (uint32_t)i,
+					    .proc.pidfd = -1,
+					    .gidx = (uint32_t)free_gidx};
+		sup->conts[free_gidx] = &pr->c[i];
 	}
 	for (uint32_t i = 0; i < pr->st.n; i++) {
 		err = pp_sup_probes_setup(&pr->c[i]);
@@ -547,6 +643,239 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 			return err;
 	}
 	return 0;
+}
+
+/* ---- pods that come and go (the API) ------------------------------------------------------ */
+
+static void pod_release(struct pod_rt *pr);
+
+void pp_sup_pod_touch(struct pod_rt *pr)
+{
+	pr->rv = ++pr->sup->rv;
+	pr->api_dirty = true;
+}
+
+struct pod_rt *pp_sup_pod_by_uid(struct pp_supervisor *sup, const char *uid)
+{
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		if (pr && !strcmp(pr->st.uid, uid))
+			return pr;
+	}
+	return NULL;
+}
+
+void pp_sup_pod_view(const struct pod_rt *pr, struct pp_pod_view *v, pp_nsec mono, pp_wall_ns wall)
+{
+	*v = (struct pp_pod_view){
+		.spec = pr->spec,
+		.st = &pr->st,
+		.object = pr->object,
+		.conds = &pr->conds,
+		.resource_version = pr->rv,
+		/* Monotonic when it began (re-adopted pods keep theirs), else when it came. */
+		.created = pr->created ? (pp_wall_ns)pr->created - (pp_wall_ns)mono + wall
+				       : pr->created_wall,
+		.deletion = pr->deletion_wall,
+		.deletion_grace_s = pr->deletion_grace_s,
+		.node_name = pr->sup->node_name,
+		.host_ip = "127.0.0.1",
+		.mono_now = mono,
+		.wall_now = wall,
+	};
+}
+
+/* A free slot of sup->pods (a removed pod's, or the next unused one), or NULL. */
+static struct pod_rt *slot_get(struct pp_supervisor *sup, uint32_t *ret_index)
+{
+	for (size_t i = 0; i < sup->n_pods; i++)
+		if (!sup->pods[i].spec) {
+			*ret_index = (uint32_t)i;
+			return &sup->pods[i];
+		}
+	if (sup->n_pods == sup->max_pods)
+		return NULL;
+	*ret_index = (uint32_t)sup->n_pods;
+	return &sup->pods[sup->n_pods++];
+}
+
+int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *object,
+		      struct pod_rt **ret)
+{
+	uint32_t index, gen;
+	struct pod_rt *pr = slot_get(sup, &index);
+	int err;
+
+	if (!pr) {
+		pp_pod_free(spec);
+		json_decref(object);
+		return -ENOSPC;
+	}
+	gen = pr->gen;
+	memset(pr, 0, sizeof(*pr));
+	pr->gen = gen + 1; /* past the timers a slot's last pod left */
+	pr->object = object;
+	pr->own_spec = true;
+	pr->from_api = true;
+	err = pod_setup(sup, pr, spec, index, NULL);
+	if (err < 0) {
+		pod_release(pr);
+		return err;
+	}
+	pp_sup_record_mark_api(pr);
+	pp_log(PP_LOG_NOTICE, "pod '%s' created through the API", spec->name);
+	pod_begin(pr);
+	pp_sup_pod_touch(pr);
+	*ret = pr;
+	return 0;
+}
+
+void pp_sup_pod_delete(struct pod_rt *pr, int64_t grace_s, const char *who)
+{
+	pp_wall_ns now = pp_clock_wall();
+
+	if (pr->deletion_wall)
+		return; /* the apiserver keeps the first deletion's time (a shorter one aside) */
+	if (grace_s < 0)
+		grace_s = pr->spec->termination_grace_s;
+	pr->deletion_grace_s = grace_s;
+	pr->deletion_wall = now + grace_s * (pp_wall_ns)PP_NSEC_PER_SEC;
+	pp_sup_table_erase(pr->sup);
+	pp_log(PP_LOG_NOTICE, "deleting pod '%s' (%s, grace period %llds)", pr->spec->name, who,
+	       (long long)grace_s);
+	/* Watches see it Terminating before anything of the stop can be coalesced into it. */
+	pp_sup_pod_touch(pr);
+	pp_api_pod_flush(pr, now);
+	pp_lc_delete_grace(&pr->st, pp_clock_now(), grace_s, &pr->sup->acts);
+	pp_sup_run_actions(pr);
+	pp_sup_pod_touch(pr);
+}
+
+int pp_sup_pod_relabel(struct pod_rt *pr, json_t *object)
+{
+	json_t *meta = json_object_get(object, "metadata");
+	struct pp_kv *kv[2] = {NULL, NULL};
+	size_t n[2] = {0, 0};
+	const char *names[2] = {"labels", "annotations"};
+	int err = 0;
+
+	for (int w = 0; w < 2; w++) {
+		json_t *m = json_object_get(meta, names[w]);
+		const char *k;
+		json_t *v;
+
+		kv[w] = calloc(json_object_size(m) + 1, sizeof(**kv));
+		if (!kv[w]) {
+			err = -ENOMEM;
+			break;
+		}
+		json_object_foreach(m, k, v)
+		{
+			kv[w][n[w]].name = strdup(k);
+			kv[w][n[w]].value = strdup(json_string_value(v));
+			if (!kv[w][n[w]].name || !kv[w][n[w]].value)
+				err = -ENOMEM;
+			n[w]++;
+		}
+	}
+	if (err) {
+		for (int w = 0; w < 2; w++) {
+			for (size_t i = 0; kv[w] && i < n[w]; i++) {
+				free(kv[w][i].name);
+				free(kv[w][i].value);
+			}
+			free(kv[w]);
+		}
+		json_decref(object);
+		return err;
+	}
+	for (size_t i = 0; i < pr->spec->n_labels; i++) {
+		free(pr->spec->labels[i].name);
+		free(pr->spec->labels[i].value);
+	}
+	free(pr->spec->labels);
+	for (size_t i = 0; i < pr->spec->n_annotations; i++) {
+		free(pr->spec->annotations[i].name);
+		free(pr->spec->annotations[i].value);
+	}
+	free(pr->spec->annotations);
+	pr->spec->labels = kv[0];
+	pr->spec->n_labels = n[0];
+	pr->spec->annotations = kv[1];
+	pr->spec->n_annotations = n[1];
+	json_decref(pr->object);
+	pr->object = object;
+	pp_sup_manifest_replace(pr);
+	pp_sup_pod_touch(pr);
+	return 0;
+}
+
+/* Free what <pr> holds and empty its slot (its timer generation kept). */
+static void pod_release(struct pod_rt *pr)
+{
+	struct pp_supervisor *sup = pr->sup;
+	uint32_t gen = pr->gen;
+
+	for (size_t j = 0; pr->c && j < pr->st.n; j++) {
+		struct cont_rt *c = &pr->c[j];
+
+		pp_sup_hooks_cancel(c);
+		pp_sup_probes_release(c);
+		pp_runtime_forget(&c->proc);
+		pp_strv_free(&c->env);
+		for (int k = 0; k < _PP_HOOK_MAX; k++)
+			pp_strv_free(&c->hooks[k].argv);
+		if (c->gidx < sup->n_conts && sup->conts[c->gidx] == c)
+			sup->conts[c->gidx] = NULL;
+	}
+	pp_metrics_forget_pod(&sup->metrics, pr->st.uid);
+	pp_lc_free(&pr->st);
+	pp_sup_record_free(pr->rec);
+	free(pr->c);
+	json_decref(pr->object);
+	if (pr->own_spec)
+		pp_pod_free(pr->spec);
+	memset(pr, 0, sizeof(*pr));
+	pr->gen = gen;
+}
+
+/* Deleted through the API and nothing of it runs any more: it goes. */
+static bool pod_done(const struct pod_rt *pr)
+{
+	if (!pr->deletion_wall || !pr->st.terminal)
+		return false;
+	for (size_t j = 0; j < pr->st.n; j++)
+		if (pr->c[j].proc.pidfd >= 0 || pr->st.c[j].alive)
+			return false;
+	return true;
+}
+
+/*
+ * End of a loop turn. A pod deleted through the API whose containers are all gone becomes
+ * DELETED for the watches and is marked gone; it is freed at the end of the next turn, when
+ * the loop has submitted since, so that nothing queued for it can still read its memory.
+ */
+static void end_of_turn(struct pp_supervisor *sup)
+{
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = &sup->pods[i];
+
+		if (pr->spec && pr->gone) {
+			pod_release(pr);
+			continue;
+		}
+		if (!pr->spec || !pod_done(pr))
+			continue;
+		pr->rv = ++sup->rv;
+		pp_api_pod_gone(pr);
+		pp_sup_record_remove(pr);
+		pp_sup_pod_remove_logs(pr);
+		pp_sup_table_erase(sup);
+		pp_log(PP_LOG_NOTICE, "pod '%s' deleted", pr->spec->name);
+		pr->gone = true;
+		sup->dirty = true;
+	}
 }
 
 /* What becomes of one pod at start-up. */
@@ -562,6 +891,7 @@ struct plan {
 	struct pp_pod *spec;
 	struct pp_pod_record *rec; /* PLAN_ADOPT, PLAN_LEAVE */
 	enum plan_role role;
+	bool from_api; /* created through the API by an earlier run: it stays */
 };
 
 static int plan_push(struct plan **v, size_t *n, struct pp_pod *spec, struct pp_pod_record *rec,
@@ -574,7 +904,7 @@ static int plan_push(struct plan **v, size_t *n, struct pp_pod *spec, struct pp_
 		return -ENOMEM;
 	}
 	*v = p;
-	p[(*n)++] = (struct plan){spec, rec, role};
+	p[(*n)++] = (struct plan){spec, rec, role, false};
 	return 0;
 }
 
@@ -628,7 +958,14 @@ static int make_plan(struct pp_supervisor *sup, struct pp_pod_list *pods, struct
 		if (listed || pp_sup_record_load(sup, keys[k], &rec) < 0)
 			continue;
 		old = pp_sup_manifest_load(sup, keys[k]);
-		if (old && !strcmp(old->digest, rec->digest) && rec->n == pp_pod_n_all(old)) {
+		if (old && !strcmp(old->digest, rec->digest) && rec->n == pp_pod_n_all(old) &&
+		    pp_sup_record_is_api(sup, keys[k])) {
+			/* The API's pods are the API's: re-adopted, not "no longer listed". */
+			err = plan_push(&v, &n, old, rec, PLAN_ADOPT);
+			if (!err)
+				v[n - 1].from_api = true;
+		} else if (old && !strcmp(old->digest, rec->digest) &&
+			   rec->n == pp_pod_n_all(old)) {
 			err = plan_push(&v, &n, old, rec, PLAN_LEAVE);
 		} else {
 			pp_log(PP_LOG_WARN,
@@ -783,10 +1120,28 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 	err = pp_sup_records_open(&sup);
 	if (!err)
 		err = make_plan(&sup, pods, &plan, &n_plan);
-	if (!err && !(sup.pods = calloc(n_plan ? n_plan : 1, sizeof(*sup.pods))))
-		err = -ENOMEM;
+	sup.max_pods = cfg->max_pods ? cfg->max_pods : PP_DEFAULT_MAX_PODS;
+	if (!err && n_plan > sup.max_pods) {
+		pp_log(PP_LOG_ERR, "%zu pods, more than --max-pods %zu", n_plan, sup.max_pods);
+		err = -E2BIG;
+	}
+	/* Reserved once, touched as pods come: a pod never moves while the run goes on. */
+	if (!err) {
+		sup.pods = mmap(NULL, sup.max_pods * sizeof(*sup.pods), PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (sup.pods == MAP_FAILED) {
+			sup.pods = NULL;
+			err = -errno;
+		}
+	}
+	if (!err)
+		err = pp_event_ring_init(&sup.events, EVENTS_KEPT, EVENTS_MAX_AGE);
+	if (!err)
+		err = pp_metrics_init(&sup.metrics);
 	if (err < 0)
 		goto out_pods;
+	if (gethostname(sup.node_name, sizeof(sup.node_name) - 1) < 0 || !sup.node_name[0])
+		snprintf(sup.node_name, sizeof(sup.node_name), "podprobe");
 	sweep_leftovers(&sup, plan, n_plan);
 	for (i = 0; i < n_plan; i++) {
 		struct pod_rt *pr = &sup.pods[i];
@@ -797,13 +1152,19 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		pr->rec = plan[i].rec;
 		plan[i].rec = NULL;
 		pr->leaving = plan[i].role == PLAN_LEAVE;
-		if (plan[i].role == PLAN_WAIT)
+		pr->from_api = plan[i].from_api;
+		if (plan[i].role == PLAN_WAIT) {
 			sup.pods[i - 1].successor = (int32_t)i;
+			pr->waiting = true;
+		}
 		if (err < 0)
 			goto out_pods;
 	}
 	if (sup.table)
 		pp_sched_push(&sup.sched, pp_clock_now() + UI_PERIOD, SUP_UI_KEY, 0);
+	err = pp_api_start(&sup);
+	if (err < 0)
+		goto out_pods;
 	sup.running = true;
 	for (i = 0; i < sup.n_pods; i++) {
 		struct pod_rt *pr = &sup.pods[i];
@@ -823,10 +1184,13 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		}
 	}
 
-	while (!all_terminal(&sup) && !sup.keep) {
+	while (!run_over(&sup)) {
 		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
+		pp_nsec anext = pp_api_next(&sup);
 
-		err = pp_loop_run_once(sup.loop, pnext < next ? pnext : next);
+		if (pnext < next)
+			next = pnext;
+		err = pp_loop_run_once(sup.loop, anext < next ? anext : next);
 		if (err < 0) {
 			pp_log_errno(PP_LOG_ERR, err, "event loop failed");
 			kill_all(&sup);
@@ -835,25 +1199,29 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		pp_probe_runner_run(sup.runner, pp_clock_now());
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
+		pp_api_run(&sup, pp_clock_now());
+		end_of_turn(&sup);
 		pp_sup_records_flush(&sup);
 		if (sup.dirty)
 			pp_sup_table_draw(&sup);
 	}
 	pp_sup_table_draw(&sup);
 	for (i = 0; i < sup.n_pods && !sup.keep; i++)
-		if (sup.pods[i].st.phase == PP_PHASE_FAILED && !sup.pods[i].leaving)
+		if (pp_sup_pod(&sup, i) && sup.pods[i].st.phase == PP_PHASE_FAILED &&
+		    !sup.pods[i].leaving && !sup.pods[i].from_api)
 			rc = 1;
 	err = 0;
 out_pods:
+	pp_api_stop(&sup);
 	if (sup.keep) {
 		/* Kept for the next run: every record as things stand now. */
 		for (i = 0; i < sup.n_pods; i++)
-			if (sup.pods[i].begun)
+			if (pp_sup_pod(&sup, i) && sup.pods[i].begun)
 				pp_sup_record_write(&sup.pods[i]);
 	} else {
 		/* Every pod has ended (or was killed): nothing is left for a later run to adopt. */
 		for (i = 0; sup.running && i < sup.n_pods; i++)
-			if (sup.pods[i].begun)
+			if (pp_sup_pod(&sup, i) && sup.pods[i].begun)
 				pp_sup_record_remove(&sup.pods[i]);
 	}
 	for (i = 0; plan && i < n_plan; i++)
@@ -871,18 +1239,9 @@ out_pods:
 	pp_sup_reapers_free(&sup);
 	pp_probe_runner_free(sup.runner);
 	sup.runner = NULL;
-	for (i = 0; i < sup.n_pods; i++) {
-		for (size_t j = 0; sup.pods[i].c && j < sup.pods[i].st.n; j++) {
-			/* Still running only when kept (--keep-pods) or killed just now. */
-			pp_runtime_forget(&sup.pods[i].c[j].proc);
-			pp_strv_free(&sup.pods[i].c[j].env);
-			for (int k = 0; k < _PP_HOOK_MAX; k++)
-				pp_strv_free(&sup.pods[i].c[j].hooks[k].argv);
-		}
-		pp_lc_free(&sup.pods[i].st);
-		pp_sup_record_free(sup.pods[i].rec);
-		free(sup.pods[i].c);
-	}
+	for (i = 0; i < sup.n_pods; i++)
+		if (sup.pods[i].spec)
+			pod_release(&sup.pods[i]);
 	pp_sup_probes_free(&sup);
 	free(sup.conts);
 	free(sup.ports);
@@ -899,7 +1258,10 @@ out_loop:
 out:
 	pp_sched_free(&sup.sched);
 	pp_actions_free(&sup.acts);
-	free(sup.pods);
+	pp_event_ring_fini(&sup.events);
+	pp_metrics_fini(&sup.metrics);
+	if (sup.pods)
+		munmap(sup.pods, sup.max_pods * sizeof(*sup.pods));
 	free(sup.base_path);
 	return err < 0 ? err : rc;
 }

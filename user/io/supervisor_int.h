@@ -13,9 +13,14 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 
+#include <jansson.h>
+
 #include "podprobe/accept_watch-t.h"
+#include "podprobe/event_ring-t.h"
 #include "podprobe/lifecycle-t.h"
+#include "podprobe/metrics-t.h"
 #include "podprobe/pod_record-t.h"
+#include "podprobe/pod_status-t.h"
 #include "podprobe/prober.h"
 #include "podprobe/probe_runner.h"
 #include "podprobe/runtime.h"
@@ -31,6 +36,8 @@
 #define SUP_BPF_CHECK_PERIOD PP_NSEC_PER_SEC  /* how often SUP_BPF_KEY runs */
 
 struct pp_supervisor;
+struct pp_api;
+struct pp_event;
 struct pod_rt;
 struct cont_rt;
 
@@ -94,6 +101,20 @@ struct pod_rt {
 	bool record_dirty;	   /* changed since its record was last written */
 	bool leaving;		   /* an earlier run's pod that is no longer wanted: deleted */
 	int32_t successor;	   /* pod waiting for this one to be gone (a new spec), -1 none */
+	bool waiting;		   /* a new spec waiting for its predecessor to be gone */
+	/* What the API shows (user/io/api*.c). */
+	json_t *object;		   /* the manifest as JSON: metadata and spec as written */
+	bool own_spec;		   /* <spec> is this pod's to free (created through the API) */
+	bool from_api;		   /* created through the API (owned by it, not by a file) */
+	bool gone;		   /* deleted and DELETED: freed at the end of the next turn */
+	bool api_dirty;		   /* its object changed this turn: watches hear at the end */
+	bool announced;		   /* watches heard of it (ADDED) */
+	uint64_t rv;		   /* resourceVersion of its latest change */
+	uint64_t created_rv;	   /* ... and of its creation */
+	struct pp_pod_conds conds; /* conditions and their lastTransitionTime */
+	pp_wall_ns created_wall;   /* metadata.creationTimestamp */
+	pp_wall_ns deletion_wall;  /* metadata.deletionTimestamp, 0 = not being deleted */
+	int64_t deletion_grace_s;  /* metadata.deletionGracePeriodSeconds */
 };
 
 struct pp_supervisor {
@@ -127,10 +148,58 @@ struct pp_supervisor {
 	int pods_fd;	      /* <state>/pods: records and saved manifests, -1 none */
 	bool durable;	      /* the state directory outlives a reboot: fsync records */
 	char boot_id[40];
-	struct pp_pod_list saved; /* specs read back from saved manifests (leaving pods) */
-	bool running;		  /* the pods began: their records are this run's to remove */
-	bool keep;		  /* --keep-pods and a SIGINT/SIGTERM: end, the pods run on */
+	struct pp_pod_list saved;    /* specs read back from saved manifests (leaving pods) */
+	bool running;		     /* the pods began: their records are this run's to remove */
+	bool keep;		     /* --keep-pods and a SIGINT/SIGTERM: end, the pods run on */
+	size_t max_pods;	     /* slots of <pods>: an address range reserved once, so a
+				      * pod never moves; pages are touched only as pods come */
+	bool stopping;		     /* SIGINT/SIGTERM: the run ends once every pod is gone */
+	struct pp_api *api;	     /* the Kubernetes API, NULL when not served */
+	uint64_t rv;		     /* the API's resourceVersion counter */
+	uint32_t hook_gen;	     /* sleep-hook timer generations, unique in the run */
+	char node_name[65];	     /* spec.nodeName: the host's name */
+	struct pp_event_ring events; /* the API's events */
+	struct pp_metrics metrics;   /* the probes' metrics (/metrics) */
 };
+
+/* Slot <i> of sup->pods, or NULL when it holds no pod. */
+static inline struct pod_rt *pp_sup_pod(struct pp_supervisor *sup, size_t i)
+{
+	return sup->pods[i].spec && !sup->pods[i].gone ? &sup->pods[i] : NULL;
+}
+
+/* supervisor.c: pods that come and go while the run goes on (the API). */
+/*
+ * Start pod <spec> (taken over; freed with the pod) whose manifest as JSON is <object> (taken
+ * over). Returns 0 with <ret>, -ENOSPC when every slot (--max-pods) is taken, or -errno.
+ */
+int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *object,
+		      struct pod_rt **ret);
+/* Delete <pr> gracefully in <grace_s> seconds; it is removed once its containers are gone. */
+void pp_sup_pod_delete(struct pod_rt *pr, int64_t grace_s, const char *who);
+/* <object> (taken over) is <pr>'s manifest with new labels or annotations. Returns 0/-errno. */
+int pp_sup_pod_relabel(struct pod_rt *pr, json_t *object);
+/* The pod of UID <uid> still known, or NULL. */
+struct pod_rt *pp_sup_pod_by_uid(struct pp_supervisor *sup, const char *uid);
+/* <pr> as the pod-status module sees it, at the clock pair <mono>, <wall>. */
+void pp_sup_pod_view(const struct pod_rt *pr, struct pp_pod_view *v, pp_nsec mono, pp_wall_ns wall);
+/* <pr>'s object changed: a new resourceVersion now, watches hear at the end of the turn. */
+void pp_sup_pod_touch(struct pod_rt *pr);
+
+/* api.c: the Kubernetes API (cfg->api_addr, cfg->api_socket); no-ops without it. */
+int pp_api_start(struct pp_supervisor *sup);
+void pp_api_stop(struct pp_supervisor *sup);
+pp_nsec pp_api_next(struct pp_supervisor *sup);
+/* Timeouts, and the changes of this turn to the watches. */
+void pp_api_run(struct pp_supervisor *sup, pp_nsec now);
+/* <pr>'s change goes to the watches now (a state that must not be coalesced away). */
+void pp_api_pod_flush(struct pod_rt *pr, pp_wall_ns wall);
+/* <pr> is gone for good: DELETED to the watches. */
+void pp_api_pod_gone(struct pod_rt *pr);
+/* Event <ev> was recorded (new or aggregated). */
+void pp_api_event_recorded(struct pp_supervisor *sup, const struct pp_event *ev, bool added);
+/* Container output or exits: log followers catch up. */
+void pp_api_logs_changed(struct pp_supervisor *sup);
 
 /* sup_output.c: events (text or JSON lines) above the live table. */
 void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
@@ -138,6 +207,9 @@ void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, 
 void pp_sup_table_erase(struct pp_supervisor *sup);
 void pp_sup_table_draw(struct pp_supervisor *sup);
 
+/* supervisor.c: keep event <reason>/<message> of container <ci> for the API. */
+void pp_sup_record_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type,
+			 const char *reason, const char *message);
 /* supervisor.c: carry out (and empty) sup->acts for <pr>, then re-arm its timer. */
 void pp_sup_run_actions(struct pod_rt *pr);
 /* The instance's process is gone (pidfd or kernel): probes stop, the controller decides. */
@@ -176,6 +248,13 @@ void pp_sup_record_remove(struct pod_rt *pr);
  */
 void pp_sup_adopt(struct pod_rt *pr, pp_nsec now);
 void pp_sup_record_free(struct pp_pod_record *rec);
+/* <pr> was created through the API: a restarted run re-adopts it although no file lists it. */
+void pp_sup_record_mark_api(struct pod_rt *pr);
+bool pp_sup_record_is_api(struct pp_supervisor *sup, const char *key);
+/* <pr>'s object changed (labels, annotations): its saved manifest, digest and record follow. */
+void pp_sup_manifest_replace(struct pod_rt *pr);
+/* <pr> was deleted: its logs and its directory (volumes) go. */
+void pp_sup_pod_remove_logs(struct pod_rt *pr);
 /* Forget the record <rec> of pod <key> that will not be re-adopted: memory and files. */
 void pp_sup_record_drop(struct pp_supervisor *sup, const char *key, struct pp_pod_record *rec);
 
@@ -187,6 +266,8 @@ void pp_sup_exec_target(const struct cont_rt *c, struct pp_probe_target *t, char
 void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now, const uint8_t *published);
 void pp_sup_probes_disarm(struct cont_rt *c);
 void pp_sup_probes_free(struct pp_supervisor *sup);
+/* <c>'s pod goes: its probes leave the runner and are freed. */
+void pp_sup_probes_release(struct cont_rt *c);
 
 /* sup_hooks.c */
 void pp_sup_hook_start(struct pod_rt *pr, uint32_t ci, uint32_t instance, enum pp_hook_kind kind);

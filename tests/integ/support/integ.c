@@ -520,6 +520,8 @@ void t_run_start(struct t_run *r, const char *const *args)
 	argv[n++] = "run";
 	argv[n++] = "--events=json";
 	argv[n++] = "--table=never";
+	/* No API unless the test asks (a later --api-addr wins): runs end with their pods. */
+	argv[n++] = "--api-addr=none";
 	snprintf(state_arg, sizeof(state_arg), "--state-dir=%s", r->state_dir);
 	argv[n++] = state_arg;
 	for (size_t i = 0; args[i] && n < 63; i++)
