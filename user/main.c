@@ -750,6 +750,7 @@ static int cmd_run(void)
 		.fast_detect = !opts.no_fast_detect,
 		.keep_pods = opts.keep_pods,
 		.max_pods = opts.max_pods,
+		.watch_dirs = opts.args, /* argv: NULL after the last */
 		.lc =
 			{
 				.backoff = {.base = opts.backoff_base, .max = opts.backoff_max},
@@ -767,9 +768,10 @@ static int cmd_run(void)
 			return EXIT_USAGE;
 		}
 		cfg.api_addr = opts.api_addr;
-		cfg.api_socket = true;
 		cfg.serve = true;
 	}
+	/* podprobe's own commands (delete, logs, get, describe) talk to the run through it. */
+	cfg.api_socket = true;
 	errors = load_manifests(&pods, &diags);
 	print_diags(&diags);
 	if (errors == 0 && pods.n == 0 && !cfg.serve) {

@@ -35,7 +35,9 @@ struct pp_mount_req {
 struct pp_spawn_req {
 	const char *pod_key; /* "<namespace>_<pod>": directory names */
 	const char *container;
-	uint32_t restart; /* the log file's number */
+	uint32_t restart;    /* the log file's number */
+	const char *pod_uid; /* names the cgroup leaf too: a pod's successor of the same name
+			      * never shares a cgroup with what is left of it (NULL: none) */
 	char *const *argv;
 	char *const *envp;
 	const char *working_dir; /* NULL: podprobe's working directory */

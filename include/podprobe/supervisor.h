@@ -34,13 +34,14 @@ struct pp_supervisor_cfg {
 	enum pp_events_format events;
 	enum pp_table_mode table;
 	bool use_cgroups;
-	bool use_bpf;	      /* kernel signals through eBPF when the host allows */
-	bool fast_detect;     /* a closed listener triggers a probe burst */
-	bool keep_pods;	      /* SIGINT/SIGTERM: exit, the pods run on for the next run */
-	const char *api_addr; /* serve the Kubernetes API over HTTPS here, NULL = not */
-	bool api_socket;      /* ... and on <state_dir>/api.sock */
-	bool serve;	      /* run on when every pod has ended (pods come through the API) */
-	size_t max_pods;      /* 0 = PP_DEFAULT_MAX_PODS */
+	bool use_bpf;		 /* kernel signals through eBPF when the host allows */
+	bool fast_detect;	 /* a closed listener triggers a probe burst */
+	bool keep_pods;		 /* SIGINT/SIGTERM: exit, the pods run on for the next run */
+	const char *api_addr;	 /* serve the Kubernetes API over HTTPS here, NULL = not */
+	bool api_socket;	 /* ... and on <state_dir>/api.sock */
+	bool serve;		 /* run on when every pod has ended (pods come through the API) */
+	size_t max_pods;	 /* 0 = PP_DEFAULT_MAX_PODS */
+	char *const *watch_dirs; /* manifest directories to follow (static pods), NULL-ended */
 	struct pp_lc_cfg lc;
 };
 

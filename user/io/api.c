@@ -339,6 +339,16 @@ int pp_api_start(struct pp_supervisor *sup)
 		scfg.unix_path = sock;
 	}
 	err = pp_api_server_new(&scfg, &api->server);
+	if (err == -ENAMETOOLONG && scfg.unix_path) {
+		/* A unix socket path has 108 bytes at most: the TCP API still serves. */
+		pp_log(PP_LOG_WARN, "%s: path too long for a unix socket, not serving it", sock);
+		scfg.unix_path = NULL;
+		err = scfg.tcp_addr ? pp_api_server_new(&scfg, &api->server) : 0;
+		if (!scfg.tcp_addr) {
+			free(api);
+			return 0;
+		}
+	}
 	if (err < 0) {
 		pp_log_errno(PP_LOG_ERR, err, "cannot serve the API on %s",
 			     cfg->api_addr ? cfg->api_addr : sock);

@@ -332,7 +332,7 @@ void pp_api_pods_create(struct pp_api *api, struct pp_api_conn *conn, const stru
 	}
 	pods.items[0] = NULL;
 	pods.n = 0;
-	rc = pp_sup_pod_create(api->sup, pod, obj, &pr);
+	rc = pp_sup_pod_create(api->sup, pod, obj, true, NULL, &pr);
 	obj = NULL; /* taken */
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "cannot start pod: %s", strerror(-rc));
@@ -506,6 +506,18 @@ void pp_api_pod_delete(struct pp_api *api, struct pp_api_conn *conn, const struc
 		return;
 	}
 	json_decref(opts);
+	if (pp_sup_static_owns(pr)) {
+		/* Its object goes and comes back (a mirror pod); the answer is the one that went.
+		 */
+		doc = pp_api_pod_json(api, pr);
+		pp_sup_static_mirror_deleted(pr);
+		if (!doc)
+			pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL,
+					    NULL);
+		else
+			pp_api_reply_json(conn, 200, NULL, NULL, doc);
+		return;
+	}
 	if (grace < 0)
 		grace = pr->spec->termination_grace_s;
 	pp_sup_pod_delete(pr, grace, "API");

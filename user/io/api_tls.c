@@ -238,7 +238,12 @@ static int cert_pem(X509 *x, char **ret)
 		goto out;
 	}
 	len = BIO_get_mem_data(mem, &data);
-	pem = len > 0 ? strndup(data, (size_t)len) : NULL;
+	/* Not NUL-terminated: copied by length (strndup() may look one byte further). */
+	pem = len > 0 ? malloc((size_t)len + 1) : NULL;
+	if (pem) {
+		memcpy(pem, data, (size_t)len);
+		pem[len] = '\0';
+	}
 	rc = pem ? 0 : -ENOMEM;
 	if (pem)
 		*ret = pem;

@@ -797,7 +797,13 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 	}
 
 	safe_component(req->container, name, sizeof(name));
-	snprintf(leaf, sizeof(leaf), "%s-%u", name, req->restart);
+	if (req->pod_uid) {
+		char uid[9];
+
+		safe_component(req->pod_uid, uid, sizeof(uid)); /* 8 bytes, no '/' */
+		snprintf(leaf, sizeof(leaf), "%s-%s-%u", name, uid, req->restart);
+	} else
+		snprintf(leaf, sizeof(leaf), "%s-%u", name, req->restart);
 	if (rt->cg2_root)
 		p.cg2 = make_leaf(rt->cg2_root, req->pod_key, leaf, rt->cg2_memory);
 	if (req->memory_limit > 0) {

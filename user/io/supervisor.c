@@ -160,6 +160,7 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			.pod_key = pr->key,
 			.container = cs->name,
 			.restart = pr->st.c[ci].created,
+			.pod_uid = pr->st.uid,
 			.argv = argv.v,
 			.envp = envp.v,
 			.working_dir = cs->working_dir,
@@ -577,13 +578,32 @@ static json_t *manifest_object(const struct pp_pod *spec)
 			 "name", spec->name, "namespace", spec->namespace);
 }
 
+void pp_sup_new_uid(struct pp_supervisor *sup, char *buf, size_t size)
+{
+	unsigned char r[16];
+	FILE *f = fopen("/dev/urandom", "re");
+
+	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r)) {
+		/* Unique within the run at least. */
+		for (size_t i = 0; i < sizeof(r); i++) {
+			sup->rand = sup->rand * 6364136223846793005ull + 1442695040888963407ull;
+			r[i] = (unsigned char)(sup->rand >> 56);
+		}
+	}
+	if (f)
+		fclose(f);
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(buf, size, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+		 r[13], r[14], r[15]);
+}
+
 /* <pr> for <spec>: its controller (UID <uid>, or a new one), containers and probes. */
 static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
 		     uint32_t index, const char *uid_in)
 {
 	char uid[40];
-	unsigned char r[16];
-	FILE *f;
 	int err;
 
 	pr->sup = sup;
@@ -596,22 +616,10 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	if (!pr->object)
 		pr->object = manifest_object(spec);
 	snprintf(pr->key, sizeof(pr->key), "%s_%s", spec->namespace, spec->name);
-	if (uid_in || spec->uid) {
+	if (uid_in || spec->uid)
 		snprintf(uid, sizeof(uid), "%s", uid_in ? uid_in : spec->uid);
-	} else {
-		/* A random (version 4) UUID, as the API server assigns. */
-		f = fopen("/dev/urandom", "re");
-		if (!f || fread(r, 1, sizeof(r), f) != sizeof(r))
-			memset(r, index, sizeof(r));
-		if (f)
-			fclose(f);
-		r[6] = (r[6] & 0x0f) | 0x40;
-		r[8] = (r[8] & 0x3f) | 0x80;
-		snprintf(uid, sizeof(uid),
-			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-			 r[12], r[13], r[14], r[15]);
-	}
+	else
+		pp_sup_new_uid(sup, uid, sizeof(uid));
 	err = pp_lc_init(&pr->st, spec, &sup->cfg->lc, uid);
 	if (err < 0)
 		return err;
@@ -700,8 +708,8 @@ static struct pod_rt *slot_get(struct pp_supervisor *sup, uint32_t *ret_index)
 	return &sup->pods[sup->n_pods++];
 }
 
-int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *object,
-		      struct pod_rt **ret)
+int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *object, bool from_api,
+		      struct pod_rt *after, struct pod_rt **ret)
 {
 	uint32_t index, gen;
 	struct pod_rt *pr = slot_get(sup, &index);
@@ -717,15 +725,25 @@ int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *ob
 	pr->gen = gen + 1; /* past the timers a slot's last pod left */
 	pr->object = object;
 	pr->own_spec = true;
-	pr->from_api = true;
+	pr->from_api = from_api;
 	err = pod_setup(sup, pr, spec, index, NULL);
 	if (err < 0) {
 		pod_release(pr);
 		return err;
 	}
-	pp_sup_record_mark_api(pr);
-	pp_log(PP_LOG_NOTICE, "pod '%s' created through the API", spec->name);
-	pod_begin(pr);
+	if (after) {
+		/* A new spec of <after>'s pod: it begins once that one is gone. */
+		pr->waiting = true;
+		after->successor = (int32_t)index;
+	} else {
+		pod_begin(pr);
+	}
+	if (from_api)
+		pp_sup_record_mark_api(pr);
+	pp_log(PP_LOG_NOTICE, "pod '%s' %s", spec->name,
+	       from_api ? "created through the API"
+	       : after	? "changed in its file"
+			: "added to its directory");
 	pp_sup_pod_touch(pr);
 	*ret = pr;
 	return 0;
@@ -875,7 +893,16 @@ static void end_of_turn(struct pp_supervisor *sup)
 		pp_log(PP_LOG_NOTICE, "pod '%s' deleted", pr->spec->name);
 		pr->gone = true;
 		sup->dirty = true;
+		if (pr->successor >= 0 && sup->pods[pr->successor].spec) {
+			struct pod_rt *next = &sup->pods[pr->successor];
+
+			pr->successor = -1;
+			next->waiting = false;
+			pod_begin(next);
+			pp_sup_pod_touch(next);
+		}
 	}
+	pp_sup_static_sync(sup);
 }
 
 /* What becomes of one pod at start-up. */
@@ -1163,6 +1190,8 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 	if (sup.table)
 		pp_sched_push(&sup.sched, pp_clock_now() + UI_PERIOD, SUP_UI_KEY, 0);
 	err = pp_api_start(&sup);
+	if (!err)
+		err = pp_sup_static_setup(&sup);
 	if (err < 0)
 		goto out_pods;
 	sup.running = true;
@@ -1212,6 +1241,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			rc = 1;
 	err = 0;
 out_pods:
+	pp_sup_static_stop(&sup);
 	pp_api_stop(&sup);
 	if (sup.keep) {
 		/* Kept for the next run: every record as things stand now. */

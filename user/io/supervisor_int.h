@@ -37,6 +37,7 @@
 
 struct pp_supervisor;
 struct pp_api;
+struct sup_static;
 struct pp_event;
 struct pod_rt;
 struct cont_rt;
@@ -155,6 +156,7 @@ struct pp_supervisor {
 				      * pod never moves; pages are touched only as pods come */
 	bool stopping;		     /* SIGINT/SIGTERM: the run ends once every pod is gone */
 	struct pp_api *api;	     /* the Kubernetes API, NULL when not served */
+	struct sup_static *statics;  /* watched manifest directories, NULL none */
 	uint64_t rv;		     /* the API's resourceVersion counter */
 	uint32_t hook_gen;	     /* sleep-hook timer generations, unique in the run */
 	char node_name[65];	     /* spec.nodeName: the host's name */
@@ -171,20 +173,34 @@ static inline struct pod_rt *pp_sup_pod(struct pp_supervisor *sup, size_t i)
 /* supervisor.c: pods that come and go while the run goes on (the API). */
 /*
  * Start pod <spec> (taken over; freed with the pod) whose manifest as JSON is <object> (taken
- * over). Returns 0 with <ret>, -ENOSPC when every slot (--max-pods) is taken, or -errno.
+ * over, NULL: made from <spec>), owned by the API (<from_api>) or by its file; with <after>, it
+ * is that pod's new spec and begins once <after> is gone. Returns 0 with <ret>, -ENOSPC when
+ * every slot (--max-pods) is taken, or -errno.
  */
-int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *object,
-		      struct pod_rt **ret);
+int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *object, bool from_api,
+		      struct pod_rt *after, struct pod_rt **ret);
 /* Delete <pr> gracefully in <grace_s> seconds; it is removed once its containers are gone. */
 void pp_sup_pod_delete(struct pod_rt *pr, int64_t grace_s, const char *who);
 /* <object> (taken over) is <pr>'s manifest with new labels or annotations. Returns 0/-errno. */
 int pp_sup_pod_relabel(struct pod_rt *pr, json_t *object);
+/* A random (version 4) UUID, as the API server assigns, into <buf>. */
+void pp_sup_new_uid(struct pp_supervisor *sup, char *buf, size_t size);
 /* The pod of UID <uid> still known, or NULL. */
 struct pod_rt *pp_sup_pod_by_uid(struct pp_supervisor *sup, const char *uid);
 /* <pr> as the pod-status module sees it, at the clock pair <mono>, <wall>. */
 void pp_sup_pod_view(const struct pod_rt *pr, struct pp_pod_view *v, pp_nsec mono, pp_wall_ns wall);
 /* <pr>'s object changed: a new resourceVersion now, watches hear at the end of the turn. */
 void pp_sup_pod_touch(struct pod_rt *pr);
+
+/* sup_static.c: directories of manifests watched as kubelet's static pod path. */
+int pp_sup_static_setup(struct pp_supervisor *sup);
+/* Files changed since the last call: pods added, deleted or replaced to match them. */
+void pp_sup_static_sync(struct pp_supervisor *sup);
+void pp_sup_static_stop(struct pp_supervisor *sup);
+/* <pr> comes from a followed directory (a static pod: the directory decides, not the API). */
+bool pp_sup_static_owns(const struct pod_rt *pr);
+/* The API deleted such a pod: as kubelet's mirror pod, its object is recreated. */
+void pp_sup_static_mirror_deleted(struct pod_rt *pr);
 
 /* api.c: the Kubernetes API (cfg->api_addr, cfg->api_socket); no-ops without it. */
 int pp_api_start(struct pp_supervisor *sup);
