@@ -133,15 +133,34 @@ static void reply_doc(struct pp_api_conn *conn, json_t *doc, const char *ctype)
 
 static void serve_metrics(struct pp_api *api, struct pp_api_conn *conn)
 {
-	char *buf = NULL;
+	char *buf = NULL, *all;
+	char own[1024];
 	size_t len = 0;
+	int n;
 
 	if (pp_metrics_write(&api->sup->metrics, &buf, &len) < 0) {
 		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
 		return;
 	}
-	pp_api_reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, buf, len);
-	free(buf);
+	/* The API's own gauges after kubelet's families. */
+	n = snprintf(own, sizeof(own),
+		     "# HELP podprobe_api_requests_total API requests served.\n"
+		     "# TYPE podprobe_api_requests_total counter\n"
+		     "podprobe_api_requests_total %llu\n"
+		     "# HELP podprobe_api_watches Watch streams open.\n"
+		     "# TYPE podprobe_api_watches gauge\n"
+		     "podprobe_api_watches %zu\n",
+		     (unsigned long long)api->requests, api->n_watches);
+	all = realloc(buf, len + (size_t)n + 1);
+	if (!all) {
+		free(buf);
+		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
+		return;
+	}
+	memcpy(all + len, own, (size_t)n);
+	pp_api_reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, all,
+		     len + (size_t)n);
+	free(all);
 }
 
 /* ---- routing ----------------------------------------------------------------------------- */

@@ -246,8 +246,11 @@ static int field_validation(const struct pp_diag_list *diags, const char *mode, 
 
 		if (d->severity != PP_DIAG_WARNING || strncmp(m, "unknown field \"", 15))
 			continue;
-		snprintf(field, sizeof(field), "%s%s%.*s", d->path && *d->path ? d->path : "",
-			 d->path && *d->path ? "." : "", (int)(strlen(m + 15) - 1), m + 15);
+		/* The reader's path names the unknown field itself. */
+		if (d->path && *d->path)
+			snprintf(field, sizeof(field), "%s", d->path);
+		else
+			snprintf(field, sizeof(field), "%.*s", (int)(strlen(m + 15) - 1), m + 15);
 		if (strict) {
 			snprintf(
 				err, err_size,

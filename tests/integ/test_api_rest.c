@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The API's answers as the apiserver gives them, through api.sock with curl: 422 Invalid with
+ * causes for a pod that does not validate, 400 for unknown fields under
+ * fieldValidation=Strict and a Warning header under Warn, 409 AlreadyExists, field selectors
+ * (an unsupported field is 400 "field label not supported"), label selectors on list, watch
+ * and delete, 404 Status, and a hundred watchers that each see the same change.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "integ/support/integ.h"
+
+#define N_WATCHERS 100
+
+static struct t_run R;
+static char sock[400], out[131072];
+
+/* curl over api.sock with <args>; the output (with -i, headers too) in <out>. */
+static int api(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int api(const char *fmt, ...)
+{
+	char args[4096], cmd[5000];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "timeout 20 curl -sS --unix-socket %s %s", sock, args);
+	return t_system(cmd, out, sizeof(out));
+}
+
+static const char pod_json[] =
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"NAME\","
+	"\"labels\":{\"app\":\"APP\"}},\"spec\":{\"terminationGracePeriodSeconds\":2,"
+	"\"containers\":[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"sleep\",\"60\"]"
+	"EXTRA}]}}";
+
+/* POST a pod <name> with label app=<app> and <extra> in its container; the HTTP status. */
+static int create(const char *name, const char *app, const char *extra, const char *query)
+{
+	char body[2048], path[600];
+	const char *src = pod_json;
+	size_t len = 0;
+	int fd;
+
+	while (*src && len < sizeof(body) - 200) {
+		if (!strncmp(src, "NAME", 4)) {
+			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s", name);
+			src += 4;
+		} else if (!strncmp(src, "APP", 3)) {
+			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s", app);
+			src += 3;
+		} else if (!strncmp(src, "EXTRA", 5)) {
+			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s", extra);
+			src += 5;
+		} else {
+			body[len++] = *src++;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/body.json", R.dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, body, len), (ssize_t)len);
+	close(fd);
+	assert_int_equal(api("-i -H 'Content-Type: application/json' --data-binary @%s "
+			     "'http://x/api/v1/namespaces/default/pods%s'",
+			     path, query ? query : ""),
+			 0);
+	return atoi(out + 9); /* "HTTP/1.1 201 Created" */
+}
+
+/* A run with no pods (api.sock only) for one test. */
+static void start(void)
+{
+	const char *argv[2] = {"--api-addr=none", NULL};
+
+	t_run_init(&R);
+	/* With no path and no TCP API there is nothing to run: give it a pod to keep it up. */
+	argv[0] = t_write_manifest(
+		&R, "keep.yaml",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: keep}\nspec:\n"
+		"  containers:\n  - {name: k, image: busybox, command: [sleep, '60']}\n");
+	t_run_start(&R, argv);
+	snprintf(sock, sizeof(sock), "%s/api.sock", R.state_dir);
+	t_wait_file(sock, 10000);
+}
+
+static void test_create_errors(void **state)
+{
+	(void)state;
+	start();
+	/* podprobe validate's field paths and messages, as 422 causes. */
+	assert_int_equal(create("Bad_Name", "x", "", NULL), 422);
+	assert_non_null(strstr(out, "\"reason\":\"Invalid\""));
+	assert_non_null(strstr(out, "\"field\":\"metadata.name\""));
+	assert_non_null(strstr(out, "\"causes\":["));
+	/* Strict: unknown fields are a 400; Warn: a Warning header; Ignore: nothing. */
+	assert_int_equal(create("strict", "x", ",\"bogus\":1", "?fieldValidation=Strict"), 400);
+	assert_non_null(strstr(out, "strict decoding error: unknown field "
+				    "\\\"spec.containers[0].bogus\\\""));
+	assert_int_equal(create("warn", "x", ",\"bogus\":1", "?fieldValidation=Warn"), 201);
+	assert_non_null(strstr(out, "Warning: 299 - \"unknown field"));
+	assert_int_equal(create("warn", "x", "", NULL), 409);
+	assert_non_null(strstr(out, "\"reason\":\"AlreadyExists\""));
+	assert_non_null(strstr(out, "pods \\\"warn\\\" already exists"));
+	/* Not JSON at all. */
+	assert_int_equal(api("-i -H 'Content-Type: application/json' --data-binary '{nope' "
+			     "http://x/api/v1/namespaces/default/pods"),
+			 0);
+	assert_int_equal(atoi(out + 9), 400);
+	/* A namespace in the body that is not the request's. */
+	assert_int_equal(api("-i -H 'Content-Type: application/json' --data-binary "
+			     "'{\"metadata\":{\"name\":\"n\",\"namespace\":\"other\"}}' "
+			     "http://x/api/v1/namespaces/default/pods"),
+			 0);
+	assert_int_equal(atoi(out + 9), 400);
+	assert_int_equal(api("-i http://x/api/v1/namespaces/default/pods/nope"), 0);
+	assert_int_equal(atoi(out + 9), 404);
+	assert_non_null(strstr(out, "pods \\\"nope\\\" not found"));
+	t_run_cleanup(&R);
+}
+
+static void test_selectors(void **state)
+{
+	(void)state;
+	start();
+	assert_int_equal(create("s1", "red", "", NULL), 201);
+	assert_int_equal(create("s2", "blue", "", NULL), 201);
+	assert_int_equal(api("'http://x/api/v1/namespaces/default/pods?labelSelector=app%%3Dred'"),
+			 0);
+	assert_non_null(strstr(out, "\"name\":\"s1\""));
+	assert_null(strstr(out, "\"name\":\"s2\""));
+	assert_int_equal(api("'http://x/api/v1/pods?labelSelector=app+in+(red,blue)'"), 0);
+	assert_non_null(strstr(out, "\"name\":\"s1\""));
+	assert_non_null(strstr(out, "\"name\":\"s2\""));
+	assert_int_equal(api("'http://x/api/v1/pods?fieldSelector=metadata.name%%3Ds2'"), 0);
+	assert_null(strstr(out, "\"name\":\"s1\""));
+	assert_non_null(strstr(out, "\"name\":\"s2\""));
+	assert_int_equal(api("-i 'http://x/api/v1/pods?fieldSelector=spec.bogus%%3D1'"), 0);
+	assert_int_equal(atoi(out + 9), 400);
+	assert_non_null(strstr(out, "field label not supported: spec.bogus"));
+	assert_int_equal(api("-i 'http://x/api/v1/pods?labelSelector=a%%3D%%3D%%3D'"), 0);
+	assert_int_equal(atoi(out + 9), 400);
+	/* Events of one pod only, by the uid describe filters on. */
+	assert_int_equal(api("'http://x/api/v1/namespaces/default/events?fieldSelector="
+			     "involvedObject.name%%3Ds1'"),
+			 0);
+	assert_non_null(strstr(out, "\"name\":\"s1\""));
+	assert_null(strstr(out, "\"name\":\"s2\""));
+	t_run_cleanup(&R);
+}
+
+static void test_many_watchers(void **state)
+{
+	char cmd[2048], done[600], ready[64];
+
+	(void)state;
+	start();
+	/* A hundred watches from "now" on, each ended by timeoutSeconds; <done> once all are. */
+	snprintf(done, sizeof(done), "%s/watchers.done", R.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "(for i in $(seq %d); do timeout 20 curl -sS -N --unix-socket %s "
+		 "'http://x/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=3&"
+		 "labelSelector=app%%3Dflood' > %s/w$i.out 2>&1 & done; wait; touch %s) "
+		 ">/dev/null 2>&1 &",
+		 N_WATCHERS, sock, R.dir, done);
+	assert_int_equal(t_system(cmd, NULL, 0), 0);
+	/* They are all registered once the server's gauge says so (bounded: 200 x 20 ms). */
+	snprintf(ready, sizeof(ready), "podprobe_api_watches %d\n", N_WATCHERS);
+	for (int tries = 0; tries < 200; tries++) {
+		assert_int_equal(api("http://x/metrics"), 0);
+		if (strstr(out, ready))
+			break;
+		usleep(20000);
+	}
+	assert_non_null(strstr(out, ready));
+	assert_int_equal(create("flood", "flood", "", NULL), 201);
+	t_wait_file(done, 15000);
+	snprintf(cmd, sizeof(cmd), "grep -l '\"name\":\"flood\"' %s/w*.out | wc -l", R.dir);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+	assert_int_equal(atoi(out), N_WATCHERS);
+	t_run_cleanup(&R);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T_TEST(test_create_errors),
+		T_TEST(test_selectors),
+		T_TEST(test_many_watchers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
