@@ -38,4 +38,11 @@ const char *pp_signal_name(int sig);
  */
 int pp_json_append_string(char *buf, size_t size, size_t *len, const char *s);
 
+/*
+ * Length of the well-formed UTF-8 sequence at <p> (1..4: no overlong forms, no surrogates,
+ * nothing above U+10FFFF, RFC 3629), or 0 when the bytes there are not one. Reads at most up to
+ * the first byte that breaks the sequence, so a NUL-terminated string is never overrun.
+ */
+size_t pp_utf8_seq_len(const unsigned char *p);
+
 #endif

@@ -28,45 +28,12 @@ struct pp_event_slot {
 
 /* ---- UTF-8 ------------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at <s> (1..4), or 0 when the first byte starts none. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	/* No overlong forms, no surrogates, nothing past U+10FFFF (RFC 3629 §4). */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 static bool utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
-		size_t n = utf8_seq(p);
+		size_t n = pp_utf8_seq_len(p);
 
 		if (!n)
 			return false;
@@ -89,7 +56,7 @@ static void message_clean(const char *in, char *out)
 	size_t len = 0, cut = 0;
 
 	while (*p) {
-		size_t n = utf8_seq(p);
+		size_t n = pp_utf8_seq_len(p);
 		const char *c = (const char *)p;
 		size_t w = n;
 
@@ -520,7 +487,7 @@ static json_t *trimmed(const char *s)
 	bool seen = false;
 
 	while (i < len) {
-		size_t n = utf8_seq((const unsigned char *)s + i);
+		size_t n = pp_utf8_seq_len((const unsigned char *)s + i);
 
 		if (!n)
 			n = 1;

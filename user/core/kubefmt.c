@@ -128,7 +128,7 @@ const char *pp_signal_name(int sig)
  * Length of the well-formed UTF-8 sequence at <p> (RFC 3629 table 3-7: no overlong forms, no
  * surrogates, nothing above U+10FFFF), or 0 when the bytes there are not one.
  */
-static size_t utf8_seq_len(const unsigned char *p)
+size_t pp_utf8_seq_len(const unsigned char *p)
 {
 	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
 	size_t n;
@@ -178,7 +178,7 @@ int pp_json_append_string(char *buf, size_t size, size_t *len, const char *s)
 	PUT('"');
 	while (*p) {
 		unsigned char ch = *p;
-		size_t seq = utf8_seq_len(p);
+		size_t seq = pp_utf8_seq_len(p);
 
 		if (ch == '"' || ch == '\\') {
 			PUT('\\');

@@ -38,6 +38,7 @@
 #include <yaml.h>
 
 #include "podprobe/pod.h"
+#include "podprobe/yaml_scalar.h"
 
 /*
  * Bounds. Per document: nodes plus alias references, anchors, fields visited and bytes of text
@@ -58,24 +59,15 @@
 
 /* ---- the node tree ------------------------------------------------------------------------ */
 
-enum scalar_type {
-	S_STR = 0,
-	S_NULL,
-	S_BOOL,
-	S_INT,
-	S_FLOAT,
-	_S_MAX,
-};
-
 struct ynode {
-	yaml_node_type_t type;	/* SCALAR, SEQUENCE or MAPPING; YAML_NO_NODE for an alias */
-	uint32_t target;	/* an alias: the anchored node */
-	enum scalar_type stype; /* scalars: the resolved type */
-	struct pp_src_pos pos;	/* start of the node */
-	char *text;		/* scalars: the value, NUL-terminated ("\0" escapes may add NULs) */
-	size_t len;		/* scalars: bytes in text */
-	int anchor;		/* index in ydoc.anchors, or -1 */
-	uint32_t *kids;		/* sequence items, or mapping keys and values interleaved */
+	yaml_node_type_t type;	 /* SCALAR, SEQUENCE or MAPPING; YAML_NO_NODE for an alias */
+	uint32_t target;	 /* an alias: the anchored node */
+	enum pp_yaml_type stype; /* scalars: the resolved type */
+	struct pp_src_pos pos;	 /* start of the node */
+	char *text;	/* scalars: the value, NUL-terminated ("\0" escapes may add NULs) */
+	size_t len;	/* scalars: bytes in text */
+	int anchor;	/* index in ydoc.anchors, or -1 */
+	uint32_t *kids; /* sequence items, or mapping keys and values interleaved */
 	uint32_t n_kids;
 	uint32_t cap_kids;
 };
@@ -205,134 +197,18 @@ static void error_at(struct parse *ps, struct pp_src_pos pos, const char *path, 
 		(ps)->stop = true;           \
 	} while (0)
 
-/* ---- scalar typing ------------------------------------------------------------------------ */
+/* ---- scalar typing (user/core/yaml_scalar.c) ---------------------------------------------- */
 
 static bool is_digit(char ch, int base)
 {
-	if (base == 16)
-		return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-		       (ch >= 'A' && ch <= 'F');
-	return ch >= '0' && ch < '0' + base;
+	return ch >= '0' && ch < '0' + base; /* decimal here: quantities */
 }
 
-static int digit_value(char ch)
+static enum pp_yaml_type resolve_scalar(const yaml_event_t *ev)
 {
-	if (ch >= 'a')
-		return ch - 'a' + 10;
-	if (ch >= 'A')
-		return ch - 'A' + 10;
-	return ch - '0';
-}
-
-/* YAML 1.2 core schema integer: [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+ */
-static bool int_syntax(const char *s, int *ret_base, size_t *ret_skip)
-{
-	size_t i = 0;
-	int base = 10;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-		base = s[1] == 'x' ? 16 : 8;
-		i = 2;
-	} else if (s[0] == '-' || s[0] == '+') {
-		i = 1;
-	}
-	if (!s[i])
-		return false;
-	*ret_skip = i;
-	for (; s[i]; i++)
-		if (!is_digit(s[i], base))
-			return false;
-	*ret_base = base;
-	return true;
-}
-
-/* Parse an integer of int_syntax(). Returns false when it does not fit in int64_t. */
-static bool parse_int(const char *s, int64_t *ret)
-{
-	uint64_t v = 0, limit;
-	bool neg = s[0] == '-';
-	size_t i;
-	int base;
-
-	if (!int_syntax(s, &base, &i))
-		return false;
-	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; s[i]; i++) {
-		unsigned int d = (unsigned int)digit_value(s[i]);
-
-		if (v > (limit - d) / (unsigned int)base)
-			return false;
-		v = v * (unsigned int)base + d;
-	}
-	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
-}
-
-/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? and [-+]?.inf, .nan */
-static bool float_syntax(const char *s)
-{
-	size_t i = 0, digits = 0;
-
-	if (s[i] == '-' || s[i] == '+')
-		i++;
-	if (!strcmp(s + i, ".inf") || !strcmp(s + i, ".Inf") || !strcmp(s + i, ".INF"))
-		return true;
-	if (i == 0 && (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")))
-		return true;
-	for (; is_digit(s[i], 10); i++)
-		digits++;
-	if (s[i] == '.')
-		for (i++; is_digit(s[i], 10); i++)
-			digits++;
-	if (!digits)
-		return false;
-	if (s[i] == 'e' || s[i] == 'E') {
-		i++;
-		if (s[i] == '-' || s[i] == '+')
-			i++;
-		if (!is_digit(s[i], 10))
-			return false;
-		while (is_digit(s[i], 10))
-			i++;
-	}
-	return s[i] == '\0';
-}
-
-static enum scalar_type resolve_plain(const char *s)
-{
-	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
-	static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
-	int base;
-	size_t skip;
-
-	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
-		if (!strcmp(s, nulls[i]))
-			return S_NULL;
-	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
-		if (!strcmp(s, bools[i]))
-			return S_BOOL;
-	if (int_syntax(s, &base, &skip))
-		return S_INT;
-	if (float_syntax(s))
-		return S_FLOAT;
-	return S_STR;
-}
-
-static enum scalar_type resolve_scalar(const yaml_event_t *ev)
-{
-	const char *tag = (const char *)ev->data.scalar.tag;
-	const char *text = (const char *)ev->data.scalar.value;
-
-	if (memchr(text, '\0', ev->data.scalar.length))
-		return S_STR;
-	if (tag && (!strcmp(tag, "!") || !strcmp(tag, YAML_STR_TAG)))
-		return S_STR;
-	if (tag && (!strcmp(tag, YAML_NULL_TAG) || !strcmp(tag, YAML_BOOL_TAG) ||
-		    !strcmp(tag, YAML_INT_TAG) || !strcmp(tag, YAML_FLOAT_TAG)))
-		return resolve_plain(text);
-	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return S_STR;
-	return resolve_plain(text);
+	return pp_yaml_resolve((const char *)ev->data.scalar.tag,
+			       ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE,
+			       (const char *)ev->data.scalar.value, ev->data.scalar.length);
 }
 
 /* ---- building the tree from events -------------------------------------------------------- */
@@ -523,7 +399,7 @@ static struct pp_src_pos pos_at(const struct parse *ps, uint32_t idx)
 
 static bool is_null(const struct ynode *n)
 {
-	return n->type == YAML_SCALAR_NODE && n->stype == S_NULL;
+	return n->type == YAML_SCALAR_NODE && n->stype == PP_YAML_NULL;
 }
 
 /* Append <len> bytes of <s> to the path, after <sep> when not at the root. */
@@ -751,9 +627,9 @@ static const char *describe(const struct ynode *n, char *buf, size_t size)
 		return "a mapping";
 	if (n->type == YAML_SEQUENCE_NODE)
 		return "a sequence";
-	if (n->stype == S_STR)
+	if (n->stype == PP_YAML_STR)
 		return pp_quote(buf, size, n->text, n->len);
-	if (n->stype == S_NULL)
+	if (n->stype == PP_YAML_NULL)
 		return "null";
 	snprintf(buf, size, "%.40s%s", n->text, n->len > 40 ? "..." : "");
 	return buf;
@@ -808,7 +684,7 @@ static void read_str(struct parse *ps, const struct field *f, char **dst)
 
 	if (is_null(n))
 		return;
-	if (n->type != YAML_SCALAR_NODE || n->stype != S_STR) {
+	if (n->type != YAML_SCALAR_NODE || n->stype != PP_YAML_STR) {
 		type_error(ps, f, "a string");
 		return;
 	}
@@ -832,11 +708,11 @@ static bool read_int(struct parse *ps, const struct field *f, int64_t *dst, int6
 
 	if (is_null(n))
 		return false;
-	if (n->type != YAML_SCALAR_NODE || n->stype != S_INT) {
+	if (n->type != YAML_SCALAR_NODE || n->stype != PP_YAML_INT) {
 		type_error(ps, f, "an integer");
 		return false;
 	}
-	if (!parse_int(n->text, &v) || v < min || v > max) {
+	if (!pp_yaml_parse_int(n->text, &v) || v < min || v > max) {
 		error(ps, f->pos, "must be an integer, got %.40s%s (out of range)", n->text,
 		      n->len > 40 ? "..." : "");
 		return false;
@@ -854,7 +730,7 @@ static void read_bool(struct parse *ps, const struct field *f, bool *dst)
 
 	if (is_null(n))
 		return;
-	if (n->type != YAML_SCALAR_NODE || n->stype != S_BOOL) {
+	if (n->type != YAML_SCALAR_NODE || n->stype != PP_YAML_BOOL) {
 		type_error(ps, f, "a boolean");
 		return;
 	}
@@ -866,9 +742,9 @@ static void read_port(struct parse *ps, const struct field *f, struct pp_port_re
 {
 	const struct ynode *n = f->n;
 
-	if (n->type == YAML_SCALAR_NODE && n->stype == S_INT)
+	if (n->type == YAML_SCALAR_NODE && n->stype == PP_YAML_INT)
 		read_int32(ps, f, &ref->number);
-	else if (n->type == YAML_SCALAR_NODE && n->stype == S_STR)
+	else if (n->type == YAML_SCALAR_NODE && n->stype == PP_YAML_STR)
 		read_str(ps, f, &ref->name);
 	else if (!is_null(n))
 		type_error(ps, f, "an integer or a string");
@@ -997,7 +873,7 @@ static void read_quantity(struct parse *ps, const struct field *f, int64_t *dst)
 
 	if (is_null(n))
 		return;
-	if (n->type != YAML_SCALAR_NODE || n->stype == S_BOOL) {
+	if (n->type != YAML_SCALAR_NODE || n->stype == PP_YAML_BOOL) {
 		type_error(ps, f, "a quantity");
 		return;
 	}
@@ -2076,7 +1952,8 @@ static bool top_field(struct parse *ps, const struct ynode *root, const char *na
 
 static bool is_string(const struct ynode *n)
 {
-	return n->type == YAML_SCALAR_NODE && n->stype == S_STR && !memchr(n->text, 0, n->len);
+	return n->type == YAML_SCALAR_NODE && n->stype == PP_YAML_STR &&
+	       !memchr(n->text, 0, n->len);
 }
 
 /*

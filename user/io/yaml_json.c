@@ -18,14 +18,7 @@
 
 #include <yaml.h>
 
-enum stype {
-	S_STR = 0,
-	S_NULL,
-	S_BOOL,
-	S_INT,
-	S_FLOAT,
-	_S_MAX,
-};
+#include "podprobe/yaml_scalar.h"
 
 struct anchor {
 	char *name;
@@ -84,148 +77,28 @@ static void nomem(struct parse *ps)
 	fail(ps, -ENOMEM, NULL, "out of memory");
 }
 
-/* ---- scalar typing (YAML 1.2 core schema) -------------------------------------------------- */
+/* ---- scalar typing: user/core/yaml_scalar.c, as the manifest reader ------------------------ */
 
-static bool is_digit(char ch, int base)
+static enum pp_yaml_type resolve_scalar(const yaml_event_t *ev)
 {
-	if (base == 16)
-		return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-		       (ch >= 'A' && ch <= 'F');
-	return ch >= '0' && ch < '0' + base;
+	return pp_yaml_resolve((const char *)ev->data.scalar.tag,
+			       ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE,
+			       (const char *)ev->data.scalar.value, ev->data.scalar.length);
 }
 
-/* [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+; the base and where the digits start */
-static bool int_syntax(const char *s, int *ret_base, size_t *ret_skip)
-{
-	size_t i = 0;
-	int base = 10;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-		base = s[1] == 'x' ? 16 : 8;
-		i = 2;
-	} else if (s[0] == '-' || s[0] == '+') {
-		i = 1;
-	}
-	if (!s[i])
-		return false;
-	*ret_skip = i;
-	for (; s[i]; i++)
-		if (!is_digit(s[i], base))
-			return false;
-	*ret_base = base;
-	return true;
-}
-
-/* Parse an int_syntax() integer; false when it does not fit in json_int_t. */
-static bool parse_int(const char *s, json_int_t *ret)
-{
-	unsigned long long v = 0, limit;
-	bool neg = s[0] == '-';
-	size_t i;
-	int base;
-
-	if (!int_syntax(s, &base, &i))
-		return false;
-	limit = neg ? (unsigned long long)INT64_MAX + 1 : (unsigned long long)INT64_MAX;
-	for (; s[i]; i++) {
-		char c = s[i];
-		unsigned int d = c >= 'a'   ? (unsigned int)(c - 'a' + 10)
-				 : c >= 'A' ? (unsigned int)(c - 'A' + 10)
-					    : (unsigned int)(c - '0');
-
-		if (v > (limit - d) / (unsigned int)base)
-			return false;
-		v = v * (unsigned int)base + d;
-	}
-	*ret = neg ? (json_int_t)(0 - v) : (json_int_t)v;
-	return true;
-}
-
-/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, or [-+]?.inf / .nan (*<special>) */
-static bool float_syntax(const char *s, bool *special)
-{
-	size_t i = 0, digits = 0;
-
-	*special = false;
-	if (s[i] == '-' || s[i] == '+')
-		i++;
-	if (!strcmp(s + i, ".inf") || !strcmp(s + i, ".Inf") || !strcmp(s + i, ".INF") ||
-	    (i == 0 && (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")))) {
-		*special = true;
-		return true;
-	}
-	for (; is_digit(s[i], 10); i++)
-		digits++;
-	if (s[i] == '.')
-		for (i++; is_digit(s[i], 10); i++)
-			digits++;
-	if (!digits)
-		return false;
-	if (s[i] == 'e' || s[i] == 'E') {
-		i++;
-		if (s[i] == '-' || s[i] == '+')
-			i++;
-		if (!is_digit(s[i], 10))
-			return false;
-		while (is_digit(s[i], 10))
-			i++;
-	}
-	return s[i] == '\0';
-}
-
-static enum stype resolve_plain(const char *s)
-{
-	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
-	static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
-	size_t skip;
-	bool special;
-	int base;
-
-	for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
-		if (!strcmp(s, nulls[i]))
-			return S_NULL;
-	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
-		if (!strcmp(s, bools[i]))
-			return S_BOOL;
-	if (int_syntax(s, &base, &skip))
-		return S_INT;
-	if (float_syntax(s, &special))
-		return S_FLOAT;
-	return S_STR;
-}
-
-/* As user/io/manifest_yaml.c resolve_scalar(): quoted or !!str is a string. */
-static enum stype resolve_scalar(const yaml_event_t *ev)
-{
-	const char *tag = (const char *)ev->data.scalar.tag;
-	const char *text = (const char *)ev->data.scalar.value;
-
-	if (memchr(text, '\0', ev->data.scalar.length))
-		return S_STR;
-	if (tag && (!strcmp(tag, "!") || !strcmp(tag, YAML_STR_TAG)))
-		return S_STR;
-	if (tag && (!strcmp(tag, YAML_NULL_TAG) || !strcmp(tag, YAML_BOOL_TAG) ||
-		    !strcmp(tag, YAML_INT_TAG) || !strcmp(tag, YAML_FLOAT_TAG)))
-		return resolve_plain(text);
-	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return S_STR;
-	return resolve_plain(text);
-}
-
-static json_t *scalar_json(struct parse *ps, const yaml_event_t *ev, enum stype t)
+static json_t *scalar_json(struct parse *ps, const yaml_event_t *ev, enum pp_yaml_type t)
 {
 	const char *text = (const char *)ev->data.scalar.value;
-	json_int_t i;
-	bool special;
+	int64_t i;
 	json_t *v;
 
 	switch (t) {
-	case S_NULL:
+	case PP_YAML_NULL:
 		return json_null();
-	case S_BOOL:
+	case PP_YAML_BOOL:
 		return json_boolean(text[0] == 't' || text[0] == 'T');
-	case S_INT:
-		if (parse_int(text, &i))
+	case PP_YAML_INT:
+		if (pp_yaml_parse_int(text, &i))
 			return json_integer(i);
 		if (text[0] == '0' && (text[1] == 'x' || text[1] == 'o')) {
 			fail(ps, -EINVAL, &ev->start_mark, "integer %s is out of range", text);
@@ -233,9 +106,8 @@ static json_t *scalar_json(struct parse *ps, const yaml_event_t *ev, enum stype 
 		}
 		/* a decimal past int64, as encoding/json reads one: a float */
 		return json_real(strtod(text, NULL));
-	case S_FLOAT:
-		float_syntax(text, &special);
-		if (special) {
+	case PP_YAML_FLOAT:
+		if (pp_yaml_float_special(text)) {
 			fail(ps, -EINVAL, &ev->start_mark, "%s cannot be represented in JSON",
 			     text);
 			return NULL;
@@ -306,20 +178,20 @@ static void place(struct parse *ps, json_t *v, const yaml_mark_t *m)
 }
 
 /* A scalar as a mapping key: its text, or the canonical form of a null, boolean or integer. */
-static void take_key(struct parse *ps, struct frame *f, const yaml_event_t *ev, enum stype t)
+static void take_key(struct parse *ps, struct frame *f, const yaml_event_t *ev, enum pp_yaml_type t)
 {
 	const char *text = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length;
 	char num[32];
-	json_int_t i;
+	int64_t i;
 
-	if (t == S_NULL) {
+	if (t == PP_YAML_NULL) {
 		text = "null";
 		len = 4;
-	} else if (t == S_BOOL) {
+	} else if (t == PP_YAML_BOOL) {
 		text = text[0] == 't' || text[0] == 'T' ? "true" : "false";
 		len = strlen(text);
-	} else if (t == S_INT && parse_int(text, &i)) {
+	} else if (t == PP_YAML_INT && pp_yaml_parse_int(text, &i)) {
 		len = (size_t)snprintf(num, sizeof(num), "%lld", (long long)i);
 		text = num;
 	}
@@ -371,7 +243,7 @@ static int add_anchor(struct parse *ps, yaml_char_t **name, const yaml_mark_t *m
 
 static void on_scalar(struct parse *ps, yaml_event_t *ev)
 {
-	enum stype t = resolve_scalar(ev);
+	enum pp_yaml_type t = resolve_scalar(ev);
 	const yaml_mark_t *m = &ev->start_mark;
 	int anchor;
 	json_t *v;
