@@ -158,21 +158,22 @@ static void test_get_describe_logs(void **state)
 	t_run_cleanup(&K.r);
 }
 
-static const char newpod_yaml[] = "apiVersion: v1\n"
-				  "kind: Pod\n"
-				  "metadata:\n"
-				  "  name: newpod\n"
-				  "  labels: {app: LABEL}\n"
-				  "spec:\n"
-				  "  terminationGracePeriodSeconds: 10\n"
-				  "  containers:\n"
-				  "  - name: app\n"
-				  "    image: busybox\n"
-				  "    command: [sh, -c, 'trap \"echo TERM >> DIR/order; exit 0\" TERM; "
-				  "while true; do sleep 0.1; done']\n"
-				  "    lifecycle:\n"
-				  "      preStop:\n"
-				  "        exec: {command: [sh, -c, 'echo preStop >> DIR/order']}\n";
+static const char newpod_yaml[] =
+	"apiVersion: v1\n"
+	"kind: Pod\n"
+	"metadata:\n"
+	"  name: newpod\n"
+	"  labels: {app: LABEL}\n"
+	"spec:\n"
+	"  terminationGracePeriodSeconds: 10\n"
+	"  containers:\n"
+	"  - name: app\n"
+	"    image: busybox\n"
+	"    command: [sh, -c, 'trap \"echo TERM >> DIR/order; exit 0\" TERM; "
+	"while true; do sleep 0.1; done']\n"
+	"    lifecycle:\n"
+	"      preStop:\n"
+	"        exec: {command: [sh, -c, 'echo preStop >> DIR/order']}\n";
 
 /* Write newpod_yaml with label <label> and marks in the run's dir to <name>. */
 static const char *write_newpod(const char *name, const char *label)
@@ -258,23 +259,48 @@ static void test_status_strings(void **state)
 	t_run_cleanup(&K.r);
 }
 
+/* Wait until file <path> holds <text> (output of a command in the background). */
+static void wait_text(const char *path, const char *text, int timeout_ms)
+{
+	char buf[16384];
+	uint64_t until = t_now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (strstr(buf, text))
+			return;
+		if (t_now_ms() > until)
+			fail_msg("'%s' did not show \"%s\" within %d ms: %s", path, text,
+				 timeout_ms, buf);
+		usleep(20000);
+	}
+}
+
 static void test_watch(void **state)
 {
-	char cmd[2000], out[8192];
+	char cmd[2000], out[8192], watch[600];
 
 	(void)state;
 	start("web.yaml", web_yaml);
 	assert_int_equal(kubectl("wait --for=condition=Ready pod/web --timeout=20s"), 0);
 	/* A watch that sees the pod go Terminating and then gone, while delete waits for it. */
+	snprintf(watch, sizeof(watch), "%s/watch.out", K.r.dir);
 	snprintf(cmd, sizeof(cmd),
-		 "(timeout 20 " KUBECTL " --kubeconfig %s --cache-dir %s get pods -w > %s/watch.out "
-		 "2>&1 &) ; sleep 1; timeout 30 " KUBECTL
-		 " --kubeconfig %s --cache-dir %s delete pod web; sleep 1; cat %s/watch.out",
-		 K.kubeconfig, K.cache, K.r.dir, K.kubeconfig, K.cache, K.r.dir);
-	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+		 "timeout 20 " KUBECTL
+		 " --kubeconfig %.400s --cache-dir %.400s get pods -w > %.500s "
+		 "2>&1 &",
+		 K.kubeconfig, K.cache, watch);
+	assert_int_equal(t_system(cmd, NULL, 0), 0);
+	wait_text(watch, "Running", 20000); /* its list is printed: the watch is next */
+	assert_int_equal(kubectl("delete pod web"), 0);
+	snprintf(out, sizeof(out), "%.8000s", K.out);
+	wait_text(watch, "Terminating", 20000);
 	assert_non_null(strstr(out, "pod \"web\" deleted"));
-	assert_non_null(strstr(out, "Running"));
-	assert_non_null(strstr(out, "Terminating"));
 	t_run_cleanup(&K.r);
 }
 
@@ -289,7 +315,7 @@ static void test_auth_tls(void **state)
 	{
 		char server[256];
 
-		snprintf(server, sizeof(server), "%s", K.out);
+		snprintf(server, sizeof(server), "%.200s", K.out);
 		snprintf(ca, sizeof(ca), "%s/ca.pem", K.r.dir);
 		snprintf(cmd, sizeof(cmd),
 			 KUBECTL " --kubeconfig %s config view --raw -o "
@@ -313,6 +339,72 @@ static void test_auth_tls(void **state)
 	t_run_cleanup(&K.r);
 }
 
+static const char more_yaml[] =
+	"apiVersion: v1\n"
+	"kind: Pod\n"
+	"metadata: {name: init, labels: {app: x}}\n"
+	"spec:\n"
+	"  initContainers:\n"
+	"  - {name: wait, image: busybox, command: [sleep, '60']}\n"
+	"  containers:\n"
+	"  - {name: main, image: busybox, command: [sleep, '60']}\n"
+	"---\n"
+	"apiVersion: v1\n"
+	"kind: Pod\n"
+	"metadata: {name: talk, labels: {app: x}}\n"
+	"spec:\n"
+	"  restartPolicy: Never\n"
+	"  containers:\n"
+	"  - name: talk\n"
+	"    image: busybox\n"
+	"    command: [sh, -c, 'for i in 1 2 3 4 5; do echo line $i; sleep 0.3; done']\n"
+	"---\n"
+	"apiVersion: v1\n"
+	"kind: Pod\n"
+	"metadata: {name: other, labels: {app: y}}\n"
+	"spec:\n"
+	"  terminationGracePeriodSeconds: 30\n"
+	"  containers:\n"
+	"  - {name: o, image: busybox, command: [sleep, '60']}\n";
+
+static void test_more_commands(void **state)
+{
+	(void)state;
+	start("more.yaml", more_yaml);
+	assert_int_equal(kubectl("wait --for=condition=Ready pod/other --timeout=20s"), 0);
+	assert_int_equal(kubectl("get pod init --no-headers"), 0);
+	assert_non_null(strstr(K.out, "Init:0/1"));
+	/* Follows until the container ends; the lines as they came. */
+	assert_int_equal(kubectl("logs -f talk"), 0);
+	assert_string_equal(K.out, "line 1\nline 2\nline 3\nline 4\nline 5\n");
+	assert_int_equal(kubectl("logs talk --tail 2"), 0);
+	assert_string_equal(K.out, "line 4\nline 5\n");
+	assert_int_equal(kubectl("get pod talk -o yaml"), 0);
+	assert_non_null(strstr(K.out, "phase: Succeeded"));
+	assert_non_null(strstr(K.out, "reason: Completed"));
+	assert_int_equal(kubectl("get pods --no-headers"), 0);
+	assert_non_null(strstr(K.out, "Completed"));
+	/* -l deletes only what it selects. */
+	assert_int_equal(kubectl("delete pods -l app=x --grace-period=1"), 0);
+	assert_non_null(strstr(K.out, "pod \"init\" deleted"));
+	assert_non_null(strstr(K.out, "pod \"talk\" deleted"));
+	assert_null(strstr(K.out, "\"other\""));
+	assert_int_equal(kubectl("get pods -o name"), 0);
+	assert_string_equal(K.out, "pod/other\n");
+	/* --now: one second of grace instead of the pod's 30. */
+	{
+		uint64_t t0 = t_now_ms();
+
+		assert_int_equal(kubectl("delete pod other --now"), 0);
+		assert_true(t_now_ms() - t0 < 10000);
+	}
+	assert_int_equal(kubectl("get pods"), 0);
+	assert_non_null(strstr(K.out, "No resources found in default namespace."));
+	assert_int_equal(kubectl("delete pod nope"), 1);
+	assert_non_null(strstr(K.out, "Error from server (NotFound): pods \"nope\" not found"));
+	t_run_cleanup(&K.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +413,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_strings, setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_auth_tls, setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_more_commands, setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
