@@ -838,7 +838,8 @@ static void pod_release(struct pod_rt *pr)
 	for (size_t j = 0; pr->c && j < pr->st.n; j++) {
 		struct cont_rt *c = &pr->c[j];
 
-		pp_sup_hooks_cancel(c);
+		if (sup->runner) /* at the run's end the prober went first, with its attempts */
+			pp_sup_hooks_cancel(c);
 		pp_sup_probes_release(c);
 		pp_runtime_forget(&c->proc);
 		pp_strv_free(&c->env);
