@@ -802,6 +802,297 @@ static void test_object_metadata_spec_and_readiness_gates_are_kept(void **state)
 	t_env_free(e);
 }
 
+/* ---- what the API server and kubelet add ----------------------------------------------------- */
+
+static json_t *t_pod_json_of(const struct t_env *e, const json_t *obj)
+{
+	struct pp_pod_view v = t_view(e);
+	json_t *o;
+
+	v.object = obj;
+	o = pp_pod_json(&v);
+	assert_non_null(o);
+	return o;
+}
+
+static void assert_json_int(json_t *o, const char *path, json_int_t want)
+{
+	json_t *v = t_get(o, path);
+
+	if (!json_is_integer(v))
+		fail_msg("no integer at %s", path);
+	assert_int_equal(json_integer_value(v), want);
+}
+
+static void test_spec_shows_api_server_defaults_and_keeps_written_values(void **state)
+{
+	struct pp_pod *pod = t_pod_new("dflt", PP_RESTART_ALWAYS);
+	struct t_env *e;
+	json_t *obj, *copy, *o;
+
+	t_pod_add(pod, "side", true, true);
+	t_pod_add(pod, "app", false, false);
+	t_pod_add(pod, "tagged", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	obj = t_object(
+		"{\"metadata\":{\"name\":\"dflt\"},\"spec\":{\"hostNetwork\":true,"
+		"\"volumes\":[{\"name\":\"v\"}],"
+		"\"initContainers\":[{\"name\":\"side\",\"image\":\"busybox:latest\","
+		"\"restartPolicy\":\"Always\",\"startupProbe\":{\"exec\":{\"command\":[\"true\"]}}}"
+		"],"
+		"\"containers\":[{\"name\":\"app\",\"image\":\"busybox\","
+		"\"ports\":[{\"containerPort\":8080},{\"containerPort\":53,\"protocol\":\"UDP\","
+		"\"hostPort\":5353}],"
+		"\"env\":[{\"name\":\"P\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata."
+		"name\"}}}],"
+		"\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"64Mi\"},"
+		"\"requests\":{\"cpu\":\"100m\"}},"
+		"\"readinessProbe\":{\"httpGet\":{\"port\":8080},\"timeoutSeconds\":4,"
+		"\"periodSeconds\":null},"
+		"\"livenessProbe\":{\"grpc\":{\"port\":8080},\"failureThreshold\":0},"
+		"\"lifecycle\":{\"preStop\":{\"httpGet\":{\"port\":8080,\"path\":\"/q\","
+		"\"scheme\":\"HTTPS\"}}}},"
+		"{\"name\":\"tagged\",\"image\":\"localhost:5000/app:1.0@sha256:"
+		"0000000000000000000000000000000000000000000000000000000000000000\","
+		"\"imagePullPolicy\":\"Never\",\"terminationMessagePolicy\":"
+		"\"FallbackToLogsOnError\"}],"
+		"\"restartPolicy\":\"Never\",\"terminationGracePeriodSeconds\":0,"
+		"\"securityContext\":{\"runAsUser\":1000}}}");
+	copy = json_deep_copy(obj);
+	o = t_pod_json_of(e, obj);
+
+	/* SetDefaults_PodSpec / SetDefaults_Pod, around what was written. */
+	assert_json_str(o, "spec.dnsPolicy", "ClusterFirst");
+	assert_json_str(o, "spec.schedulerName", "default-scheduler");
+	assert_true(json_is_true(t_get(o, "spec.enableServiceLinks")));
+	assert_json_str(o, "spec.restartPolicy", "Never");
+	assert_json_int(o, "spec.terminationGracePeriodSeconds", 0);
+	assert_json_int(o, "spec.securityContext.runAsUser", 1000);
+	/* No admission plugin ran: no service account, priority or tolerations. */
+	assert_no_key(o, "spec.serviceAccountName");
+	assert_no_key(o, "spec.priority");
+	assert_no_key(o, "spec.tolerations");
+	/* Volumes stay as written (a re-apply would patch a defaulted emptyDir). */
+	assert_int_equal(json_object_size(t_get(o, "spec.volumes.0")), 1);
+
+	/* SetDefaults_Container: pull policy by tag, termination message, resources {}. */
+	assert_json_str(o, "spec.initContainers.0.imagePullPolicy", "Always");
+	assert_json_str(o, "spec.containers.0.imagePullPolicy", "Always");
+	assert_json_str(o, "spec.containers.1.imagePullPolicy", "Never");
+	assert_json_str(o, "spec.containers.0.terminationMessagePath", "/dev/termination-log");
+	assert_json_str(o, "spec.containers.0.terminationMessagePolicy", "File");
+	assert_json_str(o, "spec.containers.1.terminationMessagePolicy", "FallbackToLogsOnError");
+	assert_true(json_is_object(t_get(o, "spec.initContainers.0.resources")));
+	assert_int_equal(json_object_size(t_get(o, "spec.initContainers.0.resources")), 0);
+	/* Requests default to the limits, key by key. */
+	assert_json_str(o, "spec.containers.0.resources.requests.cpu", "100m");
+	assert_json_str(o, "spec.containers.0.resources.requests.memory", "64Mi");
+	/* Ports: TCP, and a host-network pod's hostPort is its containerPort. */
+	assert_json_str(o, "spec.containers.0.ports.0.protocol", "TCP");
+	assert_json_int(o, "spec.containers.0.ports.0.hostPort", 8080);
+	assert_json_str(o, "spec.containers.0.ports.1.protocol", "UDP");
+	assert_json_int(o, "spec.containers.0.ports.1.hostPort", 5353);
+	assert_json_str(o, "spec.containers.0.env.0.valueFrom.fieldRef.apiVersion", "v1");
+
+	/* SetDefaults_Probe and SetDefaults_HTTPGetAction; a written value is kept. */
+	assert_json_int(o, "spec.containers.0.readinessProbe.timeoutSeconds", 4);
+	assert_json_int(o, "spec.containers.0.readinessProbe.periodSeconds", 10);
+	assert_json_int(o, "spec.containers.0.readinessProbe.successThreshold", 1);
+	assert_json_int(o, "spec.containers.0.readinessProbe.failureThreshold", 3);
+	assert_json_str(o, "spec.containers.0.readinessProbe.httpGet.path", "/");
+	assert_json_str(o, "spec.containers.0.readinessProbe.httpGet.scheme", "HTTP");
+	assert_no_key(o, "spec.containers.0.readinessProbe.initialDelaySeconds");
+	assert_json_str(o, "spec.containers.0.livenessProbe.grpc.service", "");
+	assert_json_int(o, "spec.containers.0.livenessProbe.failureThreshold", 0);
+	assert_json_int(o, "spec.containers.0.livenessProbe.timeoutSeconds", 1);
+	assert_json_int(o, "spec.initContainers.0.startupProbe.periodSeconds", 10);
+	assert_json_str(o, "spec.containers.0.lifecycle.preStop.httpGet.path", "/q");
+	assert_json_str(o, "spec.containers.0.lifecycle.preStop.httpGet.scheme", "HTTPS");
+	assert_no_key(o, "spec.containers.1.livenessProbe");
+
+	/* The stored object is read, never changed. */
+	assert_true(json_equal(obj, copy));
+	json_decref(o);
+	json_decref(copy);
+	json_decref(obj);
+
+	/* Without the object, the spec built from the pod gets the same defaults. */
+	o = t_pod_json(e);
+	assert_json_str(o, "spec.dnsPolicy", "ClusterFirst");
+	assert_json_str(o, "spec.containers.0.terminationMessagePolicy", "File");
+	assert_json_str(o, "spec.containers.0.imagePullPolicy", "IfNotPresent");
+	json_decref(o);
+	t_env_free(e);
+}
+
+/* imagePullPolicy of a container with image <image> and nothing else. */
+static void assert_pull_policy(const struct t_env *e, const char *image, const char *want)
+{
+	json_t *obj = json_pack("{s:{s:[{s:s, s:s}]}}", "spec", "containers", "name", "app",
+				"image", image);
+	json_t *o;
+
+	assert_non_null(obj);
+	o = t_pod_json_of(e, obj);
+	if (strcmp(t_str(o, "spec.containers.0.imagePullPolicy"), want))
+		fail_msg("%s: %s, not %s", image, t_str(o, "spec.containers.0.imagePullPolicy"),
+			 want);
+	json_decref(o);
+	json_decref(obj);
+}
+
+static void test_pull_policy_follows_the_image_tag(void **state)
+{
+	struct pp_pod *pod = t_pod_new("pull", PP_RESTART_ALWAYS);
+	struct t_env *e;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	assert_pull_policy(e, "busybox", "Always");
+	assert_pull_policy(e, "busybox:latest", "Always");
+	assert_pull_policy(e, "docker.io/library/busybox", "Always");
+	assert_pull_policy(e, "localhost:5000/busybox", "Always");
+	assert_pull_policy(e, "busybox:1.36", "IfNotPresent");
+	assert_pull_policy(e, "localhost:5000/busybox:1.36", "IfNotPresent");
+	assert_pull_policy(e, "busybox:latest1", "IfNotPresent");
+	/* A digest without a tag is not "latest". */
+	assert_pull_policy(e,
+			   "busybox@sha256:"
+			   "0000000000000000000000000000000000000000000000000000000000000000",
+			   "IfNotPresent");
+	/* References that do not parse have no tag. */
+	assert_pull_policy(e, "", "IfNotPresent");
+	assert_pull_policy(e, "BusyBox", "IfNotPresent");
+	t_env_free(e);
+}
+
+/* The containerID of the first container status of <o> into <dst> of <size>. */
+static void t_copy_id(char *dst, size_t size, json_t *o)
+{
+	const char *id = t_str(o, "status.containerStatuses.0.containerID");
+	size_t len = id ? strlen(id) : 0;
+
+	assert_true(len < size);
+	memcpy(dst, id ? id : "", len + 1);
+}
+
+static void test_container_ids_follow_instances_across_two_restarts(void **state)
+{
+	struct pp_pod *pod = t_pod_new("ids", PP_RESTART_ALWAYS);
+	char id[3][128];
+	struct t_env *e;
+	json_t *o;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	o = t_pod_json(e);
+	t_copy_id(id[0], sizeof(id[0]), o);
+	assert_no_key(o, "status.containerStatuses.0.lastState.terminated");
+	json_decref(o);
+
+	for (int r = 1; r <= 2; r++) {
+		t_clock_advance(3 * SEC);
+		t_exit(e, 0, 2, 0);
+		/*
+		 * Dead and waiting for its restart (being created again, then in back-off): the
+		 * status is still the dead container's (convertToAPIContainerStatuses: the newest
+		 * container, its state moved to lastState), so both ids name it.
+		 */
+		o = t_pod_json(e);
+		assert_json_str(o, "status.containerStatuses.0.state.waiting.reason",
+				r == 1 ? "ContainerCreating" : "CrashLoopBackOff");
+		assert_json_str(o, "status.containerStatuses.0.containerID", id[r - 1]);
+		assert_json_str(o, "status.containerStatuses.0.lastState.terminated.containerID",
+				id[r - 1]);
+		json_decref(o);
+
+		t_until_running(e, 0);
+		o = t_pod_json(e);
+		t_copy_id(id[r], sizeof(id[r]), o);
+		for (int k = 0; k < r; k++)
+			assert_string_not_equal(id[r], id[k]);
+		/* Running again: lastState is the instance before, not the current one. */
+		assert_json_str(o, "status.containerStatuses.0.lastState.terminated.containerID",
+				id[r - 1]);
+		assert_json_int(o, "status.containerStatuses.0.restartCount", r);
+		json_decref(o);
+	}
+	t_env_free(e);
+
+	/* A terminated state with a lastState under it: each names its own instance. */
+	pod = t_pod_new("ids", PP_RESTART_ON_FAILURE);
+	t_pod_add(pod, "job", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	o = t_pod_json(e);
+	t_copy_id(id[0], sizeof(id[0]), o);
+	json_decref(o);
+	t_clock_advance(SEC);
+	t_exit(e, 0, 1, 0);
+	t_until_running(e, 0);
+	t_clock_advance(SEC);
+	t_exit(e, 0, 0, 0);
+	assert_int_equal(e->ps.phase, PP_PHASE_SUCCEEDED);
+	o = t_pod_json(e);
+	t_copy_id(id[1], sizeof(id[1]), o);
+	assert_string_not_equal(id[1], id[0]);
+	assert_json_str(o, "status.containerStatuses.0.state.terminated.containerID", id[1]);
+	assert_json_str(o, "status.containerStatuses.0.state.terminated.reason", "Completed");
+	assert_json_str(o, "status.containerStatuses.0.lastState.terminated.containerID", id[0]);
+	assert_json_str(o, "status.containerStatuses.0.lastState.terminated.reason", "Error");
+	json_decref(o);
+	t_env_free(e);
+}
+
+static void t_mount(struct pp_container_spec *c, const char *name, const char *path, bool ro)
+{
+	struct pp_volume_mount *m = realloc(c->mounts, (c->n_mounts + 1) * sizeof(*m));
+
+	assert_non_null(m);
+	c->mounts = m;
+	m[c->n_mounts].name = strdup(name);
+	m[c->n_mounts].mount_path = strdup(path);
+	m[c->n_mounts].read_only = ro;
+	assert_non_null(m[c->n_mounts].name);
+	assert_non_null(m[c->n_mounts].mount_path);
+	c->n_mounts++;
+}
+
+static void test_container_statuses_list_volume_mounts(void **state)
+{
+	struct pp_pod *pod = t_pod_new("vm", PP_RESTART_ALWAYS);
+	struct t_env *e;
+	json_t *o;
+
+	t_mount(t_pod_add(pod, "init", true, false), "data", "/data", false);
+	t_mount(t_pod_add(pod, "app", false, false), "data", "/data", false);
+	t_mount(&pod->containers[0], "conf", "/etc/app", true);
+	t_pod_add(pod, "bare", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	o = t_pod_json(e);
+	assert_json_str(o, "status.initContainerStatuses.0.volumeMounts.0.name", "data");
+	assert_json_str(o, "status.initContainerStatuses.0.volumeMounts.0.mountPath", "/data");
+	/* Waiting containers have them too: kubelet sets them before any runs. */
+	assert_json_str(o, "status.containerStatuses.0.name", "app");
+	assert_non_null(t_get(o, "status.containerStatuses.0.state.waiting"));
+	assert_int_equal(json_array_size(t_get(o, "status.containerStatuses.0.volumeMounts")), 2);
+	assert_json_str(o, "status.containerStatuses.0.volumeMounts.0.name", "data");
+	assert_no_key(o, "status.containerStatuses.0.volumeMounts.0.readOnly");
+	assert_no_key(o, "status.containerStatuses.0.volumeMounts.0.recursiveReadOnly");
+	assert_json_str(o, "status.containerStatuses.0.volumeMounts.1.name", "conf");
+	assert_json_str(o, "status.containerStatuses.0.volumeMounts.1.mountPath", "/etc/app");
+	assert_true(json_is_true(t_get(o, "status.containerStatuses.0.volumeMounts.1.readOnly")));
+	assert_json_str(o, "status.containerStatuses.0.volumeMounts.1.recursiveReadOnly",
+			"Disabled");
+	assert_json_str(o, "status.containerStatuses.1.name", "bare");
+	assert_no_key(o, "status.containerStatuses.1.volumeMounts");
+	json_decref(o);
+	t_env_free(e);
+}
+
 /* ---- Table ------------------------------------------------------------------------------------
  */
 
@@ -930,6 +1221,10 @@ int main(void)
 		cmocka_unit_test(test_conditions_keep_transition_times_until_they_flip),
 		cmocka_unit_test(test_qos_class_follows_requests_and_limits),
 		cmocka_unit_test(test_object_metadata_spec_and_readiness_gates_are_kept),
+		cmocka_unit_test(test_spec_shows_api_server_defaults_and_keeps_written_values),
+		cmocka_unit_test(test_pull_policy_follows_the_image_tag),
+		cmocka_unit_test(test_container_ids_follow_instances_across_two_restarts),
+		cmocka_unit_test(test_container_statuses_list_volume_mounts),
 		cmocka_unit_test(test_table_has_nine_columns_cells_and_row_objects),
 		cmocka_unit_test(test_state_columns_without_api_metadata),
 	};

@@ -536,6 +536,35 @@ static json_t *state_json(const struct status *s, const struct cont *k)
 	return o;
 }
 
+/*
+ * status.volumeMounts, from the spec's mounts as kubelet copies them
+ * (kubelet_pods.go convertToAPIContainerStatuses, RecursiveReadOnlyMounts: beta and on since
+ * 1.31). A read-only mount says whether it is recursive; podprobe's are not (the manifest's
+ * recursiveReadOnly is ignored), which kubelet words "Disabled".
+ */
+static json_t *mounts_json(const struct pp_container_spec *c)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < c->n_mounts; i++) {
+		const struct pp_volume_mount *m = &c->mounts[i];
+		json_t *o = json_pack("{s:s, s:s}", "name", m->name ? m->name : "", "mountPath",
+				      m->mount_path ? m->mount_path : "");
+		bool ok = o != NULL;
+
+		if (ok && m->read_only)
+			ok = put(o, "readOnly", json_true()) &&
+			     put(o, "recursiveReadOnly", json_string("Disabled"));
+		if (!ok || json_array_append_new(a, o) < 0) {
+			if (!ok)
+				json_decref(o);
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static json_t *cont_json(const struct status *s, const struct cont *k)
 {
 	json_t *o = json_object(), *last = json_object();
@@ -552,6 +581,8 @@ static json_t *cont_json(const struct status *s, const struct cont *k)
 	if (ok && k->no)
 		ok = put(o, "containerID", container_id(s, k->index, k->no));
 	ok = ok && put(o, "started", json_boolean(k->started));
+	if (ok && k->spec->n_mounts)
+		ok = put(o, "volumeMounts", mounts_json(k->spec));
 	json_decref(last);
 	if (!ok) {
 		json_decref(o);
@@ -854,6 +885,176 @@ static json_t *containers_json(const struct pp_container_spec *v, size_t n)
 	return a;
 }
 
+/* ---- the API server's defaulting of the spec ----------------------------------------------- */
+
+/*
+ * What a real API server stores for a Pod is the manifest after defaulting
+ * (pkg/apis/core/v1/defaults.go and the SetObjectDefaults_Pod walk of zz_generated.defaults.go),
+ * and kubectl shows that: `describe` prints "timeout=1s period=10s #success=1 #failure=3" for a
+ * probe written without them. The same is done here to the copy of the spec. Only keys that
+ * are absent (or null) get a value: what the user wrote is kept as written, so a re-apply of the
+ * same manifest finds nothing of its own changed (the server also replaces a written 0 or "",
+ * which Go cannot tell from absent; those are shown as written). Admission plugins (ServiceAccount,
+ * Priority, DefaultTolerationSeconds) are not the API's defaulting and add nothing here.
+ */
+
+/* Absent or null: the Go zero value of a field the user left out. */
+static bool absent(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return !v || json_is_null(v);
+}
+
+/* Give <key> of <o> the default <val> (a new reference) when <o> is an object without one. */
+static bool dflt(json_t *o, const char *key, json_t *val)
+{
+	if (!json_is_object(o) || !absent(o, key)) {
+		json_decref(val);
+		return true;
+	}
+	return put(o, key, val);
+}
+
+/*
+ * SetDefaults_Container's tag test, as parsers.ParseImageName reads a reference: no tag and no
+ * digest means "latest"; a reference that does not parse (empty, upper case in the path) has no
+ * tag at all.
+ */
+static bool image_is_latest(const char *image)
+{
+	const char *path = image, *slash, *end, *colon;
+
+	if (!image || !*image)
+		return false;
+	/* splitDockerDomain: the first component is a registry when it has '.', ':' or is
+	 * "localhost"; anything else belongs to the repository path, which must be lower case. */
+	slash = strchr(image, '/');
+	if (slash &&
+	    (memchr(image, '.', (size_t)(slash - image)) ||
+	     memchr(image, ':', (size_t)(slash - image)) || !strncmp(image, "localhost/", 10)))
+		path = slash + 1;
+	end = strchr(path, '@');
+	if (!end)
+		end = path + strlen(path);
+	for (const char *p = path; p < end; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return false;
+	colon = memrchr(path, ':', (size_t)(end - path));
+	if (colon)
+		return (size_t)(end - colon - 1) == 6 && !strncmp(colon + 1, "latest", 6);
+	return *end != '@';
+}
+
+/* SetDefaults_HTTPGetAction */
+static bool default_http_get(json_t *h)
+{
+	return dflt(h, "path", json_string("/")) && dflt(h, "scheme", json_string("HTTP"));
+}
+
+/* SetDefaults_Probe, its httpGet, and the grpc service's declarative default (+default="") */
+static bool default_probe(json_t *p)
+{
+	if (!json_is_object(p))
+		return true;
+	return dflt(p, "timeoutSeconds", json_integer(1)) &&
+	       dflt(p, "periodSeconds", json_integer(10)) &&
+	       dflt(p, "successThreshold", json_integer(1)) &&
+	       dflt(p, "failureThreshold", json_integer(3)) &&
+	       default_http_get(json_object_get(p, "httpGet")) &&
+	       dflt(json_object_get(p, "grpc"), "service", json_string(""));
+}
+
+/* SetDefaults_ObjectFieldSelector */
+static bool default_field_ref(json_t *ref)
+{
+	return dflt(ref, "apiVersion", json_string("v1"));
+}
+
+/*
+ * One container of the spec: SetDefaults_Container, the ports' protocol (+default="TCP"), env
+ * fieldRefs, probes and hooks (SetObjectDefaults_Pod), SetDefaults_Pod's requests from limits and
+ * hostNetwork's host ports. "resources" is a struct value in the Go type, which encoding/json
+ * writes even when empty: a real server always shows `resources: {}`.
+ */
+static bool default_container(json_t *c, bool host_network)
+{
+	static const char *const probes[] = {"livenessProbe", "readinessProbe", "startupProbe"};
+	static const char *const hooks[] = {"postStart", "preStop"};
+	const json_t *image = json_object_get(c, "image");
+	json_t *ports = json_object_get(c, "ports"), *env = json_object_get(c, "env");
+	json_t *res, *limits, *requests, *lc;
+	const char *key;
+	json_t *val;
+	bool ok;
+	size_t i;
+
+	if (!json_is_object(c))
+		return true;
+	ok = dflt(c, "imagePullPolicy",
+		  json_string(image_is_latest(json_string_value(image)) ? "Always"
+									: "IfNotPresent")) &&
+	     dflt(c, "terminationMessagePath", json_string("/dev/termination-log")) &&
+	     dflt(c, "terminationMessagePolicy", json_string("File")) &&
+	     dflt(c, "resources", json_object());
+	for (i = 0; ok && i < json_array_size(ports); i++) {
+		json_t *p = json_array_get(ports, i);
+		json_t *cp = json_object_get(p, "containerPort");
+
+		ok = dflt(p, "protocol", json_string("TCP"));
+		/* defaultHostNetworkPorts: a host-network pod's hostPort is its containerPort. */
+		if (ok && host_network && json_is_integer(cp))
+			ok = dflt(p, "hostPort", json_integer(json_integer_value(cp)));
+	}
+	for (i = 0; ok && i < json_array_size(env); i++)
+		ok = default_field_ref(json_object_get(
+			json_object_get(json_array_get(env, i), "valueFrom"), "fieldRef"));
+	res = json_object_get(c, "resources");
+	limits = json_object_get(res, "limits");
+	if (ok && json_is_object(res) && json_is_object(limits)) {
+		ok = dflt(res, "requests", json_object());
+		requests = json_object_get(res, "requests");
+		json_object_foreach(limits, key, val)
+		{
+			if (ok)
+				ok = dflt(requests, key, json_deep_copy(val));
+		}
+	}
+	for (i = 0; ok && i < sizeof(probes) / sizeof(probes[0]); i++)
+		ok = default_probe(json_object_get(c, probes[i]));
+	lc = json_object_get(c, "lifecycle");
+	for (i = 0; ok && i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		ok = default_http_get(json_object_get(json_object_get(lc, hooks[i]), "httpGet"));
+	return ok;
+}
+
+/*
+ * SetObjectDefaults_Pod on the spec <s>: SetDefaults_Pod, SetDefaults_PodSpec, the containers.
+ * Volumes are left as written: SetDefaults_Volume turns a volume without a source into an
+ * emptyDir, but kubectl apply then patches that volume with its "$retainKeys" (the source is a
+ * retainKeys struct) on every re-apply, and a patch of the spec is refused here; the other
+ * sources' defaults (defaultMode...) are of sources the process runtime refuses.
+ */
+static bool default_spec(json_t *s)
+{
+	static const char *const lists[] = {"initContainers", "containers"};
+	bool host_network = json_is_true(json_object_get(s, "hostNetwork"));
+	bool ok = dflt(s, "dnsPolicy", json_string("ClusterFirst")) &&
+		  dflt(s, "restartPolicy", json_string("Always")) &&
+		  dflt(s, "securityContext", json_object()) &&
+		  dflt(s, "terminationGracePeriodSeconds", json_integer(PP_DEFAULT_GRACE_S)) &&
+		  dflt(s, "schedulerName", json_string("default-scheduler")) &&
+		  dflt(s, "enableServiceLinks", json_true());
+
+	for (size_t l = 0; ok && l < sizeof(lists) / sizeof(lists[0]); l++) {
+		const json_t *cs = json_object_get(s, lists[l]);
+
+		for (size_t i = 0; ok && i < json_array_size(cs); i++)
+			ok = default_container(json_array_get(cs, i), host_network);
+	}
+	return ok;
+}
+
 static json_t *spec_json(const struct status *s)
 {
 	const struct pp_pod_view *v = s->v;
@@ -880,6 +1081,7 @@ static json_t *spec_json(const struct status *s)
 		if (ok && p->has_active_deadline)
 			ok = put(o, "activeDeadlineSeconds", json_integer(p->active_deadline_s));
 	}
+	ok = ok && default_spec(o);
 	if (ok && v->node_name && *v->node_name)
 		ok = put(o, "nodeName", json_string(v->node_name));
 	if (!ok) {
