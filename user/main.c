@@ -6,6 +6,7 @@
 #include <argp.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "podprobe/api_client.h"
 #include "podprobe/backoff.h"
+#include "podprobe/clock.h"
 #include "podprobe/kubefmt.h"
 #include "podprobe/log.h"
 #include "podprobe/logs.h"
@@ -41,7 +44,15 @@ struct pp_opts {
 	const char *ns;
 	const char *container;
 	const char *pod;
+	const char *resource; /* get, describe: "pods" */
+	const char *output;   /* get -o: NULL (table), wide, name, json */
+	const char *selector; /* get -l */
+	bool all_ns;	      /* get -A */
 	bool previous;
+	bool follow;	 /* logs -f */
+	long tail;	 /* logs --tail, -1 = all */
+	long long grace; /* delete --grace-period, -1 = the pod's */
+	bool no_wait;	 /* delete --wait=false */
 	bool quiet;
 	bool no_cgroups;
 	bool no_bpf;
@@ -72,6 +83,8 @@ static struct pp_opts opts = {
 	.kill_gap = PP_MIN_KILL_GAP,
 	.probe_timeout = PP_NSEC_PER_SEC,
 	.api_addr = "127.0.0.1:10443",
+	.tail = -1,
+	.grace = -1,
 };
 
 enum {
@@ -91,6 +104,10 @@ enum {
 	OPT_TIMEOUT,
 	OPT_OUTPUT,
 	OPT_DURATION,
+	OPT_TAIL,
+	OPT_GRACE,
+	OPT_NOW,
+	OPT_WAIT,
 };
 
 static const char main_doc[] =
@@ -101,7 +118,9 @@ static const char main_doc[] =
 	"Commands:\n"
 	"  run PATH...       run the pods in PATH (files or directories) until they finish\n"
 	"  validate PATH...  check manifests as the API server would; exit 0 valid, 2 not\n"
-	"  logs POD          print a container's log (-c CONTAINER, -p previous instance)\n"
+	"  get pods [POD]    list the pods of a running `podprobe run` as `kubectl get pods`\n"
+	"  describe pod POD  show a pod and its events as `kubectl describe pod`\n"
+	"  logs POD          print a container's log (-c CONTAINER, -p previous, -f follow)\n"
 	"  delete POD...     delete pods of a running `podprobe run` (graceful, as kubectl)\n"
 	"  probe TARGET      run one probe (tcp://, http://, https://, grpc://, exec -- CMD)\n"
 	"  signals           live trace of the kernel events podprobe uses (root, eBPF)\n"
@@ -112,6 +131,7 @@ static const char main_doc[] =
 	"  podprobe run examples/              # run the bundled db and web pods\n"
 	"  podprobe run --events=json pod.yaml # one JSON event per line\n"
 	"  podprobe validate pod.yaml\n"
+	"  podprobe get pods -o wide\n"
 	"  podprobe logs web -c init-data\n"
 	"  podprobe probe http://127.0.0.1:8080/healthz\n";
 
@@ -160,8 +180,28 @@ static const struct argp_option run_options[] = {
 
 static const struct argp_option logs_options[] = {
 	{"namespace", 'n', "NS", 0, "The pod's namespace (default \"default\")", 1},
-	{"container", 'c', "NAME", 0, "The container (needed when the pod has several)", 1},
+	{"container", 'c', "NAME", 0,
+	 "The container (default: the pod's kubectl.kubernetes.io/default-container, else its "
+	 "first container)",
+	 1},
 	{"previous", 'p', NULL, 0, "The previous instance's log", 1},
+	{"follow", 'f', NULL, 0, "Go on printing what the container writes until it ends", 1},
+	{"tail", OPT_TAIL, "N", 0, "Only the last N lines (a live run only)", 1},
+	{0},
+};
+
+static const struct argp_option get_options[] = {
+	{"namespace", 'n', "NS", 0, "The namespace (default \"default\")", 1},
+	{"all-namespaces", 'A', NULL, 0, "Pods of every namespace (a NAMESPACE column first)", 1},
+	{"output", 'o', "FORMAT", 0,
+	 "wide (IP, NODE, NOMINATED NODE, READINESS GATES too), name (pod/NAME) or json", 1},
+	{"selector", 'l', "SELECTOR", 0, "Only pods whose labels match (k=v, k!=v, k in (a,b), k)",
+	 1},
+	{0},
+};
+
+static const struct argp_option describe_options[] = {
+	{"namespace", 'n', "NS", 0, "The pod's namespace (default \"default\")", 1},
 	{0},
 };
 
@@ -181,6 +221,11 @@ static const struct argp_option signals_options[] = {
 
 static const struct argp_option delete_options[] = {
 	{"namespace", 'n', "NS", 0, "The pods' namespace (default \"default\")", 1},
+	{"grace-period", OPT_GRACE, "SECONDS", 0,
+	 "Seconds the pods get to stop (default: their terminationGracePeriodSeconds)", 1},
+	{"now", OPT_NOW, NULL, 0, "Same as --grace-period=1", 1},
+	{"wait", OPT_WAIT, "BOOL", OPTION_ARG_OPTIONAL,
+	 "Return only once the pods are gone (default true; --wait=false returns at once)", 1},
 	{0},
 };
 
@@ -322,10 +367,66 @@ static error_t parse_logs(int key, char *arg, struct argp_state *state)
 	case 'p':
 		opts.previous = true;
 		break;
+	case 'f':
+		opts.follow = true;
+		break;
+	case OPT_TAIL: {
+		char *end;
+
+		errno = 0;
+		opts.tail = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || opts.tail < -1)
+			argp_error(state, "invalid --tail '%s': want a number of lines", arg);
+		break;
+	}
 	case ARGP_KEY_ARG:
 		if (opts.pod)
 			argp_error(state, "one POD at a time");
 		opts.pod = arg;
+		break;
+	case ARGP_KEY_NO_ARGS:
+		argp_usage(state);
+		break;
+	default:
+		return parse_common(key, arg, state);
+	}
+	return 0;
+}
+
+static bool is_pods(const char *res)
+{
+	return !strcmp(res, "pods") || !strcmp(res, "pod") || !strcmp(res, "po");
+}
+
+/* get and describe: RESOURCE [NAME...]; names into opts.args. */
+static error_t parse_get(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'n':
+		opts.ns = arg;
+		break;
+	case 'A':
+		opts.all_ns = true;
+		break;
+	case 'o':
+		if (strcmp(arg, "wide") && strcmp(arg, "name") && strcmp(arg, "json"))
+			argp_error(state, "invalid --output '%s': want wide, name or json", arg);
+		opts.output = arg;
+		break;
+	case 'l':
+		opts.selector = arg;
+		break;
+	case ARGP_KEY_ARG:
+		if (!opts.resource) {
+			if (!is_pods(arg))
+				argp_error(state, "unknown resource type '%s': podprobe knows pods",
+					   arg);
+			opts.resource = arg;
+			break;
+		}
+		opts.args = &state->argv[state->next - 1];
+		opts.n_args = (size_t)(state->argc - state->next + 1);
+		state->next = state->argc;
 		break;
 	case ARGP_KEY_NO_ARGS:
 		argp_usage(state);
@@ -392,9 +493,29 @@ static error_t parse_signals(int key, char *arg, struct argp_state *state)
 
 static error_t parse_delete(int key, char *arg, struct argp_state *state)
 {
+	char *end;
+
 	switch (key) {
 	case 'n':
 		opts.ns = arg;
+		break;
+	case OPT_GRACE:
+		errno = 0;
+		opts.grace = strtoll(arg, &end, 10);
+		/* kubectl: -1 means the pod's own period */
+		if (errno || *end || end == arg || opts.grace < -1 || opts.grace > 1000000000)
+			argp_error(state, "invalid --grace-period '%s': want seconds", arg);
+		break;
+	case OPT_NOW:
+		opts.grace = 1;
+		break;
+	case OPT_WAIT:
+		if (!arg || !strcmp(arg, "true"))
+			opts.no_wait = false;
+		else if (!strcmp(arg, "false"))
+			opts.no_wait = true;
+		else
+			argp_error(state, "invalid --wait '%s': want true or false", arg);
 		break;
 	default:
 		return parse_args(key, arg, state);
@@ -446,12 +567,17 @@ static const struct argp logs_argp = {
 	logs_options,
 	parse_logs,
 	"POD",
-	"Print the log of a container of POD from the state directory (works while podprobe runs "
-	"and after it has stopped).\v"
+	"Print the log of a container of POD, as `kubectl logs`: asked of the `podprobe run` that "
+	"uses the state directory (through STATE-DIR/api.sock), or, when no run uses it, read "
+	"from the log files a finished run left there (without --tail; -f then prints what there "
+	"is).\v"
+	"Exit status: 0 printed, 1 no such pod, container or log.\n"
+	"\n"
 	"EXAMPLES:\n"
 	"  podprobe logs db\n"
 	"  podprobe logs web -c init-data\n"
-	"  podprobe logs web -c web --previous",
+	"  podprobe logs web -c web --previous\n"
+	"  podprobe logs -f --tail 20 web",
 	common_child,
 	NULL,
 	NULL,
@@ -484,15 +610,51 @@ static const struct argp delete_argp = {
 	delete_options,
 	parse_delete,
 	"POD...",
-	"Delete pods of the `podprobe run` that uses the same state directory: each gets the "
-	"kubelet's graceful termination (Killing, preStop, SIGTERM, SIGKILL after "
-	"terminationGracePeriodSeconds) and ends Succeeded or Failed; the other pods go on.\v"
-	"Exit status: 0 every pod's deletion began, 1 otherwise (no such pod, no running "
-	"podprobe run).\n"
+	"Delete pods of the `podprobe run` that uses the same state directory (through "
+	"STATE-DIR/api.sock), as `kubectl delete pod`: each gets the kubelet's graceful "
+	"termination (Killing, preStop, SIGTERM, SIGKILL after the grace period), and the command "
+	"returns once they are gone (unless --wait=false); the other pods go on.\v"
+	"Exit status: 0 every pod deleted, 1 otherwise (no such pod, no running podprobe run).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  podprobe delete web\n"
-	"  podprobe delete -n staging db cache",
+	"  podprobe delete --grace-period 5 --wait=false -n staging db cache",
+	common_child,
+	NULL,
+	NULL,
+};
+
+static const struct argp get_argp = {
+	get_options,
+	parse_get,
+	"pods [POD]",
+	"List the pods of the `podprobe run` that uses the state directory (through "
+	"STATE-DIR/api.sock) with the columns `kubectl get pods` prints: NAME, READY, STATUS, "
+	"RESTARTS, AGE (and IP, NODE, NOMINATED NODE, READINESS GATES with -o wide), as the run "
+	"computes them.\v"
+	"Exit status: 0 listed (an empty list too), 1 no such pod or no running podprobe run.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  podprobe get pods\n"
+	"  podprobe get pods -A -o wide\n"
+	"  podprobe get pods -l app=web -o name\n"
+	"  podprobe get pod web -o json",
+	common_child,
+	NULL,
+	NULL,
+};
+
+static const struct argp describe_argp = {
+	describe_options,
+	parse_get,
+	"pod POD...",
+	"Show pods of the `podprobe run` that uses the state directory as `kubectl describe pod` "
+	"does (reduced): metadata, node, status, IP, each container's state, last state, "
+	"readiness and restarts, the conditions, and the pod's events.\v"
+	"Exit status: 0 shown, 1 no such pod or no running podprobe run.\n"
+	"\n"
+	"EXAMPLE:\n"
+	"  podprobe describe pod web",
 	common_child,
 	NULL,
 	NULL,
@@ -661,30 +823,517 @@ static int cmd_probe(void)
 	return rc;
 }
 
+/* ---- the commands that talk to a running `podprobe run` (STATE-DIR/api.sock) ------------ */
+
+#define TABLE_ACCEPT "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+/* Percent-encode <s> for a path segment or query value (RFC 3986 unreserved kept). */
+static const char *esc(const char *s, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s && n + 4 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			buf[n++] = (char)c;
+		} else {
+			buf[n++] = '%';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 15];
+		}
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A failure to reach the run: its message; EXIT_FAILURE. */
+static int api_unreachable(int err)
+{
+	if (err == -ESRCH)
+		fprintf(stderr, "podprobe: no running 'podprobe run' uses state directory '%s'\n",
+			opts.state_dir);
+	else if (err == -EPERM)
+		fprintf(stderr,
+			"podprobe: %s/api.sock is not served by the podprobe run that holds the "
+			"state directory, refusing it\n",
+			opts.state_dir);
+	else
+		pp_log_errno(PP_LOG_ERR, err, "cannot talk to the podprobe run of '%s'",
+			     opts.state_dir);
+	return EXIT_FAILURE;
+}
+
+/* GET <target> with <accept>; the reply parsed into <ret_doc> when 2xx. */
+static int api_get(const char *target, const char *accept, struct pp_api_resp *resp,
+		   json_t **ret_doc)
+{
+	char hdr[256];
+	int err;
+
+	snprintf(hdr, sizeof(hdr), "Accept: %s\r\n", accept);
+	err = pp_api_request(opts.state_dir, "GET", target, hdr, NULL, 0, PP_API_CLIENT_TIMEOUT_MS,
+			     NULL, NULL, resp);
+	if (err < 0)
+		return err;
+	*ret_doc = NULL;
+	if (resp->status >= 200 && resp->status < 300) {
+		*ret_doc = json_loadb(resp->body, resp->len, 0, NULL);
+		if (!*ret_doc) {
+			pp_api_resp_fini(resp);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/* The "Error from server" line of a failed <resp> to <what>, on stderr. */
+static void print_api_error(const struct pp_api_resp *resp, const char *what)
+{
+	char line[1024];
+
+	pp_api_error_line(resp, what, line, sizeof(line));
+	fprintf(stderr, "%s\n", line);
+}
+
+static void print_json(json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_INDENT(4) | JSON_SORT_KEYS);
+
+	if (s)
+		printf("%s\n", s);
+	free(s);
+}
+
+static int cmd_get(void)
+{
+	const char *ns = opts.ns ? opts.ns : "default";
+	const char *name = opts.n_args ? opts.args[0] : NULL;
+	bool table = !opts.output || !strcmp(opts.output, "wide");
+	char target[2048], e1[512], e2[512], what[600];
+	struct pp_api_resp resp = {0};
+	json_t *doc = NULL;
+	int err, rc = EXIT_SUCCESS;
+
+	if (opts.n_args > 1) {
+		fprintf(stderr, "podprobe get: one POD at a time\n");
+		return EXIT_USAGE;
+	}
+	if (name && opts.selector) {
+		fprintf(stderr, "error: name cannot be provided when a selector is specified\n");
+		return EXIT_FAILURE;
+	}
+	if (name && opts.all_ns) {
+		fprintf(stderr,
+			"error: a resource cannot be retrieved by name across all namespaces\n");
+		return EXIT_FAILURE;
+	}
+	if (opts.all_ns)
+		snprintf(target, sizeof(target), "/api/v1/pods");
+	else if (name)
+		snprintf(target, sizeof(target), "/api/v1/namespaces/%s/pods/%s",
+			 esc(ns, e1, sizeof(e1)), esc(name, e2, sizeof(e2)));
+	else
+		snprintf(target, sizeof(target), "/api/v1/namespaces/%s/pods",
+			 esc(ns, e1, sizeof(e1)));
+	if (opts.selector)
+		snprintf(target + strlen(target), sizeof(target) - strlen(target),
+			 "?labelSelector=%s", esc(opts.selector, e1, sizeof(e1)));
+	err = api_get(target, table ? TABLE_ACCEPT : "application/json", &resp, &doc);
+	if (err < 0)
+		return api_unreachable(err);
+	if (!doc) {
+		snprintf(what, sizeof(what), "get pods%s%s", name ? " " : "", name ? name : "");
+		print_api_error(&resp, what);
+		pp_api_resp_fini(&resp);
+		return EXIT_FAILURE;
+	}
+	if (table) {
+		err = pp_api_print_table(stdout, doc, opts.output != NULL, opts.all_ns);
+		if (err == 0 && opts.all_ns)
+			fprintf(stderr, "No resources found\n");
+		else if (err == 0)
+			fprintf(stderr, "No resources found in %s namespace.\n", ns);
+		if (err < 0) {
+			pp_log_errno(PP_LOG_ERR, err, "the run's answer is not a Table");
+			rc = EXIT_FAILURE;
+		}
+	} else if (!strcmp(opts.output, "name")) {
+		json_t *items = json_object_get(doc, "items"), *it;
+		size_t i;
+
+		if (name)
+			printf("pod/%s\n", json_string_value(json_object_get(
+						   json_object_get(doc, "metadata"), "name")));
+		json_array_foreach(items, i, it)
+		{
+			printf("pod/%s\n", json_string_value(json_object_get(
+						   json_object_get(it, "metadata"), "name")));
+		}
+		if (!name && !json_array_size(items) && opts.all_ns)
+			fprintf(stderr, "No resources found\n");
+		else if (!name && !json_array_size(items))
+			fprintf(stderr, "No resources found in %s namespace.\n", ns);
+	} else if (name) {
+		print_json(doc);
+	} else {
+		/* kubectl prints a list as a List of items that carry their kind. */
+		json_t *items = json_object_get(doc, "items"), *it;
+		json_t *list = json_pack("{s:s, s:O, s:s, s:{s:s}}", "apiVersion", "v1", "items",
+					 items ? items : json_array(), "kind", "List", "metadata",
+					 "resourceVersion", "");
+		size_t i;
+
+		json_array_foreach(items, i, it)
+		{
+			if (!json_object_get(it, "kind"))
+				json_object_set_new(it, "kind", json_string("Pod"));
+			if (!json_object_get(it, "apiVersion"))
+				json_object_set_new(it, "apiVersion", json_string("v1"));
+		}
+		if (list)
+			print_json(list);
+		json_decref(list);
+	}
+	json_decref(doc);
+	pp_api_resp_fini(&resp);
+	return rc;
+}
+
+static int cmd_describe(void)
+{
+	const char *ns = opts.ns ? opts.ns : "default";
+	char target[2048], e1[512], e2[512], e3[256], sel[1200], what[600];
+	int rc = EXIT_SUCCESS, err;
+
+	if (!opts.n_args) {
+		fprintf(stderr, "podprobe describe: which pod? podprobe describe pod POD\n");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < opts.n_args; i++) {
+		struct pp_api_resp resp = {0}, eresp = {0};
+		json_t *pod = NULL, *events = NULL;
+		const char *uid;
+
+		snprintf(target, sizeof(target), "/api/v1/namespaces/%s/pods/%s",
+			 esc(ns, e1, sizeof(e1)), esc(opts.args[i], e2, sizeof(e2)));
+		err = api_get(target, "application/json", &resp, &pod);
+		if (err < 0)
+			return api_unreachable(err);
+		if (!pod) {
+			snprintf(what, sizeof(what), "get pods %s", opts.args[i]);
+			print_api_error(&resp, what);
+			pp_api_resp_fini(&resp);
+			rc = EXIT_FAILURE;
+			continue;
+		}
+		/* As kubectl: only this pod's events, by uid (describe.go describePod). */
+		uid = json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid"));
+		snprintf(sel, sizeof(sel),
+			 "involvedObject.name=%s,involvedObject.namespace=%s,involvedObject.uid=%s",
+			 opts.args[i], ns, uid ? uid : "");
+		snprintf(target, sizeof(target), "/api/v1/namespaces/%s/events?fieldSelector=%s",
+			 esc(ns, e1, sizeof(e1)), esc(sel, e2, sizeof(e2)));
+		err = api_get(target, "application/json", &eresp, &events);
+		if (err < 0) {
+			json_decref(pod);
+			pp_api_resp_fini(&resp);
+			return api_unreachable(err);
+		}
+		if (i)
+			fputs("\n\n", stdout);
+		err = pp_api_print_describe(stdout, pod, events, (int64_t)pp_clock_wall());
+		if (err < 0)
+			rc = EXIT_FAILURE;
+		(void)e3;
+		json_decref(pod);
+		json_decref(events);
+		pp_api_resp_fini(&resp);
+		pp_api_resp_fini(&eresp);
+	}
+	return rc;
+}
+
+/* A watch until pod <uid> is DELETED: the stream's lines, parsed as they come. */
+struct del_watch {
+	const char *uid;
+	char *line;
+	size_t len, cap;
+	bool deleted;
+};
+
+static int del_sink(void *ctx, const char *data, size_t len)
+{
+	struct del_watch *w = ctx;
+
+	for (size_t i = 0; i < len; i++) {
+		json_t *ev, *md;
+		const char *type, *uid;
+
+		if (data[i] != '\n') {
+			if (w->len + 1 >= w->cap) {
+				size_t cap = w->cap ? w->cap * 2 : 4096;
+				char *l = cap <= (16u << 20) ? realloc(w->line, cap) : NULL;
+
+				if (!l)
+					return -ENOMEM;
+				w->line = l;
+				w->cap = cap;
+			}
+			w->line[w->len++] = data[i];
+			continue;
+		}
+		ev = json_loadb(w->line, w->len, 0, NULL);
+		w->len = 0;
+		type = json_string_value(json_object_get(ev, "type"));
+		md = json_object_get(json_object_get(ev, "object"), "metadata");
+		uid = json_string_value(json_object_get(md, "uid"));
+		if (type && !strcmp(type, "DELETED") && (!w->uid || !uid || !strcmp(uid, w->uid)))
+			w->deleted = true;
+		json_decref(ev);
+		if (w->deleted)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Wait until pod <ns>/<name> of uid <uid> is gone, as kubectl delete does: a watch from
+ * <rv> (the DELETE's answer) for its DELETED event; a stream that ends re-checks with a GET
+ * (404, another uid, or no run any more: gone). Returns 0 or -errno.
+ */
+static int wait_gone(const char *ns, const char *name, const char *uid, char *rv, size_t rv_size)
+{
+	char target[2048], e1[512], e2[512];
+	int err = 0;
+
+	for (int round = 0; round < 1000; round++) {
+		struct del_watch w = {.uid = uid};
+		struct pp_api_resp resp = {0};
+		json_t *pod = NULL;
+		const char *puid, *prv;
+
+		snprintf(target, sizeof(target),
+			 "/api/v1/namespaces/%s/pods?fieldSelector=metadata.name%%3D%s"
+			 "&resourceVersion=%s&watch=true",
+			 esc(ns, e1, sizeof(e1)), esc(name, e2, sizeof(e2)), rv);
+		err = pp_api_request(opts.state_dir, "GET", target, "Accept: application/json\r\n",
+				     NULL, 0, -1, del_sink, &w, &resp);
+		free(w.line);
+		pp_api_resp_fini(&resp);
+		if (w.deleted || err == -ESRCH)
+			return 0;
+		snprintf(target, sizeof(target), "/api/v1/namespaces/%s/pods/%s",
+			 esc(ns, e1, sizeof(e1)), esc(name, e2, sizeof(e2)));
+		err = api_get(target, "application/json", &resp, &pod);
+		if (err == -ESRCH || (!err && resp.status == 404)) {
+			pp_api_resp_fini(&resp);
+			return 0;
+		}
+		pp_api_resp_fini(&resp);
+		if (err < 0)
+			return err;
+		if (!pod)
+			return -EPROTO;
+		puid = json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid"));
+		prv = json_string_value(
+			json_object_get(json_object_get(pod, "metadata"), "resourceVersion"));
+		if (!puid || (uid && strcmp(puid, uid))) {
+			json_decref(pod);
+			return 0; /* another pod of that name now */
+		}
+		snprintf(rv, rv_size, "%s", prv ? prv : "0");
+		json_decref(pod);
+	}
+	return -ETIMEDOUT;
+}
+
+struct deleted {
+	char uid[64];
+	char rv[32];
+};
+
 static int cmd_delete(void)
 {
 	const char *ns = opts.ns ? opts.ns : "default";
-	int rc = EXIT_SUCCESS;
+	struct deleted *del = calloc(opts.n_args, sizeof(*del));
+	char target[2048], e1[512], e2[512], body[128], what[600];
+	int rc = EXIT_SUCCESS, err;
 
+	if (!del)
+		return EXIT_FAILURE;
+	/* kubectl delete: propagationPolicy Background, and the grace period when given */
+	if (opts.grace >= 0)
+		snprintf(body, sizeof(body),
+			 "{\"propagationPolicy\":\"Background\",\"gracePeriodSeconds\":%lld}",
+			 opts.grace);
+	else
+		snprintf(body, sizeof(body), "{\"propagationPolicy\":\"Background\"}");
 	for (size_t i = 0; i < opts.n_args; i++) {
-		int err = pp_supervisor_request_delete(opts.state_dir, ns, opts.args[i]);
+		struct pp_api_resp resp = {0};
+		json_t *pod, *md;
 
-		if (err == 0) {
-			printf("pod \"%s\" deleted\n", opts.args[i]);
+		snprintf(target, sizeof(target), "/api/v1/namespaces/%s/pods/%s",
+			 esc(ns, e1, sizeof(e1)), esc(opts.args[i], e2, sizeof(e2)));
+		err = pp_api_request(
+			opts.state_dir, "DELETE", target,
+			"Accept: application/json\r\nContent-Type: application/json\r\n", body,
+			strlen(body), PP_API_CLIENT_TIMEOUT_MS, NULL, NULL, &resp);
+		if (err < 0) {
+			free(del);
+			return api_unreachable(err);
+		}
+		if (resp.status < 200 || resp.status >= 300) {
+			snprintf(what, sizeof(what), "delete pods %s", opts.args[i]);
+			print_api_error(&resp, what);
+			pp_api_resp_fini(&resp);
+			rc = EXIT_FAILURE;
 			continue;
 		}
-		rc = EXIT_FAILURE;
-		if (err == -ENOENT)
-			fprintf(stderr, "Error from podprobe (NotFound): pods \"%s\" not found\n",
-				opts.args[i]);
-		else if (err == -ESRCH)
-			fprintf(stderr,
-				"podprobe: no running 'podprobe run' uses state directory '%s'\n",
-				opts.state_dir);
-		else
-			pp_log_errno(PP_LOG_ERR, err, "cannot delete pod '%s'", opts.args[i]);
+		pod = json_loadb(resp.body, resp.len, 0, NULL);
+		md = json_object_get(pod, "metadata");
+		snprintf(del[i].uid, sizeof(del[i].uid), "%s",
+			 json_string_value(json_object_get(md, "uid"))
+				 ? json_string_value(json_object_get(md, "uid"))
+				 : "");
+		snprintf(del[i].rv, sizeof(del[i].rv), "%s",
+			 json_string_value(json_object_get(md, "resourceVersion"))
+				 ? json_string_value(json_object_get(md, "resourceVersion"))
+				 : "0");
+		json_decref(pod);
+		pp_api_resp_fini(&resp);
+		printf("pod \"%s\" deleted\n", opts.args[i]);
+		fflush(stdout);
 	}
+	for (size_t i = 0; !opts.no_wait && i < opts.n_args; i++) {
+		if (!del[i].rv[0])
+			continue; /* not deleted */
+		err = wait_gone(ns, opts.args[i], del[i].uid[0] ? del[i].uid : NULL, del[i].rv,
+				sizeof(del[i].rv));
+		if (err < 0) {
+			pp_log_errno(PP_LOG_ERR, err, "waiting for pod '%s' to go", opts.args[i]);
+			rc = EXIT_FAILURE;
+		}
+	}
+	free(del);
 	return rc;
+}
+
+static int log_sink(void *ctx, const char *data, size_t len)
+{
+	(void)ctx;
+	if (fwrite(data, 1, len, stdout) != len)
+		return -EIO;
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+/* No run: the log files in the state directory. */
+static int logs_from_files(const char *ns)
+{
+	if (opts.tail >= 0) {
+		fprintf(stderr,
+			"podprobe: no running 'podprobe run' uses state directory '%s' (--tail "
+			"needs one)\n",
+			opts.state_dir);
+		return EXIT_FAILURE;
+	}
+	return pp_logs_print(opts.state_dir, ns, opts.pod, opts.container, opts.previous) == 0
+		       ? EXIT_SUCCESS
+		       : EXIT_FAILURE;
+}
+
+/*
+ * kubectl's default container: the annotation kubectl.kubernetes.io/default-container, else
+ * the first; with several, "Defaulted container ..." on stderr (kubectl logs.go, podcmd).
+ */
+static int pick_container(const char *ns, char *buf, size_t size)
+{
+	char target[2048], e1[512], e2[512], what[600];
+	struct pp_api_resp resp = {0};
+	json_t *pod = NULL, *spec, *cs, *ics;
+	const char *def;
+	size_t n;
+	int err;
+
+	snprintf(target, sizeof(target), "/api/v1/namespaces/%s/pods/%s", esc(ns, e1, sizeof(e1)),
+		 esc(opts.pod, e2, sizeof(e2)));
+	err = api_get(target, "application/json", &resp, &pod);
+	if (err < 0)
+		return err;
+	if (!pod) {
+		snprintf(what, sizeof(what), "get pods %s", opts.pod);
+		print_api_error(&resp, what);
+		pp_api_resp_fini(&resp);
+		return -ENOENT;
+	}
+	pp_api_resp_fini(&resp);
+	spec = json_object_get(pod, "spec");
+	cs = json_object_get(spec, "containers");
+	ics = json_object_get(spec, "initContainers");
+	def = json_string_value(
+		json_object_get(json_object_get(json_object_get(pod, "metadata"), "annotations"),
+				"kubectl.kubernetes.io/default-container"));
+	if (!def)
+		def = json_string_value(json_object_get(json_array_get(cs, 0), "name"));
+	snprintf(buf, size, "%s", def ? def : "");
+	n = json_array_size(cs) + json_array_size(ics);
+	if (n > 1 && !json_string_value(json_object_get(
+			     json_object_get(json_object_get(pod, "metadata"), "annotations"),
+			     "kubectl.kubernetes.io/default-container"))) {
+		fprintf(stderr, "Defaulted container \"%s\" out of: ", buf);
+		for (size_t i = 0; i < json_array_size(cs); i++)
+			fprintf(stderr, "%s%s", i ? ", " : "",
+				json_string_value(json_object_get(json_array_get(cs, i), "name")));
+		for (size_t i = 0; i < json_array_size(ics); i++)
+			fprintf(stderr, ", %s (init)",
+				json_string_value(json_object_get(json_array_get(ics, i), "name")));
+		fputc('\n', stderr);
+	}
+	json_decref(pod);
+	return 0;
+}
+
+static int cmd_logs(void)
+{
+	const char *ns = opts.ns ? opts.ns : "default";
+	char cname[256], target[2048], e1[512], e2[512], e3[512], what[600];
+	struct pp_api_resp resp = {0};
+	int err;
+
+	if (opts.container) {
+		snprintf(cname, sizeof(cname), "%s", opts.container);
+	} else {
+		err = pick_container(ns, cname, sizeof(cname));
+		if (err == -ESRCH)
+			return logs_from_files(ns);
+		if (err == -ENOENT)
+			return EXIT_FAILURE;
+		if (err < 0)
+			return api_unreachable(err);
+	}
+	snprintf(target, sizeof(target), "/api/v1/namespaces/%s/pods/%s/log?container=%s%s%s",
+		 esc(ns, e1, sizeof(e1)), esc(opts.pod, e2, sizeof(e2)), esc(cname, e3, sizeof(e3)),
+		 opts.previous ? "&previous=true" : "", opts.follow ? "&follow=true" : "");
+	if (opts.tail >= 0)
+		snprintf(target + strlen(target), sizeof(target) - strlen(target), "&tailLines=%ld",
+			 opts.tail);
+	err = pp_api_request(opts.state_dir, "GET", target, "Accept: application/json, */*\r\n",
+			     NULL, 0, opts.follow ? -1 : PP_API_CLIENT_TIMEOUT_MS, log_sink, NULL,
+			     &resp);
+	if (err == -ESRCH && opts.container)
+		return logs_from_files(ns);
+	if (err < 0)
+		return api_unreachable(err);
+	if (resp.status < 200 || resp.status >= 300) {
+		snprintf(what, sizeof(what), "get pods %s", opts.pod);
+		print_api_error(&resp, what);
+		pp_api_resp_fini(&resp);
+		return EXIT_FAILURE;
+	}
+	pp_api_resp_fini(&resp);
+	return EXIT_SUCCESS;
 }
 
 /* --api-addr: HOST:PORT with a numeric host, loopback unless --api-addr-public. */
@@ -869,6 +1518,10 @@ int main(int argc, char **argv)
 		argp = &signals_argp;
 	else if (!strcmp(opts.cmd, "delete"))
 		argp = &delete_argp;
+	else if (!strcmp(opts.cmd, "get"))
+		argp = &get_argp;
+	else if (!strcmp(opts.cmd, "describe"))
+		argp = &describe_argp;
 	else {
 		fprintf(stderr, "podprobe: unknown command '%s'\n\n%s", opts.cmd, main_doc);
 		return EXIT_USAGE;
@@ -895,13 +1548,14 @@ int main(int argc, char **argv)
 		rc = cmd_probe();
 	else if (!strcmp(opts.cmd, "delete"))
 		rc = cmd_delete();
+	else if (!strcmp(opts.cmd, "get"))
+		rc = cmd_get();
+	else if (!strcmp(opts.cmd, "describe"))
+		rc = cmd_describe();
 	else if (!strcmp(opts.cmd, "signals"))
 		rc = pp_signals_trace(opts.all, opts.json,
 				      (unsigned int)(opts.duration / PP_NSEC_PER_MSEC));
 	else
-		rc = pp_logs_print(opts.state_dir, opts.ns ? opts.ns : "default", opts.pod,
-				   opts.container, opts.previous) == 0
-			     ? EXIT_SUCCESS
-			     : EXIT_FAILURE;
+		rc = cmd_logs();
 	return rc;
 }

@@ -212,7 +212,7 @@ static void test_podprobe_delete_stops_one_pod_gracefully(void **state)
 	assert_int_equal(t_count_events(&r, "Killing", "app"), 1);
 	snprintf(cmd, sizeof(cmd), "%s delete --state-dir=%s nope 2>&1", t_podprobe(), r.state_dir);
 	assert_int_equal(t_system(cmd, out, sizeof(out)), 1);
-	assert_string_equal(out, "Error from podprobe (NotFound): pods \"nope\" not found\n");
+	assert_string_equal(out, "Error from server (NotFound): pods \"nope\" not found\n");
 	t_run_signal(&r, SIGTERM);
 	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
 	t_run_cleanup(&r);
