@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The state directory (--state-dir): logs, volumes and control requests of one `podprobe run`.
+ * The state directory (--state-dir): logs, volumes, records and api.sock of one `podprobe run`.
  * It belongs to whoever runs podprobe: created 0700, refused when someone else owns it or it
  * is writable by group or others, locked (flock on <dir>/lock) for the life of a run, and
  * walked only through directory fds with O_NOFOLLOW, so that nothing planted in it is followed.
@@ -31,7 +31,8 @@ int pp_statedir_open(const char *path, bool create, char *err, size_t errlen);
 int pp_statedir_lock(int dirfd, pid_t *ret_holder);
 
 /*
- * Find the live process that holds the lock of state directory <dir>, for the control path:
+ * Find the live process that holds the lock of state directory <dir> (api.sock clients check
+ * that it is the one serving the socket):
  * the lock must be held, the pid read from the lock file, a pidfd opened for it, and that
  * process proven to hold the lock (one of its fds is the lock file, and its fdinfo shows the
  * FLOCK WRITE lock) while it is still alive behind the pidfd, so a stale pid or a reused pid

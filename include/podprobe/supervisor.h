@@ -45,20 +45,11 @@ struct pp_supervisor_cfg {
 	struct pp_lc_cfg lc;
 };
 
-/* Requests to a running `podprobe run` (see pp_supervisor_request_delete). */
-#define PP_CONTROL_DIR "control/delete"
-
-/*
- * Ask the `podprobe run` that uses <state_dir> to delete pod <ns>/<name> (as `kubectl delete`
- * would: graceful termination). Returns 0 once it has started, -ENOENT when that pod is not
- * one of its pods, -ESRCH when no podprobe run uses <state_dir>, -ETIMEDOUT, or -errno.
- */
-int pp_supervisor_request_delete(const char *state_dir, const char *ns, const char *name);
-
 /*
  * Run every pod of <pods> until each is Succeeded or Failed; SIGINT/SIGTERM delete them all
  * gracefully (a second one kills at once), or with cfg->keep_pods end the run and leave them
- * running with their records for the next run; SIGUSR1 makes it read delete requests.
+ * running with their records for the next run. Pods are deleted, added and changed through the
+ * API (cfg->api_addr, <state_dir>/api.sock) and followed directories (cfg->watch_dirs).
  * Returns 0 when every pod Succeeded (or the pods were kept), 1 when any Failed, or -errno
  * when the engine could not start.
  */

@@ -8,7 +8,6 @@
 #include "podprobe/supervisor.h"
 #include "supervisor_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,7 +18,6 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "podprobe/clock.h"
@@ -37,7 +35,6 @@
 #include "podprobe/probe_runner.h"
 #include "podprobe/runtime.h"
 #include "podprobe/security.h"
-#include "podprobe/statedir.h"
 #include "podprobe/sched.h"
 #include "podprobe/signals.h"
 #include "podprobe/yaml_json.h"
@@ -434,55 +431,11 @@ static void kill_all(struct pp_supervisor *sup)
 	}
 }
 
-/* `podprobe delete`: requests are files "<ns>_<pod>" in <state>/control/delete. */
-static void control_requests(struct pp_supervisor *sup)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 300], done[PATH_MAX + 320];
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "%s/" PP_CONTROL_DIR, sup->cfg->state_dir);
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		bool found = false;
-
-		if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		/* Every pod of that name: a replaced one on its way out and its successor. */
-		for (size_t i = 0; i < sup->n_pods; i++) {
-			struct pod_rt *pr = pp_sup_pod(sup, i);
-
-			if (!pr || strcmp(pr->key, e->d_name))
-				continue;
-			if (!found) {
-				pp_sup_table_erase(sup);
-				pp_log(PP_LOG_NOTICE, "deleting pod '%s' (podprobe delete)",
-				       pr->spec->name);
-			}
-			found = true;
-			pp_lc_delete(&pr->st, pp_clock_now(), &sup->acts);
-			pp_sup_run_actions(pr);
-		}
-		if (found) {
-			unlink(path);
-		} else {
-			snprintf(done, sizeof(done), "%s.notfound", path);
-			rename(path, done);
-		}
-	}
-	closedir(d);
-}
-
 static void on_signal(void *ctx, int res)
 {
 	struct pp_supervisor *sup = ctx;
 
-	if (res == (int)sizeof(sup->sig_buf) && sup->sig_buf.ssi_signo == SIGUSR1) {
-		control_requests(sup);
-	} else if (res == (int)sizeof(sup->sig_buf)) {
+	if (res == (int)sizeof(sup->sig_buf)) {
 		sup->signals++;
 		pp_sup_table_erase(sup);
 		if (sup->cfg->keep_pods) {
@@ -1046,49 +999,6 @@ static void sweep_leftovers(struct pp_supervisor *sup, const struct plan *v, siz
 	free(keep);
 }
 
-int pp_supervisor_request_delete(const char *state_dir, const char *ns, const char *name)
-{
-	char path[PATH_MAX], req[PATH_MAX + 400], nf[PATH_MAX + 420];
-	pp_nsec until = pp_clock_now() + 10 * PP_NSEC_PER_SEC;
-	pid_t pid;
-	int pidfd, fd, rc;
-
-	/* Only a live run that provably holds the state directory's lock is signalled. */
-	rc = pp_statedir_holder(state_dir, &pid, &pidfd);
-	if (rc < 0)
-		return rc;
-	snprintf(path, sizeof(path), "%s/control", state_dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/" PP_CONTROL_DIR, state_dir);
-	mkdir(path, 0700);
-	snprintf(req, sizeof(req), "%s/%s_%s", path, ns, name);
-	snprintf(nf, sizeof(nf), "%s.notfound", req);
-	unlink(nf);
-	fd = open(req, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		close(pidfd);
-		return rc;
-	}
-	close(fd);
-	rc = (int)syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
-	close(pidfd);
-	if (rc < 0)
-		return -errno;
-	/* The run removes the request once the pod's deletion has begun. */
-	while (access(req, F_OK) == 0 && pp_clock_now() < until)
-		poll(NULL, 0, 10);
-	if (access(nf, F_OK) == 0) {
-		unlink(nf);
-		return -ENOENT;
-	}
-	if (access(req, F_OK) == 0) {
-		unlink(req);
-		return -ETIMEDOUT;
-	}
-	return 0;
-}
-
 static int signals_setup(struct pp_supervisor *sup)
 {
 	sigset_t set;
@@ -1097,7 +1007,6 @@ static int signals_setup(struct pp_supervisor *sup)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	sup->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
