@@ -60,11 +60,12 @@ struct pp_probe_cfg {
 };
 
 struct pp_probe_worker {
-	pp_nsec next_at;       /* next attempt due; PP_NSEC_INFINITY when none */
-	pp_nsec due_at;	       /* when the attempt in flight was due */
-	uint32_t instance;     /* container instance being probed; 0 = none */
-	uint32_t streak;       /* consecutive identical results */
-	uint8_t kind;	       /* enum pp_probe_kind */
+	pp_nsec next_at;    /* next attempt due; PP_NSEC_INFINITY when none */
+	pp_nsec due_at;	    /* when the attempt in flight was due */
+	pp_nsec not_before; /* start + initialDelaySeconds: no attempt before, triggered or not */
+	uint32_t instance;  /* container instance being probed; 0 = none */
+	uint32_t streak;    /* consecutive identical results */
+	uint8_t kind;	    /* enum pp_probe_kind */
 	uint8_t streak_result; /* PP_VERDICT_* of the streak */
 	uint8_t published;     /* enum pp_probe_verdict */
 	bool in_flight;

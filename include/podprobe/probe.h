@@ -63,6 +63,13 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
  */
 void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now);
 
+/*
+ * Run the next attempt at <at> at the latest (a kernel signal, startup's success), but never
+ * before the instance's initialDelaySeconds have passed. Nothing for a worker on hold or
+ * without an instance.
+ */
+void pp_probe_worker_poke(struct pp_probe_worker *w, pp_nsec at);
+
 /* A tick was skipped (the gate was closed): move to the next tick without an attempt. */
 void pp_probe_worker_skip(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now);
 

@@ -49,8 +49,8 @@ static void start_with_bpf(struct t_run *r, const char *yaml, const char *extra)
 	require_bpf();
 	if (!r->dir[0])
 		t_run_init(r);
-	t_run_start(r, (const char *const[]){ "--min-kill-gap=100ms", extra ? extra : "-v",
-					      t_write_manifest(r, "pod.yaml", yaml), NULL });
+	t_run_start(r, (const char *const[]){"--min-kill-gap=100ms", extra ? extra : "-v",
+					     t_write_manifest(r, "pod.yaml", yaml), NULL});
 	t_wait_event(r, "Started", NULL, 0, 5000);
 	if (!strstr(r->err_text, "kernel signals: eBPF")) {
 		print_message("skip: podprobe runs without eBPF here: %s\n", r->err_text);
@@ -61,7 +61,7 @@ static void start_with_bpf(struct t_run *r, const char *yaml, const char *extra)
 
 static void test_sigkilled_container_is_seen_by_the_kernel_and_restarted(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	const struct t_event *ev;
 	char yaml[1024], pidfile[400], buf[32];
 	FILE *f;
@@ -73,7 +73,8 @@ static void test_sigkilled_container_is_seen_by_the_kernel_and_restarted(void **
 	snprintf(yaml, sizeof(yaml),
 		 "apiVersion: v1\nkind: Pod\nmetadata: {name: victim}\nspec:\n  containers:\n"
 		 "  - name: app\n    image: busybox\n"
-		 "    command: [sh, -c, 'echo $$$$ > pid.tmp && mv pid.tmp pid && exec sleep 1000']\n"
+		 "    command: [sh, -c, 'echo $$$$ > pid.tmp && mv pid.tmp pid && exec sleep "
+		 "1000']\n"
 		 "    workingDir: '%s'\n",
 		 r.dir);
 	start_with_bpf(&r, yaml, NULL);
@@ -87,8 +88,9 @@ static void test_sigkilled_container_is_seen_by_the_kernel_and_restarted(void **
 	assert_true(pid > 1);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	ev = t_wait_event(&r, "Terminated", "app", 0, 2000);
-	assert_string_equal(ev->message,
-			    "Container app terminated by signal 9 (SIGKILL): exit code 137, reason Error");
+	assert_string_equal(
+		ev->message,
+		"Container app terminated by signal 9 (SIGKILL): exit code 137, reason Error");
 	assert_string_equal(ev->source, "kernel");
 	assert_non_null(t_wait_event(&r, "Started", "app", 1, 2000));
 	t_run_signal(&r, SIGTERM);
@@ -103,7 +105,7 @@ static void test_sigkilled_container_is_seen_by_the_kernel_and_restarted(void **
  */
 static void test_main_thread_exit_is_not_the_container_exit(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	const struct t_event *started, *ev;
 	char yaml[1024], cmdline[160];
 	int port = t_free_port();
@@ -137,7 +139,7 @@ static void test_main_thread_exit_is_not_the_container_exit(void **state)
 
 static void test_dying_grandchild_is_reported(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	const struct t_event *ev;
 	char yaml[1024];
 
@@ -171,21 +173,23 @@ static const char *closing_pod(char *buf, size_t size, int port, const char *clo
 		 "  terminationGracePeriodSeconds: 1\n  containers:\n"
 		 "  - name: app\n    image: demo\n"
 		 "    command: [demo-app, serve, --port, \"%d\", --close-listener-after, %s]\n"
-		 "    livenessProbe: {tcpSocket: {port: %d}, periodSeconds: %s, failureThreshold: 3}\n",
+		 "    livenessProbe: {tcpSocket: {port: %d}, periodSeconds: %s, failureThreshold: "
+		 "3}\n",
 		 port, close_after, port, strcmp(close_after, "500ms") ? "2" : "10");
 	return buf;
 }
 
 static void test_closed_listener_is_unhealthy_within_50ms_with_10s_period(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	const struct t_event *started, *killing;
 	char yaml[1024];
 
 	start_with_bpf(&r, closing_pod(yaml, sizeof(yaml), t_free_port(), "500ms"), NULL);
 	started = t_wait_event(&r, "Started", "app", 0, 5000);
 	killing = t_wait_event(&r, "Killing", "app", 0, 5000);
-	assert_string_equal(killing->message, "Container app failed liveness probe, will be restarted");
+	assert_string_equal(killing->message,
+			    "Container app failed liveness probe, will be restarted");
 	assert_string_equal(killing->source, "kernel");
 	/* The listener closes 500 ms after the start; the verdict follows within 50 ms. */
 	if (killing->at_ms - started->at_ms > 550)
@@ -208,12 +212,12 @@ static void test_without_bpf_detection_waits_for_the_period(void **state)
 		skip();
 	}
 	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){ "--no-bpf", "--min-kill-gap=100ms",
-					       t_write_manifest(&r, "pod.yaml",
-								closing_pod(yaml, sizeof(yaml),
-									    t_free_port(),
-									    "1500ms")),
-					       NULL });
+	t_run_start(&r,
+		    (const char *const[]){"--no-bpf", "--min-kill-gap=100ms",
+					  t_write_manifest(&r, "pod.yaml",
+							   closing_pod(yaml, sizeof(yaml),
+								       t_free_port(), "1500ms")),
+					  NULL});
 	started = t_wait_event(&r, "Started", "app", 0, 5000);
 	assert_non_null(strstr(r.err_text, "kernel signals: off (--no-bpf)"));
 	killing = t_wait_event(&r, "Killing", "app", 0, 10000);
@@ -230,19 +234,21 @@ static void test_without_bpf_detection_waits_for_the_period(void **state)
 
 static void test_wedged_listener_is_not_accepting(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	const struct t_event *ev;
 	char yaml[1024];
 	int port = t_free_port();
 
-	/* fake-target --no-accept listens but never calls accept(): the kernel queues handshakes. */
+	/* fake-target --no-accept listens but never calls accept(): the kernel queues handshakes.
+	 */
 	snprintf(yaml, sizeof(yaml),
 		 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: wedged\n  annotations:\n"
 		 "    probe.podprobe.io/period-ms: \"200\"\n"
 		 "    probe.podprobe.io/tcp-accept: \"true\"\n"
 		 "spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
 		 "  - name: app\n    image: demo\n"
-		 "    command: [fake-target, --port, \"%d\", --no-accept, --backlog, \"64\", --quiet]\n"
+		 "    command: [fake-target, --port, \"%d\", --no-accept, --backlog, \"64\", "
+		 "--quiet]\n"
 		 "    livenessProbe: {tcpSocket: {port: %d}, failureThreshold: 2}\n",
 		 port, port);
 	start_with_bpf(&r, yaml, NULL);
@@ -261,11 +267,12 @@ static void test_wedged_listener_is_not_accepting(void **state)
 /* A loopback client: connect to <port> (bounded by 200 ms) and close. Returns 0 or -errno. */
 static int t_connect_close(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
 	socklen_t len = sizeof(err);
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
 
 	if (fd < 0)
 		return -errno;
@@ -314,13 +321,13 @@ static const char *accept_pod(char *buf, size_t size, int port, const char *extr
 }
 
 /*
- * Issue 8, defect 7: a server that accepts every connection, under steady load and tcp-accept probes every 200 ms, is never reported
- * NotAccepting nor failed, even with failureThreshold 1. Before the fix the queue read as
- * never empty and the container was killed every few seconds.
+ * Issue 8, defect 7: a server that accepts every connection, under steady load and tcp-accept
+ * probes every 200 ms, is never reported NotAccepting nor failed, even with failureThreshold 1.
+ * Before the fix the queue read as never empty and the container was killed every few seconds.
  */
 static void test_healthy_listener_under_load_is_never_not_accepting(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	char yaml[1024];
 	int port = t_free_port();
 	unsigned int n;
@@ -344,13 +351,12 @@ static void test_healthy_listener_under_load_is_never_not_accepting(void **state
  */
 static void test_listener_that_stops_accepting_is_not_accepting_within_2x_timeout(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	const struct t_event *started, *ev;
 	char yaml[1024];
 	int port = t_free_port();
 
-	start_with_bpf(&r,
-		       accept_pod(yaml, sizeof(yaml), port, ", --stop-accepting-after, 2s"),
+	start_with_bpf(&r, accept_pod(yaml, sizeof(yaml), port, ", --stop-accepting-after, 2s"),
 		       NULL);
 	started = t_wait_event(&r, "Started", "app", 0, 0);
 	t_load(&r, port, 6000, "NotAccepting");
@@ -376,7 +382,7 @@ static void test_listener_that_stops_accepting_is_not_accepting_within_2x_timeou
 
 static void test_oom_kill_is_reported_by_the_kernel(void **state)
 {
-	struct t_run r = { 0 };
+	struct t_run r = {0};
 	const struct t_event *ev;
 	static const char yaml[] =
 		"apiVersion: v1\nkind: Pod\nmetadata: {name: hog}\nspec:\n  restartPolicy: Never\n"
@@ -399,6 +405,71 @@ static void test_oom_kill_is_reported_by_the_kernel(void **state)
 	t_run_cleanup(&r);
 }
 
+/* Reads the run's pod watch on api.sock until pod <argv[2]> is Ready (bounded by timeout). */
+static const char ready_py[] =
+	"import json, socket, sys\n"
+	"s = socket.socket(socket.AF_UNIX)\n"
+	"s.connect(sys.argv[1])\n"
+	"s.sendall(('GET /api/v1/namespaces/default/pods?watch=true&fieldSelector=metadata.name%3D'"
+	" + sys.argv[2] + ' HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n').encode())\n"
+	"buf = b''\n"
+	"while True:\n"
+	"    d = s.recv(65536)\n"
+	"    if not d: sys.exit(1)\n"
+	"    buf += d\n"
+	"    *lines, buf = buf.split(b'\\n')\n"
+	"    for l in lines:\n"
+	"        l = l.strip()\n"
+	"        if not l.startswith(b'{'): continue\n"
+	"        o = json.loads(l)['object']\n"
+	"        for c in o.get('status', {}).get('conditions', []):\n"
+	"            if c['type'] == 'Ready' and c['status'] == 'True': sys.exit(0)\n";
+
+/*
+ * upstream test/e2e/common/node/container_probe.go "with readiness probe should not be ready
+ * before initial delay and never restart": the kernel sees the port listen at once, and still
+ * the first readiness attempt waits for initialDelaySeconds (kubelet worker.doProbe).
+ */
+static void test_listen_does_not_bypass_initial_delay(void **state)
+{
+	struct t_run r = {0};
+	const struct t_event *started;
+	char yaml[1024], script[400], cmd[1200];
+	int port = t_free_port();
+	uint64_t ready_ms;
+
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: delay}\nspec:\n"
+		 "  terminationGracePeriodSeconds: 1\n  containers:\n"
+		 "  - name: app\n    image: demo\n"
+		 "    command: [demo-app, serve, --port, \"%d\"]\n"
+		 "    readinessProbe: {tcpSocket: {port: %d}, initialDelaySeconds: 3, "
+		 "periodSeconds: 10}\n",
+		 port, port);
+	start_with_bpf(&r, yaml, NULL);
+	started = t_wait_event(&r, "Started", "app", 0, 5000);
+	snprintf(script, sizeof(script), "%s/ready.py", r.dir);
+	{
+		FILE *f = fopen(script, "w");
+
+		assert_non_null(f);
+		fputs(ready_py, f);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "timeout 10 /usr/bin/python3 %s %s/api.sock delay", script,
+		 r.state_dir);
+	assert_int_equal(t_system(cmd, NULL, 0), 0);
+	ready_ms = t_now_ms();
+	if (ready_ms - started->at_ms < 2900)
+		fail_msg("Ready %llu ms after Started, before initialDelaySeconds (3 s)",
+			 (unsigned long long)(ready_ms - started->at_ms));
+	assert_true(ready_ms - started->at_ms < 4500);
+	assert_int_equal(t_count_events(&r, "Unhealthy", "app"), 0);
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +482,7 @@ int main(void)
 		T_TEST(test_healthy_listener_under_load_is_never_not_accepting),
 		T_TEST(test_listener_that_stops_accepting_is_not_accepting_within_2x_timeout),
 		cmocka_unit_test(test_oom_kill_is_reported_by_the_kernel),
+		T_TEST(test_listen_does_not_bypass_initial_delay),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

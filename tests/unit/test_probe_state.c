@@ -19,12 +19,14 @@
 #include "podprobe/probe.h"
 
 #define SEC PP_NSEC_PER_SEC
-#define MS PP_NSEC_PER_MSEC
+#define MS  PP_NSEC_PER_MSEC
 
 static struct pp_probe_cfg cfg(pp_nsec period, uint32_t success, uint32_t failure)
 {
-	return (struct pp_probe_cfg){ .period = period, .timeout = SEC,
-				      .success_threshold = success, .failure_threshold = failure };
+	return (struct pp_probe_cfg){.period = period,
+				     .timeout = SEC,
+				     .success_threshold = success,
+				     .failure_threshold = failure};
 }
 
 /* Run one attempt at the worker's due time with <r>; returns whether a verdict was published. */
@@ -57,10 +59,11 @@ static void test_defaults_and_annotations(void **state)
 	assert_int_equal(got.fast_period, 0);
 
 	pod->annotations = calloc(4, sizeof(*pod->annotations));
-	pod->annotations[0] = (struct pp_kv){ strdup(PP_ANN_PERIOD_MS), strdup("200") };
-	pod->annotations[1] = (struct pp_kv){ strdup("probe.podprobe.io/app.period-ms"), strdup("50") };
-	pod->annotations[2] = (struct pp_kv){ strdup(PP_ANN_TIMEOUT_MS), strdup("30") };
-	pod->annotations[3] = (struct pp_kv){ strdup(PP_ANN_FAST_UNTIL_READY), strdup("10") };
+	pod->annotations[0] = (struct pp_kv){strdup(PP_ANN_PERIOD_MS), strdup("200")};
+	pod->annotations[1] =
+		(struct pp_kv){strdup("probe.podprobe.io/app.period-ms"), strdup("50")};
+	pod->annotations[2] = (struct pp_kv){strdup(PP_ANN_TIMEOUT_MS), strdup("30")};
+	pod->annotations[3] = (struct pp_kv){strdup(PP_ANN_FAST_UNTIL_READY), strdup("10")};
 	pod->n_annotations = 4;
 	c->readiness.set = true;
 	assert_int_equal(pp_probe_cfg_from_spec(pod, c, PP_PROBE_READINESS, &got), 0);
@@ -105,7 +108,33 @@ static void test_first_attempt_after_initial_delay_and_spread(void **state)
 	pp_probe_worker_arm(&w, &c, 1, 100 * SEC, 300 * MS);
 	assert_false(pp_probe_worker_due(&w, 105 * SEC));
 	assert_true(pp_probe_worker_due(&w, 105 * SEC + 300 * MS));
-	assert_false(pp_probe_worker_due(&(struct pp_probe_worker){ .next_at = 0 }, 1));
+	assert_false(pp_probe_worker_due(&(struct pp_probe_worker){.next_at = 0}, 1));
+}
+
+/*
+ * Kernel pokes (a LISTEN, a closed listener) and startup's success never bring an attempt
+ * before initialDelaySeconds: kubelet's worker.doProbe skips them all until then (upstream
+ * e2e "should not be ready before initial delay and never restart").
+ */
+static void test_pokes_respect_the_initial_delay(void **state)
+{
+	struct pp_probe_cfg c = cfg(10 * SEC, 1, 3);
+	struct pp_probe_worker w;
+
+	c.initial_delay = 3 * SEC;
+	pp_probe_worker_init(&w, PP_PROBE_READINESS);
+	pp_probe_worker_arm(&w, &c, 1, 100 * SEC, 0);
+	pp_probe_worker_poke(&w, 100 * SEC + 500 * MS); /* the port began to listen */
+	assert_false(pp_probe_worker_due(&w, 102 * SEC));
+	assert_true(pp_probe_worker_due(&w, 103 * SEC));
+	pp_probe_worker_burst(&w, 101 * SEC); /* it closed */
+	assert_false(pp_probe_worker_due(&w, 102 * SEC + 999 * MS));
+	assert_true(pp_probe_worker_due(&w, 103 * SEC));
+	/* After the delay a poke is immediate. */
+	pp_probe_worker_begin(&w, &c, 103 * SEC);
+	pp_probe_worker_result(&w, &c, PP_RESULT_SUCCESS, &(struct pp_probe_change){0});
+	pp_probe_worker_poke(&w, 104 * SEC);
+	assert_true(pp_probe_worker_due(&w, 104 * SEC));
 }
 
 static void test_readiness_publishes_only_at_thresholds(void **state)
@@ -236,18 +265,19 @@ static void test_event_texts(void **state)
 {
 	char buf[128];
 
-	assert_string_equal(pp_probe_event(PP_PROBE_LIVENESS, PP_RESULT_FAILURE, "boom", buf,
-					   sizeof(buf)),
-			    "Unhealthy");
+	assert_string_equal(
+		pp_probe_event(PP_PROBE_LIVENESS, PP_RESULT_FAILURE, "boom", buf, sizeof(buf)),
+		"Unhealthy");
 	assert_string_equal(buf, "Liveness probe failed: boom");
-	assert_string_equal(pp_probe_event(PP_PROBE_READINESS, PP_RESULT_WARNING, "x", buf,
-					   sizeof(buf)),
-			    "ProbeWarning");
+	assert_string_equal(
+		pp_probe_event(PP_PROBE_READINESS, PP_RESULT_WARNING, "x", buf, sizeof(buf)),
+		"ProbeWarning");
 	assert_string_equal(buf, "Readiness probe warning: x");
 	assert_string_equal(pp_probe_event(PP_PROBE_STARTUP, PP_RESULT_UNKNOWN, "port x not found",
 					   buf, sizeof(buf)),
 			    "Unhealthy");
-	assert_string_equal(buf, "Startup probe errored and resulted in unknown state: port x not found");
+	assert_string_equal(
+		buf, "Startup probe errored and resulted in unknown state: port x not found");
 	assert_null(pp_probe_event(PP_PROBE_STARTUP, PP_RESULT_SUCCESS, "", buf, sizeof(buf)));
 }
 
@@ -256,9 +286,9 @@ static void test_random_results_keep_invariants(void **state)
 	unsigned int seed = 99;
 
 	for (int round = 0; round < 500; round++) {
-		struct pp_probe_cfg c = cfg((pp_nsec)(1 + rand_r(&seed) % 10) * SEC,
-					    1 + (uint32_t)(rand_r(&seed) % 3),
-					    1 + (uint32_t)(rand_r(&seed) % 4));
+		struct pp_probe_cfg c =
+			cfg((pp_nsec)(1 + rand_r(&seed) % 10) * SEC,
+			    1 + (uint32_t)(rand_r(&seed) % 3), 1 + (uint32_t)(rand_r(&seed) % 4));
 		enum pp_probe_kind kind = (enum pp_probe_kind)(rand_r(&seed) % 3);
 		struct pp_probe_worker w;
 		pp_nsec now = 0;
@@ -272,7 +302,8 @@ static void test_random_results_keep_invariants(void **state)
 		for (int i = 0; i < 100 && !w.on_hold; i++) {
 			enum pp_probe_result r = (enum pp_probe_result)(rand_r(&seed) % 4);
 			struct pp_probe_change chg;
-			uint8_t v = r == PP_RESULT_FAILURE ? PP_VERDICT_FAILURE : PP_VERDICT_SUCCESS;
+			uint8_t v =
+				r == PP_RESULT_FAILURE ? PP_VERDICT_FAILURE : PP_VERDICT_SUCCESS;
 
 			if (rand_r(&seed) % 5 == 0)
 				pp_probe_worker_burst(&w, now);
@@ -288,8 +319,9 @@ static void test_random_results_keep_invariants(void **state)
 			last = v;
 			/* A verdict flips only after threshold consecutive equal results. */
 			if (chg.published)
-				assert_true(run >= (int)(v == PP_VERDICT_SUCCESS ? c.success_threshold :
-										    c.failure_threshold));
+				assert_true(run >= (int)(v == PP_VERDICT_SUCCESS
+								 ? c.success_threshold
+								 : c.failure_threshold));
 		}
 	}
 }
@@ -300,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_annotations),
 		cmocka_unit_test(test_initial_verdicts_per_kind),
 		cmocka_unit_test(test_first_attempt_after_initial_delay_and_spread),
+		cmocka_unit_test(test_pokes_respect_the_initial_delay),
 		cmocka_unit_test(test_readiness_publishes_only_at_thresholds),
 		cmocka_unit_test(test_unknown_results_change_nothing),
 		cmocka_unit_test(test_liveness_trip_and_startup_success_put_the_worker_on_hold),

@@ -100,7 +100,9 @@ void pp_probe_worker_arm(struct pp_probe_worker *w, const struct pp_probe_cfg *c
 	w->published = kind == PP_PROBE_READINESS  ? PP_VERDICT_FAILURE
 		       : kind == PP_PROBE_LIVENESS ? PP_VERDICT_SUCCESS
 						   : PP_VERDICT_NONE;
-	w->next_at = started_at + cfg->initial_delay + spread;
+	/* kubelet's worker.doProbe skips every attempt, triggered ones too, until the delay. */
+	w->not_before = started_at + cfg->initial_delay;
+	w->next_at = w->not_before + spread;
 }
 
 void pp_probe_worker_restore(struct pp_probe_worker *w, uint8_t published)
@@ -134,8 +136,17 @@ void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now)
 	if (!w->instance || w->on_hold)
 		return;
 	w->burst = true;
-	if (w->next_at > now)
-		w->next_at = now;
+	pp_probe_worker_poke(w, now);
+}
+
+void pp_probe_worker_poke(struct pp_probe_worker *w, pp_nsec at)
+{
+	if (!w->instance || w->on_hold)
+		return;
+	if (at < w->not_before)
+		at = w->not_before;
+	if (w->next_at > at)
+		w->next_at = at;
 }
 
 static void advance(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now)

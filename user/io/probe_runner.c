@@ -247,10 +247,7 @@ void pp_probe_runner_disarm(struct pp_probe_runner *r, struct pp_probe_job *job)
 
 void pp_probe_runner_poke(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec at)
 {
-	if (!job->w.instance || job->w.on_hold)
-		return;
-	if (job->w.next_at > at)
-		job->w.next_at = at;
+	pp_probe_worker_poke(&job->w, at);
 	arm_timer(r, job);
 }
 
