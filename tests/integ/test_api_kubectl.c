@@ -379,6 +379,29 @@ static void test_more_commands(void **state)
 	assert_string_equal(K.out, "line 1\nline 2\nline 3\nline 4\nline 5\n");
 	assert_int_equal(kubectl("logs talk --tail 2"), 0);
 	assert_string_equal(K.out, "line 4\nline 5\n");
+	/* Each line with the time it was written (0.3 s apart), RFC3339Nano as kubelet's. */
+	assert_int_equal(kubectl("logs talk --timestamps"), 0);
+	{
+		double t[5];
+		char *p = K.out;
+
+		for (int i = 0; i < 5; i++) {
+			unsigned int h, m;
+			double sec;
+			char text[16];
+
+			assert_int_equal(sscanf(p, "%*4d-%*2d-%*2dT%2u:%2u:%lfZ %15[^\n]", &h, &m,
+						&sec, text),
+					 4);
+			assert_int_equal(strlen(p) > 31 && p[19] == '.' && p[29] == 'Z', 1);
+			t[i] = h * 3600.0 + m * 60.0 + sec;
+			p = strchr(p, '\n');
+			assert_non_null(p);
+			p++;
+		}
+		for (int i = 1; i < 5; i++)
+			assert_true(t[i] - t[i - 1] > 0.2 && t[i] - t[i - 1] < 0.6);
+	}
 	assert_int_equal(kubectl("get pod talk -o yaml"), 0);
 	assert_non_null(strstr(K.out, "phase: Succeeded"));
 	assert_non_null(strstr(K.out, "reason: Completed"));

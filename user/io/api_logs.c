@@ -2,9 +2,11 @@
 /*
  * pods/NAME/log: a container's log file as text/plain, as kubelet serves it
  * (pkg/kubelet/kuberuntime/logs and the apiserver's pod log REST): container=, previous=,
- * tailLines=, limitBytes=, and follow= which streams what the container writes (inotify on the
- * loop) until its instance ends. Errors use the apiserver's texts
- * (pkg/registry/core/pod/strategy.go LogLocation and validateContainer).
+ * tailLines=, limitBytes=, timestamps=, sinceSeconds=, sinceTime=, and follow= which streams
+ * what the container writes (inotify on the loop) until its instance ends. Line times come
+ * from the log's index (podprobe/log_index.h; its header says how precise they are). Errors
+ * use the apiserver's texts (pkg/registry/core/pod/strategy.go LogLocation and
+ * validateContainer, pkg/apis/core/validation ValidatePodLogOptions).
  */
 #include "api_int.h"
 
@@ -16,6 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "podprobe/clock.h"
+#include "podprobe/log_index.h"
+#include "podprobe/log_times.h"
 #include "podprobe/logs.h"
 #include "podprobe/loop.h"
 #include "podprobe/pod.h"
@@ -32,6 +37,11 @@ struct api_follow {
 	int fd;
 	int wd;
 	int64_t limit; /* bytes left under limitBytes, -1 none */
+	bool lines;    /* timestamps or since: line by line (sel, idx, recs, pos) */
+	struct pp_log_sel sel;
+	struct pp_log_index_reader idx;
+	struct pp_log_recs recs;
+	uint64_t pos; /* the file offset the next line starts at */
 	struct api_follow *next;
 };
 
@@ -62,6 +72,10 @@ static void follow_free(struct api_follow *f)
 	if (f->wd >= 0 && api->ino)
 		inotify_rm_watch(api->ino->fd, f->wd);
 	close(f->fd);
+	if (f->lines) {
+		pp_log_index_close(&f->idx);
+		pp_log_recs_fini(&f->recs);
+	}
 	free(f);
 }
 
@@ -95,6 +109,46 @@ static ssize_t pump(struct pp_api_conn *conn, int fd, int64_t *limit, bool strea
 	return total;
 }
 
+/*
+ * Line mode of a follow: send the complete lines past f->pos (every line once <final>),
+ * timed by the index as it grows. Returns bytes consumed or -errno.
+ */
+static ssize_t pump_lines(struct api_follow *f, bool final)
+{
+	char buf[LOG_CHUNK];
+	ssize_t total = 0, r;
+
+	if (pp_log_index_read(&f->idx, &f->recs) < 0)
+		return -ENOMEM;
+	while (f->sel.limit != 0) {
+		struct pp_log_out out = {0};
+		pp_wall_ns after;
+		long used;
+
+		r = pread(f->fd, buf, sizeof(buf), (off_t)f->pos);
+		if (r <= 0)
+			return r < 0 && errno != EAGAIN ? -errno : total;
+		after = pp_log_index_tail_time(f->fd,
+					       f->recs.n ? f->recs.v[f->recs.n - 1].t : INT64_MIN);
+		used = pp_log_render(&f->sel, f->recs.v, f->recs.n, after, buf, (size_t)r, f->pos,
+				     final, &out);
+		/* A line longer than a chunk goes out in pieces, each with its time. */
+		if (used == 0 && r == (ssize_t)sizeof(buf))
+			used = pp_log_render(&f->sel, f->recs.v, f->recs.n, after, buf, (size_t)r,
+					     f->pos, true, &out);
+		if (used > 0 && out.len && pp_api_stream_write(f->conn, out.buf, out.len) < 0)
+			used = -EPIPE;
+		pp_log_out_fini(&out);
+		if (used <= 0)
+			return used < 0 ? used : total;
+		f->pos += (uint64_t)used;
+		total += used;
+		if (pp_api_conn_backlog(f->conn) > LOG_MAX_REPLY)
+			break;
+	}
+	return total;
+}
+
 /* Start <fd> <n> lines before its end (tailLines). */
 static void seek_tail(int fd, long n)
 {
@@ -104,6 +158,10 @@ static void seek_tail(int fd, long n)
 
 	if (end <= 0)
 		return;
+	if (n == 0) {
+		lseek(fd, end, SEEK_SET); /* tailLines=0: nothing (pkg/util/tail) */
+		return;
+	}
 	while (pos > 0) {
 		size_t len = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
 		ssize_t r;
@@ -169,8 +227,11 @@ void pp_api_logs_wake(struct pp_api *api, bool all)
 		ssize_t r;
 
 		next = f->next;
-		r = pump(f->conn, f->fd, f->limit >= 0 ? &f->limit : NULL, true);
-		if (r < 0 || over || f->limit == 0) {
+		if (f->lines)
+			r = pump_lines(f, over);
+		else
+			r = pump(f->conn, f->fd, f->limit >= 0 ? &f->limit : NULL, true);
+		if (r < 0 || over || f->limit == 0 || (f->lines && f->sel.limit == 0)) {
 			struct pp_api_conn *c = f->conn;
 
 			pp_api_conn_on_close(c, NULL, NULL);
@@ -201,6 +262,120 @@ static void bad(struct pp_api_conn *conn, const char *fmt, const char *a, const 
 	pp_api_reply_status(conn, 400, "BadRequest", msg, NULL, NULL);
 }
 
+/*
+ * sinceSeconds= / sinceTime= as the apiserver takes them (metav1 query conversion, then
+ * ValidatePodLogOptions) and kubelet's NewLogOptions. Returns 0 with <ret> (INT64_MIN:
+ * neither), or -EINVAL once it answered.
+ */
+static int parse_since(struct pp_api_conn *conn, const struct pp_http_req *req, const char *name,
+		       pp_wall_ns *ret)
+{
+	char secs[32], when[64], msg[400], *end;
+	bool has_secs, has_time;
+	pp_wall_ns t = INT64_MIN;
+	long long n = 0;
+
+	has_secs = pp_http_query_get(req->query, "sinceSeconds", secs, sizeof(secs)) > 0;
+	has_time = pp_http_query_get(req->query, "sinceTime", when, sizeof(when)) > 0;
+	if (has_secs) {
+		errno = 0;
+		n = strtoll(secs, &end, 10);
+		if (errno || *end || end == secs) {
+			bad(conn, "sinceSeconds: invalid value \"%s\"%s", secs, "");
+			return -EINVAL;
+		}
+	}
+	if (has_time && pp_log_time_parse(when, &t) < 0) {
+		bad(conn, "parsing time \"%s\" as \"2006-01-02T15:04:05Z07:00\": cannot parse%s",
+		    when, "");
+		return -EINVAL;
+	}
+	if ((has_secs && n < 1) || (has_secs && has_time)) {
+		snprintf(msg, sizeof(msg), "PodLogOptions \"%s\" is invalid: %s", name,
+			 has_time ? "[]: Forbidden: at most one of `sinceTime` or `sinceSeconds` "
+				    "may be specified"
+				  : "sinceSeconds: Invalid value: ");
+		if (!has_time)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+				 "%lld: must be greater than 0", n);
+		pp_api_reply_status(conn, 422, "Invalid", msg, name, "PodLogOptions");
+		return -EINVAL;
+	}
+	if (has_secs) {
+		if (n > INT64_MAX / (long long)PP_NSEC_PER_SEC)
+			n = INT64_MAX / (long long)PP_NSEC_PER_SEC;
+		t = pp_clock_wall() - (pp_wall_ns)n * (pp_wall_ns)PP_NSEC_PER_SEC;
+	}
+	*ret = t;
+	return 0;
+}
+
+/*
+ * The offset of the first line at or after <from> whose time is at least <since> (INT64_MIN:
+ * <from> itself), reading the index of <fd> into <recs>.
+ */
+static uint64_t since_start(int fd, struct pp_log_index_reader *idx, struct pp_log_recs *recs,
+			    pp_wall_ns since, uint64_t from)
+{
+	struct stat st;
+	uint64_t b, size;
+	char c[4096];
+	ssize_t r;
+
+	if (pp_log_index_read(idx, recs) < 0 || since == INT64_MIN || fstat(fd, &st) < 0)
+		return from;
+	size = (uint64_t)st.st_size;
+	b = pp_log_since_offset(recs->v, recs->n, since,
+				pp_log_index_tail_time(fd, recs->n ? recs->v[recs->n - 1].t : 0),
+				size);
+	if (b <= from)
+		return from;
+	/* b may fall inside a line that began earlier: start at the next line. */
+	for (uint64_t at = b - 1; at < size; at += (uint64_t)r) {
+		r = pread(fd, c, sizeof(c), (off_t)at);
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r; i++)
+			if (c[i] == '\n')
+				return at + (uint64_t)i + 1;
+	}
+	return size;
+}
+
+/* Answer with the lines of <fd> from its offset on, as <sel> asks (timestamps, since). */
+static void reply_lines(struct pp_api_conn *conn, int fd, struct pp_log_sel *sel)
+{
+	struct pp_log_index_reader idx;
+	struct pp_log_recs recs = {0};
+	struct pp_log_out out = {0};
+	uint64_t from = (uint64_t)lseek(fd, 0, SEEK_CUR);
+	char *body = malloc(LOG_MAX_REPLY);
+	ssize_t len = 0, r;
+	long rc = -ENOMEM;
+
+	pp_log_index_open(fd, &idx);
+	from = since_start(fd, &idx, &recs, sel->since, from);
+	/* At most LOG_MAX_REPLY of the file per reply, as without timestamps. */
+	while (body && len < (ssize_t)LOG_MAX_REPLY) {
+		r = pread(fd, body + len, LOG_MAX_REPLY - (size_t)len, (off_t)from + len);
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	if (body)
+		rc = pp_log_render(sel, recs.v, recs.n,
+				   pp_log_index_tail_time(fd, recs.n ? recs.v[recs.n - 1].t : 0),
+				   body, (size_t)len, from, true, &out);
+	if (rc < 0)
+		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
+	else
+		pp_api_reply(conn, 200, "text/plain", NULL, out.len ? out.buf : "", out.len);
+	pp_log_out_fini(&out);
+	pp_log_recs_fini(&recs);
+	pp_log_index_close(&idx);
+	free(body);
+}
+
 void pp_api_pod_log(struct pp_api *api, struct pp_api_conn *conn, const struct pp_http_req *req,
 		    const char *ns, const char *name)
 {
@@ -208,6 +383,7 @@ void pp_api_pod_log(struct pp_api *api, struct pp_api_conn *conn, const struct p
 	char cname[254], buf[32], path[64], msg[400];
 	bool follow, previous;
 	const struct pp_container_state *cs;
+	struct pp_log_sel sel = {false, INT64_MIN, -1, -1};
 	int64_t limit = -1;
 	long tail = -1;
 	uint32_t ci;
@@ -240,14 +416,10 @@ void pp_api_pod_log(struct pp_api *api, struct pp_api_conn *conn, const struct p
 		tail = strtol(buf, NULL, 10);
 	if (pp_http_query_get(req->query, "limitBytes", buf, sizeof(buf)) > 0)
 		limit = strtoll(buf, NULL, 10);
-	if (pp_http_query_get(req->query, "timestamps", buf, sizeof(buf)) >= 0 &&
-	    strcmp(buf, "false")) {
-		bad(conn,
-		    "timestamps: podprobe keeps container output as written, without "
-		    "per-line times%s%s",
-		    "", "");
+	sel.timestamps = pp_http_query_get(req->query, "timestamps", buf, sizeof(buf)) >= 0 &&
+			 strcmp(buf, "false");
+	if (parse_since(conn, req, name, &sel.since) < 0)
 		return;
-	}
 	cs = &pr->st.c[ci];
 	if (!previous && !cs->instance) {
 		bad(conn, "container \"%s\" in pod \"%s\" is waiting to start: ContainerCreating",
@@ -268,7 +440,14 @@ void pp_api_pod_log(struct pp_api *api, struct pp_api_conn *conn, const struct p
 	}
 	if (tail >= 0)
 		seek_tail(fd, tail);
-	if (!follow || previous || !cs->alive) {
+	sel.limit = limit;
+	if (sel.timestamps || sel.since != INT64_MIN) {
+		if (!follow || previous || !cs->alive) {
+			reply_lines(conn, fd, &sel);
+			close(fd);
+			return;
+		}
+	} else if (!follow || previous || !cs->alive) {
 		char *body = malloc(LOG_MAX_REPLY);
 		ssize_t len = 0, r;
 
@@ -309,6 +488,13 @@ void pp_api_pod_log(struct pp_api *api, struct pp_api_conn *conn, const struct p
 		f->instance = cs->instance;
 		f->fd = fd;
 		f->limit = limit;
+		if (sel.timestamps || sel.since != INT64_MIN) {
+			f->lines = true;
+			f->sel = sel;
+			pp_log_index_open(fd, &f->idx);
+			f->pos = (uint64_t)lseek(fd, 0, SEEK_CUR);
+			f->pos = since_start(fd, &f->idx, &f->recs, sel.since, f->pos);
+		}
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		f->wd = inotify_add_watch(api->ino->fd, path, IN_MODIFY | IN_CLOSE_WRITE);
 		f->next = api->follows;

@@ -25,6 +25,7 @@
 #include "podprobe/expand.h"
 #include "podprobe/kubefmt.h"
 #include "podprobe/lifecycle.h"
+#include "podprobe/log_index.h"
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 #include "podprobe/metrics.h"
@@ -187,6 +188,9 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 		pp_lc_on_started(&pr->st, ci, instance, pp_clock_now(), acts);
 		pp_sup_probes_arm(c, instance, pp_clock_now(), NULL);
 		pp_sup_bpf_track(c);
+		/* The file's bytes get the times they were written (kubectl logs --timestamps). */
+		pp_log_index_watch(sup->log_index, sup->cfg->state_dir, pr->key, cs->name,
+				   req.restart, true);
 		/* At once: a podprobe killed from here on re-adopts it instead of starting twice.
 		 */
 		pp_sup_record_write(pr);
@@ -225,6 +229,8 @@ void pp_sup_container_adopted(struct cont_rt *c, const uint8_t *published)
 		pp_log_errno(PP_LOG_ERR, rc, "cannot watch container '%s'", cs->name);
 	pp_sup_probes_arm(c, c->instance, pr->st.c[c->ci].started_at, published);
 	pp_sup_bpf_track(c);
+	pp_log_index_watch(pr->sup->log_index, pr->sup->cfg->state_dir, pr->key, cs->name,
+			   pr->st.c[c->ci].restart_count, false);
 }
 
 /* ---- actions and timers ------------------------------------------------------------------------
@@ -366,6 +372,8 @@ void pp_sup_container_exited(struct cont_rt *c, uint32_t instance, const struct 
 {
 	struct pod_rt *pr = c->pod;
 
+	pp_log_index_unwatch(pr->sup->log_index, pr->key, pp_pod_container(pr->spec, c->ci)->name,
+			     pr->st.c[c->ci].restart_count);
 	c->instance = 0;
 	c->cgroup_id = 0;
 	c->oom_seen = false;
@@ -1097,6 +1105,10 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		if (err < 0)
 			goto out_pods;
 	}
+	/* Without it logs still work: their lines then get the file's mtime. */
+	err = pp_log_index_new(sup.loop, &sup.log_index);
+	if (err < 0)
+		pp_log_errno(PP_LOG_WARN, err, "log line times: cannot watch the log files");
 	if (sup.table)
 		pp_sched_push(&sup.sched, pp_clock_now() + UI_PERIOD, SUP_UI_KEY, 0);
 	err = pp_api_start(&sup);
@@ -1125,10 +1137,12 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 
 	while (!run_over(&sup)) {
 		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
-		pp_nsec anext = pp_api_next(&sup);
+		pp_nsec anext = pp_api_next(&sup), lnext = pp_log_index_next(sup.log_index);
 
 		if (pnext < next)
 			next = pnext;
+		if (lnext < next)
+			next = lnext;
 		err = pp_loop_run_once(sup.loop, anext < next ? anext : next);
 		if (err < 0) {
 			pp_log_errno(PP_LOG_ERR, err, "event loop failed");
@@ -1136,6 +1150,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			goto out_pods;
 		}
 		pp_probe_runner_run(sup.runner, pp_clock_now());
+		pp_log_index_run(sup.log_index, pp_clock_now());
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
 		pp_api_run(&sup, pp_clock_now());
@@ -1153,6 +1168,8 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 out_pods:
 	pp_sup_static_stop(&sup);
 	pp_api_stop(&sup);
+	pp_log_index_free(sup.log_index);
+	sup.log_index = NULL;
 	if (sup.keep) {
 		/* Kept for the next run: every record as things stand now. */
 		for (i = 0; i < sup.n_pods; i++)

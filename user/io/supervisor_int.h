@@ -37,6 +37,7 @@
 
 struct pp_supervisor;
 struct pp_api;
+struct pp_log_index;
 struct sup_static;
 struct pp_event;
 struct pod_rt;
@@ -149,19 +150,20 @@ struct pp_supervisor {
 	int pods_fd;	      /* <state>/pods: records and saved manifests, -1 none */
 	bool durable;	      /* the state directory outlives a reboot: fsync records */
 	char boot_id[40];
-	struct pp_pod_list saved;    /* specs read back from saved manifests (leaving pods) */
-	bool running;		     /* the pods began: their records are this run's to remove */
-	bool keep;		     /* --keep-pods and a SIGINT/SIGTERM: end, the pods run on */
-	size_t max_pods;	     /* slots of <pods>: an address range reserved once, so a
-				      * pod never moves; pages are touched only as pods come */
-	bool stopping;		     /* SIGINT/SIGTERM: the run ends once every pod is gone */
-	struct pp_api *api;	     /* the Kubernetes API, NULL when not served */
-	struct sup_static *statics;  /* watched manifest directories, NULL none */
-	uint64_t rv;		     /* the API's resourceVersion counter */
-	uint32_t hook_gen;	     /* sleep-hook timer generations, unique in the run */
-	char node_name[65];	     /* spec.nodeName: the host's name */
-	struct pp_event_ring events; /* the API's events */
-	struct pp_metrics metrics;   /* the probes' metrics (/metrics) */
+	struct pp_pod_list saved;	/* specs read back from saved manifests (leaving pods) */
+	bool running;			/* the pods began: their records are this run's to remove */
+	bool keep;			/* --keep-pods and a SIGINT/SIGTERM: end, the pods run on */
+	size_t max_pods;		/* slots of <pods>: an address range reserved once, so a
+					 * pod never moves; pages are touched only as pods come */
+	bool stopping;			/* SIGINT/SIGTERM: the run ends once every pod is gone */
+	struct pp_api *api;		/* the Kubernetes API, NULL when not served */
+	struct sup_static *statics;	/* watched manifest directories, NULL none */
+	struct pp_log_index *log_index; /* times of the log files' bytes, NULL none */
+	uint64_t rv;			/* the API's resourceVersion counter */
+	uint32_t hook_gen;		/* sleep-hook timer generations, unique in the run */
+	char node_name[65];		/* spec.nodeName: the host's name */
+	struct pp_event_ring events;	/* the API's events */
+	struct pp_metrics metrics;	/* the probes' metrics (/metrics) */
 };
 
 /* Slot <i> of sup->pods, or NULL when it holds no pod. */
