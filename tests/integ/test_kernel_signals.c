@@ -92,7 +92,10 @@ static void test_sigkilled_container_is_seen_by_the_kernel_and_restarted(void **
 		ev->message,
 		"Container app terminated by signal 9 (SIGKILL): exit code 137, reason Error");
 	assert_string_equal(ev->source, "kernel");
-	assert_non_null(t_wait_event(&r, "Started", "app", 1, 2000));
+	/* The restart is the controller's doing: its events carry no kernel tag (issue 11, 7). */
+	ev = t_wait_event(&r, "Started", "app", 1, 2000);
+	assert_string_equal(ev->source, "");
+	assert_string_equal(t_wait_event(&r, "Pulled", "app", 1, 2000)->source, "");
 	t_run_signal(&r, SIGTERM);
 	t_run_wait_exit(&r, 5000);
 	t_run_cleanup(&r);
@@ -147,7 +150,8 @@ static void test_dying_grandchild_is_reported(void **state)
 	t_run_init(&r);
 	/* main (sleep 1000) -> child (sh child.sh) -> grandchild (sh grandchild.sh, killed). */
 	t_write_manifest(&r, "grandchild.sh", "sleep 0.2\nkill -9 $$\n");
-	t_write_manifest(&r, "child.sh", "sh grandchild.sh\nsleep 100\n");
+	/* A helper that exits 3 first: a script's business, no event (issue 11, item 7). */
+	t_write_manifest(&r, "child.sh", "sh -c 'exit 3'\nsh grandchild.sh\nsleep 100\n");
 	snprintf(yaml, sizeof(yaml),
 		 "apiVersion: v1\nkind: Pod\nmetadata: {name: tree}\nspec:\n  containers:\n"
 		 "  - name: app\n    image: busybox\n"
@@ -159,6 +163,7 @@ static void test_dying_grandchild_is_reported(void **state)
 	assert_string_equal(ev->type, "Warning");
 	assert_non_null(strstr(ev->message, "was killed by signal 9 (SIGKILL)"));
 	assert_string_equal(ev->source, "kernel");
+	assert_int_equal(t_count_events(&r, "ProcessExited", "app"), 1);
 	/* The main process lives on: no restart. */
 	assert_int_equal(t_count_events(&r, "Terminated", "app"), 0);
 	t_run_signal(&r, SIGTERM);

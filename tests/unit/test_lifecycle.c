@@ -118,7 +118,7 @@ static void t_start(struct t_env *e)
 
 static void t_exit(struct t_env *e, uint32_t ci, int code, int sig, bool oom)
 {
-	struct pp_exit_info ex = { .code = code, .signal = sig, .oom_killed = oom };
+	struct pp_exit_info ex = {.code = code, .signal = sig, .oom_killed = oom};
 
 	pp_actions_clear(&e->acts);
 	pp_lc_on_exit(&e->ps, ci, e->ps.c[ci].instance, &ex, t_now(), &e->acts);
@@ -241,7 +241,7 @@ static void test_failed_init_under_always_restarts_with_backoff(void **state)
 
 static void test_crashing_container_backoff_doubles_to_cap(void **state)
 {
-	static const unsigned int want[] = { 0, 10, 20, 40, 80, 160, 300, 300 };
+	static const unsigned int want[] = {0, 10, 20, 40, 80, 160, 300, 300};
 	struct pp_pod *pod = t_pod_new("crash", PP_RESTART_ALWAYS);
 	struct t_env *e;
 
@@ -263,10 +263,11 @@ static void test_crashing_container_backoff_doubles_to_cap(void **state)
 			assert_int_equal(t_count(e, PP_ACT_START, NULL), 0);
 			assert_int_equal(pp_lc_next_deadline(&e->ps), exited + want[i] * SEC);
 			assert_status(e, "CrashLoopBackOff");
-			snprintf(msg, sizeof(msg), "back-off %s restarting", want[i] == 300 ? "5m0s" :
-								want[i] == 160 ? "2m40s" :
-								want[i] == 80  ? "1m20s" :
-										 "");
+			snprintf(msg, sizeof(msg), "back-off %s restarting",
+				 want[i] == 300	  ? "5m0s"
+				 : want[i] == 160 ? "2m40s"
+				 : want[i] == 80  ? "1m20s"
+						  : "");
 			if (want[i] >= 80)
 				assert_memory_equal(e->ps.c[0].message, msg, strlen(msg));
 			t_clock_set(exited + want[i] * SEC);
@@ -453,7 +454,7 @@ static void test_exit_reported_twice_is_handled_once(void **state)
 {
 	struct pp_pod *pod = t_pod_new("svc", PP_RESTART_NEVER);
 	struct t_env *e;
-	struct pp_exit_info ex = { .code = 1 };
+	struct pp_exit_info ex = {.code = 1};
 	uint32_t inst;
 
 	t_pod_add(pod, "app", false, false);
@@ -489,7 +490,8 @@ static void test_start_failure_is_start_error_with_failed_event(void **state)
 			      t_now(), &e->acts);
 	a = t_find(e, PP_ACT_EVENT, "Failed");
 	assert_non_null(a);
-	assert_string_equal(a->message, "Error: exec: \"nope\": executable file not found in $PATH");
+	assert_string_equal(a->message,
+			    "Error: exec: \"nope\": executable file not found in $PATH");
 	assert_int_equal(e->ps.c[0].term.exit_code, 128);
 	assert_string_equal(e->ps.c[0].term.reason, "StartError");
 	assert_int_equal(e->ps.phase, PP_PHASE_FAILED);
@@ -498,7 +500,7 @@ static void test_start_failure_is_start_error_with_failed_event(void **state)
 
 /* ---- CreateContainerConfigError ------------------------------------------------------------ */
 
-#define NONROOT_MSG                                                                     \
+#define NONROOT_MSG                                                                               \
 	"container has runAsNonRoot and image will run as root (pod: \"svc_default(0000-uid)\", " \
 	"container: app)"
 
@@ -913,7 +915,8 @@ static void test_restarts_column_shows_age_of_last_exit(void **state)
 	t_env_free(e);
 }
 
-/* ---- lifecycle hooks --------------------------------------------------------------------------- */
+/* ---- lifecycle hooks ---------------------------------------------------------------------------
+ */
 
 static const struct pp_action *t_find_hook(const struct t_env *e, enum pp_hook_kind hook)
 {
@@ -1009,6 +1012,45 @@ static void test_pre_stop_runs_before_sigterm(void **state)
 	assert_int_equal(t_find(e, PP_ACT_SIGNAL, NULL)->signo, SIGTERM);
 	/* The hook's time counts against the grace period. */
 	assert_int_equal(pp_lc_next_deadline(&e->ps), deleted + 10 * SEC);
+	t_env_free(e);
+}
+
+/*
+ * P2.12, upstream e2e "should mark readiness on pods to false while pod is in progress of
+ * terminating": during preStop and the grace period readiness goes on (liveness and startup
+ * stop), and a failure turns the container unready while it still runs.
+ */
+static void test_readiness_goes_on_while_the_pod_terminates(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct pp_container_spec *a;
+	struct t_env *e;
+
+	pod->termination_grace_s = 30;
+	a = t_pod_add(pod, "a", false, false);
+	a->has_pre_stop = true;
+	a->readiness.set = true;
+	a->liveness.set = true;
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	pp_lc_on_probe_verdict(&e->ps, 0, e->ps.c[0].instance, PP_PROBE_READINESS, true, t_now(),
+			       &e->acts);
+	assert_true(e->ps.c[0].ready);
+	pp_lc_delete(&e->ps, t_now(), &e->acts);
+	assert_non_null(t_find_hook(e, PP_HOOK_PRE_STOP));
+	assert_true(pp_lc_probe_allowed(&e->ps, 0, PP_PROBE_READINESS));
+	assert_false(pp_lc_probe_allowed(&e->ps, 0, PP_PROBE_LIVENESS));
+	assert_false(pp_lc_probe_allowed(&e->ps, 0, PP_PROBE_STARTUP));
+	t_clock_advance(2 * SEC);
+	pp_lc_on_probe_verdict(&e->ps, 0, e->ps.c[0].instance, PP_PROBE_READINESS, false, t_now(),
+			       &e->acts);
+	assert_false(e->ps.c[0].ready);
+	assert_int_equal(e->ps.c[0].state, PP_CSTATE_RUNNING);
+	/* A liveness failure now kills nothing more (the stop is under way). */
+	pp_lc_on_probe_verdict(&e->ps, 0, e->ps.c[0].instance, PP_PROBE_LIVENESS, false, t_now(),
+			       &e->acts);
+	assert_int_equal(t_count(e, PP_ACT_SIGNAL, NULL), 0);
 	t_env_free(e);
 }
 
@@ -1146,7 +1188,8 @@ static void test_random_inputs_keep_invariants(void **state)
 				const struct pp_container_state *c = &e->ps.c[i];
 
 				/* R.7: every instance the runtime created, less the current. */
-				assert_int_equal(c->created, c->instance - (c->start_pending ? 1 : 0));
+				assert_int_equal(c->created,
+						 c->instance - (c->start_pending ? 1 : 0));
 				assert_int_equal(c->restart_count, c->created ? c->created - 1 : 0);
 				assert_false(c->alive && c->start_pending);
 				if (c->state == PP_CSTATE_RUNNING)
@@ -1195,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_post_start_holds_running_and_the_next_container),
 		cmocka_unit_test(test_failed_post_start_kills_and_restarts),
 		cmocka_unit_test(test_pre_stop_runs_before_sigterm),
+		cmocka_unit_test(test_readiness_goes_on_while_the_pod_terminates),
 		cmocka_unit_test(test_pre_stop_overrunning_grace_gets_sigterm_then_sigkill),
 		cmocka_unit_test(test_failed_pre_stop_only_adds_an_event),
 		cmocka_unit_test(test_sidecar_pre_stop_starts_with_termination_but_signal_waits),

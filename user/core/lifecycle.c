@@ -935,13 +935,20 @@ bool pp_lc_probe_allowed(const struct pp_pod_state *ps, uint32_t ci, enum pp_pro
 	if (ci >= ps->n || is_regular_init(ps, ci) || ps->terminal)
 		return false;
 	c = &ps->c[ci];
-	if (!c->alive || c->state != PP_CSTATE_RUNNING || c->stopping)
+	if (!c->alive || c->state != PP_CSTATE_RUNNING)
 		return false;
+	/*
+	 * P2.12: liveness and startup stop once the container or its pod is being stopped;
+	 * readiness goes on until the process is gone, so a container that stops serving during
+	 * its preStop or grace period turns unready (kubelet's prober_manager keeps the readiness
+	 * worker until the container is removed; upstream e2e "should mark readiness on pods to
+	 * false while pod is in progress of terminating").
+	 */
 	switch (kind) {
 	case PP_PROBE_STARTUP:
-		return !ps->terminating && !c->started;
+		return !ps->terminating && !c->stopping && !c->started;
 	case PP_PROBE_LIVENESS:
-		return !ps->terminating && c->started;
+		return !ps->terminating && !c->stopping && c->started;
 	case PP_PROBE_READINESS:
 		return c->started;
 	default:

@@ -114,6 +114,12 @@ static struct cont_rt *find_by_ancestry(struct pp_supervisor *sup, pid_t ppid)
 	return NULL;
 }
 
+static bool crash_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	       sig == SIGABRT || sig == SIGKILL || sig == SIGSYS;
+}
+
 static void ksig_exit(struct pp_supervisor *sup, const struct pp_ksig *sig)
 {
 	struct cont_rt *c = find_by_pid(sup, (pid_t)sig->tgid);
@@ -132,6 +138,17 @@ static void ksig_exit(struct pp_supervisor *sup, const struct pp_ksig *sig)
 	 */
 	if (!c || (!sig->signal && !sig->exit_code) || c->pod->st.c[c->ci].stopping)
 		return;
+	/*
+	 * Non-zero exits and polite signals are a script's business (a grep that matched nothing,
+	 * a helper told to stop); the signals of a crash are worth an event.
+	 */
+	if (!crash_signal(sig->signal)) {
+		pp_log(PP_LOG_DEBUG,
+		       "process %s (pid %u) in container %s exited: code %d, signal %d", sig->comm,
+		       sig->tgid, pp_pod_container(c->pod->spec, c->ci)->name, sig->exit_code,
+		       sig->signal);
+		return;
+	}
 	sname = pp_signal_name(sig->signal);
 	if (sig->signal)
 		snprintf(msg, sizeof(msg),

@@ -73,6 +73,25 @@ void pp_sup_table_draw(struct pp_supervisor *sup)
 	sup->dirty = false;
 }
 
+/*
+ * Only the events a signal itself brings carry its source: a restart that follows a kernel-seen
+ * exit (BackOff, Pulled, Created, Started) is the controller's doing, not the kernel's.
+ */
+static bool kernel_caused(const char *source, const char *reason)
+{
+	static const char *const caused[] = {
+		"Terminated", "PodFailed",    "PodSucceeded",  "Killing",
+		"Unhealthy",  "NotAccepting", "ProcessExited", "OOMKilling",
+	};
+
+	if (!source || strcmp(source, "kernel"))
+		return true;
+	for (size_t i = 0; i < sizeof(caused) / sizeof(caused[0]); i++)
+		if (!strcmp(reason, caused[i]))
+			return true;
+	return false;
+}
+
 /* Print one event (text or JSON line) above the live table. */
 void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
 		       const char *message, pp_nsec now)
@@ -87,7 +106,7 @@ void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, 
 		.type = pp_event_type_str(type),
 		.reason = reason,
 		.message = message,
-		.source = pr->sup->source,
+		.source = kernel_caused(pr->sup->source, reason) ? pr->sup->source : NULL,
 	};
 	size_t size;
 	int len;
