@@ -161,7 +161,10 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
  */
 void pp_runtime_forget(struct pp_proc *p);
 
-/* Send <sig> to the container's process group (and, for SIGKILL, to its whole cgroup). */
+/*
+ * Send <sig> to the container: SIGKILL to its process group and whole cgroup, any other signal
+ * (the stop signal) to its main process only, as container runtimes do.
+ */
 int pp_runtime_signal(const struct pp_proc *p, int sig);
 
 /*

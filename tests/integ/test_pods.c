@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,8 +24,9 @@
 
 static int t_listen(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 	assert_true(fd >= 0);
@@ -52,14 +54,15 @@ static void test_init_container_waits_for_port_before_main_starts(void **state)
 		 "  initContainers:\n"
 		 "  - name: wait-db\n"
 		 "    image: busybox:1.36\n"
-		 "    command: [bash, -c, 'until echo > /dev/tcp/127.0.0.1/%d; do sleep 0.05; done']\n"
+		 "    command: [bash, -c, 'until echo > /dev/tcp/127.0.0.1/%d; do sleep 0.05; "
+		 "done']\n"
 		 "  containers:\n"
 		 "  - name: web\n"
 		 "    image: busybox:1.36\n"
 		 "    command: [sh, -c, 'echo web up']\n",
 		 port);
 	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "web.yaml", yaml), NULL });
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "web.yaml", yaml), NULL});
 	init_started = t_wait_event(&r, "Started", "wait-db", 0, 5000);
 	assert_non_null(init_started);
 	/* The port stays closed: the main container must not start meanwhile. */
@@ -90,14 +93,15 @@ static void test_init_container_creates_directory_main_reads(void **state)
 		 "  initContainers:\n"
 		 "  - name: init-data\n"
 		 "    image: busybox:1.36\n"
-		 "    command: [sh, -c, 'mkdir -p $(DIR)/content && echo hello > $(DIR)/content/index.txt']\n"
+		 "    command: [sh, -c, 'mkdir -p $(DIR)/content && echo hello > "
+		 "$(DIR)/content/index.txt']\n"
 		 "    env: [{name: DIR, value: '%s/shared'}]\n"
 		 "  containers:\n"
 		 "  - name: reader\n"
 		 "    image: busybox:1.36\n"
 		 "    command: [cat, '%s/shared/content/index.txt']\n",
 		 r.dir, r.dir);
-	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "data.yaml", yaml), NULL });
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "data.yaml", yaml), NULL});
 	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 5000));
 	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
 	/* The main container's output is in its log (podprobe logs). */
@@ -137,7 +141,7 @@ static void test_empty_dir_volume_is_shared_between_init_and_main(void **state)
 		 "    command: [sh, -c, 'test \"$(cat %s/f)\" = shared']\n"
 		 "    volumeMounts: [{name: data, mountPath: '%s', readOnly: true}]\n",
 		 mnt, mnt, mnt, mnt);
-	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "vol.yaml", yaml), NULL });
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "vol.yaml", yaml), NULL});
 	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 5000));
 	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
 	t_run_cleanup(&r);
@@ -147,18 +151,19 @@ static void test_failing_init_under_never_fails_pod_and_skips_main(void **state)
 {
 	struct t_run r;
 	const struct t_event *ev;
-	static const char yaml[] = "apiVersion: v1\n"
-				   "kind: Pod\n"
-				   "metadata: {name: broken}\n"
-				   "spec:\n"
-				   "  restartPolicy: Never\n"
-				   "  initContainers:\n"
-				   "  - {name: check, image: busybox, command: [sh, -c, 'exit 3']}\n"
-				   "  containers:\n"
-				   "  - {name: app, image: busybox, command: [sh, -c, 'echo never']}\n";
+	static const char yaml[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: broken}\n"
+		"spec:\n"
+		"  restartPolicy: Never\n"
+		"  initContainers:\n"
+		"  - {name: check, image: busybox, command: [sh, -c, 'exit 3']}\n"
+		"  containers:\n"
+		"  - {name: app, image: busybox, command: [sh, -c, 'echo never']}\n";
 
 	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "b.yaml", yaml), NULL });
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "b.yaml", yaml), NULL});
 	ev = t_wait_event(&r, "Terminated", "check", 0, 5000);
 	assert_string_equal(ev->type, "Warning");
 	assert_non_null(strstr(ev->message, "exit code 3"));
@@ -204,8 +209,8 @@ static void test_crashing_container_restarts_with_growing_backoff(void **state)
 				   "  - {name: app, image: busybox, command: [sh, -c, 'exit 1']}\n";
 
 	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){ "--backoff-base=200ms", "--backoff-max=2s",
-					       t_write_manifest(&r, "c.yaml", yaml), NULL });
+	t_run_start(&r, (const char *const[]){"--backoff-base=200ms", "--backoff-max=2s",
+					      t_write_manifest(&r, "c.yaml", yaml), NULL});
 	for (unsigned int i = 0; i < 6; i++) {
 		at[i] = t_wait_event(&r, "Started", "app", i, 10000)->at_ms;
 		/* Right after a BackOff event no process runs for >= 200 ms: a stable point. */
@@ -239,23 +244,23 @@ static void test_sigterm_stops_pods_gracefully(void **state)
 {
 	struct t_run r;
 	const struct t_event *ev;
-	static const char yaml[] =
-		"apiVersion: v1\n"
-		"kind: Pod\n"
-		"metadata: {name: graceful}\n"
-		"spec:\n"
-		"  terminationGracePeriodSeconds: 10\n"
-		"  containers:\n"
-		"  - name: app\n"
-		"    image: busybox\n"
-		"    command: [sh, -c, 'trap \"echo bye; exit 0\" TERM; touch ready; while :; do sleep 0.05; done']\n"
-		"    workingDir: '%s'\n";
+	static const char yaml[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: graceful}\n"
+				   "spec:\n"
+				   "  terminationGracePeriodSeconds: 10\n"
+				   "  containers:\n"
+				   "  - name: app\n"
+				   "    image: busybox\n"
+				   "    command: [sh, -c, 'trap \"echo bye; exit 0\" TERM; touch "
+				   "ready; while :; do sleep 0.05; done']\n"
+				   "    workingDir: '%s'\n";
 	char manifest[1024], ready[400];
 
 	t_run_init(&r);
 	snprintf(manifest, sizeof(manifest), yaml, r.dir);
 	snprintf(ready, sizeof(ready), "%s/ready", r.dir);
-	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "g.yaml", manifest), NULL });
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "g.yaml", manifest), NULL});
 	t_wait_event(&r, "Started", "app", 0, 5000);
 	t_wait_file(ready, 5000); /* the shell has installed its trap */
 	t_run_signal(&r, SIGTERM);
@@ -268,28 +273,77 @@ static void test_sigterm_stops_pods_gracefully(void **state)
 	t_run_cleanup(&r);
 }
 
+/*
+ * The stop signal goes to the container's main process only, as container runtimes send it to
+ * PID 1; the children of a shell that does not pass it on get nothing, and die with the
+ * container when its main process ends (issue 11, item 5).
+ */
+static void test_sigterm_goes_to_the_main_process_only(void **state)
+{
+	struct t_run r;
+	static const char yaml[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: tree}\n"
+		"spec:\n"
+		"  terminationGracePeriodSeconds: 10\n"
+		"  containers:\n"
+		"  - name: app\n"
+		"    image: busybox\n"
+		"    command: [sh, -c, 'sh child.sh & trap \"echo main >> order; exit 0\" TERM; "
+		"touch ready; while :; do sleep 0.05; done']\n"
+		"    workingDir: '%s'\n";
+	char manifest[1024], path[400], buf[64] = "";
+	int fd;
+	ssize_t n;
+
+	t_run_init(&r);
+	t_write_manifest(&r, "child.sh",
+			 "trap 'echo child >> order' TERM\ntouch child-ready\n"
+			 "while :; do sleep 0.05; done\n");
+	snprintf(manifest, sizeof(manifest), yaml, r.dir);
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "t.yaml", manifest), NULL});
+	t_wait_event(&r, "Started", "app", 0, 5000);
+	snprintf(path, sizeof(path), "%s/ready", r.dir);
+	t_wait_file(path, 5000);
+	snprintf(path, sizeof(path), "%s/child-ready", r.dir);
+	t_wait_file(path, 5000);
+	t_run_signal(&r, SIGTERM);
+	t_wait_event(&r, "Terminated", "app", 0, 5000);
+	assert_int_equal(t_run_wait_exit(&r, 5000), 0);
+	snprintf(path, sizeof(path), "%s/order", r.dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	assert_string_equal(buf, "main\n");
+	assert_int_equal(t_count_descendants("sh child.sh"), 0);
+	t_run_cleanup(&r);
+}
+
 static void test_sigterm_ignored_gets_sigkill_after_grace(void **state)
 {
 	struct t_run r;
 	const struct t_event *kill_ev, *term_ev;
-	static const char yaml[] =
-		"apiVersion: v1\n"
-		"kind: Pod\n"
-		"metadata: {name: stubborn}\n"
-		"spec:\n"
-		"  terminationGracePeriodSeconds: 1\n"
-		"  containers:\n"
-		"  - name: app\n"
-		"    image: busybox\n"
-		"    command: [sh, -c, 'trap \"\" TERM; touch ready; while :; do sleep 0.05; done']\n"
-		"    workingDir: '%s'\n";
+	static const char yaml[] = "apiVersion: v1\n"
+				   "kind: Pod\n"
+				   "metadata: {name: stubborn}\n"
+				   "spec:\n"
+				   "  terminationGracePeriodSeconds: 1\n"
+				   "  containers:\n"
+				   "  - name: app\n"
+				   "    image: busybox\n"
+				   "    command: [sh, -c, 'trap \"\" TERM; touch ready; while :; "
+				   "do sleep 0.05; done']\n"
+				   "    workingDir: '%s'\n";
 	char manifest[1024], ready[400];
 
 	t_run_init(&r);
 	snprintf(manifest, sizeof(manifest), yaml, r.dir);
 	snprintf(ready, sizeof(ready), "%s/ready", r.dir);
-	t_run_start(&r, (const char *const[]){ "--min-kill-gap=200ms",
-					       t_write_manifest(&r, "s.yaml", manifest), NULL });
+	t_run_start(&r, (const char *const[]){"--min-kill-gap=200ms",
+					      t_write_manifest(&r, "s.yaml", manifest), NULL});
 	t_wait_event(&r, "Started", "app", 0, 5000);
 	t_wait_file(ready, 5000);
 	t_run_signal(&r, SIGTERM);
@@ -308,20 +362,22 @@ static void test_missing_executable_is_start_error(void **state)
 {
 	struct t_run r;
 	const struct t_event *ev;
-	static const char yaml[] = "apiVersion: v1\n"
-				   "kind: Pod\n"
-				   "metadata: {name: nocmd}\n"
-				   "spec:\n"
-				   "  restartPolicy: Never\n"
-				   "  containers:\n"
-				   "  - {name: app, image: busybox, command: [no-such-binary-here]}\n";
+	static const char yaml[] =
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: nocmd}\n"
+		"spec:\n"
+		"  restartPolicy: Never\n"
+		"  containers:\n"
+		"  - {name: app, image: busybox, command: [no-such-binary-here]}\n";
 
 	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "n.yaml", yaml), NULL });
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "n.yaml", yaml), NULL});
 	ev = t_wait_event(&r, "Failed", "app", 0, 5000);
 	assert_string_equal(ev->type, "Warning");
-	assert_string_equal(ev->message,
-			    "Error: exec: \"no-such-binary-here\": executable file not found in $PATH");
+	assert_string_equal(
+		ev->message,
+		"Error: exec: \"no-such-binary-here\": executable file not found in $PATH");
 	assert_int_equal(t_run_wait_exit(&r, 5000), 1);
 	t_run_cleanup(&r);
 }
@@ -347,10 +403,11 @@ static void test_invalid_manifest_is_refused_before_anything_starts(void **state
 	path = t_write_manifest(&r, "bad.yaml", yaml);
 	snprintf(cmd, sizeof(cmd), "%s validate %s 2>&1", t_podprobe(), path);
 	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "bad.yaml:11:7: spec.containers[0].livenessProbe.periodSeconds: "
-				    "must be greater than or equal to 0"));
-	snprintf(cmd, sizeof(cmd), "cd %s && %s run --api-addr=none --state-dir=%s %s 2>&1", r.dir, t_podprobe(),
-		 r.state_dir, path);
+	assert_non_null(strstr(out,
+			       "bad.yaml:11:7: spec.containers[0].livenessProbe.periodSeconds: "
+			       "must be greater than or equal to 0"));
+	snprintf(cmd, sizeof(cmd), "cd %s && %s run --api-addr=none --state-dir=%s %s 2>&1", r.dir,
+		 t_podprobe(), r.state_dir, path);
 	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
 	snprintf(cmd, sizeof(cmd), "test -e %s/should-not-exist", r.dir);
 	assert_int_not_equal(t_system(cmd, NULL, 0), 0);
@@ -377,7 +434,7 @@ static void test_oom_killed_container_reads_oomkilled(void **state)
 		skip();
 	}
 	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "o.yaml", yaml), NULL });
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "o.yaml", yaml), NULL});
 	ev = t_wait_event(&r, "Terminated", "app", 0, 20000);
 	if (strstr(ev->message, "no writable memory cgroup") || !strcmp(ev->reason, "Failed")) {
 		print_message("skip: no writable memory cgroup here\n");
@@ -399,6 +456,7 @@ int main(void)
 		T_TEST(test_failing_init_under_never_fails_pod_and_skips_main),
 		T_TEST(test_crashing_container_restarts_with_growing_backoff),
 		T_TEST(test_sigterm_stops_pods_gracefully),
+		T_TEST(test_sigterm_goes_to_the_main_process_only),
 		T_TEST(test_sigterm_ignored_gets_sigkill_after_grace),
 		T_TEST(test_missing_executable_is_start_error),
 		T_TEST(test_invalid_manifest_is_refused_before_anything_starts),

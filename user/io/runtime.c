@@ -871,9 +871,20 @@ int pp_runtime_signal(const struct pp_proc *p, int sig)
 
 	if (p->pid <= 0)
 		return -ESRCH;
+	if (sig != SIGKILL) {
+		/*
+		 * The stop signal goes to the main process only, as a container runtime sends it
+		 * to the container's PID 1 (containerd's task Kill without all): a shell that does
+		 * not pass it on keeps its children until the final SIGKILL of everything.
+		 */
+		if (p->pidfd >= 0)
+			return syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0 ? -errno
+											  : 0;
+		return kill(p->pid, sig) < 0 ? -errno : 0;
+	}
 	if (killpg(p->pid, sig) < 0)
 		err = -errno;
-	if (sig == SIGKILL && p->cg2 && write_file(p->cg2, "cgroup.kill", "1") == 0)
+	if (p->cg2 && write_file(p->cg2, "cgroup.kill", "1") == 0)
 		err = 0;
 	return err;
 }
