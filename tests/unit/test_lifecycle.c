@@ -1054,6 +1054,43 @@ static void test_readiness_goes_on_while_the_pod_terminates(void **state)
 	t_env_free(e);
 }
 
+/*
+ * Issue 11, item 3: restartPolicy Never, the only regular container fails liveness and runs a
+ * 13 s preStop. The pod is over as soon as that stop begins: a sidecar that exits meanwhile
+ * is not restarted when its back-off ends, and is not liveness-probed.
+ */
+static void test_sidecar_not_restarted_while_the_last_main_stops_for_good(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_NEVER);
+	struct pp_container_spec *side, *main;
+	struct t_env *e;
+
+	pod->termination_grace_s = 30;
+	side = t_pod_add(pod, "side", true, true);
+	side->liveness.set = true;
+	main = t_pod_add(pod, "main", false, false);
+	main->has_pre_stop = true;
+	main->liveness.set = true;
+	e = t_env_new(pod);
+	t_start(e);
+	t_settle(e);
+	assert_true(e->ps.c[1].alive);
+	pp_actions_clear(&e->acts);
+	pp_lc_on_probe_verdict(&e->ps, 1, e->ps.c[1].instance, PP_PROBE_LIVENESS, false, t_now(),
+			       &e->acts);
+	assert_non_null(t_find_hook(e, PP_HOOK_PRE_STOP));
+	assert_true(e->ps.terminating);
+	assert_false(pp_lc_probe_allowed(&e->ps, 0, PP_PROBE_LIVENESS));
+	/* The sidecar dies during the preStop: nothing restarts it, even after its back-off. */
+	t_clock_advance(SEC);
+	t_exit(e, 0, 1, 0, false);
+	t_clock_advance(20 * SEC);
+	t_timer(e);
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 0);
+	assert_false(e->ps.c[0].restart_due);
+	t_env_free(e);
+}
+
 static void test_pre_stop_overrunning_grace_gets_sigterm_then_sigkill(void **state)
 {
 	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
@@ -1230,6 +1267,7 @@ int main(void)
 		cmocka_unit_test(test_delete_during_backoff_ends_pod_without_restart),
 		cmocka_unit_test(test_sidecars_stop_after_main_in_reverse_order),
 		cmocka_unit_test(test_sidecar_restarts_whatever_the_pod_policy),
+		cmocka_unit_test(test_sidecar_not_restarted_while_the_last_main_stops_for_good),
 		cmocka_unit_test(test_sidecar_with_startup_probe_gates_next_init),
 		cmocka_unit_test(test_liveness_failure_kills_and_restarts),
 		cmocka_unit_test(test_readiness_drives_ready_column),

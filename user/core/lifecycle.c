@@ -354,6 +354,17 @@ static void try_restart(struct pp_pod_state *ps, uint32_t ci, pp_nsec now, struc
 	start_container(ps, ci, acts);
 }
 
+/*
+ * A regular container being stopped with no restart to follow: the pod is over once it goes,
+ * so its sidecars neither restart nor get probed meanwhile (kubelet's computePodActions
+ * decides KillPod as soon as nothing is left to start: keepCount 0).
+ */
+static bool stopping_for_good(const struct pp_pod_state *ps, const struct pp_container_state *c)
+{
+	return c->stopping &&
+	       (!c->restart_after_stop || ps->spec->restart_policy == PP_RESTART_NEVER);
+}
+
 static void begin_terminating(struct pp_pod_state *ps, pp_nsec now)
 {
 	size_t i;
@@ -586,7 +597,8 @@ static void sync_pod(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *ac
 					try_restart(ps, i, now, acts);
 				if (!c->instance || c->start_pending || c->post_start_running)
 					blocked = true;
-				if (busy(c) || c->restart_due || c->config_error || !c->instance)
+				if ((busy(c) && !stopping_for_good(ps, c)) || c->restart_due ||
+				    c->config_error || !c->instance)
 					mains_done = false;
 			}
 			/* I.8: sidecars do not keep a finished pod alive. */
