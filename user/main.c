@@ -957,7 +957,9 @@ static int cmd_get(void)
 		else if (err == 0)
 			fprintf(stderr, "No resources found in %s namespace.\n", ns);
 		if (err < 0) {
-			pp_log_errno(PP_LOG_ERR, err, "the run's answer is not a Table");
+			pp_log_errno(PP_LOG_ERR, err,
+				     err == -EINVAL ? "the run's answer is not a Table"
+						    : "cannot print the table");
 			rc = EXIT_FAILURE;
 		}
 	} else if (!strcmp(opts.output, "name")) {

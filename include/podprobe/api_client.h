@@ -3,8 +3,8 @@
  * The client side of <state-dir>/api.sock, for podprobe's own commands (get, describe, delete,
  * logs): one blocking HTTP/1.1 request per connection, to a socket trusted only when the
  * process serving it is the live holder of the state directory's lock; and the kubectl
- * printers those commands use (the Table as `kubectl get` lays it out, a reduced
- * `kubectl describe pod`, the "Error from server" lines).
+ * printers those commands use (the "Error from server" lines; the Table as `kubectl get`
+ * lays it out and a reduced `kubectl describe pod`, whose text the core makes).
  */
 #ifndef PODPROBE_API_CLIENT_H
 #define PODPROBE_API_CLIENT_H
@@ -68,24 +68,18 @@ void pp_api_resp_fini(struct pp_api_resp *r);
 int pp_api_error_line(const struct pp_api_resp *r, const char *what, char *buf, size_t size);
 
 /*
- * Print the meta.k8s.io/v1 Table <table> to <out> as `kubectl get` does (cli-runtime's
- * HumanReadablePrinter through its tabwriter: minimum width 6, padding 3, spaces): the
- * columns of priority 0, and those of priority 1 too when <wide>; header names upper-cased;
- * with <namespace> a NAMESPACE column first, from each row's object metadata. Returns the
- * number of rows printed, or -EINVAL when <table> is not a Table, -ENOMEM.
+ * Print the meta.k8s.io/v1 Table <table> to <out> as `kubectl get` does: the text of
+ * pp_tabwriter_get_table() (podprobe/tabwriter.h), -o wide with <wide>, -A with <namespace>.
+ * Returns the number of rows printed, or -EINVAL when <table> is not a Table, -ENOMEM, -EIO
+ * (<out> took less than all of it).
  */
 int pp_api_print_table(FILE *out, json_t *table, bool wide, bool namespace);
 
 /*
  * Print pod <pod> (a Pod object) and its events <events> (an EventList, may be NULL) to <out>
- * as `kubectl describe pod` does (kubectl describe.go describePod, through its tabwriter:
- * padding 2), reduced to: Name, Namespace, Node, Start Time, Labels, Annotations, Status, IP,
- * IPs, Init Containers and Containers (Container ID, Image, Image ID, Port, Host Port, Command,
- * Args, State, Last State, Ready, Restart Count, Limits, Requests, probes, Environment,
- * Mounts), Conditions, Volumes
- * (names and emptyDir), QoS Class, Node-Selectors, Tolerations and Events. Times are shown in
- * the local zone; ages count from wall time <now_ns> (ns since the epoch). Returns 0, or
- * -EINVAL when <pod> is not an object, -ENOMEM.
+ * as `kubectl describe pod` does: the text of pp_describe_pod() (podprobe/describe.h), times
+ * in the local zone, ages counted from wall time <now_ns> (ns since the epoch). Returns 0, or
+ * -EINVAL when <pod> is not an object, -ENOMEM, -EIO.
  */
 int pp_api_print_describe(FILE *out, json_t *pod, json_t *events, int64_t now_ns);
 
