@@ -67,3 +67,9 @@ for p in json.load(sys.stdin):
 	wait $sig 2>/dev/null || true
 	sysctl -qw kernel.bpf_stats_enabled="$old"
 fi
+
+# ---- API server figures (bench/bench_api.sh): kubectl get pods with 1 vs 1,000 pods, list
+# time per request, kill -> watch event latency, idle CPU with 0 vs 10 watchers, RSS per pod
+# and per kept event. Root only; it says why when it skips.
+echo "# API server: 1,000 pods served to kubectl (bench/bench_api.sh)"
+O="$O" bench/bench_api.sh || true
