@@ -407,6 +407,9 @@ static void test_more_commands(void **state)
 	assert_non_null(strstr(K.out, "reason: Completed"));
 	assert_int_equal(kubectl("get pods --no-headers"), 0);
 	assert_non_null(strstr(K.out, "Completed"));
+	/* kubectl follows the server's continue tokens: one pod per page, all three rows. */
+	assert_int_equal(kubectl("get pods --chunk-size=1 -o name"), 0);
+	assert_string_equal(K.out, "pod/init\npod/talk\npod/other\n");
 	/* -l deletes only what it selects. */
 	assert_int_equal(kubectl("delete pods -l app=x --grace-period=1"), 0);
 	assert_non_null(strstr(K.out, "pod \"init\" deleted"));

@@ -155,6 +155,33 @@ static void test_selectors(void **state)
 	assert_non_null(strstr(out, "field label not supported: spec.bogus"));
 	assert_int_equal(api("-i 'http://x/api/v1/pods?labelSelector=a%%3D%%3D%%3D'"), 0);
 	assert_int_equal(atoi(out + 9), 400);
+	/* Pages (limit/continue): keep, s1 and s2 one at a time, each page naming the next. */
+	{
+		char tok[64] = "", names[256] = "";
+		size_t len = 0;
+
+		for (int page = 0; page < 5; page++) {
+			char *p, *c;
+
+			assert_int_equal(
+				api("'http://x/api/v1/namespaces/default/pods?limit=1%s%s'",
+				    tok[0] ? "&continue=" : "", tok),
+				0);
+			p = strstr(out, "\"items\":[{");
+			assert_non_null(p);
+			p = strstr(p, "\"name\":\"");
+			assert_non_null(p);
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%.*s ",
+						(int)strcspn(p + 8, "\""), p + 8);
+			c = strstr(out, "\"continue\":\"");
+			if (!c)
+				break;
+			snprintf(tok, sizeof(tok), "%.*s", (int)strcspn(c + 12, "\""), c + 12);
+		}
+		assert_string_equal(names, "keep s1 s2 ");
+	}
+	assert_int_equal(api("-i 'http://x/api/v1/pods?limit=1&continue=bogus'"), 0);
+	assert_int_equal(atoi(out + 9), 400);
 	/* Events of one pod only, by the uid describe filters on. */
 	assert_int_equal(api("'http://x/api/v1/namespaces/default/events?fieldSelector="
 			     "involvedObject.name%%3Ds1'"),

@@ -90,6 +90,21 @@ int pp_api_query_parse(struct pp_api_conn *conn, const struct pp_http_req *req, 
 		if (t > 0)
 			q.until = pp_clock_now() + (pp_nsec)t * PP_NSEC_PER_SEC;
 	}
+	/* Chunked lists (apiserver's limit/continue): kubectl asks for 500 at a time. */
+	n = pp_http_query_get(req->query, "limit", buf, sizeof(buf));
+	if (n > 0)
+		q.limit = strtoul(buf, NULL, 10);
+	n = pp_http_query_get(req->query, "continue", buf, sizeof(buf));
+	if (n > 0) {
+		char *end = buf;
+
+		errno = 0;
+		if (!strncmp(buf, PP_API_CONTINUE, strlen(PP_API_CONTINUE)))
+			q.cont = strtoull(buf + strlen(PP_API_CONTINUE), &end, 10);
+		if (!q.cont || errno || *end)
+			return bad_request(conn, "continue: invalid value (it is only good for "
+						 "the list it came from)");
+	}
 	n = pp_http_query_get(req->query, "labelSelector", buf, sizeof(buf));
 	if (n == -ENOSPC)
 		return bad_request(conn, "labelSelector: too long");
@@ -111,6 +126,14 @@ int pp_api_query_parse(struct pp_api_conn *conn, const struct pp_http_req *req, 
 	if (ns)
 		ret->ns = ret->ns_buf; /* the copy's own buffer, not this frame's */
 	return 0;
+}
+
+int pp_api_set_continue(json_t *list, uint64_t next)
+{
+	char tok[40];
+
+	snprintf(tok, sizeof(tok), PP_API_CONTINUE "%llu", (unsigned long long)next);
+	return json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(tok));
 }
 
 void pp_api_query_fini(struct api_query *q)

@@ -38,7 +38,7 @@ void pp_api_events_list(struct pp_api *api, struct pp_api_conn *conn, const stru
 			const char *ns)
 {
 	struct pp_event_ring *ring = &api->sup->events;
-	const struct pp_event **v;
+	const struct pp_event **v, *e = NULL;
 	struct api_query q;
 	size_t n = 0, len;
 	char rv[24];
@@ -55,10 +55,14 @@ void pp_api_events_list(struct pp_api *api, struct pp_api_conn *conn, const stru
 	v = calloc(len ? len : 1, sizeof(*v));
 	if (!v)
 		goto oom;
-	for (const struct pp_event *e = pp_event_ring_first(ring); e && n < len;
-	     e = pp_event_ring_next(ring, e))
-		if (pp_api_event_matches(e, &q))
-			v[n++] = e;
+	/* The ring is in resourceVersion order: a page starts at its token's rv. */
+	for (e = pp_event_ring_first(ring); e; e = pp_event_ring_next(ring, e)) {
+		if (e->rv < q.cont || !pp_api_event_matches(e, &q))
+			continue;
+		if ((q.limit && n == q.limit) || n == len)
+			break; /* <e> starts the next page */
+		v[n++] = e;
+	}
 	if (q.table) {
 		doc = pp_event_table(v, n, api->sup->rv, q.inc, true, pp_clock_wall(),
 				     api->sup->node_name);
@@ -77,6 +81,8 @@ void pp_api_events_list(struct pp_api *api, struct pp_api_conn *conn, const stru
 	free(v);
 	if (!doc)
 		goto oom;
+	if (e)
+		pp_api_set_continue(doc, e->rv);
 	pp_api_query_fini(&q);
 	pp_api_reply_json(conn, 200, NULL, NULL, doc);
 	return;

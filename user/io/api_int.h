@@ -46,6 +46,8 @@ struct api_query {
 	bool has_rv;   /* resourceVersion given and not "0" */
 	uint64_t rv;   /* ... its value */
 	pp_nsec until; /* timeoutSeconds: the watch ends then; PP_NSEC_INFINITY none */
+	size_t limit;  /* ?limit: items per page, 0 = all */
+	uint64_t cont; /* ?continue: where this page starts (a slot + 1, an event's rv) */
 };
 
 /* A pod that is gone, kept a while so that a watch from an older resourceVersion sees it. */
@@ -91,6 +93,9 @@ struct pp_api {
 int pp_api_query_parse(struct pp_api_conn *conn, const struct pp_http_req *req, enum api_kind kind,
 		       const char *ns, struct api_query *ret);
 void pp_api_query_fini(struct api_query *q);
+/* The continue token of a page that ends before <next> (a slot + 1, an event's rv): pp1-N. */
+#define PP_API_CONTINUE "pp1-"
+int pp_api_set_continue(json_t *list, uint64_t next);
 /* The monotonic/wall clock pair of this moment (views convert times with it). */
 void pp_api_clock(pp_nsec *ret_mono, pp_wall_ns *ret_wall);
 

@@ -141,7 +141,8 @@ void pp_api_pods_list(struct pp_api *api, struct pp_api_conn *conn, const struct
 	struct pp_supervisor *sup = api->sup;
 	struct api_query q;
 	struct pod_rt **v;
-	size_t n = 0;
+	size_t n = 0, i;
+	json_t *doc;
 
 	if (pp_api_query_parse(conn, req, API_PODS, ns, &q) < 0)
 		return;
@@ -155,13 +156,23 @@ void pp_api_pods_list(struct pp_api *api, struct pp_api_conn *conn, const struct
 		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
 		return;
 	}
-	for (size_t i = 0; i < sup->n_pods; i++) {
+	/* A page starts at its token's slot; the next page's token is where this one stopped. */
+	for (i = q.cont ? q.cont - 1 : 0; i < sup->n_pods; i++) {
 		struct pod_rt *pr = pp_sup_pod(sup, i);
 
-		if (pr && !pr->waiting && pp_api_pod_matches(pr, &q))
-			v[n++] = pr;
+		if (!pr || pr->waiting || !pp_api_pod_matches(pr, &q))
+			continue;
+		if (q.limit && n == q.limit)
+			break;
+		v[n++] = pr;
 	}
-	reply_pods(api, conn, v, n, &q, true, 200);
+	doc = pp_api_pods_render(api, v, n, &q, true, true);
+	if (doc && i < sup->n_pods)
+		pp_api_set_continue(doc, i + 1);
+	if (doc)
+		pp_api_reply_json(conn, 200, NULL, NULL, doc);
+	else
+		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
 	free(v);
 	pp_api_query_fini(&q);
 }

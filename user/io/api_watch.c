@@ -187,11 +187,28 @@ void pp_api_watch_start(struct pp_api *api, struct pp_api_conn *conn, struct api
 
 void pp_api_watch_pod(struct pp_api *api, struct pod_rt *pr, enum api_change change)
 {
+	/* One rendering per shape (Pod; Table with or without columns, per includeObject). */
+	json_t *cache[2][2][_PP_INCLUDE_MAX] = {{{NULL}}};
+
 	for (struct api_watch *w = api->watches, *next; w; w = next) {
+		json_t **slot;
+
 		next = w->next;
-		if (w->q.kind == API_PODS && pp_api_pod_matches(pr, &w->q))
-			send_pod(w, pr, change);
+		if (w->q.kind != API_PODS || !pp_api_pod_matches(pr, &w->q))
+			continue;
+		slot = &cache[w->q.table][w->q.table && !w->sent_defs][w->q.table ? w->q.inc : 0];
+		if (!*slot) {
+			struct pod_rt *v[1] = {pr};
+
+			*slot = pp_api_pods_render(api, v, 1, &w->q, !w->sent_defs, false);
+		}
+		w->sent_defs = true;
+		send_event(w, change, json_incref(*slot));
 	}
+	for (int t = 0; t < 2; t++)
+		for (int d = 0; d < 2; d++)
+			for (int i = 0; i < _PP_INCLUDE_MAX; i++)
+				json_decref(cache[t][d][i]);
 }
 
 void pp_api_watch_pod_gone(struct pp_api *api, struct pod_rt *pr)

@@ -336,6 +336,12 @@ void pp_sup_run_actions(struct pod_rt *pr)
 
 		switch (a.kind) {
 		case PP_ACT_START:
+			/*
+			 * Watches hear of an exit before the restart: starting a process takes
+			 * milliseconds (clone, cgroup), and the change must not wait for it.
+			 */
+			if (pr->api_dirty && pr->sup->api)
+				pp_api_pod_flush(pr, pp_clock_wall());
 			start_container(pr, a.container, a.instance, acts);
 			break;
 		case PP_ACT_SIGNAL:
