@@ -256,7 +256,7 @@ static int pod_volumes(struct pod_rt *pr, bool reuse)
 }
 
 /* Start new pod <pr>: its volumes, its saved manifest, then the controller. */
-static void pod_begin(struct pod_rt *pr)
+void pp_sup_pod_begin(struct pod_rt *pr)
 {
 	pod_volumes(pr, false); /* on failure its containers fail to start, and say why */
 	pp_sup_manifest_save(pr);
@@ -276,7 +276,7 @@ static void pod_left(struct pod_rt *pr)
 	/* Unless it was deleted too (Ctrl-C) while it waited. */
 	if (next >= 0 && !pr->sup->pods[next].st.deleted) {
 		pr->sup->pods[next].waiting = false;
-		pod_begin(&pr->sup->pods[next]);
+		pp_sup_pod_begin(&pr->sup->pods[next]);
 		pp_sup_pod_touch(&pr->sup->pods[next]);
 	}
 }
@@ -567,7 +567,7 @@ void pp_sup_new_uid(struct pp_supervisor *sup, char *buf, size_t size)
 }
 
 /* <pr> for <spec>: its controller (UID <uid>, or a new one), containers and probes. */
-static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
+int pp_sup_pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
 		     uint32_t index, const char *uid_in)
 {
 	char uid[40];
@@ -618,399 +618,6 @@ static int pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 			return err;
 	}
 	return 0;
-}
-
-/* ---- pods that come and go (the API) ------------------------------------------------------ */
-
-static void pod_release(struct pod_rt *pr);
-
-void pp_sup_pod_touch(struct pod_rt *pr)
-{
-	pr->rv = ++pr->sup->rv;
-	pr->api_dirty = true;
-}
-
-struct pod_rt *pp_sup_pod_by_uid(struct pp_supervisor *sup, const char *uid)
-{
-	for (size_t i = 0; i < sup->n_pods; i++) {
-		struct pod_rt *pr = pp_sup_pod(sup, i);
-
-		if (pr && !strcmp(pr->st.uid, uid))
-			return pr;
-	}
-	return NULL;
-}
-
-void pp_sup_pod_view(const struct pod_rt *pr, struct pp_pod_view *v, pp_nsec mono, pp_wall_ns wall)
-{
-	*v = (struct pp_pod_view){
-		.spec = pr->spec,
-		.st = &pr->st,
-		.object = pr->object,
-		.conds = &pr->conds,
-		.resource_version = pr->rv,
-		/* Monotonic when it began (re-adopted pods keep theirs), else when it came. */
-		.created = pr->created ? (pp_wall_ns)pr->created - (pp_wall_ns)mono + wall
-				       : pr->created_wall,
-		.deletion = pr->deletion_wall,
-		.deletion_grace_s = pr->deletion_grace_s,
-		.node_name = pr->sup->node_name,
-		.host_ip = "127.0.0.1",
-		.mono_now = mono,
-		.wall_now = wall,
-	};
-}
-
-/* A free slot of sup->pods (a removed pod's, or the next unused one), or NULL. */
-static struct pod_rt *slot_get(struct pp_supervisor *sup, uint32_t *ret_index)
-{
-	for (size_t i = 0; i < sup->n_pods; i++)
-		if (!sup->pods[i].spec) {
-			*ret_index = (uint32_t)i;
-			return &sup->pods[i];
-		}
-	if (sup->n_pods == sup->max_pods)
-		return NULL;
-	*ret_index = (uint32_t)sup->n_pods;
-	return &sup->pods[sup->n_pods++];
-}
-
-int pp_sup_pod_create(struct pp_supervisor *sup, struct pp_pod *spec, json_t *object, bool from_api,
-		      struct pod_rt *after, struct pod_rt **ret)
-{
-	uint32_t index, gen;
-	struct pod_rt *pr = slot_get(sup, &index);
-	int err;
-
-	if (!pr) {
-		pp_pod_free(spec);
-		json_decref(object);
-		return -ENOSPC;
-	}
-	gen = pr->gen;
-	memset(pr, 0, sizeof(*pr));
-	pr->gen = gen + 1; /* past the timers a slot's last pod left */
-	pr->object = object;
-	pr->own_spec = true;
-	pr->from_api = from_api;
-	err = pod_setup(sup, pr, spec, index, NULL);
-	if (err < 0) {
-		pod_release(pr);
-		return err;
-	}
-	if (after) {
-		/* A new spec of <after>'s pod: it begins once that one is gone. */
-		pr->waiting = true;
-		after->successor = (int32_t)index;
-	} else {
-		pod_begin(pr);
-	}
-	if (from_api)
-		pp_sup_record_mark_api(pr);
-	pp_log(PP_LOG_NOTICE, "pod '%s' %s", spec->name,
-	       from_api ? "created through the API"
-	       : after	? "changed in its file"
-			: "added to its directory");
-	pp_sup_pod_touch(pr);
-	*ret = pr;
-	return 0;
-}
-
-void pp_sup_pod_delete(struct pod_rt *pr, int64_t grace_s, const char *who)
-{
-	pp_wall_ns now = pp_clock_wall();
-
-	if (pr->deletion_wall)
-		return; /* the apiserver keeps the first deletion's time (a shorter one aside) */
-	if (grace_s < 0)
-		grace_s = pr->spec->termination_grace_s;
-	pr->deletion_grace_s = grace_s;
-	pr->deletion_wall = now + grace_s * (pp_wall_ns)PP_NSEC_PER_SEC;
-	pp_sup_table_erase(pr->sup);
-	pp_log(PP_LOG_NOTICE, "deleting pod '%s' (%s, grace period %llds)", pr->spec->name, who,
-	       (long long)grace_s);
-	/* Watches see it Terminating before anything of the stop can be coalesced into it. */
-	pp_sup_pod_touch(pr);
-	pp_api_pod_flush(pr, now);
-	pp_lc_delete_grace(&pr->st, pp_clock_now(), grace_s, &pr->sup->acts);
-	pp_sup_run_actions(pr);
-	pp_sup_pod_touch(pr);
-}
-
-int pp_sup_pod_relabel(struct pod_rt *pr, json_t *object)
-{
-	json_t *meta = json_object_get(object, "metadata");
-	struct pp_kv *kv[2] = {NULL, NULL};
-	size_t n[2] = {0, 0};
-	const char *names[2] = {"labels", "annotations"};
-	int err = 0;
-
-	for (int w = 0; w < 2; w++) {
-		json_t *m = json_object_get(meta, names[w]);
-		const char *k;
-		json_t *v;
-
-		kv[w] = calloc(json_object_size(m) + 1, sizeof(**kv));
-		if (!kv[w]) {
-			err = -ENOMEM;
-			break;
-		}
-		json_object_foreach(m, k, v)
-		{
-			kv[w][n[w]].name = strdup(k);
-			kv[w][n[w]].value = strdup(json_string_value(v));
-			if (!kv[w][n[w]].name || !kv[w][n[w]].value)
-				err = -ENOMEM;
-			n[w]++;
-		}
-	}
-	if (err) {
-		for (int w = 0; w < 2; w++) {
-			for (size_t i = 0; kv[w] && i < n[w]; i++) {
-				free(kv[w][i].name);
-				free(kv[w][i].value);
-			}
-			free(kv[w]);
-		}
-		json_decref(object);
-		return err;
-	}
-	for (size_t i = 0; i < pr->spec->n_labels; i++) {
-		free(pr->spec->labels[i].name);
-		free(pr->spec->labels[i].value);
-	}
-	free(pr->spec->labels);
-	for (size_t i = 0; i < pr->spec->n_annotations; i++) {
-		free(pr->spec->annotations[i].name);
-		free(pr->spec->annotations[i].value);
-	}
-	free(pr->spec->annotations);
-	pr->spec->labels = kv[0];
-	pr->spec->n_labels = n[0];
-	pr->spec->annotations = kv[1];
-	pr->spec->n_annotations = n[1];
-	json_decref(pr->object);
-	pr->object = object;
-	pp_sup_manifest_replace(pr);
-	pp_sup_pod_touch(pr);
-	return 0;
-}
-
-/* Free what <pr> holds and empty its slot (its timer generation kept). */
-static void pod_release(struct pod_rt *pr)
-{
-	struct pp_supervisor *sup = pr->sup;
-	uint32_t gen = pr->gen;
-
-	for (size_t j = 0; pr->c && j < pr->st.n; j++) {
-		struct cont_rt *c = &pr->c[j];
-
-		if (sup->runner) /* at the run's end the prober went first, with its attempts */
-			pp_sup_hooks_cancel(c);
-		pp_sup_probes_release(c);
-		pp_runtime_forget(&c->proc);
-		pp_strv_free(&c->env);
-		for (int k = 0; k < _PP_HOOK_MAX; k++)
-			pp_strv_free(&c->hooks[k].argv);
-		if (c->gidx < sup->n_conts && sup->conts[c->gidx] == c)
-			sup->conts[c->gidx] = NULL;
-	}
-	pp_metrics_forget_pod(&sup->metrics, pr->st.uid);
-	pp_lc_free(&pr->st);
-	pp_sup_record_free(pr->rec);
-	free(pr->c);
-	json_decref(pr->object);
-	if (pr->own_spec)
-		pp_pod_free(pr->spec);
-	memset(pr, 0, sizeof(*pr));
-	pr->gen = gen;
-}
-
-/* Deleted through the API and nothing of it runs any more: it goes. */
-static bool pod_done(const struct pod_rt *pr)
-{
-	if (!pr->deletion_wall || !pr->st.terminal)
-		return false;
-	for (size_t j = 0; j < pr->st.n; j++)
-		if (pr->c[j].proc.pidfd >= 0 || pr->st.c[j].alive)
-			return false;
-	return true;
-}
-
-/*
- * End of a loop turn. A pod deleted through the API whose containers are all gone becomes
- * DELETED for the watches and is marked gone; it is freed at the end of the next turn, when
- * the loop has submitted since, so that nothing queued for it can still read its memory.
- */
-static void end_of_turn(struct pp_supervisor *sup)
-{
-	for (size_t i = 0; i < sup->n_pods; i++) {
-		struct pod_rt *pr = &sup->pods[i];
-
-		if (pr->spec && pr->gone) {
-			pod_release(pr);
-			continue;
-		}
-		if (!pr->spec || !pod_done(pr))
-			continue;
-		pr->rv = ++sup->rv;
-		pp_api_pod_gone(pr);
-		pp_sup_record_remove(pr);
-		pp_sup_pod_remove_logs(pr);
-		pp_sup_table_erase(sup);
-		pp_log(PP_LOG_NOTICE, "pod '%s' deleted", pr->spec->name);
-		pr->gone = true;
-		sup->dirty = true;
-		if (pr->successor >= 0 && sup->pods[pr->successor].spec) {
-			struct pod_rt *next = &sup->pods[pr->successor];
-
-			pr->successor = -1;
-			next->waiting = false;
-			pod_begin(next);
-			pp_sup_pod_touch(next);
-		}
-	}
-	pp_sup_static_sync(sup);
-}
-
-/* What becomes of one pod at start-up. */
-enum plan_role {
-	PLAN_NEW = 0, /* start it */
-	PLAN_ADOPT,   /* re-adopt it from its record */
-	PLAN_LEAVE,   /* an earlier run's pod (another spec, or no longer listed): delete it */
-	PLAN_WAIT,    /* a new spec of a PLAN_LEAVE pod: begins once that one is gone */
-	_PLAN_MAX,
-};
-
-struct plan {
-	struct pp_pod *spec;
-	struct pp_pod_record *rec; /* PLAN_ADOPT, PLAN_LEAVE */
-	enum plan_role role;
-	bool from_api; /* created through the API by an earlier run: it stays */
-};
-
-static int plan_push(struct plan **v, size_t *n, struct pp_pod *spec, struct pp_pod_record *rec,
-		     enum plan_role role)
-{
-	struct plan *p = realloc(*v, (*n + 1) * sizeof(*p));
-
-	if (!p) {
-		pp_sup_record_free(rec);
-		return -ENOMEM;
-	}
-	*v = p;
-	p[(*n)++] = (struct plan){spec, rec, role, false};
-	return 0;
-}
-
-/*
- * Decide, for every listed pod and every record an earlier run left, what to do: records of
- * this boot with the same spec are re-adopted; a record with another spec is the old pod,
- * deleted gracefully (from its saved manifest) before the new one begins; records of pods no
- * longer listed are deleted gracefully. A record whose manifest cannot be read back is
- * dropped: its processes are swept with the cgroups nothing accounts for.
- */
-static int make_plan(struct pp_supervisor *sup, struct pp_pod_list *pods, struct plan **ret_v,
-		     size_t *ret_n)
-{
-	struct plan *v = NULL;
-	size_t n = 0, n_keys = 0;
-	char key[330], **keys = NULL;
-	int err = 0;
-
-	for (size_t i = 0; !err && i < pods->n; i++) {
-		struct pp_pod *spec = pods->items[i];
-		struct pp_pod_record *rec = NULL;
-		struct pp_pod *old;
-
-		snprintf(key, sizeof(key), "%s_%s", spec->namespace, spec->name);
-		if (pp_sup_record_load(sup, key, &rec) < 0)
-			err = plan_push(&v, &n, spec, NULL, PLAN_NEW);
-		else if (!strcmp(rec->digest, spec->digest) && rec->n == pp_pod_n_all(spec))
-			err = plan_push(&v, &n, spec, rec, PLAN_ADOPT);
-		else if ((old = pp_sup_manifest_load(sup, key)) &&
-			 !strcmp(old->digest, rec->digest))
-			err = plan_push(&v, &n, old, rec, PLAN_LEAVE)
-				      ?: plan_push(&v, &n, spec, NULL, PLAN_WAIT);
-		else {
-			/* Its containers go with the sweep of unrecorded cgroups. */
-			pp_sup_record_drop(sup, key, rec);
-			err = plan_push(&v, &n, spec, NULL, PLAN_NEW);
-		}
-	}
-	if (!err)
-		err = pp_sup_record_keys(sup, &keys, &n_keys);
-	for (size_t k = 0; !err && k < n_keys; k++) {
-		struct pp_pod_record *rec = NULL;
-		struct pp_pod *old;
-		bool listed = false;
-
-		for (size_t i = 0; i < pods->n && !listed; i++) {
-			snprintf(key, sizeof(key), "%s_%s", pods->items[i]->namespace,
-				 pods->items[i]->name);
-			listed = !strcmp(key, keys[k]);
-		}
-		if (listed || pp_sup_record_load(sup, keys[k], &rec) < 0)
-			continue;
-		old = pp_sup_manifest_load(sup, keys[k]);
-		if (old && !strcmp(old->digest, rec->digest) && rec->n == pp_pod_n_all(old) &&
-		    pp_sup_record_is_api(sup, keys[k])) {
-			/* The API's pods are the API's: re-adopted, not "no longer listed". */
-			err = plan_push(&v, &n, old, rec, PLAN_ADOPT);
-			if (!err)
-				v[n - 1].from_api = true;
-		} else if (old && !strcmp(old->digest, rec->digest) &&
-			   rec->n == pp_pod_n_all(old)) {
-			err = plan_push(&v, &n, old, rec, PLAN_LEAVE);
-		} else {
-			pp_log(PP_LOG_WARN,
-			       "pod '%s' of the last run: its manifest is gone, stopping its "
-			       "containers at once",
-			       keys[k]);
-			pp_sup_record_drop(sup, keys[k], rec);
-		}
-	}
-	for (size_t k = 0; k < n_keys; k++)
-		free(keys[k]);
-	free(keys);
-	if (err) {
-		for (size_t i = 0; i < n; i++)
-			pp_sup_record_free(v[i].rec);
-		free(v);
-		return err;
-	}
-	*ret_v = v;
-	*ret_n = n;
-	return 0;
-}
-
-/* Kill what an earlier run left in cgroups that no record to re-adopt accounts for. */
-static void sweep_leftovers(struct pp_supervisor *sup, const struct plan *v, size_t n)
-{
-	const char **keep = NULL;
-	size_t n_keep = 0, cap = 0;
-	int swept;
-
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; v[i].rec && j < v[i].rec->n; j++)
-			cap += 2;
-	keep = calloc(cap ? cap : 1, sizeof(*keep));
-	if (!keep)
-		return; /* sweep nothing rather than something to re-adopt */
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; v[i].rec && j < v[i].rec->n; j++) {
-			const struct pp_cont_record *c = &v[i].rec->c[j];
-
-			if (!c->st.alive)
-				continue;
-			keep[n_keep++] = c->cg2;
-			keep[n_keep++] = c->memv1;
-		}
-	swept = pp_runtime_sweep(&sup->rt, keep, n_keep);
-	if (swept)
-		pp_log(PP_LOG_NOTICE, "stopped %d container%s an earlier run left unrecorded",
-		       swept, swept == 1 ? "" : "s");
-	free(keep);
 }
 
 static int signals_setup(struct pp_supervisor *sup)
@@ -1070,7 +677,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 	pp_sup_bpf_setup(&sup);
 	err = pp_sup_records_open(&sup);
 	if (!err)
-		err = make_plan(&sup, pods, &plan, &n_plan);
+		err = pp_sup_make_plan(&sup, pods, &plan, &n_plan);
 	sup.max_pods = cfg->max_pods ? cfg->max_pods : PP_DEFAULT_MAX_PODS;
 	if (!err && n_plan > sup.max_pods) {
 		pp_log(PP_LOG_ERR, "%zu pods, more than --max-pods %zu", n_plan, sup.max_pods);
@@ -1093,12 +700,12 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		goto out_pods;
 	if (gethostname(sup.node_name, sizeof(sup.node_name) - 1) < 0 || !sup.node_name[0])
 		snprintf(sup.node_name, sizeof(sup.node_name), "podprobe");
-	sweep_leftovers(&sup, plan, n_plan);
+	pp_sup_sweep_leftovers(&sup, plan, n_plan);
 	for (i = 0; i < n_plan; i++) {
 		struct pod_rt *pr = &sup.pods[i];
 
-		err = pod_setup(&sup, pr, plan[i].spec, (uint32_t)i,
-				plan[i].rec ? plan[i].rec->pod.uid : NULL);
+		err = pp_sup_pod_setup(&sup, pr, plan[i].spec, (uint32_t)i,
+				       plan[i].rec ? plan[i].rec->pod.uid : NULL);
 		sup.n_pods = i + 1;
 		pr->rec = plan[i].rec;
 		plan[i].rec = NULL;
@@ -1127,7 +734,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		struct pod_rt *pr = &sup.pods[i];
 
 		if (plan[i].role == PLAN_NEW) {
-			pod_begin(pr);
+			pp_sup_pod_begin(pr);
 		} else if (plan[i].role != PLAN_WAIT) {
 			pod_volumes(pr, true);
 			pp_sup_adopt(pr, pp_clock_now());
@@ -1160,7 +767,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
 		pp_api_run(&sup, pp_clock_now());
-		end_of_turn(&sup);
+		pp_sup_end_of_turn(&sup);
 		pp_sup_records_flush(&sup);
 		if (sup.dirty)
 			pp_sup_table_draw(&sup);
@@ -1204,7 +811,7 @@ out_pods:
 	sup.runner = NULL;
 	for (i = 0; i < sup.n_pods; i++)
 		if (sup.pods[i].spec)
-			pod_release(&sup.pods[i]);
+			pp_sup_pod_release(&sup.pods[i]);
 	pp_sup_probes_free(&sup);
 	free(sup.conts);
 	free(sup.ports);

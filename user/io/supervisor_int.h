@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Inside the `podprobe run` engine: the records the supervisor's files share. supervisor.c
- * owns the pods, the loop and the controllers' actions; sup_output.c prints events and the
- * table; sup_probes.c, sup_hooks.c and sup_kernel.c carry probes, lifecycle hooks and eBPF
- * signals for each container.
+ * owns the loop, container starts and the controllers' actions; sup_output.c prints events and
+ * the table; sup_probes.c, sup_hooks.c and sup_kernel.c carry probes, lifecycle hooks and eBPF
+ * signals for each container; sup_adopt.c keeps records and re-adopts; sup_plan.c decides at
+ * start-up; sup_pods.c adds and removes pods while the run goes on; sup_static.c follows
+ * manifest directories; api*.c serve the Kubernetes API.
  */
 #ifndef PODPROBE_SUPERVISOR_INT_H
 #define PODPROBE_SUPERVISOR_INT_H
@@ -172,7 +174,39 @@ static inline struct pod_rt *pp_sup_pod(struct pp_supervisor *sup, size_t i)
 	return sup->pods[i].spec && !sup->pods[i].gone ? &sup->pods[i] : NULL;
 }
 
-/* supervisor.c: pods that come and go while the run goes on (the API). */
+/* supervisor.c: <pr> for <spec> (UID <uid_in>, or a new one): its controller, containers, probes.
+ */
+int pp_sup_pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod *spec,
+		     uint32_t index, const char *uid_in);
+/* supervisor.c: start new pod <pr>: its volumes, its saved manifest, then the controller. */
+void pp_sup_pod_begin(struct pod_rt *pr);
+
+/* What becomes of one pod at start-up (sup_plan.c). */
+enum plan_role {
+	PLAN_NEW = 0, /* start it */
+	PLAN_ADOPT,   /* re-adopt it from its record */
+	PLAN_LEAVE,   /* an earlier run's pod (another spec, or no longer listed): delete it */
+	PLAN_WAIT,    /* a new spec of a PLAN_LEAVE pod: begins once that one is gone */
+	_PLAN_MAX,
+};
+
+struct plan {
+	struct pp_pod *spec;
+	struct pp_pod_record *rec; /* PLAN_ADOPT, PLAN_LEAVE */
+	enum plan_role role;
+	bool from_api; /* created through the API by an earlier run: it stays */
+};
+
+/* sup_plan.c */
+int pp_sup_make_plan(struct pp_supervisor *sup, struct pp_pod_list *pods, struct plan **ret_v,
+		     size_t *ret_n);
+void pp_sup_sweep_leftovers(struct pp_supervisor *sup, const struct plan *v, size_t n);
+
+/* sup_pods.c: pods that come and go while the run goes on (the API, followed directories). */
+/* Free what <pr> holds and empty its slot (its timer generation kept). */
+void pp_sup_pod_release(struct pod_rt *pr);
+/* End of a loop turn: deleted pods whose containers are gone leave (see sup_pods.c). */
+void pp_sup_end_of_turn(struct pp_supervisor *sup);
 /*
  * Start pod <spec> (taken over; freed with the pod) whose manifest as JSON is <object> (taken
  * over, NULL: made from <spec>), owned by the API (<from_api>) or by its file; with <after>, it
