@@ -223,12 +223,33 @@ static void test_many_watchers(void **state)
 	t_run_cleanup(&R);
 }
 
+/* A public --api-addr needs --api-addr-public; a malformed one is a usage error. */
+static void test_api_addr_checks(void **state)
+{
+	char cmd[1024];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "%s run --state-dir=/nonexistent/x --api-addr=10.1.2.3:0 2>&1",
+		 t_podprobe());
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "10.1.2.3 is not a loopback address: add --api-addr-public"));
+	snprintf(cmd, sizeof(cmd), "%s run --state-dir=/nonexistent/x --api-addr=127.0.0.1 2>&1",
+		 t_podprobe());
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "expected ADDRESS:PORT"));
+	snprintf(cmd, sizeof(cmd), "%s run --state-dir=/nonexistent/x --api-addr=[::2]:1 2>&1",
+		 t_podprobe());
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "::2 is not a loopback address"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_TEST(test_create_errors),
 		T_TEST(test_selectors),
 		T_TEST(test_many_watchers),
+		T_TEST(test_api_addr_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
