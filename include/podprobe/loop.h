@@ -79,6 +79,12 @@ int pp_loop_retire(struct pp_loop *loop, const uint64_t *ids, unsigned int n,
 		   pp_loop_release_fn release, void *obj);
 
 /*
+ * Submit what is queued now, without waiting: for an answer that must not wait behind slow
+ * work later in the same pass (a reply queued before a process is spawned).
+ */
+void pp_loop_submit(struct pp_loop *loop);
+
+/*
  * Submit what is queued, wait until a completion arrives or CLOCK_MONOTONIC reaches
  * <deadline> (PP_NSEC_INFINITY = no limit), and run the callbacks of every ready completion.
  * Returns the number of callbacks run, or -errno.

@@ -375,6 +375,11 @@ static void dispatch(struct pp_loop *loop, uint64_t ud, int res)
 		fn(ctx, res);
 }
 
+void pp_loop_submit(struct pp_loop *loop)
+{
+	io_uring_submit(&loop->ring);
+}
+
 int pp_loop_run_once(struct pp_loop *loop, pp_nsec deadline)
 {
 	struct io_uring_cqe *cqe;

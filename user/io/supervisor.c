@@ -340,8 +340,11 @@ void pp_sup_run_actions(struct pod_rt *pr)
 			 * Watches hear of an exit before the restart: starting a process takes
 			 * milliseconds (clone, cgroup), and the change must not wait for it.
 			 */
-			if (pr->api_dirty && pr->sup->api)
+			if (pr->sup->api && pr->announced) {
+				pp_sup_pod_touch(pr); /* its STATUS action comes after this START */
 				pp_api_pod_flush(pr, pp_clock_wall());
+				pp_loop_submit(pr->sup->loop); /* out before the spawn */
+			}
 			start_container(pr, a.container, a.instance, acts);
 			break;
 		case PP_ACT_SIGNAL:
