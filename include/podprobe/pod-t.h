@@ -60,6 +60,7 @@ struct pp_port_ref {
 struct pp_handler {
 	enum pp_handler_kind kind; /* first handler kind seen */
 	unsigned int n_kinds;	   /* how many handler kinds the manifest set (validation) */
+	unsigned int kinds;	   /* 1u << pp_handler_kind of each kind set (validation) */
 	char **command;		   /* exec.command, n_command entries */
 	size_t n_command;
 	char *host;		 /* httpGet/tcpSocket host, or NULL */
@@ -87,7 +88,9 @@ struct pp_probe_spec {
 struct pp_port_spec {
 	char *name; /* may be NULL */
 	int64_t container_port;
-	char *protocol; /* NULL = "TCP" */
+	char *protocol;	   /* NULL = "TCP" */
+	int64_t host_port; /* 0 when absent */
+	char host_ip[48];  /* hostIP as written, truncated; "" when absent (validation) */
 };
 
 struct pp_volume_mount {
@@ -171,10 +174,13 @@ struct pp_container_spec {
 	struct pp_probe_spec startup;
 	struct pp_probe_spec liveness;
 	struct pp_probe_spec readiness;
-	char *restart_policy;		  /* container-level restartPolicy as written, or NULL */
-	bool is_init;			  /* listed under spec.initContainers */
-	bool sidecar;			  /* init container with restartPolicy: Always */
-	int64_t memory_limit;		  /* resources.limits.memory in bytes, 0 = none */
+	char *restart_policy;	   /* container-level restartPolicy as written, or NULL */
+	bool is_init;		   /* listed under spec.initContainers */
+	bool sidecar;		   /* init container with restartPolicy: Always */
+	int64_t memory_limit;	   /* resources.limits.memory in bytes, 0 = none */
+	int64_t memory_request;	   /* resources.requests.memory in bytes, 0 = none */
+	char memory_limit_raw[32]; /* both as written, truncated (messages) */
+	char memory_request_raw[32];
 	struct pp_security_spec security; /* securityContext */
 };
 
@@ -196,8 +202,9 @@ struct pp_pod {
 	char *api_version;
 	char *kind;
 	char *name;
-	char *namespace; /* "default" when absent */
-	char *uid;	 /* metadata.uid or NULL (the runtime makes one up) */
+	char *namespace;     /* "default" when absent */
+	char *uid;	     /* metadata.uid or NULL (the runtime makes one up) */
+	bool name_generated; /* name made from metadata.generateName (SimpleNameGenerator) */
 	struct pp_kv *annotations;
 	size_t n_annotations;
 	struct pp_kv *labels;
@@ -216,6 +223,38 @@ struct pp_pod {
 	struct pp_security_spec security; /* spec.securityContext */
 	struct pp_field_pos *fields;	  /* every key and item seen, in document order */
 	size_t n_fields;
+};
+
+enum pp_config_kind {
+	PP_CONFIG_MAP = 0,
+	PP_CONFIG_SECRET,
+	_PP_CONFIG_MAX,
+};
+
+/*
+ * A ConfigMap or Secret read from the same manifest files as the pods, kept for the volume
+ * and env work (user/io/manifest_yaml.c; freed by pp_config_list_free()). Values are as
+ * written: <data> holds ConfigMap data / Secret stringData, <b64> holds ConfigMap
+ * binaryData / Secret data (base64 text, not decoded).
+ */
+struct pp_config_obj {
+	enum pp_config_kind kind;
+	char *file;
+	struct pp_src_pos pos; /* start of the document */
+	char *name;
+	char *namespace; /* "default" when absent */
+	char *type;	 /* Secret type as written, or NULL */
+	bool immutable;
+	struct pp_kv *data;
+	size_t n_data;
+	struct pp_kv *b64;
+	size_t n_b64;
+};
+
+struct pp_config_list {
+	struct pp_config_obj *items;
+	size_t n;
+	size_t cap;
 };
 
 enum pp_diag_severity {

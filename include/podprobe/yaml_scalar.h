@@ -28,4 +28,16 @@ bool pp_yaml_parse_int(const char *s, int64_t *ret);
 /* True for the float spellings JSON has no value for: [-+]?.inf and .nan. */
 bool pp_yaml_float_special(const char *s);
 
+/*
+ * A YAML 1.1 bool spelling (y, yes, on, true, n, no, off, false, in three casings) as go-yaml
+ * v2 resolves plain scalars (sigs.k8s.io/yaml): the value into *<ret>, or false.
+ */
+bool pp_yaml_bool11(const char *s, bool *ret);
+
+/*
+ * A float that is a whole number in int64_t range ("30.0", "1e3") into *<ret>: go-yaml
+ * makes it a float64, JSON writes it as 30, and an integer field takes it. False otherwise.
+ */
+bool pp_yaml_float_int(const char *s, int64_t *ret);
+
 #endif

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "podprobe/yaml_json.h"
+#include "podprobe/yaml_scalar.h"
 
 /* Convert document <doc> of <yaml>, which must succeed. */
 static json_t *t_conv(const char *yaml, unsigned int doc)
@@ -262,10 +263,33 @@ static void test_malformed_yaml_reports_where(void **state)
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 }
 
+/* The go-yaml v2 typing the manifest reader applies where a field wants a bool or an int. */
+static void test_yaml11_bools_and_whole_floats(void **state)
+{
+	int64_t i = 0;
+	bool b = false;
+
+	(void)state;
+	assert_true(pp_yaml_bool11("yes", &b) && b);
+	assert_true(pp_yaml_bool11("ON", &b) && b);
+	assert_true(pp_yaml_bool11("n", &b) && !b);
+	assert_true(pp_yaml_bool11("Off", &b) && !b);
+	assert_false(pp_yaml_bool11("oN", &b));
+	assert_false(pp_yaml_bool11("", &b));
+	assert_true(pp_yaml_float_int("30.0", &i) && i == 30);
+	assert_true(pp_yaml_float_int("1e3", &i) && i == 1000);
+	assert_true(pp_yaml_float_int("-2.", &i) && i == -2);
+	assert_false(pp_yaml_float_int("30.5", &i));
+	assert_false(pp_yaml_float_int(".inf", &i));
+	assert_false(pp_yaml_float_int("1e19", &i));
+	assert_false(pp_yaml_float_int("30.0x", &i));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_scalars_follow_the_core_schema),
+		cmocka_unit_test(test_yaml11_bools_and_whole_floats),
 		cmocka_unit_test(test_quoted_and_str_tagged_scalars_are_strings),
 		cmocka_unit_test(test_collections_nest_as_objects_and_arrays),
 		cmocka_unit_test(test_keys_are_strings_and_repeats_are_refused),

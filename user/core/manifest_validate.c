@@ -39,10 +39,10 @@
 	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', " \
 	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', " \
 	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-#define MSG_ENV_NAME                                                                             \
-	"a valid environment variable name must consist of alphabetic characters, digits, '_', " \
-	"'-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  " \
-	"or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
+/* IsRelaxedEnvVarName (RelaxedEnvironmentVariableValidation, GA in 1.34) */
+#define MSG_ENV_NAME                                                                               \
+	"a valid environment variable name must consist only of printable ASCII characters other " \
+	"than '='"
 #define MSG_HEADER_NAME                                                             \
 	"a valid HTTP header must consist of alphanumeric characters or '-' (e.g. " \
 	"'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"
@@ -160,16 +160,12 @@ static const char *port_name_error(const char *s)
 	return NULL;
 }
 
+/* K8s apimachinery validation.IsRelaxedEnvVarName: printable ASCII ([ -~]) but '='. */
 static bool is_env_name(const char *s)
 {
-	for (size_t i = 0; s[i]; i++) {
-		char ch = s[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
-			  ch == '-' || ch == '.' || (i > 0 && ch >= '0' && ch <= '9');
-
-		if (!ok)
+	for (size_t i = 0; s[i]; i++)
+		if (s[i] < ' ' || s[i] > '~' || s[i] == '=')
 			return false;
-	}
 	return s[0] != '\0';
 }
 
@@ -254,9 +250,81 @@ static bool name_set_has(const struct name_set *set, const char *name)
 	return false;
 }
 
-static const char *get_container_name(const void *ctx, size_t i)
+static const char *get_regular_name(const void *ctx, size_t i)
 {
-	return pp_pod_container(ctx, i)->name;
+	return ((const struct pp_pod *)ctx)->containers[i].name;
+}
+
+static const char *get_init_name(const void *ctx, size_t i)
+{
+	return ((const struct pp_pod *)ctx)->init_containers[i].name;
+}
+
+struct host_port_ref {
+	char key[96]; /* "<protocol>/<hostIP>/<hostPort>", as AccumulateUniqueHostPorts */
+	size_t idx;   /* container index (pp_pod_container()) */
+	size_t port;
+};
+
+static int cmp_host_port(const void *a, const void *b)
+{
+	const struct host_port_ref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/*
+ * K: validation.go checkHostPortConflicts / AccumulateUniqueHostPorts over spec.containers:
+ * a hostPort (non-zero) may appear once per protocol and hostIP; every later one is
+ * "ports[j].hostPort: Duplicate value: \"TCP//8080\"".
+ */
+static void validate_host_ports(struct vctx *v)
+{
+	const struct pp_pod *pod = v->pod;
+	struct host_port_ref *refs;
+	size_t n = 0, cap = 0;
+	char p[VPATH_MAX], cpath[CPATH_MAX], q[QUOTE_MAX];
+
+	for (size_t i = 0; i < pod->n_containers; i++)
+		for (size_t j = 0; j < pod->containers[i].n_ports; j++)
+			cap += pod->containers[i].ports[j].host_port != 0;
+	if (cap == 0)
+		return;
+	refs = calloc(cap, sizeof(*refs));
+	if (!refs) {
+		v->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < pod->n_containers; i++) {
+		const struct pp_container_spec *c = &pod->containers[i];
+
+		for (size_t j = 0; j < c->n_ports; j++) {
+			const struct pp_port_spec *port = &c->ports[j];
+
+			if (port->host_port == 0)
+				continue;
+			snprintf(refs[n].key, sizeof(refs[n].key), "%s/%s/%lld",
+				 port->protocol ? port->protocol : "TCP", port->host_ip,
+				 (long long)port->host_port);
+			refs[n].idx = pod->n_init_containers + i;
+			refs[n].port = j;
+			n++;
+		}
+	}
+	qsort(refs, n, sizeof(*refs), cmp_host_port);
+	for (size_t k = 1; k < n; k++) {
+		if (strcmp(refs[k - 1].key, refs[k].key))
+			continue;
+		pp_pod_container_path(pod, refs[k].idx, cpath, sizeof(cpath));
+		snprintf(p, sizeof(p), "%s.ports[%zu].hostPort", cpath, refs[k].port);
+		error(v, p, "Duplicate value: %s", quote(q, refs[k].key));
+	}
+	free(refs);
 }
 
 static const char *get_port_name(const void *ctx, size_t i)
@@ -299,14 +367,35 @@ static void validate_port_ref(struct vctx *v, const struct pp_container_spec *c,
 static void validate_handler(struct vctx *v, const struct pp_container_spec *c,
 			     const struct pp_handler *h, const char *path)
 {
+	/* The order validateHandler / validateLifecycleHandler test the kinds in. */
+	static const struct {
+		enum pp_handler_kind kind;
+		const char *key;
+	} order[] = {
+		{PP_HANDLER_EXEC, ".exec"},
+		{PP_HANDLER_HTTP_GET, ".httpGet"},
+		{PP_HANDLER_TCP_SOCKET, ".tcpSocket"},
+		{PP_HANDLER_GRPC, ".grpc"},
+		{PP_HANDLER_SLEEP, ".sleep"},
+	};
 	char p[VPATH_MAX], q[QUOTE_MAX];
+	unsigned int seen = 0;
 
 	if (h->n_kinds == 0) {
-		error(v, path, "must specify a handler type");
+		error(v, path, "Required value: must specify a handler type");
 		return;
 	}
 	if (h->n_kinds > 1) {
-		error(v, path, "may not specify more than 1 handler type");
+		/* Upstream flags every kind after the first: "<path>.tcpSocket: Forbidden: ..." */
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			if (!(h->kinds & (1u << order[i].kind)))
+				continue;
+			if (seen++)
+				error(v, join(p, path, order[i].key),
+				      "Forbidden: may not specify more than 1 handler type");
+		}
+		if (!seen)
+			error(v, path, "Forbidden: may not specify more than 1 handler type");
 		return;
 	}
 	switch (h->kind) {
@@ -320,15 +409,13 @@ static void validate_handler(struct vctx *v, const struct pp_container_spec *c,
 			error(v, join(p, path, ".httpGet.scheme"),
 			      "Unsupported value: %s: supported values: \"HTTP\", \"HTTPS\"",
 			      quote(q, h->scheme));
+		/* validateHTTPGetAction: IsHTTPHeaderName errors on the list, no index. */
 		for (size_t i = 0; i < h->n_headers; i++) {
-			const char *name = h->headers[i].name;
+			const char *name = h->headers[i].name ? h->headers[i].name : "";
 
-			snprintf(p, sizeof(p), "%s.httpGet.httpHeaders[%zu].name", path, i);
-			if (!name || !*name)
-				error(v, p, "Required value");
-			else if (!is_header_name(name))
-				error(v, p, "Invalid value: %s: %s", quote(q, name),
-				      MSG_HEADER_NAME);
+			if (!is_header_name(name))
+				error(v, join(p, path, ".httpGet.httpHeaders"),
+				      "Invalid value: %s: %s", quote(q, name), MSG_HEADER_NAME);
 		}
 		break;
 	case PP_HANDLER_TCP_SOCKET:
@@ -339,16 +426,21 @@ static void validate_handler(struct vctx *v, const struct pp_container_spec *c,
 		if (h->port.name || h->port.number < 1 || h->port.number > 65535)
 			error(v, join(p, path, ".grpc.port"), MSG_PORT_RANGE);
 		break;
-	case PP_HANDLER_SLEEP:
-		join(p, path, ".sleep.seconds");
-		if (h->sleep_seconds < 1)
-			error(v, p, "must be greater than 0");
-		else if (v->pod->termination_grace_s >= 0 &&
-			 h->sleep_seconds > v->pod->termination_grace_s)
-			error(v, p,
-			      "must be less than or equal to terminationGracePeriodSeconds (%lld)",
-			      (long long)v->pod->termination_grace_s);
+	case PP_HANDLER_SLEEP: {
+		/*
+		 * validateSleepAction with PodLifecycleSleepActionAllowZero (GA in 1.34,
+		 * KEP-4818): 0 is "no sleep". The pod's grace period is the one after the
+		 * registry's PrepareForCreate, which turns a negative one into 1.
+		 */
+		int64_t grace = v->pod->termination_grace_s < 0 ? 1 : v->pod->termination_grace_s;
+
+		if (h->sleep_seconds < 0 || h->sleep_seconds > grace)
+			error(v, join(p, path, ".sleep"),
+			      "Invalid value: %lld: must be non-negative and less than "
+			      "terminationGracePeriodSeconds (%lld)",
+			      (long long)h->sleep_seconds, (long long)grace);
 		break;
+	}
 	default:
 		break;
 	}
@@ -463,9 +555,7 @@ static void validate_mounts(struct vctx *v, const struct pp_container_spec *c, c
 		snprintf(p, sizeof(p), "%s.volumeMounts[%zu].mountPath", cpath, i);
 		if (!m->mount_path || !*m->mount_path)
 			error(v, p, "Required value");
-		else if (m->mount_path[0] != '/')
-			error(v, p, "Invalid value: %s: must be an absolute path",
-			      quote(q, m->mount_path));
+		/* validateVolumeMounts asks for no absolute path (a relative one is valid). */
 		else if (dup[i])
 			error(v, p, "Invalid value: %s: must be unique", quote(q, m->mount_path));
 	}
@@ -638,9 +728,18 @@ static void validate_container(struct vctx *v, size_t i, bool dup_name,
 
 	if (!c->image || !*c->image)
 		error(v, join(p, cpath, ".image"), "Required value");
-	if (c->n_command == 0)
+	/*
+	 * Not an API rule: the process runtime has no image ENTRYPOINT/CMD. args alone run as
+	 * the command, as with an image without ENTRYPOINT (`kubectl run X --image=Y -- CMD`).
+	 */
+	if (c->n_command == 0 && c->n_args == 0)
 		error(v, join(p, cpath, ".command"),
-		      "Required value: the process runtime has no image entrypoint; set command");
+		      "Required value: the process runtime has no image entrypoint or default "
+		      "command; add command (or args, which then run as the command)");
+	else if (c->n_command == 0)
+		warning(v, join(p, cpath, ".args"),
+			"no command: podprobe runs args as the command (the image's ENTRYPOINT is "
+			"not known here)");
 
 	join(p, cpath, ".restartPolicy");
 	if (c->restart_policy && !c->is_init)
@@ -685,8 +784,17 @@ static void validate_container(struct vctx *v, size_t i, bool dup_name,
 
 	validate_mounts(v, c, cpath, volumes);
 
+	/* ValidateResourceRequirements: paths are limits[memory], requests[memory]. */
 	if (c->memory_limit < 0)
-		error(v, join(p, cpath, ".resources.limits.memory"), MSG_NONNEG);
+		error(v, join(p, cpath, ".resources.limits[memory]"),
+		      "Invalid value: %s: " MSG_NONNEG, quote(q, c->memory_limit_raw));
+	if (c->memory_request < 0)
+		error(v, join(p, cpath, ".resources.requests[memory]"),
+		      "Invalid value: %s: " MSG_NONNEG, quote(q, c->memory_request_raw));
+	else if (c->memory_limit > 0 && c->memory_request > c->memory_limit)
+		error(v, join(p, cpath, ".resources.requests[memory]"),
+		      "Invalid value: %s: must be less than or equal to memory limit of %s",
+		      quote(q, c->memory_request_raw), c->memory_limit_raw);
 
 	validate_security(v, &c->security, join(spath, cpath, ".securityContext"), false);
 }
@@ -727,8 +835,10 @@ static void validate_pod_spec(struct vctx *v)
 		      "Unsupported value: %s: supported values: \"Always\", \"OnFailure\", "
 		      "\"Never\"",
 		      quote(q, pod->restart_policy_raw));
-	if (pod->termination_grace_s < 0)
-		error(v, "spec.terminationGracePeriodSeconds", MSG_NONNEG);
+	/*
+	 * ValidatePodSpec only requires terminationGracePeriodSeconds (defaulted to 30); a
+	 * negative one is valid and the registry's PrepareForCreate makes it 1.
+	 */
 	if (pod->has_active_deadline &&
 	    (pod->active_deadline_s < 1 || pod->active_deadline_s > INT32_MAX))
 		error(v, "spec.activeDeadlineSeconds",
@@ -767,28 +877,43 @@ int pp_pod_validate(const struct pp_pod *pod, struct pp_diag_list *diags)
 {
 	struct vctx v = {.pod = pod, .diags = diags};
 	size_t n_all = pp_pod_n_all(pod);
-	struct name_set volumes = {0}, names = {0};
+	struct name_set volumes = {0}, names = {0}, inits = {0};
 	bool *vol_dup = NULL, *name_dup = NULL;
+	size_t n_init = pod->n_init_containers;
 
 	vol_dup = calloc(pod->n_volumes + 1, sizeof(*vol_dup));
 	name_dup = calloc(n_all + 1, sizeof(*name_dup));
+	/*
+	 * validateContainers checks the regular containers among themselves (a later one is the
+	 * duplicate); validateInitContainers then starts from their names, so an init container
+	 * that clashes with a regular one is the one flagged (spec.initContainers[i].name).
+	 */
 	if (!vol_dup || !name_dup ||
 	    name_set_build(&volumes, pod->n_volumes, get_volume_name, pod, vol_dup) ||
-	    name_set_build(&names, n_all, get_container_name, pod, name_dup)) {
+	    name_set_build(&names, pod->n_containers, get_regular_name, pod, name_dup + n_init) ||
+	    name_set_build(&inits, n_init, get_init_name, pod, name_dup)) {
 		v.err = -ENOMEM;
 		goto out;
+	}
+	for (size_t i = 0; i < n_init; i++) {
+		const char *name = pod->init_containers[i].name;
+
+		if (name && *name && name_set_has(&names, name))
+			name_dup[i] = true;
 	}
 
 	validate_metadata(&v);
 	validate_pod_spec(&v);
 	validate_volumes(&v, vol_dup);
 	validate_security(&v, &pod->security, "spec.securityContext", true);
-	/* Names are unique across initContainers and containers: a later one is the duplicate. */
+	validate_host_ports(&v);
+	/* Names are unique across initContainers and containers (see above). */
 	for (size_t i = 0; i < n_all && !v.err && v.n_findings <= MAX_FINDINGS; i++)
 		validate_container(&v, i, name_dup[i], &volumes);
 out:
 	free(volumes.refs);
 	free(names.refs);
+	free(inits.refs);
 	free(vol_dup);
 	free(name_dup);
 	return v.err ? v.err : v.n_errors;

@@ -6,6 +6,7 @@
  */
 #include "podprobe/yaml_scalar.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_digit(char ch, int base)
@@ -138,4 +139,41 @@ enum pp_yaml_type pp_yaml_resolve(const char *tag, bool plain, const char *text,
 		if (!strcmp(tag, typed[i]))
 			return pp_yaml_resolve_plain(text);
 	return plain ? pp_yaml_resolve_plain(text) : PP_YAML_STR;
+}
+
+bool pp_yaml_bool11(const char *s, bool *ret)
+{
+	/* go-yaml v2 resolve.go resolveMapList: the YAML 1.1 bool spellings. */
+	static const char *const yes[] = {"y",	  "Y",	  "yes", "Yes", "YES", "true",
+					  "True", "TRUE", "on",	 "On",	"ON"};
+	static const char *const no[] = {"n",	  "N",	   "no",  "No",	 "NO", "false",
+					 "False", "FALSE", "off", "Off", "OFF"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(s, yes[i])) {
+			*ret = true;
+			return true;
+		}
+		if (!strcmp(s, no[i])) {
+			*ret = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool pp_yaml_float_int(const char *s, int64_t *ret)
+{
+	double d;
+	char *end;
+
+	if (pp_yaml_float_special(s) || !float_syntax(s))
+		return false;
+	d = strtod(s, &end);
+	/* 2^63 is the first double beyond int64_t; -2^63 itself fits. */
+	if (*end || !(d < 9223372036854775808.0 && d >= -9223372036854775808.0) ||
+	    (double)(int64_t)d != d)
+		return false;
+	*ret = (int64_t)d;
+	return true;
 }

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +50,8 @@
  */
 #define MAX_DOC_NODES	     100000u
 #define MAX_ANCHORS	     256u
+#define MAX_QUOTE_FIXES	     256u  /* \\' escapes mended per buffer (one scan each) */
+#define MAX_MERGED_KEYS	     1024u /* keys of one mapping with merges (dedup is quadratic) */
 #define MAX_VISITS	     100000u
 #define MAX_COPY_BYTES	     (4u * PP_MANIFEST_MAX_BYTES)
 #define MAX_DIAGS	     100u
@@ -63,6 +66,8 @@ struct ynode {
 	yaml_node_type_t type;	 /* SCALAR, SEQUENCE or MAPPING; YAML_NO_NODE for an alias */
 	uint32_t target;	 /* an alias: the anchored node */
 	enum pp_yaml_type stype; /* scalars: the resolved type */
+	bool plain;		 /* scalars: written plain, untagged */
+	bool merge;		 /* scalars: the merge key "<<" (plain, or !!merge) */
 	struct pp_src_pos pos;	 /* start of the node */
 	char *text;	/* scalars: the value, NUL-terminated ("\0" escapes may add NULs) */
 	size_t len;	/* scalars: bytes in text */
@@ -99,10 +104,11 @@ struct parse {
 	size_t len;
 	struct pp_diag_list *diags;
 	struct pp_pod_list *pods;
-	int err;	      /* -ENOMEM; sticky */
-	bool stop;	      /* a fatal problem: read nothing more from this buffer */
-	unsigned int n_diags; /* in the current document */
-	size_t visits_left;   /* in the current document */
+	struct pp_config_list *configs; /* ConfigMaps and Secrets, or NULL: not kept */
+	int err;			/* -ENOMEM; sticky */
+	bool stop;			/* a fatal problem: read nothing more from this buffer */
+	unsigned int n_diags;		/* in the current document */
+	size_t visits_left;		/* in the current document */
 	size_t bytes_left;
 	size_t file_diags; /* in the whole buffer */
 	size_t file_diags_left;
@@ -173,6 +179,20 @@ static void report(struct parse *ps, enum pp_diag_severity sev, struct pp_src_po
 
 	va_start(ap, fmt);
 	vreport(ps, sev, pos, ps->path ? ps->path : "", fmt, ap);
+	va_end(ap);
+}
+
+static void report_at(struct parse *ps, enum pp_diag_severity sev, struct pp_src_pos pos,
+		      const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A finding at <pos> for <path>. */
+static void report_at(struct parse *ps, enum pp_diag_severity sev, struct pp_src_pos pos,
+		      const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(ps, sev, pos, path, fmt, ap);
 	va_end(ap);
 }
 
@@ -299,6 +319,11 @@ static void doc_add_node(struct parse *ps, yaml_event_t *ev)
 	case YAML_SCALAR_EVENT:
 		n->type = YAML_SCALAR_NODE;
 		n->stype = resolve_scalar(ev);
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag;
+		n->merge = (n->plain && ev->data.scalar.length == 2 &&
+			    !memcmp(ev->data.scalar.value, "<<", 2)) ||
+			   (ev->data.scalar.tag &&
+			    !strcmp((const char *)ev->data.scalar.tag, "tag:yaml.org,2002:merge"));
 		n->text = (char *)ev->data.scalar.value;
 		n->len = ev->data.scalar.length;
 		ev->data.scalar.value = NULL;
@@ -337,6 +362,102 @@ static void doc_add_node(struct parse *ps, yaml_event_t *ev)
 	*anchor = NULL;
 }
 
+static const struct ynode *doc_node(const struct ydoc *d, uint32_t idx)
+{
+	const struct ynode *n = &d->nodes[idx];
+
+	return n->type == YAML_NO_NODE ? &d->nodes[n->target] : n;
+}
+
+/* True when mapping <kids> (<n> entries, keys and values) has a scalar key like <k>. */
+static bool kids_have_key(const struct ydoc *d, const uint32_t *kids, uint32_t n,
+			  const struct ynode *k)
+{
+	for (uint32_t i = 0; i + 1 < n; i += 2) {
+		const struct ynode *o = doc_node(d, kids[i]);
+
+		if (o->type == YAML_SCALAR_NODE && o->len == k->len &&
+		    !memcmp(o->text, k->text, k->len))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The merge key (yaml.org/type/merge.html), as go-yaml v2 decode.go merge() applies it:
+ * `<<: *m` or `<<: [*a, *b]` adds the pairs of those mappings whose keys the mapping does
+ * not have itself; among several, the first listed wins. The merged mappings are complete,
+ * so their own merges are already expanded. Every pair added is charged as a node.
+ */
+static void doc_merge(struct parse *ps, struct ynode *map)
+{
+	struct ydoc *d = &ps->doc;
+	uint32_t *kids, n = 0, n_merges = 0;
+
+	for (uint32_t i = 0; i + 1 < map->n_kids; i += 2)
+		n_merges += doc_node(d, map->kids[i])->merge;
+	if (!n_merges)
+		return;
+	kids = malloc(map->n_kids * sizeof(*kids));
+	if (!kids)
+		return nomem(ps);
+	for (uint32_t i = 0; i + 1 < map->n_kids; i += 2) {
+		if (doc_node(d, map->kids[i])->merge)
+			continue;
+		kids[n++] = map->kids[i];
+		kids[n++] = map->kids[i + 1];
+	}
+	for (uint32_t i = 0; i + 1 < map->n_kids && !ps->stop; i += 2) {
+		const struct ynode *v = doc_node(d, map->kids[i + 1]);
+		const uint32_t *srcs = &map->kids[i + 1];
+		uint32_t n_srcs = 1;
+
+		if (!doc_node(d, map->kids[i])->merge)
+			continue;
+		if (v->type == YAML_SEQUENCE_NODE) {
+			srcs = v->kids;
+			n_srcs = v->n_kids;
+		}
+		for (uint32_t s = 0; s < n_srcs && !ps->stop; s++) {
+			const struct ynode *m = doc_node(d, srcs[s]);
+
+			if (m->type != YAML_MAPPING_NODE) {
+				fatal(ps, d->nodes[map->kids[i]].pos,
+				      "map merge requires map or seq of maps as the value");
+				break;
+			}
+			for (uint32_t k = 0; k + 1 < m->n_kids; k += 2) {
+				const struct ynode *key = doc_node(d, m->kids[k]);
+				uint32_t *grown;
+
+				/* Every pair looked at is charged: the lookup is linear. */
+				if (!doc_charge(ps, d->nodes[map->kids[i]].pos))
+					break;
+				if (key->type == YAML_SCALAR_NODE && kids_have_key(d, kids, n, key))
+					continue;
+				if (n >= 2 * MAX_MERGED_KEYS) {
+					fatal(ps, d->nodes[map->kids[i]].pos,
+					      "too many keys from merges (limit %u per mapping)",
+					      MAX_MERGED_KEYS);
+					break;
+				}
+				grown = realloc(kids, (n + 2) * sizeof(*kids));
+				if (!grown) {
+					nomem(ps);
+					break;
+				}
+				kids = grown;
+				kids[n++] = m->kids[k];
+				kids[n++] = m->kids[k + 1];
+			}
+		}
+	}
+	free(map->kids);
+	map->kids = kids;
+	map->n_kids = n;
+	map->cap_kids = n;
+}
+
 static void doc_end_collection(struct parse *ps)
 {
 	struct ydoc *d = &ps->doc;
@@ -345,6 +466,8 @@ static void doc_end_collection(struct parse *ps)
 	if (d->depth == 0) /* its start was refused, and reading stopped */
 		return;
 	n = &d->nodes[d->stack[--d->depth]];
+	if (n->type == YAML_MAPPING_NODE)
+		doc_merge(ps, n);
 	if (n->anchor >= 0)
 		d->anchors[n->anchor].done = true;
 }
@@ -524,6 +647,7 @@ static bool in_list(const char *const *list, const struct ynode *k)
 struct map_iter {
 	const struct ynode *map;
 	const struct schema *schema; /* NULL: free-form keys (annotations, labels, limits) */
+	bool bracket;		     /* keys go on the path as "[key]" (resources.limits) */
 	size_t base;		     /* path length of the mapping itself */
 	uint32_t next;		     /* next key in map->kids */
 	uint64_t seen;		     /* known keys met so far */
@@ -560,7 +684,12 @@ static bool map_next(struct parse *ps, struct map_iter *it)
 			      k->type == YAML_MAPPING_NODE ? "a mapping" : "a sequence");
 			continue;
 		}
-		if (!path_push(ps, ".", k->text, k->len) || !visit(ps, pos))
+		if (it->bracket
+			    ? !path_push(ps, "", "[", 1) || !path_push(ps, "", k->text, k->len) ||
+				      !path_push(ps, "", "]", 1)
+			    : !path_push(ps, ".", k->text, k->len))
+			break;
+		if (!visit(ps, pos))
 			break;
 		it->key_node = k;
 		it->f = (struct field){.n = v, .pos = pos};
@@ -708,6 +837,12 @@ static bool read_int(struct parse *ps, const struct field *f, int64_t *dst, int6
 
 	if (is_null(n))
 		return false;
+	/* go-yaml v2 makes 30.0 a float64, JSON then writes 30: an integer field takes it. */
+	if (n->type == YAML_SCALAR_NODE && n->stype == PP_YAML_FLOAT &&
+	    pp_yaml_float_int(n->text, &v) && v >= min && v <= max) {
+		*dst = v;
+		return true;
+	}
 	if (n->type != YAML_SCALAR_NODE || n->stype != PP_YAML_INT) {
 		type_error(ps, f, "an integer");
 		return false;
@@ -728,8 +863,15 @@ static void read_bool(struct parse *ps, const struct field *f, bool *dst)
 {
 	const struct ynode *n = f->n;
 
+	bool b;
+
 	if (is_null(n))
 		return;
+	/* go-yaml v2 (sigs.k8s.io/yaml) reads the YAML 1.1 spellings: readOnly: yes. */
+	if (n->type == YAML_SCALAR_NODE && n->plain && pp_yaml_bool11(n->text, &b)) {
+		*dst = b;
+		return;
+	}
 	if (n->type != YAML_SCALAR_NODE || n->stype != PP_YAML_BOOL) {
 		type_error(ps, f, "a boolean");
 		return;
@@ -976,16 +1118,17 @@ enum port_key {
 	PK_NAME = 0,
 	PK_CONTAINER_PORT,
 	PK_PROTOCOL,
+	PK_HOST_PORT,
+	PK_HOST_IP,
 	_PK_MAX,
 };
 
 static const char *const port_keys[_PK_MAX] = {
-	[PK_NAME] = "name",
-	[PK_CONTAINER_PORT] = "containerPort",
-	[PK_PROTOCOL] = "protocol",
+	[PK_NAME] = "name",	    [PK_CONTAINER_PORT] = "containerPort",
+	[PK_PROTOCOL] = "protocol", [PK_HOST_PORT] = "hostPort",
+	[PK_HOST_IP] = "hostIP",
 };
-static const char *const port_ignored[] = {"hostPort", "hostIP", NULL};
-static const struct schema port_schema = {port_keys, N_KEYS(port_keys), port_ignored};
+static const struct schema port_schema = {port_keys, N_KEYS(port_keys), NULL};
 
 enum mount_key {
 	MK_NAME = 0,
@@ -1018,8 +1161,8 @@ static const char *const lifecycle_ignored[] = {"stopSignal", NULL};
 static const struct schema lifecycle_schema = {lifecycle_keys, N_KEYS(lifecycle_keys),
 					       lifecycle_ignored};
 
-static const char *const resources_keys[] = {"limits"};
-static const char *const resources_ignored[] = {"requests", "claims", NULL};
+static const char *const resources_keys[] = {"limits", "requests"};
+static const char *const resources_ignored[] = {"claims", NULL};
 static const struct schema resources_schema = {resources_keys, N_KEYS(resources_keys),
 					       resources_ignored};
 
@@ -1040,6 +1183,7 @@ enum container_key {
 	CK_RESTART_POLICY,
 	CK_RESOURCES,
 	CK_SECURITY_CONTEXT,
+	CK_IMAGE_PULL_POLICY,
 	_CK_MAX,
 };
 
@@ -1060,9 +1204,9 @@ static const char *const container_keys[_CK_MAX] = {
 	[CK_RESTART_POLICY] = "restartPolicy",
 	[CK_RESOURCES] = "resources",
 	[CK_SECURITY_CONTEXT] = "securityContext",
+	[CK_IMAGE_PULL_POLICY] = "imagePullPolicy",
 };
 static const char *const container_ignored[] = {
-	"imagePullPolicy",
 	"terminationMessagePath",
 	"terminationMessagePolicy",
 	"stdin",
@@ -1253,16 +1397,16 @@ enum metadata_key {
 	MD_UID,
 	MD_ANNOTATIONS,
 	MD_LABELS,
+	MD_GENERATE_NAME,
 	_MD_MAX,
 };
 
 static const char *const metadata_keys[_MD_MAX] = {
 	[MD_NAME] = "name",	[MD_NAMESPACE] = "namespace",
 	[MD_UID] = "uid",	[MD_ANNOTATIONS] = "annotations",
-	[MD_LABELS] = "labels",
+	[MD_LABELS] = "labels", [MD_GENERATE_NAME] = "generateName",
 };
 static const char *const metadata_ignored[] = {
-	"generateName",
 	"creationTimestamp",
 	"resourceVersion",
 	"selfLink",
@@ -1401,6 +1545,7 @@ static void walk_handler_kind(struct parse *ps, const struct field *f, enum pp_h
 	if (!want_map(ps, f))
 		return;
 	h->n_kinds++;
+	h->kinds |= 1u << kind;
 	if (h->kind != PP_HANDLER_NONE)
 		return;
 	h->kind = kind;
@@ -1462,6 +1607,37 @@ static void walk_probe(struct parse *ps, const struct field *f, struct pp_probe_
 	}
 }
 
+/*
+ * K: validation.go validateEnvVarValueFrom: exactly one source, and no non-empty value
+ * beside it. <path> is the valueFrom's.
+ */
+static void check_value_from(struct parse *ps, const struct field *from, const char *path,
+			     const char *value)
+{
+	static const char *const sources[] = {"fieldRef",     "resourceFieldRef", "configMapKeyRef",
+					      "secretKeyRef", "fileKeyRef",	  NULL};
+	unsigned int n = 0;
+
+	if (from->n->type != YAML_MAPPING_NODE) {
+		type_error(ps, from, "a mapping");
+		return;
+	}
+	for (uint32_t k = 0; k + 1 < from->n->n_kids; k += 2)
+		n += in_list(sources, node_at(ps, from->n->kids[k])) &&
+		     !is_null(node_at(ps, from->n->kids[k + 1]));
+	if (n == 0)
+		error_at(ps, from->pos, path,
+			 "Invalid value: \"\": must specify one of: `fieldRef`, "
+			 "`resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`");
+	else if (n > 1)
+		error_at(ps, from->pos, path,
+			 "Invalid value: \"\": may not have more than one field specified at a "
+			 "time");
+	if (n && value && *value)
+		error_at(ps, from->pos, path,
+			 "Invalid value: \"\": may not be specified when `value` is not empty");
+}
+
 static void walk_env(struct parse *ps, const struct field *f, struct pp_container_spec *c)
 {
 	struct seq_iter it;
@@ -1475,15 +1651,27 @@ static void walk_env(struct parse *ps, const struct field *f, struct pp_containe
 		struct map_iter m;
 
 		if (want_map(ps, &it.f)) {
+			struct field from = {0};
+			char *from_path = NULL;
+
 			map_begin(ps, &m, it.f.n, &env_schema);
 			while (map_next(ps, &m)) {
-				if (m.key == KV_NAME)
+				if (m.key == KV_NAME) {
 					read_str(ps, &m.f, &kv->name);
-				else if (m.key == KV_VALUE)
+				} else if (m.key == KV_VALUE) {
 					read_str(ps, &m.f, &kv->value);
-				else
+				} else if (!is_null(m.f.n)) {
+					from = m.f;
+					free(from_path);
+					from_path = strdup(ps->path);
+					if (!from_path)
+						nomem(ps);
 					warning(ps, m.f.pos, "not supported, ignoring");
+				}
 			}
+			if (from_path)
+				check_value_from(ps, &from, from_path, kv->value);
+			free(from_path);
 		}
 		if (!kv->value && !ps->err) {
 			kv->value = strdup(""); /* the model promises "" for an absent value */
@@ -1509,12 +1697,29 @@ static void walk_ports(struct parse *ps, const struct field *f, struct pp_contai
 			continue;
 		map_begin(ps, &m, it.f.n, &port_schema);
 		while (map_next(ps, &m)) {
-			if (m.key == PK_NAME)
+			char *ip = NULL;
+
+			switch (m.key) {
+			case PK_NAME:
 				read_str(ps, &m.f, &port->name);
-			else if (m.key == PK_CONTAINER_PORT)
+				break;
+			case PK_CONTAINER_PORT:
 				read_int32(ps, &m.f, &port->container_port);
-			else
+				break;
+			case PK_PROTOCOL:
 				read_str(ps, &m.f, &port->protocol);
+				break;
+			case PK_HOST_PORT:
+				/* Only checked for conflicts: processes share the host's network.
+				 */
+				read_int32(ps, &m.f, &port->host_port);
+				break;
+			default:
+				read_str(ps, &m.f, &ip);
+				snprintf(port->host_ip, sizeof(port->host_ip), "%s", ip ? ip : "");
+				free(ip);
+				break;
+			}
 		}
 	}
 }
@@ -1545,7 +1750,10 @@ static void walk_mounts(struct parse *ps, const struct field *f, struct pp_conta
 	}
 }
 
-/* resources: only limits.memory matters; requests, cpu and other resources are accepted. */
+/*
+ * resources: limits.memory is applied, requests.memory only checked against it; cpu and
+ * other resources are accepted.
+ */
 static void walk_resources(struct parse *ps, const struct field *f, struct pp_container_spec *c)
 {
 	struct map_iter it, lim;
@@ -1554,12 +1762,23 @@ static void walk_resources(struct parse *ps, const struct field *f, struct pp_co
 		return;
 	map_begin(ps, &it, f->n, &resources_schema);
 	while (map_next(ps, &it)) {
+		bool limits = it.key == 0;
+
 		if (!want_map(ps, &it.f))
 			continue;
+		/* ValidateResourceRequirements' paths: limits[memory], requests[cpu]. */
 		map_begin(ps, &lim, it.f.n, NULL);
-		while (map_next(ps, &lim))
-			if (key_is(lim.key_node, "memory"))
-				read_quantity(ps, &lim.f, &c->memory_limit);
+		lim.bracket = true;
+		while (map_next(ps, &lim)) {
+			const struct ynode *n = lim.f.n;
+			char *raw = limits ? c->memory_limit_raw : c->memory_request_raw;
+
+			if (!key_is(lim.key_node, "memory"))
+				continue;
+			read_quantity(ps, &lim.f, limits ? &c->memory_limit : &c->memory_request);
+			if (n->type == YAML_SCALAR_NODE)
+				snprintf(raw, sizeof(c->memory_limit_raw), "%s", n->text);
+		}
 	}
 }
 
@@ -1714,6 +1933,25 @@ static void walk_security(struct parse *ps, const struct field *f, struct pp_sec
 	}
 }
 
+/*
+ * K: validation.go validatePullPolicy: the values are case-sensitive ("always" is refused).
+ * Nothing is pulled here, so the value is only checked.
+ */
+static void read_pull_policy(struct parse *ps, const struct field *f)
+{
+	char *policy = NULL;
+	char q[QUOTE_MAX];
+
+	read_str(ps, f, &policy);
+	if (policy && *policy && strcmp(policy, "Always") && strcmp(policy, "IfNotPresent") &&
+	    strcmp(policy, "Never"))
+		error(ps, f->pos,
+		      "Unsupported value: %s: supported values: \"Always\", \"IfNotPresent\", "
+		      "\"Never\"",
+		      pp_quote(q, sizeof(q), policy, strlen(policy)));
+	free(policy);
+}
+
 static void walk_container(struct parse *ps, const struct ynode *map, struct pp_container_spec *c)
 {
 	struct map_iter it, lc;
@@ -1775,6 +2013,9 @@ static void walk_container(struct parse *ps, const struct ynode *map, struct pp_
 			break;
 		case CK_SECURITY_CONTEXT:
 			walk_security(ps, &it.f, &c->security, false);
+			break;
+		case CK_IMAGE_PULL_POLICY:
+			read_pull_policy(ps, &it.f);
 			break;
 		}
 	}
@@ -1881,8 +2122,36 @@ static void walk_spec(struct parse *ps, const struct field *f, struct pp_pod *po
 	}
 }
 
+/*
+ * metadata.generateName without a name: the API server's SimpleNameGenerator
+ * (apiserver/pkg/storage/names/generate.go): the prefix, cut to 58 characters, then 5
+ * random characters of utilrand.String's alphabet.
+ */
+static void generate_name(struct parse *ps, struct pp_pod *pod, const char *prefix)
+{
+	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+	unsigned char rnd[5];
+	size_t n = strnlen(prefix, 58);
+	char *name;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		for (size_t i = 0; i < sizeof(rnd); i++) /* entropy is not the point here */
+			rnd[i] = (unsigned char)(ps->digest >> (8 * i));
+	name = malloc(n + sizeof(rnd) + 1);
+	if (!name)
+		return nomem(ps);
+	memcpy(name, prefix, n);
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		name[n + i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	name[n + sizeof(rnd)] = '\0';
+	free(pod->name);
+	pod->name = name;
+	pod->name_generated = true;
+}
+
 static void walk_metadata(struct parse *ps, const struct field *f, struct pp_pod *pod)
 {
+	char *gen = NULL;
 	struct map_iter it;
 
 	if (!want_map(ps, f))
@@ -1905,8 +2174,14 @@ static void walk_metadata(struct parse *ps, const struct field *f, struct pp_pod
 		case MD_LABELS:
 			walk_string_map(ps, &it.f, &pod->labels, &pod->n_labels);
 			break;
+		case MD_GENERATE_NAME:
+			read_str(ps, &it.f, &gen);
+			break;
 		}
 	}
+	if (gen && *gen && (!pod->name || !*pod->name))
+		generate_name(ps, pod, gen);
+	free(gen);
 }
 
 static void walk_pod(struct parse *ps, const struct ynode *root, struct pp_pod *pod)
@@ -1956,11 +2231,20 @@ static bool is_string(const struct ynode *n)
 	       !memchr(n->text, 0, n->len);
 }
 
+enum doc_kind {
+	DOC_SKIP = 0, /* empty, refused or skipped */
+	DOC_POD,
+	DOC_CONFIG,
+	_DOC_MAX,
+};
+
 /*
- * Decide whether the document is a v1 Pod before reading it: other kinds are refused as a
- * whole, without "unknown field" noise about their contents. Empty documents are skipped.
+ * Decide what the document is before reading it. A v1 Pod is read; v1 ConfigMaps and
+ * Secrets are kept for the pods' volumes and env; any other kind (Service, Deployment, ...)
+ * is skipped with a warning naming it, so that files mixing kinds still load. Empty
+ * documents are skipped.
  */
-static bool is_pod_document(struct parse *ps, const struct ynode *root)
+static enum doc_kind document_kind(struct parse *ps, const struct ynode *root)
 {
 	const struct ynode *kind_key, *api_key;
 	struct field kind, api;
@@ -1968,19 +2252,19 @@ static bool is_pod_document(struct parse *ps, const struct ynode *root)
 	bool kind_ok;
 
 	if (is_null(root))
-		return false;
+		return DOC_SKIP;
 	if (root->type != YAML_MAPPING_NODE) {
 		error_at(ps, root->pos, "", "a Pod manifest must be a mapping, got %s",
 			 describe(root, q1, sizeof(q1)));
-		return false;
+		return DOC_SKIP;
 	}
 	if (!top_field(ps, root, "kind", &kind_key, &kind)) {
 		error_at(ps, root->pos, "kind", "Required value");
-		return false;
+		return DOC_SKIP;
 	}
 	if (!top_field(ps, root, "apiVersion", &api_key, &api)) {
 		error_at(ps, root->pos, "apiVersion", "Required value");
-		return false;
+		return DOC_SKIP;
 	}
 	if (!is_string(kind.n) || !is_string(api.n)) {
 		bool bad_kind = !is_string(kind.n);
@@ -1988,19 +2272,175 @@ static bool is_pod_document(struct parse *ps, const struct ynode *root)
 		error_at(ps, bad_kind ? kind.pos : api.pos, bad_kind ? "kind" : "apiVersion",
 			 "must be a string, got %s",
 			 describe(bad_kind ? kind.n : api.n, q1, sizeof(q1)));
-		return false;
+		return DOC_SKIP;
 	}
 	kind_ok = !strcmp(kind.n->text, "Pod");
-	if (!kind_ok || strcmp(api.n->text, "v1")) {
-		error_at(
-			ps, kind_ok ? api.pos : kind.pos, kind_ok ? "apiVersion" : "kind",
-			"unsupported kind %s in version %s: only kind \"Pod\" in version \"v1\" is "
-			"supported",
-			pp_quote(q1, sizeof(q1), kind.n->text, kind.n->len),
-			pp_quote(q2, sizeof(q2), api.n->text, api.n->len));
-		return false;
+	if (kind_ok && strcmp(api.n->text, "v1")) {
+		error_at(ps, api.pos, "apiVersion",
+			 "unsupported kind %s in version %s: only kind \"Pod\" in version \"v1\" "
+			 "is supported",
+			 pp_quote(q1, sizeof(q1), kind.n->text, kind.n->len),
+			 pp_quote(q2, sizeof(q2), api.n->text, api.n->len));
+		return DOC_SKIP;
 	}
-	return true;
+	if (kind_ok)
+		return DOC_POD;
+	if (!strcmp(api.n->text, "v1") &&
+	    (!strcmp(kind.n->text, "ConfigMap") || !strcmp(kind.n->text, "Secret")))
+		return DOC_CONFIG;
+	report_at(ps, PP_DIAG_WARNING, kind.pos, "kind",
+		  "skipping kind %s in version %s: podprobe runs Pods and reads ConfigMaps and "
+		  "Secrets only",
+		  pp_quote(q1, sizeof(q1), kind.n->text, kind.n->len),
+		  pp_quote(q2, sizeof(q2), api.n->text, api.n->len));
+	return DOC_SKIP;
+}
+
+enum config_key {
+	CFG_API_VERSION = 0,
+	CFG_KIND,
+	CFG_METADATA,
+	CFG_DATA,
+	CFG_BINARY_DATA,
+	CFG_STRING_DATA,
+	CFG_TYPE,
+	CFG_IMMUTABLE,
+	_CFG_MAX,
+};
+
+static const char *const config_keys[_CFG_MAX] = {
+	[CFG_API_VERSION] = "apiVersion",
+	[CFG_KIND] = "kind",
+	[CFG_METADATA] = "metadata",
+	[CFG_DATA] = "data",
+	[CFG_BINARY_DATA] = "binaryData",
+	[CFG_STRING_DATA] = "stringData",
+	[CFG_TYPE] = "type",
+	[CFG_IMMUTABLE] = "immutable",
+};
+static const char *const config_ignored[] = {"status", NULL};
+static const struct schema config_schema = {config_keys, N_KEYS(config_keys), config_ignored};
+/* name and namespace are kept; labels, annotations and uid are not needed yet. */
+static const char *const config_md_keys[] = {"name", "namespace", "labels", "annotations", "uid"};
+static const struct schema config_md_schema = {config_md_keys, N_KEYS(config_md_keys),
+					       metadata_ignored};
+
+static void free_kvs(struct pp_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+static void config_obj_clear(struct pp_config_obj *o)
+{
+	free(o->file);
+	free(o->name);
+	free(o->namespace);
+	free(o->type);
+	free_kvs(o->data, o->n_data);
+	free_kvs(o->b64, o->n_b64);
+	*o = (struct pp_config_obj){0};
+}
+
+void pp_config_list_free(struct pp_config_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->n; i++)
+		config_obj_clear(&list->items[i]);
+	free(list->items);
+	*list = (struct pp_config_list){0};
+}
+
+static int config_list_push(struct pp_config_list *list, struct pp_config_obj *o)
+{
+	if (list->n == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 4;
+		struct pp_config_obj *items = realloc(list->items, cap * sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		list->items = items;
+		list->cap = cap;
+	}
+	list->items[list->n++] = *o;
+	return 0;
+}
+
+/*
+ * A ConfigMap or Secret onto ps->configs (when kept), values as written. The walk records
+ * fields into a scratch pod: its bookkeeping needs one.
+ */
+static void finish_config(struct parse *ps, const struct ynode *root)
+{
+	struct pp_config_obj o = {.pos = root->pos};
+	const struct ynode *kind_key;
+	struct map_iter it, md;
+	struct field kind;
+	struct pp_pod *sink;
+	bool secret;
+
+	if (!ps->configs)
+		return;
+	secret = top_field(ps, root, "kind", &kind_key, &kind) && key_is(kind.n, "Secret");
+	o.kind = secret ? PP_CONFIG_SECRET : PP_CONFIG_MAP;
+	sink = calloc(1, sizeof(*sink));
+	if (!sink)
+		return nomem(ps);
+	ps->pod = sink;
+	ps->fields_cap = 0;
+	path_truncate(ps, 0);
+	map_begin(ps, &it, root, &config_schema);
+	while (map_next(ps, &it)) {
+		switch (it.key) {
+		case CFG_METADATA:
+			if (!want_map(ps, &it.f))
+				break;
+			map_begin(ps, &md, it.f.n, &config_md_schema);
+			while (map_next(ps, &md))
+				if (md.key <= 1)
+					read_str(ps, &md.f, md.key == 0 ? &o.name : &o.namespace);
+			break;
+		case CFG_DATA:
+			if (secret)
+				walk_string_map(ps, &it.f, &o.b64, &o.n_b64);
+			else
+				walk_string_map(ps, &it.f, &o.data, &o.n_data);
+			break;
+		case CFG_BINARY_DATA:
+		case CFG_STRING_DATA:
+			if ((it.key == CFG_STRING_DATA) != secret)
+				warning(ps, it.f.pos, "not a field of %s, ignoring",
+					secret ? "Secret" : "ConfigMap");
+			else if (secret)
+				walk_string_map(ps, &it.f, &o.data, &o.n_data);
+			else
+				walk_string_map(ps, &it.f, &o.b64, &o.n_b64);
+			break;
+		case CFG_TYPE:
+			read_str(ps, &it.f, &o.type);
+			break;
+		case CFG_IMMUTABLE:
+			read_bool(ps, &it.f, &o.immutable);
+			break;
+		default:
+			break;
+		}
+	}
+	ps->pod = NULL;
+	pp_pod_free(sink);
+	o.file = strdup(ps->file);
+	if (!o.namespace || !*o.namespace) {
+		free(o.namespace);
+		o.namespace = strdup("default");
+	}
+	if (!o.file || !o.namespace || (!ps->err && config_list_push(ps->configs, &o)))
+		nomem(ps);
+	if (ps->err)
+		config_obj_clear(&o);
 }
 
 /* Turn the finished document into a pod on ps->pods, if it is one. */
@@ -2012,8 +2452,14 @@ static void finish_document(struct parse *ps, unsigned int doc_index, size_t doc
 	if (!ps->doc.has_root)
 		return;
 	root = node_at(ps, ps->doc.root);
-	if (!is_pod_document(ps, root))
+	switch (document_kind(ps, root)) {
+	case DOC_POD:
+		break;
+	case DOC_CONFIG:
+		return finish_config(ps, root);
+	default:
 		return;
+	}
 	pod = calloc(1, sizeof(*pod));
 	if (!pod || !(pod->file = strdup(ps->file))) {
 		free(pod);
@@ -2042,6 +2488,10 @@ static void finish_document(struct parse *ps, unsigned int doc_index, size_t doc
 	walk_pod(ps, root, pod);
 	ps->pod = NULL;
 
+	/* The registry's PrepareForCreate (pkg/registry/core/pod/strategy.go) makes a negative
+	 * terminationGracePeriodSeconds 1: validation accepts it, the stored pod has 1. */
+	if (pod->termination_grace_s < 0)
+		pod->termination_grace_s = 1;
 	if (!ps->err && (!pod->namespace || !*pod->namespace)) {
 		free(pod->namespace);
 		pod->namespace = strdup("default");
@@ -2120,8 +2570,113 @@ static void syntax_error(struct parse *ps, const yaml_parser_t *parser)
 	ps->stop = true;
 }
 
+/* Scan <buf> with libyaml's scanner: true at the end, false with the problem in <parser>. */
+static bool scan_all(yaml_parser_t *parser, const char *buf, size_t len)
+{
+	yaml_token_t tok;
+	bool end = false;
+
+	yaml_parser_set_input_string(parser, (const unsigned char *)buf, len);
+	while (!end) {
+		if (!yaml_parser_scan(parser, &tok))
+			return false;
+		end = tok.type == YAML_STREAM_END_TOKEN;
+		yaml_token_delete(&tok);
+	}
+	return true;
+}
+
+/* True when text <buf> can yield an ESC character: "\e", "\x1b", "\u001b", "\U0000001b". */
+static bool may_have_esc(const char *buf, size_t len)
+{
+	static const char *const forms[] = {"x1b",   "x1B",	  "u001b",
+					    "u001B", "U0000001b", "U0000001B"};
+
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] == 0x1b)
+			return true;
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'e')
+			return true;
+		for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++)
+			if (len - i - 1 >= strlen(forms[f]) &&
+			    !memcmp(buf + i + 1, forms[f], strlen(forms[f])))
+				return true;
+	}
+	return len && buf[len - 1] == 0x1b;
+}
+
+int pp_manifest_fix_escapes(const char *buf, size_t len, char **ret_copy)
+{
+	yaml_parser_t parser;
+	char *copy = NULL;
+	int fixes = 0;
+
+	if (!buf || len == 0 || !memchr(buf, '\'', len) || may_have_esc(buf, len))
+		return 0;
+	for (;;) {
+		const char *text = copy ? copy : buf;
+		size_t at;
+		bool done;
+
+		if (!yaml_parser_initialize(&parser)) {
+			free(copy);
+			return -ENOMEM;
+		}
+		done = scan_all(&parser, text, len);
+		at = parser.problem_mark.index;
+		if (!done && (parser.error != YAML_SCANNER_ERROR || !parser.problem ||
+			      strcmp(parser.problem, "found unknown escape character")))
+			done = true;
+		yaml_parser_delete(&parser);
+		if (done)
+			break;
+		/* libyaml's mark is at the backslash; allow for one past it. */
+		if (at + 1 < len && text[at] == '\\' && text[at + 1] == '\'')
+			;
+		else if (at > 0 && at < len && text[at - 1] == '\\' && text[at] == '\'')
+			at--;
+		else
+			break;
+		if (fixes == MAX_QUOTE_FIXES)
+			break;
+		if (!copy) {
+			copy = malloc(len);
+			if (!copy)
+				return -ENOMEM;
+			memcpy(copy, buf, len);
+		}
+		copy[at + 1] = 'e';
+		fixes++;
+	}
+	if (!fixes) {
+		free(copy);
+		return 0;
+	}
+	*ret_copy = copy;
+	return fixes;
+}
+
+/* Undo pp_manifest_fix_escapes() in a scalar: its ESC characters were \' in the text. */
+static void unfix_escapes(yaml_event_t *ev)
+{
+	char *p = (char *)ev->data.scalar.value;
+
+	for (size_t i = 0; i < ev->data.scalar.length; i++)
+		if (p[i] == 0x1b)
+			p[i] = '\'';
+}
+
 int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
 			     struct pp_pod_list *pods, struct pp_diag_list *diags)
+{
+	return pp_manifest_parse_objects(file, buf, len, pods, NULL, diags);
+}
+
+int pp_manifest_parse_objects(const char *file, const char *buf, size_t len,
+			      struct pp_pod_list *pods, struct pp_config_list *configs,
+			      struct pp_diag_list *diags)
 {
 	struct parse ps = {
 		.file = file ? file : "",
@@ -2129,6 +2684,7 @@ int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
 		.len = len,
 		.diags = diags,
 		.pods = pods,
+		.configs = configs,
 		.visits_left = MAX_VISITS,
 		.bytes_left = MAX_COPY_BYTES,
 		.file_diags_left = MAX_FILE_DIAGS,
@@ -2137,24 +2693,41 @@ int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
 	};
 	size_t errors_before = diags->n_errors;
 	unsigned int doc_index = 0;
+	char *fixed = NULL;
 	yaml_parser_t parser;
 	yaml_event_t ev;
+	int fixes;
 
 	if (len > PP_MANIFEST_MAX_BYTES) {
 		error_at(&ps, (struct pp_src_pos){0}, "", "input is larger than %u bytes, refusing",
 			 PP_MANIFEST_MAX_BYTES);
 		return ps.err ? ps.err : (int)(diags->n_errors - errors_before);
 	}
-	if (!yaml_parser_initialize(&parser))
+	/*
+	 * go-yaml (kubectl, the API server) takes \' in double quotes, libyaml does not: parse
+	 * a copy where each is \e (same length, so positions hold) and turn ESC back into '.
+	 */
+	fixes = pp_manifest_fix_escapes(buf, len, &fixed);
+	if (fixes < 0)
+		return fixes;
+	if (!yaml_parser_initialize(&parser)) {
+		free(fixed);
 		return -ENOMEM;
+	}
 	/* libyaml asserts on a NULL input, even an empty one. */
-	yaml_parser_set_input_string(&parser, (const unsigned char *)(buf ? buf : ""), len);
+	yaml_parser_set_input_string(&parser,
+				     (const unsigned char *)(fixed ? fixed
+							     : buf ? buf
+								   : ""),
+				     len);
 
 	while (!ps.stop) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			syntax_error(&ps, &parser);
 			break;
 		}
+		if (fixed && ev.type == YAML_SCALAR_EVENT)
+			unfix_escapes(&ev);
 		digest_event(&ps, &ev);
 		switch (ev.type) {
 		case YAML_DOCUMENT_START_EVENT:
@@ -2193,6 +2766,7 @@ int pp_manifest_parse_buffer(const char *file, const char *buf, size_t len,
 
 	doc_free(&ps.doc);
 	free(ps.path);
+	free(fixed);
 	yaml_parser_delete(&parser);
 	return ps.err ? ps.err : (int)(diags->n_errors - errors_before);
 }
@@ -2219,7 +2793,8 @@ static const char *file_kind(mode_t mode)
  * Read at most PP_MANIFEST_MAX_BYTES + 1 bytes (one more tells "too large" apart). The open
  * does not block (a FIFO would wait for a writer) and only regular files are read.
  */
-static int load_file(const char *path, struct pp_pod_list *pods, struct pp_diag_list *diags)
+static int load_file(const char *path, struct pp_pod_list *pods, struct pp_config_list *configs,
+		     struct pp_diag_list *diags)
 {
 	size_t len = 0, cap = 64 * 1024;
 	struct stat st;
@@ -2268,7 +2843,7 @@ static int load_file(const char *path, struct pp_pod_list *pods, struct pp_diag_
 			break;
 		len += (size_t)n;
 	}
-	err = pp_manifest_parse_buffer(path, buf, len, pods, diags);
+	err = pp_manifest_parse_objects(path, buf, len, pods, configs, diags);
 	err = err < 0 ? err : 0;
 out:
 	free(buf);
@@ -2296,7 +2871,8 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* The *.yaml, *.yml and *.json regular files of <dir>, in strcmp order. */
-static int load_dir(const char *dir, struct pp_pod_list *pods, struct pp_diag_list *diags)
+static int load_dir(const char *dir, struct pp_pod_list *pods, struct pp_config_list *configs,
+		    struct pp_diag_list *diags)
 {
 	char **names = NULL, **tmp, *path;
 	size_t n = 0, cap = 0;
@@ -2335,7 +2911,7 @@ static int load_dir(const char *dir, struct pp_pod_list *pods, struct pp_diag_li
 		/* Sub-directories named *.yaml are skipped: the walk is not recursive. */
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			continue;
-		err = load_file(path, pods, diags);
+		err = load_file(path, pods, configs, diags);
 	}
 	if (!err && n == 0)
 		err = pp_diag_add(diags, PP_DIAG_ERROR, dir, (struct pp_src_pos){0}, "",
@@ -2350,6 +2926,12 @@ out:
 
 int pp_manifest_load_path(const char *path, struct pp_pod_list *pods, struct pp_diag_list *diags)
 {
+	return pp_manifest_load_objects(path, pods, NULL, diags);
+}
+
+int pp_manifest_load_objects(const char *path, struct pp_pod_list *pods,
+			     struct pp_config_list *configs, struct pp_diag_list *diags)
+{
 	size_t errors_before = diags->n_errors;
 	struct stat st;
 	int err;
@@ -2357,8 +2939,8 @@ int pp_manifest_load_path(const char *path, struct pp_pod_list *pods, struct pp_
 	if (stat(path, &st) < 0)
 		err = read_error(diags, path, errno);
 	else if (S_ISDIR(st.st_mode))
-		err = load_dir(path, pods, diags);
+		err = load_dir(path, pods, configs, diags);
 	else
-		err = load_file(path, pods, diags);
+		err = load_file(path, pods, configs, diags);
 	return err < 0 ? err : (int)(diags->n_errors - errors_before);
 }
