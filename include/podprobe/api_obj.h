@@ -23,6 +23,17 @@
  */
 int pp_api_time(pp_wall_ns t, bool nanos, char *buf, size_t size);
 
+/*
+ * RFC 3339 <s> ("2026-12-01T10:00:00Z", a fraction and a +hh:mm offset allowed) into <ret>.
+ * Returns 0, or -EINVAL for anything else (a day the month lacks, trailing bytes...).
+ */
+int pp_api_time_parse(const char *s, pp_wall_ns *ret);
+
+/* Civil dates (proleptic Gregorian) and days since 1970-01-01, both ways (H. Hinnant's
+ * "chrono-compatible low-level date algorithms"). */
+void pp_civil_from_days(int64_t days, int64_t *y, unsigned int *m, unsigned int *d);
+int64_t pp_days_from_civil(int64_t y, unsigned int m, unsigned int d);
+
 /* A JSON string of pp_api_time(<t>, false), or JSON null when <t> is 0. NULL on ENOMEM. */
 json_t *pp_api_time_json(pp_wall_ns t);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "podprobe/api_obj.h"
 #include "podprobe/kubefmt.h"
 
 #define NS_PER_SEC	   1000000000ll
@@ -27,81 +28,13 @@ struct desc {
 
 /* ---- times ------------------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant, "chrono-compatible low-level
- * date algorithms", days_from_civil and civil_from_days). */
-static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
-{
-	int64_t era;
-	unsigned int yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned int)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned int *m, unsigned int *d)
-{
-	int64_t era;
-	unsigned int doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned int)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* <n> decimal digits at <s> into <ret>; false when one is not a digit. */
-static bool digits(const char *s, int n, int *ret)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*ret = v;
-	return true;
-}
-
 bool pp_describe_parse_time(const char *s, int64_t *ret_ns)
 {
-	int y, mo, d, h, mi, sec, oh = 0, om = 0;
-	int64_t frac = 0, scale = NS_PER_SEC, off = 0;
-	const char *p;
+	pp_wall_ns t;
 
-	if (!s || strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) ||
-	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+	if (!s || pp_api_time_parse(s, &t) < 0)
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
-		return false;
-	p = s + 19;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			if (scale > 1) {
-				scale /= 10;
-				frac += (*p - '0') * scale;
-			}
-	if (*p == '+' || *p == '-') {
-		if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om) || p[6])
-			return false;
-		off = ((int64_t)oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-	} else if (strcmp(p, "Z")) {
-		return false;
-	}
-	*ret_ns = ((days_from_civil(y, (unsigned int)mo, (unsigned int)d) * 86400 + h * 3600 +
-		    mi * 60 + sec - off) *
-		   NS_PER_SEC) +
-		  frac;
+	*ret_ns = t;
 	return true;
 }
 
@@ -118,7 +51,7 @@ int pp_describe_rfc1123z(int64_t t_ns, const struct pp_describe_env *env, char *
 	unsigned int m, d;
 	int n;
 
-	civil_from_days(days, &y, &m, &d);
+	pp_civil_from_days(days, &y, &m, &d);
 	n = snprintf(buf, size, "%s, %02u %s %04lld %02d:%02d:%02d %c%02ld%02ld",
 		     wdays[((days % 7) + 11) % 7], d, months[m - 1], (long long)y,
 		     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "podprobe/api_obj.h"
+
 pp_wall_ns pp_log_time_at(const struct pp_log_rec *recs, size_t n, uint64_t off, pp_wall_ns after)
 {
 	size_t lo = 0, hi = n;
@@ -51,34 +53,6 @@ uint64_t pp_log_since_offset(const struct pp_log_rec *recs, size_t n, pp_wall_ns
 	return from < end ? from : end;
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant, "chrono-compatible low-level date
- * algorithms", civil_from_days). */
-static void civil(int64_t z, int64_t *y, unsigned int *m, unsigned int *d)
-{
-	int64_t era, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	yoe = z - era * 146097;
-	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
-	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
-{
-	int64_t era, yoe, doy;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	return era * 146097 + 365 * yoe + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
 static void put_num(char *p, uint64_t v, int width)
 {
 	for (int i = width - 1; i >= 0; i--) {
@@ -99,7 +73,7 @@ size_t pp_log_time_format(pp_wall_ns t, char *buf)
 	}
 	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	sod = secs - days * 86400;
-	civil(days, &year, &mon, &day);
+	pp_civil_from_days(days, &year, &mon, &day);
 	if (year < 0)
 		year = 0; /* Go prints such years otherwise; they are no log line's */
 	if (year > 9999)
@@ -122,67 +96,9 @@ size_t pp_log_time_format(pp_wall_ns t, char *buf)
 	return PP_LOG_TIME_LEN;
 }
 
-/* <n> digits at *<p> as a number, advancing *<p>; -1 when they are not all digits. */
-static int64_t digits(const char **p, int n)
-{
-	int64_t v = 0;
-
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (**p < '0' || **p > '9')
-			return -1;
-		v = v * 10 + (**p - '0');
-	}
-	return v;
-}
-
 int pp_log_time_parse(const char *s, pp_wall_ns *ret)
 {
-	static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	const char *p = s;
-	int64_t y, mo, d, h, mi, sec, ns = 0, off = 0, secs;
-
-	y = digits(&p, 4);
-	if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 || *p++ != '-')
-		return -EINVAL;
-	d = digits(&p, 2);
-	if (d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
-		return -EINVAL;
-	if (*p++ != 'T' || (h = digits(&p, 2)) < 0 || h > 23 || *p++ != ':')
-		return -EINVAL;
-	if ((mi = digits(&p, 2)) < 0 || mi > 59 || *p++ != ':' || (sec = digits(&p, 2)) < 0 ||
-	    sec > 59)
-		return -EINVAL;
-	if (*p == '.' || *p == ',') {
-		int n = 0;
-
-		p++;
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		for (; *p >= '0' && *p <= '9'; p++, n++)
-			if (n < 9)
-				ns = ns * 10 + (*p - '0');
-		for (; n < 9; n++)
-			ns *= 10;
-	}
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p++ == '-' ? -1 : 1;
-		int64_t oh = digits(&p, 2), om;
-
-		if (oh < 0 || oh > 23 || *p++ != ':' || (om = digits(&p, 2)) < 0 || om > 59)
-			return -EINVAL;
-		off = sign * (oh * 3600 + om * 60);
-	} else {
-		return -EINVAL;
-	}
-	if (*p)
-		return -EINVAL;
-	secs = days_from_civil(y, (unsigned int)mo, (unsigned int)d) * 86400 + h * 3600 + mi * 60 +
-	       sec - off;
-	*ret = secs * (int64_t)PP_NSEC_PER_SEC + ns;
-	return 0;
+	return pp_api_time_parse(s, ret);
 }
 
 int pp_log_recs_push(struct pp_log_recs *recs, uint64_t off, pp_wall_ns t)

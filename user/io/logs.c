@@ -121,8 +121,6 @@ int pp_logs_open(const char *state_dir, const char *pod_key, const char *contain
 	}
 	if (fd >= 0)
 		close(fd);
-	if (c_fd >= 0)
-		close(c_fd);
 	if (pod_fd >= 0)
 		close(pod_fd);
 	if (logs_fd >= 0)
@@ -147,9 +145,8 @@ static int copy_out(int fd)
 int pp_logs_print(const char *state_dir, const char *ns, const char *pod, const char *container,
 		  bool previous)
 {
-	char key[330], list[2048], only[256], name[32], msg[PATH_MAX + 128];
-	int state_fd = -1, logs_fd = -1, pod_fd = -1, c_fd = -1, fd = -1, restart, n, rc;
-	struct stat st;
+	char key[330], list[2048], only[256], msg[PATH_MAX + 128];
+	int state_fd = -1, logs_fd = -1, pod_fd = -1, fd = -1, n, rc;
 
 	if (!pp_is_dns1123_label(ns) || !pp_is_dns1123_subdomain(pod) ||
 	    (container && !pp_statedir_name_ok(container))) {
@@ -183,9 +180,9 @@ int pp_logs_print(const char *state_dir, const char *ns, const char *pod, const 
 		}
 		container = only;
 	}
-	c_fd = open_dir_at(pod_fd, container);
-	restart = c_fd < 0 ? c_fd : pick_restart(c_fd, previous);
-	if (restart < 0) {
+	rc = pp_statedir_name_ok(container) ? pp_logs_open(state_dir, key, container, previous, &fd)
+					    : -ENOENT;
+	if (rc == -ENOENT) {
 		if (previous)
 			pp_log(PP_LOG_ERR,
 			       "previous terminated container \"%s\" in pod \"%s\" not found",
@@ -194,26 +191,17 @@ int pp_logs_print(const char *state_dir, const char *ns, const char *pod, const 
 			pp_log(PP_LOG_ERR,
 			       "container %s is not valid for pod %s, choose one of: [%s]",
 			       container, pod, list);
-		rc = -ENOENT;
 		goto out;
 	}
-	snprintf(name, sizeof(name), "%d.log", restart);
-	fd = openat(c_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		rc = -errno;
-	else
-		rc = S_ISREG(st.st_mode) ? 0 : -EINVAL;
 	if (rc < 0) {
-		pp_log_errno(PP_LOG_ERR, rc, "cannot open '%s/logs/%s/%s/%s'", state_dir, key,
-			     container, name);
+		pp_log_errno(PP_LOG_ERR, rc, "cannot open the log of '%s/logs/%s/%s'", state_dir,
+			     key, container);
 		goto out;
 	}
 	rc = copy_out(fd);
 out:
 	if (fd >= 0)
 		close(fd);
-	if (c_fd >= 0)
-		close(c_fd);
 	if (pod_fd >= 0)
 		close(pod_fd);
 	if (logs_fd >= 0)
