@@ -38,8 +38,9 @@ struct pp_pod_conds {
 struct pp_pod_view {
 	const struct pp_pod *spec;
 	const struct pp_pod_state *st;
-	const struct json_t *object;	  /* manifest as stored ({"metadata","spec"}), or NULL */
-	const struct pp_pod_conds *conds; /* or NULL: lastTransitionTime = creation */
+	const struct json_t *object;	     /* manifest as stored ({"metadata","spec"}), or NULL */
+	const struct pp_pod_conds *conds;    /* or NULL: lastTransitionTime = creation */
+	const struct json_t *ext_conditions; /* conditions others set (pods/status), or NULL */
 	uint64_t resource_version;
 	pp_wall_ns created;	  /* metadata.creationTimestamp, 0 = unknown */
 	pp_wall_ns deletion;	  /* metadata.deletionTimestamp, 0 = not deleted */

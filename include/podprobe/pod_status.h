@@ -23,6 +23,8 @@ const char *pp_pod_cond_str(enum pp_pod_cond c);
  * seen here: the Ready condition tracked is that of the containers.
  */
 void pp_pod_conds_update(struct pp_pod_conds *c, const struct pp_pod_state *st, pp_wall_ns now);
+/* The same for the whole view <v>: readiness gates (v->ext_conditions) count for Ready. */
+void pp_pod_conds_update_view(struct pp_pod_conds *c, const struct pp_pod_view *v, pp_wall_ns now);
 
 /*
  * The Pod object of <v>: kind, apiVersion, metadata (<v>->object's metadata when given, else

@@ -243,13 +243,72 @@ static void test_api_addr_checks(void **state)
 	assert_non_null(strstr(out, "::2 is not a loopback address"));
 }
 
+/*
+ * Readiness gates (KEP-580): Ready needs every gate's condition True; others set them with a
+ * PATCH of pods/NAME/status (what `podprobe watch` does for podprobe.io/ready); kubelet's own
+ * conditions are not taken from a patch.
+ */
+static void test_readiness_gates(void **state)
+{
+	char body[600];
+
+	(void)state;
+	start();
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"gate\"},"
+		 "\"spec\":{\"readinessGates\":[{\"conditionType\":\"podprobe.io/ready\"}],"
+		 "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"sleep\","
+		 "\"60\"]}]}}");
+	assert_int_equal(api("-H 'Content-Type: application/json' --data-binary '%s' "
+			     "http://x/api/v1/namespaces/default/pods",
+			     body),
+			 0);
+	/* Its containers become ready; the pod does not, for want of the gate. */
+	assert_int_equal(api("-N 'http://x/api/v1/namespaces/default/pods?watch=true&"
+			     "timeoutSeconds=10&fieldSelector=metadata.name%%3Dgate' | grep -m1 -o "
+			     "'\"type\":\"ContainersReady\",\"status\":\"True\"'"),
+			 0);
+	assert_int_equal(api("http://x/api/v1/namespaces/default/pods/gate"), 0);
+	assert_non_null(strstr(out, "\"reason\":\"ReadinessGatesNotReady\""));
+	assert_non_null(strstr(out, "corresponding condition of pod readiness gate "
+				    "\\\"podprobe.io/ready\\\" does not exist."));
+	/* The gate turns True: Ready; a patched "Ready" of kubelet's is ignored. */
+	assert_int_equal(api("-X PATCH -H 'Content-Type: application/strategic-merge-patch+json' "
+			     "--data-binary '{\"status\":{\"conditions\":[{\"type\":"
+			     "\"podprobe.io/ready\",\"status\":\"True\"},{\"type\":\"Ready\","
+			     "\"status\":\"False\"}]}}' "
+			     "http://x/api/v1/namespaces/default/pods/gate/status"),
+			 0);
+	assert_non_null(strstr(out, "\"type\":\"Ready\",\"status\":\"True\""));
+	assert_non_null(strstr(out, "\"type\":\"podprobe.io/ready\",\"status\":\"True\""));
+	assert_int_equal(api("-H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "
+			     "http://x/api/v1/namespaces/default/pods/gate"),
+			 0);
+	assert_non_null(strstr(out, "\"gate\",\"1/1\",\"Running\""));
+	assert_non_null(strstr(out, "\"<none>\",\"1/1\"]"));
+	/* False again: NotReady, with kubelet's message. */
+	assert_int_equal(api("-X PATCH -H 'Content-Type: application/strategic-merge-patch+json' "
+			     "--data-binary '{\"status\":{\"conditions\":[{\"type\":"
+			     "\"podprobe.io/ready\",\"status\":\"False\"}]}}' "
+			     "http://x/api/v1/namespaces/default/pods/gate/status"),
+			 0);
+	assert_non_null(strstr(out, "the status of pod readiness gate \\\"podprobe.io/ready\\\" is "
+				    "not \\\"True\\\", but False."));
+	assert_int_equal(
+		api("-i -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' "
+		    "--data-binary '{\"status\":{\"conditions\":[{\"type\":\"x\"}]}}' "
+		    "http://x/api/v1/namespaces/default/pods/gate/status"),
+		0);
+	assert_int_equal(atoi(out + 9), 422);
+	t_run_cleanup(&R);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T_TEST(test_create_errors),
-		T_TEST(test_selectors),
-		T_TEST(test_many_watchers),
-		T_TEST(test_api_addr_checks),
+		T_TEST(test_create_errors),   T_TEST(test_selectors),
+		T_TEST(test_many_watchers),   T_TEST(test_api_addr_checks),
+		T_TEST(test_readiness_gates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,7 +82,7 @@ struct status {
 	bool deleting;
 	pp_wall_ns deletion;
 	int64_t deletion_grace_s;
-	size_t n_init, n_main, n_gates;
+	size_t n_init, n_main, n_gates, gates_true;
 	struct cont *init; /* spec order (kubelet's SortStatusesOfInitContainers) */
 	struct cont *main; /* by name (kubelet's SortedContainerStatuses) */
 	struct cond cond[_PP_COND_MAX];
@@ -176,6 +176,24 @@ static void set_cond(struct cond *c, bool status, const char *reason, const char
 		snprintf(c->message, sizeof(c->message), "%s%s]", prefix, list);
 }
 
+/* The status of the condition of <type> that others set (pods/status), or NULL. */
+static const char *ext_cond_status(const struct pp_pod_view *v, const char *type)
+{
+	size_t i;
+	json_t *c;
+
+	if (!type)
+		return NULL;
+	json_array_foreach((json_t *)v->ext_conditions, i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+
+		if (t && !strcmp(t, type))
+			return json_string_value(json_object_get(c, "status"));
+	}
+	return NULL;
+}
+
 /* status/generate.go, for the phase and container statuses of <s>. */
 static void compute_conds(struct status *s)
 {
@@ -231,20 +249,35 @@ static void compute_conds(struct status *s)
 	else
 		set_cond(&s->cond[PP_COND_CONTAINERS_READY], true, NULL, NULL, NULL);
 
-	/* GeneratePodReadyCondition: ContainersReady first, then the gates (never set here). */
-	if (!s->cond[PP_COND_CONTAINERS_READY].status) {
-		s->cond[PP_COND_READY] = s->cond[PP_COND_CONTAINERS_READY];
-	} else if (s->n_gates) {
-		for (i = 0; i < s->n_gates; i++) {
-			const char *type = json_string_value(
-				json_object_get(json_array_get(rg, i), "conditionType"));
-			size_t len = strlen(gates);
+	/*
+	 * GeneratePodReadyCondition: ContainersReady first, then every readiness gate's condition
+	 * (set by others through pods/status) must be True.
+	 */
+	s->gates_true = 0;
+	for (i = 0; i < s->n_gates; i++) {
+		const char *type =
+			json_string_value(json_object_get(json_array_get(rg, i), "conditionType"));
+		const char *status = ext_cond_status(s->v, type);
+		size_t len = strlen(gates);
 
+		if (status && !strcmp(status, "True")) {
+			s->gates_true++;
+			continue;
+		}
+		if (!status)
 			snprintf(gates + len, sizeof(gates) - len,
 				 "%scorresponding condition of pod readiness gate \"%s\" does not "
 				 "exist.",
-				 i ? ", " : "", type ? type : "");
-		}
+				 len ? ", " : "", type ? type : "");
+		else
+			snprintf(gates + len, sizeof(gates) - len,
+				 "%sthe status of pod readiness gate \"%s\" is not \"True\", but "
+				 "%s.",
+				 len ? ", " : "", type ? type : "", status);
+	}
+	if (!s->cond[PP_COND_CONTAINERS_READY].status) {
+		s->cond[PP_COND_READY] = s->cond[PP_COND_CONTAINERS_READY];
+	} else if (s->gates_true < s->n_gates) {
 		set_cond(&s->cond[PP_COND_READY], false, "ReadinessGatesNotReady", NULL, NULL);
 		snprintf(s->cond[PP_COND_READY].message, sizeof(s->cond[PP_COND_READY].message),
 			 "%s", gates);
@@ -298,9 +331,15 @@ static int status_build(const struct pp_pod_view *v, struct status *s)
 void pp_pod_conds_update(struct pp_pod_conds *c, const struct pp_pod_state *st, pp_wall_ns now)
 {
 	struct pp_pod_view v = {.spec = st->spec, .st = st};
+
+	pp_pod_conds_update_view(c, &v, now);
+}
+
+void pp_pod_conds_update_view(struct pp_pod_conds *c, const struct pp_pod_view *v, pp_wall_ns now)
+{
 	struct status s;
 
-	if (status_build(&v, &s) < 0)
+	if (status_build(v, &s) < 0)
 		return; /* kept as it was: the next update catches up */
 	for (int i = 0; i < _PP_COND_MAX; i++) {
 		if (!c->known || c->status[i] != s.cond[i].status)
@@ -422,7 +461,7 @@ static void fill_cells(const struct status *s, struct pp_pod_cells *ret)
 		 v->node_name && *v->node_name ? v->node_name : "<none>");
 	snprintf(ret->nominated, sizeof(ret->nominated), "<none>");
 	if (s->n_gates)
-		snprintf(ret->gates, sizeof(ret->gates), "0/%zu", s->n_gates);
+		snprintf(ret->gates, sizeof(ret->gates), "%zu/%zu", s->gates_true, s->n_gates);
 	else
 		snprintf(ret->gates, sizeof(ret->gates), "<none>");
 }
@@ -616,9 +655,6 @@ static json_t *conds_json(const struct status *s)
 
 		if (v->conds && v->conds->known)
 			since = v->conds->since[i];
-		/* Readiness gates are never true: Ready has been False since creation. */
-		if (i == PP_COND_READY && s->n_gates && v->created)
-			since = v->created;
 		ok = o && put(o, "type", json_string(cond_names[i])) &&
 		     put(o, "status", json_string(c->status ? "True" : "False")) &&
 		     put(o, "lastProbeTime", json_null()) &&
@@ -634,6 +670,13 @@ static json_t *conds_json(const struct status *s)
 			return NULL;
 		}
 	}
+	/* Conditions others own (readiness gates, set through pods/status) follow kubelet's. */
+	for (size_t k = 0; a && k < json_array_size(v->ext_conditions); k++)
+		if (json_array_append_new(a, json_deep_copy(json_array_get(v->ext_conditions, k))) <
+		    0) {
+			json_decref(a);
+			return NULL;
+		}
 	return a;
 }
 

@@ -245,6 +245,8 @@ static void route_pods(struct pp_api *api, struct pp_api_conn *conn, const struc
 		pp_api_pod_log(api, conn, req, ns, name);
 	} else if (!strcmp(sub, "status") && m == PP_HTTP_GET) {
 		pp_api_pod_get(api, conn, req, ns, name);
+	} else if (!strcmp(sub, "status") && m == PP_HTTP_PATCH) {
+		pp_api_pod_patch_status(api, conn, req, ns, name);
 	} else {
 		pp_api_reply_status(conn, 404, "NotFound", NOT_FOUND_MSG, NULL, NULL);
 	}
@@ -448,7 +450,12 @@ void pp_api_pod_flush(struct pod_rt *pr, pp_wall_ns wall)
 	struct pp_api *api = pr->sup->api;
 
 	pr->api_dirty = false;
-	pp_pod_conds_update(&pr->conds, &pr->st, wall);
+	{
+		struct pp_pod_view v;
+
+		pp_sup_pod_view(pr, &v, pp_clock_now(), wall);
+		pp_pod_conds_update_view(&pr->conds, &v, wall);
+	}
 	if (api && !pr->waiting) {
 		pp_api_watch_pod(api, pr, pr->announced ? API_MODIFIED : API_ADDED);
 		pr->announced = true;

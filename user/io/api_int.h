@@ -108,6 +108,9 @@ void pp_api_pod_get(struct pp_api *api, struct pp_api_conn *conn, const struct p
 		    const char *ns, const char *name);
 void pp_api_pod_patch(struct pp_api *api, struct pp_api_conn *conn, const struct pp_http_req *req,
 		      const char *ns, const char *name);
+/* PATCH pods/NAME/status: conditions others own (readiness gates, KEP-580). */
+void pp_api_pod_patch_status(struct pp_api *api, struct pp_api_conn *conn,
+			     const struct pp_http_req *req, const char *ns, const char *name);
 void pp_api_pod_delete(struct pp_api *api, struct pp_api_conn *conn, const struct pp_http_req *req,
 		       const char *ns, const char *name);
 /* The live pod <ns>/<name> (not one being replaced), or NULL. */

@@ -542,3 +542,117 @@ void pp_api_pod_delete(struct pp_api *api, struct pp_api_conn *conn, const struc
 	}
 	pp_api_reply_json(conn, 200, NULL, NULL, doc);
 }
+
+/* ---- pods/status: conditions others own ----------------------------------------------------- */
+
+/* The conditions kubelet computes itself (status/generate.go): a patch does not own them. */
+static bool kubelet_condition(const char *type)
+{
+	static const char *const own[] = {"PodReadyToStartContainers", "Initialized", "Ready",
+					  "ContainersReady", "PodScheduled"};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!strcmp(type, own[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Merge condition <c> into <list> by type (the strategic-merge patch key of
+ * PodStatus.conditions); lastTransitionTime moves only when the status changes, as kubelet's
+ * status manager keeps it.
+ */
+static int merge_condition(json_t *list, json_t *c, pp_wall_ns now)
+{
+	const char *type = json_string_value(json_object_get(c, "type"));
+	const char *status = json_string_value(json_object_get(c, "status"));
+	json_t *n, *old = NULL;
+	size_t i;
+
+	if (!type || !*type || !status ||
+	    (strcmp(status, "True") && strcmp(status, "False") && strcmp(status, "Unknown")))
+		return -EINVAL;
+	if (kubelet_condition(type))
+		return 0; /* the node's own: recomputed, never taken from a patch */
+	json_array_foreach(list, i, n)
+	{
+		if (!strcmp(json_string_value(json_object_get(n, "type")), type)) {
+			old = n;
+			break;
+		}
+	}
+	n = json_deep_copy(c);
+	if (!n)
+		return -ENOMEM;
+	if (!json_object_get(n, "lastTransitionTime")) {
+		const char *was = old ? json_string_value(json_object_get(old, "status")) : NULL;
+		json_t *t = was && !strcmp(was, status)
+				    ? json_incref(json_object_get(old, "lastTransitionTime"))
+				    : pp_api_time_json(now);
+
+		json_object_set_new(n, "lastTransitionTime", t ? t : json_null());
+	}
+	if (!json_object_get(n, "lastProbeTime"))
+		json_object_set_new(n, "lastProbeTime", json_null());
+	return old ? json_array_set_new(list, i, n) : json_array_append_new(list, n);
+}
+
+void pp_api_pod_patch_status(struct pp_api *api, struct pp_api_conn *conn,
+			     const struct pp_http_req *req, const char *ns, const char *name)
+{
+	const char *ctype = pp_http_req_header(req, "content-type");
+	struct pod_rt *pr = pp_api_pod_find(api, ns, name);
+	json_t *patch, *conds, *list, *c, *doc;
+	bool merge_patch;
+	char msg[400];
+	size_t i;
+	int rc = 0;
+
+	if (!pr) {
+		not_found(conn, name);
+		return;
+	}
+	if (!ctype || (strncmp(ctype, "application/strategic-merge-patch+json", 38) &&
+		       strncmp(ctype, "application/merge-patch+json", 28))) {
+		snprintf(msg, sizeof(msg), "the server does not support patches of type %s",
+			 ctype ? ctype : "(none)");
+		pp_api_reply_status(conn, 415, "UnsupportedMediaType", msg, NULL, NULL);
+		return;
+	}
+	merge_patch = !strncmp(ctype, "application/merge-patch+json", 28);
+	patch = json_loadb(req->body, req->body_len, 0, NULL);
+	conds = json_object_get(json_object_get(patch, "status"), "conditions");
+	if (!json_is_object(patch) || (conds && !json_is_array(conds))) {
+		json_decref(patch);
+		pp_api_reply_status(conn, 400, "BadRequest",
+				    "expected {\"status\":{\"conditions\":[...]}}", NULL, NULL);
+		return;
+	}
+	/* A merge patch replaces the list; a strategic one merges it by type. */
+	list = merge_patch || !pr->ext_conds ? json_array() : json_deep_copy(pr->ext_conds);
+	json_array_foreach(conds, i, c)
+	{
+		if (!list || (rc = merge_condition(list, c, pp_clock_wall())) < 0)
+			break;
+	}
+	json_decref(patch);
+	if (!list || rc < 0) {
+		json_decref(list);
+		snprintf(msg, sizeof(msg),
+			 "Pod \"%s\" is invalid: status.conditions: Invalid value: each needs a "
+			 "type "
+			 "and a status of True, False or Unknown",
+			 name);
+		pp_api_reply_status(conn, 422, "Invalid", msg, name, "Pod");
+		return;
+	}
+	json_decref(pr->ext_conds);
+	pr->ext_conds = list;
+	pp_sup_pod_touch(pr);
+	doc = pp_api_pod_json(api, pr);
+	if (!doc) {
+		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
+		return;
+	}
+	pp_api_reply_json(conn, 200, NULL, NULL, doc);
+}

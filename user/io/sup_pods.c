@@ -47,6 +47,7 @@ void pp_sup_pod_view(const struct pod_rt *pr, struct pp_pod_view *v, pp_nsec mon
 		.st = &pr->st,
 		.object = pr->object,
 		.conds = &pr->conds,
+		.ext_conditions = pr->ext_conds,
 		.resource_version = pr->rv,
 		/* Monotonic when it began (re-adopted pods keep theirs), else when it came. */
 		.created = pr->created ? (pp_wall_ns)pr->created - (pp_wall_ns)mono + wall
@@ -219,6 +220,7 @@ void pp_sup_pod_release(struct pod_rt *pr)
 	pp_sup_record_free(pr->rec);
 	free(pr->c);
 	json_decref(pr->object);
+	json_decref(pr->ext_conds);
 	if (pr->own_spec)
 		pp_pod_free(pr->spec);
 	memset(pr, 0, sizeof(*pr));

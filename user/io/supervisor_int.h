@@ -116,6 +116,7 @@ struct pod_rt {
 	uint64_t rv;		   /* resourceVersion of its latest change */
 	uint64_t created_rv;	   /* ... and of its creation */
 	struct pp_pod_conds conds; /* conditions and their lastTransitionTime */
+	json_t *ext_conds;	   /* conditions others set through pods/status (gates) */
 	pp_wall_ns created_wall;   /* metadata.creationTimestamp */
 	pp_wall_ns deletion_wall;  /* metadata.deletionTimestamp, 0 = not being deleted */
 	int64_t deletion_grace_s;  /* metadata.deletionGracePeriodSeconds */
