@@ -39,6 +39,8 @@ enum pp_probe_result {
 	PP_RESULT_WARNING, /* success with a ProbeWarning event (a 3xx not followed) */
 	PP_RESULT_FAILURE,
 	PP_RESULT_UNKNOWN, /* errored: no verdict, the attempt is discarded (H0.2) */
+	PP_RESULT_HELD,	   /* no verdict and no event: the attempt came before the app could
+			    * listen (its owner knows), and the next one waits for it */
 	_PP_RESULT_MAX,
 };
 

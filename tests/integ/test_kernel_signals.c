@@ -475,6 +475,49 @@ static void test_listen_does_not_bypass_initial_delay(void **state)
 	t_run_cleanup(&r);
 }
 
+/*
+ * Issue 11, item 6: the app listens 500 ms after its start and readiness probes every 10 s.
+ * The attempt refused before the port listens counts for nothing and says nothing; the
+ * kernel's LISTEN brings the next one, so the pod is Ready right after 500 ms with no
+ * "connection refused" Unhealthy event.
+ */
+static void test_first_readiness_waits_for_listen(void **state)
+{
+	struct t_run r = {0};
+	const struct t_event *started;
+	char yaml[1024], script[400], cmd[1200];
+	int port = t_free_port();
+	uint64_t ready_ms;
+
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: late}\nspec:\n"
+		 "  terminationGracePeriodSeconds: 1\n  containers:\n"
+		 "  - name: app\n    image: demo\n"
+		 "    command: [demo-app, serve, --port, \"%d\", --listen-delay, 500ms]\n"
+		 "    readinessProbe: {tcpSocket: {port: %d}, periodSeconds: 10}\n",
+		 port, port);
+	start_with_bpf(&r, yaml, NULL);
+	started = t_wait_event(&r, "Started", "app", 0, 5000);
+	snprintf(script, sizeof(script), "%s/ready.py", r.dir);
+	{
+		FILE *f = fopen(script, "w");
+
+		assert_non_null(f);
+		fputs(ready_py, f);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "timeout 10 /usr/bin/python3 %s %s/api.sock late", script,
+		 r.state_dir);
+	assert_int_equal(t_system(cmd, NULL, 0), 0);
+	ready_ms = t_now_ms();
+	assert_true(ready_ms - started->at_ms < 2000);
+	t_drain(&r, 200);
+	assert_int_equal(t_count_events(&r, "Unhealthy", "app"), 0);
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +531,7 @@ int main(void)
 		T_TEST(test_listener_that_stops_accepting_is_not_accepting_within_2x_timeout),
 		cmocka_unit_test(test_oom_kill_is_reported_by_the_kernel),
 		T_TEST(test_listen_does_not_bypass_initial_delay),
+		T_TEST(test_first_readiness_waits_for_listen),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

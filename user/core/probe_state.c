@@ -15,10 +15,9 @@
 #include "podprobe/pod.h"
 
 static const char *const result_names[_PP_RESULT_MAX] = {
-	[PP_RESULT_SUCCESS] = "success",
-	[PP_RESULT_WARNING] = "warning",
-	[PP_RESULT_FAILURE] = "failure",
-	[PP_RESULT_UNKNOWN] = "unknown",
+	[PP_RESULT_SUCCESS] = "success", [PP_RESULT_WARNING] = "warning",
+	[PP_RESULT_FAILURE] = "failure", [PP_RESULT_UNKNOWN] = "unknown",
+	[PP_RESULT_HELD] = "held",
 };
 
 const char *pp_probe_result_str(enum pp_probe_result result)
@@ -180,8 +179,8 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 
 	memset(ret, 0, sizeof(*ret));
 	w->in_flight = false;
-	if (result == PP_RESULT_UNKNOWN || !w->instance)
-		return; /* H0.2: an errored attempt changes no counter */
+	if (result == PP_RESULT_UNKNOWN || result == PP_RESULT_HELD || !w->instance)
+		return; /* H0.2: an errored (or held) attempt changes no counter */
 	r = result == PP_RESULT_FAILURE ? PP_VERDICT_FAILURE : PP_VERDICT_SUCCESS;
 	if (r == PP_VERDICT_SUCCESS && w->burst) {
 		/* The target answers again: back to the normal schedule. */

@@ -200,9 +200,11 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 	if (!port)
 		return;
 	/* Another listener, or none: the evidence about the old one no longer applies. */
-	w = pp_sup_port_watch(sup, port, false);
+	w = pp_sup_port_watch(sup, port, open);
 	if (w)
 		pp_accept_watch_reset(&w->aw);
+	if (w && open)
+		w->seen_listen = true;
 	for (uint32_t i = 0; i < sup->n_probes; i++) {
 		struct pp_probe_job *job = &sup->probes[i]->job;
 		enum pp_probe_kind kind = job->w.kind;

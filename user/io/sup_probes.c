@@ -131,6 +131,8 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 	const char *reason;
 	pp_nsec now = pp_clock_now();
 
+	if (result == PP_RESULT_HELD)
+		return; /* no attempt as far as anyone outside is concerned */
 	/* A burst means the kernel saw the listener close: say so in what follows. */
 	pr->sup->source = job->kernel_hint ? "kernel" : "probe";
 	if (result != PP_RESULT_FAILURE || chg->published)
@@ -175,6 +177,30 @@ struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, b
 }
 
 /* probe.podprobe.io/tcp-accept: a tcpSocket success on a wedged listener is a failure. */
+/*
+ * Issue 11, item 6: a startup or readiness attempt refused in the container's first period,
+ * on a port the kernel has not yet seen listen, came before the app could: it counts for
+ * nothing and makes no Unhealthy event; the LISTEN pokes the next attempt (or the period
+ * brings it). Only with eBPF, which sees the LISTEN; liveness is never held.
+ */
+static bool held_before_listen(struct pp_probe_job *job, enum pp_probe_result result,
+			       const char *output)
+{
+	struct probe_rt *p = job->ctx;
+	struct pp_supervisor *sup = p->c->pod->sup;
+	const struct pp_container_state *cs = &p->c->pod->st.c[p->c->ci];
+	struct port_watch *w;
+
+	if (!sup->bpf || result != PP_RESULT_FAILURE || job->w.kind == PP_PROBE_LIVENESS ||
+	    job->target.kind == PP_HANDLER_EXEC || job->target.port <= 0 || !output ||
+	    !strstr(output, "connection refused"))
+		return false;
+	if (pp_clock_now() > cs->started_at + job->cfg.initial_delay + job->cfg.period)
+		return false;
+	w = pp_sup_port_watch(sup, (uint16_t)job->target.port, false);
+	return !w || !w->seen_listen;
+}
+
 static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe_result result,
 					 const char **output)
 {
@@ -182,6 +208,8 @@ static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe
 	struct pp_supervisor *sup = p->c->pod->sup;
 	struct port_watch *w;
 
+	if (held_before_listen(job, result, *output))
+		return PP_RESULT_HELD;
 	if (result != PP_RESULT_SUCCESS || job->target.kind != PP_HANDLER_TCP_SOCKET ||
 	    !pod_annotation_true(p->c->pod->spec, PP_ANN_TCP_ACCEPT))
 		return result;

@@ -57,6 +57,7 @@ struct probe_rt {
 struct port_watch {
 	uint16_t port;
 	struct pp_accept_watch aw; /* the kernel's samples of its listener, judged */
+	bool seen_listen;	   /* the kernel saw a listener open on it in this run */
 };
 
 struct cont_rt {
