@@ -183,7 +183,7 @@ int pp_api_stream_start(struct pp_api_conn *c, int status, const char *ctype)
 
 int pp_api_stream_write(struct pp_api_conn *c, const void *data, size_t len)
 {
-	char size_line[24];
+	char size_line[24], *chunk;
 	int n, err;
 
 	if (c->state != API_STREAMING || c->drop)
@@ -196,12 +196,21 @@ int pp_api_stream_write(struct pp_api_conn *c, const void *data, size_t len)
 		c->s->want_run = true;
 		return -ENOBUFS;
 	}
+	/*
+	 * The chunk goes out as one piece: written in three, its size line would leave in a send
+	 * of its own and the rest wait for that send's completion, a whole loop turn later.
+	 */
 	n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
-	err = pp_api_conn_out(c, size_line, (size_t)n);
-	if (!err)
-		err = pp_api_conn_out(c, data, len);
-	if (!err)
-		err = pp_api_conn_out(c, "\r\n", 2);
+	chunk = malloc((size_t)n + len + 2);
+	if (!chunk) {
+		pp_api_conn_doom(c);
+		return -ENOMEM;
+	}
+	memcpy(chunk, size_line, (size_t)n);
+	memcpy(chunk + n, data, len);
+	memcpy(chunk + n + len, "\r\n", 2);
+	err = pp_api_conn_out(c, chunk, (size_t)n + len + 2);
+	free(chunk);
 	if (err < 0) {
 		pp_api_conn_doom(c);
 		return -EPIPE;
