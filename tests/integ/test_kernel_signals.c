@@ -430,6 +430,23 @@ static const char ready_py[] =
 	"        for c in o.get('status', {}).get('conditions', []):\n"
 	"            if c['type'] == 'Ready' and c['status'] == 'True': sys.exit(0)\n";
 
+/* Wait (10 s at most) until pod <name> of <r> is Ready, from its watch; returns the time. */
+static uint64_t wait_ready(struct t_run *r, const char *name)
+{
+	char script[400], cmd[1200];
+	FILE *f;
+
+	snprintf(script, sizeof(script), "%s/ready.py", r->dir);
+	f = fopen(script, "w");
+	assert_non_null(f);
+	fputs(ready_py, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "timeout 10 /usr/bin/python3 %s %s/api.sock %s", script,
+		 r->state_dir, name);
+	assert_int_equal(t_system(cmd, NULL, 0), 0);
+	return t_now_ms();
+}
+
 /*
  * upstream test/e2e/common/node/container_probe.go "with readiness probe should not be ready
  * before initial delay and never restart": the kernel sees the port listen at once, and still
@@ -439,7 +456,7 @@ static void test_listen_does_not_bypass_initial_delay(void **state)
 {
 	struct t_run r = {0};
 	const struct t_event *started;
-	char yaml[1024], script[400], cmd[1200];
+	char yaml[1024];
 	int port = t_free_port();
 	uint64_t ready_ms;
 
@@ -453,18 +470,7 @@ static void test_listen_does_not_bypass_initial_delay(void **state)
 		 port, port);
 	start_with_bpf(&r, yaml, NULL);
 	started = t_wait_event(&r, "Started", "app", 0, 5000);
-	snprintf(script, sizeof(script), "%s/ready.py", r.dir);
-	{
-		FILE *f = fopen(script, "w");
-
-		assert_non_null(f);
-		fputs(ready_py, f);
-		fclose(f);
-	}
-	snprintf(cmd, sizeof(cmd), "timeout 10 /usr/bin/python3 %s %s/api.sock delay", script,
-		 r.state_dir);
-	assert_int_equal(t_system(cmd, NULL, 0), 0);
-	ready_ms = t_now_ms();
+	ready_ms = wait_ready(&r, "delay");
 	if (ready_ms - started->at_ms < 2900)
 		fail_msg("Ready %llu ms after Started, before initialDelaySeconds (3 s)",
 			 (unsigned long long)(ready_ms - started->at_ms));
@@ -485,7 +491,7 @@ static void test_first_readiness_waits_for_listen(void **state)
 {
 	struct t_run r = {0};
 	const struct t_event *started;
-	char yaml[1024], script[400], cmd[1200];
+	char yaml[1024];
 	int port = t_free_port();
 	uint64_t ready_ms;
 
@@ -498,18 +504,7 @@ static void test_first_readiness_waits_for_listen(void **state)
 		 port, port);
 	start_with_bpf(&r, yaml, NULL);
 	started = t_wait_event(&r, "Started", "app", 0, 5000);
-	snprintf(script, sizeof(script), "%s/ready.py", r.dir);
-	{
-		FILE *f = fopen(script, "w");
-
-		assert_non_null(f);
-		fputs(ready_py, f);
-		fclose(f);
-	}
-	snprintf(cmd, sizeof(cmd), "timeout 10 /usr/bin/python3 %s %s/api.sock late", script,
-		 r.state_dir);
-	assert_int_equal(t_system(cmd, NULL, 0), 0);
-	ready_ms = t_now_ms();
+	ready_ms = wait_ready(&r, "late");
 	assert_true(ready_ms - started->at_ms < 2000);
 	t_drain(&r, 200);
 	assert_int_equal(t_count_events(&r, "Unhealthy", "app"), 0);
