@@ -164,7 +164,7 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(FAKE_OBJS) $(LIBCORE)
 $(O)/tests/unit/test_manifest: $(O)/tests/unit/test_manifest.o $(O)/user/io/manifest_yaml.o $(LIBCORE)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) -o $@
-$(O)/tests/unit/test_yaml_json: $(O)/tests/unit/test_yaml_json.o $(O)/user/io/yaml_json.o $(LIBCORE)
+$(O)/tests/unit/test_yaml_json: $(O)/tests/unit/test_yaml_json.o $(O)/user/io/yaml_json.o $(O)/user/io/manifest_yaml.o $(LIBCORE)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) $(YAML_LIBS) $(JANSSON_LIBS) -o $@
 $(O)/tests/unit/test_grpc_health: $(O)/tests/unit/test_grpc_health.o $(O)/user/io/grpc_health.o $(LIBCORE)

@@ -65,7 +65,7 @@ static void t_fails(const char *yaml, int rc, const char *msg)
 static void test_plain_scalars_follow_the_core_schema(void **state)
 {
 	t_same("a: 1\nb: -2\nc: +3\nd: 1.5\ne: .5\nf: 1e3\ng: 2.\n",
-	       "{\"a\":1,\"b\":-2,\"c\":3,\"d\":1.5,\"e\":0.5,\"f\":1000.0,\"g\":2.0}");
+	       "{\"a\":1,\"b\":-2,\"c\":3,\"d\":1.5,\"e\":0.5,\"f\":1000,\"g\":2}");
 	t_same("a: true\nb: False\nc: TRUE\nd: ~\ne: null\nf: NULL\ng:\n",
 	       "{\"a\":true,\"b\":false,\"c\":true,\"d\":null,\"e\":null,\"f\":null,\"g\":null}");
 	t_same("a: 0x1F\nb: 0o17\nc: 0xg\nd: 012\n", "{\"a\":31,\"b\":15,\"c\":\"0xg\",\"d\":12}");
@@ -285,9 +285,25 @@ static void test_yaml11_bools_and_whole_floats(void **state)
 	assert_false(pp_yaml_float_int("30.0x", &i));
 }
 
+/*
+ * What sigs.k8s.io/yaml (go-yaml v2 -> JSON) makes of what the manifest reader accepts, so a
+ * file pod's API object is whole: whole floats as integers, merge keys (own keys win, the
+ * first merge wins), and \' inside double quotes.
+ */
+static void test_go_yaml_v2_conversions(void **state)
+{
+	t_same("d: 30.0\ne: 2.5\n", "{\"d\":30,\"e\":2.5}");
+	t_same("base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\n"
+	       "m:\n  <<: [*b, *o]\n  x: 9\n",
+	       "{\"base\":{\"x\":1,\"y\":2},\"other\":{\"y\":3,\"z\":4},\"m\":{\"x\":9,\"y\":2,"
+	       "\"z\":4}}");
+	t_same("s: \"it\\'s\"\n", "{\"s\":\"it's\"}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_go_yaml_v2_conversions),
 		cmocka_unit_test(test_plain_scalars_follow_the_core_schema),
 		cmocka_unit_test(test_yaml11_bools_and_whole_floats),
 		cmocka_unit_test(test_quoted_and_str_tagged_scalars_are_strings),

@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "podprobe/manifest.h"
 #include "podprobe/yaml_scalar.h"
 
 struct anchor {
@@ -36,6 +37,8 @@ struct frame {
 	size_t nodes_start; /* parse.nodes when the collection opened */
 	size_t bytes_start;
 	unsigned int height; /* deepest child so far */
+	bool merge_key;	     /* the key waiting is "<<": its value merges, not sets */
+	json_t *merges;	     /* values of "<<" (go-yaml's merge key), applied at the end */
 };
 
 struct parse {
@@ -49,6 +52,7 @@ struct parse {
 	size_t n_anchors;
 	size_t nodes; /* output so far, aliases expanded */
 	size_t bytes;
+	bool esc; /* the text's \' escapes were read as \e: ESC in scalars is a quote */
 };
 
 __attribute__((format(printf, 4, 5))) static void fail(struct parse *ps, int rc,
@@ -107,6 +111,9 @@ static json_t *scalar_json(struct parse *ps, const yaml_event_t *ev, enum pp_yam
 		/* a decimal past int64, as encoding/json reads one: a float */
 		return json_real(strtod(text, NULL));
 	case PP_YAML_FLOAT:
+		/* go-yaml makes it a float64, which encoding/json writes as an integer. */
+		if (pp_yaml_float_int(text, &i))
+			return json_integer(i);
 		if (pp_yaml_float_special(text)) {
 			fail(ps, -EINVAL, &ev->start_mark, "%s cannot be represented in JSON",
 			     text);
@@ -117,8 +124,25 @@ static json_t *scalar_json(struct parse *ps, const yaml_event_t *ev, enum pp_yam
 			fail(ps, -EINVAL, &ev->start_mark, "%s is out of range", text);
 		return v;
 	default:
-		return json_stringn(text, ev->data.scalar.length);
+		break;
 	}
+	/*
+	 * "yes", "off"... stay strings here: go-yaml v2 would make them booleans, but the reader
+	 * takes them as booleans only where the schema wants one, and as the strings they look
+	 * like elsewhere (an env value "yes"); an object with a boolean there would not decode.
+	 */
+	if (ps->esc && memchr(text, '\033', ev->data.scalar.length)) {
+		char *copy = malloc(ev->data.scalar.length + 1);
+
+		if (!copy)
+			return NULL;
+		for (size_t k = 0; k < ev->data.scalar.length; k++)
+			copy[k] = text[k] == '\033' ? '\'' : text[k];
+		v = json_stringn(copy, ev->data.scalar.length);
+		free(copy);
+		return v;
+	}
+	return json_stringn(text, ev->data.scalar.length);
 }
 
 /* ---- building ------------------------------------------------------------------------------ */
@@ -171,10 +195,49 @@ static void place(struct parse *ps, json_t *v, const yaml_mark_t *m)
 			nomem(ps);
 		return;
 	}
-	if (json_object_setn_new_nocheck(f->v, f->key, f->key_len, v))
+	if (f->merge_key) {
+		/* Kept aside: the mapping's own keys, even later ones, win over merged ones. */
+		if ((!f->merges && !(f->merges = json_array())) ||
+		    json_array_append_new(f->merges, v))
+			nomem(ps);
+		f->merge_key = false;
+	} else if (json_object_setn_new_nocheck(f->v, f->key, f->key_len, v)) {
 		nomem(ps);
+	}
 	free(f->key);
 	f->key = NULL;
+}
+
+/* The keys of mapping <src> that <dst> lacks, into <dst>. */
+static void merge_into(struct parse *ps, json_t *dst, json_t *src)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(src))
+		return;
+	json_object_foreach(src, k, v)
+	{
+		if (!json_object_get(dst, k) && json_object_set(dst, k, v))
+			return nomem(ps);
+	}
+}
+
+/* go-yaml's merge key: each "<<" value (a mapping, or a list of them, first one first). */
+static void apply_merges(struct parse *ps, struct frame *f)
+{
+	size_t i, j;
+	json_t *m, *e;
+
+	json_array_foreach(f->merges, i, m)
+	{
+		if (json_is_array(m))
+			json_array_foreach(m, j, e) merge_into(ps, f->v, e);
+		else
+			merge_into(ps, f->v, m);
+	}
+	json_decref(f->merges);
+	f->merges = NULL;
 }
 
 /* A scalar as a mapping key: its text, or the canonical form of a null, boolean or integer. */
@@ -195,7 +258,10 @@ static void take_key(struct parse *ps, struct frame *f, const yaml_event_t *ev, 
 		len = (size_t)snprintf(num, sizeof(num), "%lld", (long long)i);
 		text = num;
 	}
-	if (json_object_getn(f->v, text, len)) {
+	if (t == PP_YAML_STR && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && len == 2 &&
+	    !memcmp(text, "<<", 2)) {
+		f->merge_key = true;
+	} else if (json_object_getn(f->v, text, len)) {
 		fail(ps, -EINVAL, &ev->start_mark, "mapping key \"%.*s\" already defined",
 		     (int)(len > 64 ? 64 : len), text);
 		return;
@@ -315,6 +381,8 @@ static void on_end(struct parse *ps)
 	struct frame *f = &ps->stack[--ps->depth];
 	unsigned int h = f->height + 1;
 
+	if (f->merges)
+		apply_merges(ps, f);
 	if (f->anchor >= 0) {
 		struct anchor *a = &ps->anchors[f->anchor];
 
@@ -396,6 +464,7 @@ static void cleanup(struct parse *ps)
 		struct frame *f = &ps->stack[--ps->depth];
 
 		json_decref(f->v);
+		json_decref(f->merges);
 		free(f->key);
 	}
 	for (size_t i = 0; i < ps->n_anchors; i++) {
@@ -411,6 +480,7 @@ int pp_yaml_to_json(const char *buf, size_t len, unsigned int doc_index, json_t 
 		    size_t err_size)
 {
 	struct parse ps = {.err = err, .err_size = err_size};
+	char *fixed = NULL;
 	unsigned int doc = 0;
 	bool in_doc = false, done = false;
 	yaml_parser_t parser;
@@ -420,6 +490,11 @@ int pp_yaml_to_json(const char *buf, size_t len, unsigned int doc_index, json_t 
 		err[0] = '\0';
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
+	/* go-yaml takes \' in double quotes, libyaml does not: read as \e, ESC is a quote. */
+	if (buf && pp_manifest_fix_escapes(buf, len, &fixed) > 0) {
+		buf = fixed;
+		ps.esc = true;
+	}
 	/* libyaml asserts on a NULL input, even an empty one */
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(buf ? buf : ""), len);
 
@@ -459,6 +534,7 @@ int pp_yaml_to_json(const char *buf, size_t len, unsigned int doc_index, json_t 
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
+	free(fixed);
 	cleanup(&ps);
 	if (!ps.rc && !ps.root) {
 		ps.rc = -ENOENT;
