@@ -69,4 +69,7 @@ int pp_http_resolve_redirect(const char *base_scheme, const char *base_host, int
  */
 bool pp_http_same_host(const char *a, const char *b);
 
+/* The reason phrase of <status> as Go's http.StatusText gives it, or "" when unknown. */
+const char *pp_http_status_text(int status);
+
 #endif

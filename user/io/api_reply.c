@@ -14,65 +14,16 @@
 
 #include "podprobe/api_obj.h"
 #include "podprobe/api_server.h"
+#include "podprobe/http_parse.h"
 #include "api_server_int.h"
 
 #define DEFAULT_CTYPE "application/json"
 
 const char *pp_api_reason_phrase(int status)
 {
-	/* RFC 9110 §15 */
-	switch (status) {
-	case 100:
-		return "Continue";
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 202:
-		return "Accepted";
-	case 204:
-		return "No Content";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 406:
-		return "Not Acceptable";
-	case 409:
-		return "Conflict";
-	case 410:
-		return "Gone";
-	case 413:
-		return "Content Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 417:
-		return "Expectation Failed";
-	case 422:
-		return "Unprocessable Content";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return "Unknown";
-	}
+	const char *text = pp_http_status_text(status);
+
+	return *text ? text : "Unknown";
 }
 
 /* An answer may be given while one is owed, once. */

@@ -27,6 +27,7 @@
 
 #include "podprobe/grpc_wire.h"
 #include "podprobe/h2_nv.h"
+#include "podprobe/http_parse.h"
 #include "podprobe/kubefmt.h"
 
 #define OUT_MAX		 512 /* the first flight (preface, SETTINGS, HEADERS, DATA) fits */
@@ -144,69 +145,6 @@ static enum pp_grpc_code http_status_code(int status)
 		return PP_GRPC_CODE_UNAVAILABLE;
 	default:
 		return PP_GRPC_CODE_UNKNOWN;
-	}
-}
-
-/* Go's http.StatusText for the statuses a misdirected probe is likely to meet. */
-static const char *http_status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 204:
-		return "No Content";
-	case 301:
-		return "Moved Permanently";
-	case 302:
-		return "Found";
-	case 304:
-		return "Not Modified";
-	case 307:
-		return "Temporary Redirect";
-	case 308:
-		return "Permanent Redirect";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 406:
-		return "Not Acceptable";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 413:
-		return "Request Entity Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 421:
-		return "Misdirected Request";
-	case 426:
-		return "Upgrade Required";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return "";
 	}
 }
 
@@ -337,7 +275,7 @@ static bool check_response_headers(struct pp_grpc_health *g)
 		code = http_status_code(g->http_status);
 		n = (size_t)snprintf(desc, sizeof(desc),
 				     "unexpected HTTP status code received from server: %d (%s)",
-				     g->http_status, http_status_text(g->http_status));
+				     g->http_status, pp_http_status_text(g->http_status));
 	} else {
 		code = PP_GRPC_CODE_UNKNOWN;
 	}
