@@ -30,6 +30,7 @@
 #include "podprobe/signals.h"
 #include "podprobe/statedir.h"
 #include "podprobe/supervisor.h"
+#include "podprobe/watch.h"
 
 #define PP_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -75,6 +76,14 @@ struct pp_opts {
 	bool json;
 	pp_nsec duration;
 	int verbose;
+	/* watch */
+	const char *pods_file;
+	const char *kubeconfig;
+	const char *node;
+	const char *cgroup_root;
+	const char *probe_proxy_addr;
+	const char *metrics_addr;
+	bool act_restart;
 };
 
 static struct pp_opts opts = {
@@ -108,6 +117,13 @@ enum {
 	OPT_GRACE,
 	OPT_NOW,
 	OPT_WAIT,
+	OPT_PODS,
+	OPT_KUBECONFIG,
+	OPT_NODE,
+	OPT_CGROUP_ROOT,
+	OPT_PROBE_PROXY,
+	OPT_METRICS_ADDR,
+	OPT_ACT,
 };
 
 static const char main_doc[] =
@@ -124,6 +140,7 @@ static const char main_doc[] =
 	"  delete POD...     delete pods of a running `podprobe run` (graceful, as kubectl)\n"
 	"  probe TARGET      run one probe (tcp://, http://, https://, grpc://, exec -- CMD)\n"
 	"  signals           live trace of the kernel events podprobe uses (root, eBPF)\n"
+	"  watch             beside kubelet: probe this node's pods, patch readiness gates\n"
 	"  help              this text; `podprobe COMMAND --help` describes each command\n"
 	"  version           print the version\n"
 	"\n"
@@ -216,6 +233,35 @@ static const struct argp_option signals_options[] = {
 	{"output", OPT_OUTPUT, "FORMAT", 0, "text (default) or json", 1},
 	{"json", 'j', NULL, 0, "Same as --output=json", 1},
 	{"duration", OPT_DURATION, "DURATION", 0, "Stop after DURATION (default: at Ctrl-C)", 1},
+	{0},
+};
+
+static const struct argp_option watch_options[] = {
+	{"pods", OPT_PODS, "FILE", 0,
+	 "Watch the pods of FILE (a PodList: `kubectl get pods -o json`), re-read when it "
+	 "changes, instead of asking the API server",
+	 1},
+	{"kubeconfig", OPT_KUBECONFIG, "FILE", 0,
+	 "Reach the API server as FILE says (default: in-cluster service account)", 1},
+	{"node", OPT_NODE, "NAME", 0,
+	 "Watch the pods with spec.nodeName=NAME (default: $NODE_NAME, else the host name)", 1},
+	{"cgroup-root", OPT_CGROUP_ROOT, "DIR", 0,
+	 "Find the containers' cgroups below DIR (default /sys/fs/cgroup)", 1},
+	{"probe-proxy-addr", OPT_PROBE_PROXY, "ADDR:PORT", 0,
+	 "Answer GET /probe/NAMESPACE/POD/CONTAINER/{startup,liveness,readiness} here (plain "
+	 "HTTP; 200 when the latest verdict is success, else 503)",
+	 2},
+	{"metrics-addr", OPT_METRICS_ADDR, "ADDR:PORT", 0,
+	 "Serve Prometheus metrics on GET /metrics here (plain HTTP)", 2},
+	{"act", OPT_ACT, "WHAT", 0,
+	 "restart: a liveness failure or a wedged listener kills the container's cgroup so its "
+	 "runtime restarts it (per pod: annotation probe.podprobe.io/act: restart); none "
+	 "(default)",
+	 2},
+	{"events", OPT_EVENTS, "FORMAT", 0,
+	 "Output: text (default), json (one object per line) or none", 2},
+	{"no-bpf", OPT_NO_BPF, NULL, 0, "No eBPF kernel signals: probes only", 2},
+	{"duration", OPT_DURATION, "DURATION", 0, "Stop after DURATION (default: at SIGTERM)", 2},
 	{0},
 };
 
@@ -491,6 +537,53 @@ static error_t parse_signals(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static error_t parse_watch(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case OPT_PODS:
+		opts.pods_file = arg;
+		break;
+	case OPT_KUBECONFIG:
+		opts.kubeconfig = arg;
+		break;
+	case OPT_NODE:
+		opts.node = arg;
+		break;
+	case OPT_CGROUP_ROOT:
+		opts.cgroup_root = arg;
+		break;
+	case OPT_PROBE_PROXY:
+		opts.probe_proxy_addr = arg;
+		break;
+	case OPT_METRICS_ADDR:
+		opts.metrics_addr = arg;
+		break;
+	case OPT_ACT:
+		if (!strcmp(arg, "restart"))
+			opts.act_restart = true;
+		else if (!strcmp(arg, "none"))
+			opts.act_restart = false;
+		else
+			argp_error(state, "invalid --act '%s': want restart or none", arg);
+		break;
+	case OPT_EVENTS:
+	case OPT_NO_BPF:
+		return parse_run(key, arg, state);
+	case OPT_DURATION:
+		return parse_duration_arg(arg, "--duration", &opts.duration, state);
+	case ARGP_KEY_ARG:
+		argp_error(state, "no arguments expected");
+		break;
+	case ARGP_KEY_END:
+		if (opts.pods_file && opts.kubeconfig)
+			argp_error(state, "--pods and --kubeconfig exclude each other");
+		break;
+	default:
+		return parse_common(key, arg, state);
+	}
+	return 0;
+}
+
 static error_t parse_delete(int key, char *arg, struct argp_state *state)
 {
 	char *end;
@@ -676,6 +769,60 @@ static const struct argp signals_argp = {
 	NULL,
 	NULL,
 };
+
+static const struct argp watch_argp = {
+	watch_options,
+	parse_watch,
+	"",
+	"Beside kubelet: probe the pods of this node that another runtime runs (their own "
+	"startup, liveness and readiness probes, against status.podIP), watch their containers' "
+	"cgroups with eBPF (a main process exiting, a listener closing), and make the verdicts "
+	"count within milliseconds: the condition podprobe.io/ready of pods that list it in "
+	"readinessGates, Events, kubelet's prober metrics, a probe proxy, and with --act=restart "
+	"killing a failed container's cgroup. Pods come from the API server (list and watch of "
+	"spec.nodeName=NODE; in-cluster or --kubeconfig) or from a PodList file (--pods).\v"
+	"Exit status: 0 stopped by SIGINT/SIGTERM or --duration, 1 fatal error, 2 usage.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  podprobe watch                                  # in a DaemonSet (deploy/)\n"
+	"  podprobe watch --kubeconfig ~/.kube/config --node worker-1\n"
+	"  kubectl get pods -o json > pods.json; podprobe watch --pods pods.json \\\n"
+	"      --probe-proxy-addr 127.0.0.1:10280",
+	common_child,
+	NULL,
+	NULL,
+};
+
+/* --node's default: NODE_NAME (the downward API's spec.nodeName), else the host name. */
+static const char *default_node(void)
+{
+	static char host[256];
+	const char *env = getenv("NODE_NAME");
+
+	if (env && *env)
+		return env;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		return "localhost";
+	return host;
+}
+
+static int cmd_watch(void)
+{
+	struct pp_watch_cfg cfg = {
+		.pods_file = opts.pods_file,
+		.kubeconfig = opts.kubeconfig,
+		.node = opts.node ? opts.node : default_node(),
+		.cgroup_root = opts.cgroup_root ? opts.cgroup_root : "/sys/fs/cgroup",
+		.probe_proxy_addr = opts.probe_proxy_addr,
+		.metrics_addr = opts.metrics_addr,
+		.act_restart = opts.act_restart,
+		.use_bpf = !opts.no_bpf,
+		.events = opts.events,
+		.duration = opts.duration,
+	};
+
+	return pp_watch_run(&cfg);
+}
 
 static const char *default_state_dir(void)
 {
@@ -1524,6 +1671,8 @@ int main(int argc, char **argv)
 		argp = &get_argp;
 	else if (!strcmp(opts.cmd, "describe"))
 		argp = &describe_argp;
+	else if (!strcmp(opts.cmd, "watch"))
+		argp = &watch_argp;
 	else {
 		fprintf(stderr, "podprobe: unknown command '%s'\n\n%s", opts.cmd, main_doc);
 		return EXIT_USAGE;
@@ -1554,6 +1703,8 @@ int main(int argc, char **argv)
 		rc = cmd_get();
 	else if (!strcmp(opts.cmd, "describe"))
 		rc = cmd_describe();
+	else if (!strcmp(opts.cmd, "watch"))
+		rc = cmd_watch();
 	else if (!strcmp(opts.cmd, "signals"))
 		rc = pp_signals_trace(opts.all, opts.json,
 				      (unsigned int)(opts.duration / PP_NSEC_PER_MSEC));
