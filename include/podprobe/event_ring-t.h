@@ -32,6 +32,12 @@ struct pp_event_in {
 	const char *reason;	/* "Started", "Unhealthy"... */
 	const char *message;	/* any bytes; cut to PP_EVENT_MESSAGE_MAX, invalid UTF-8 replaced */
 	enum pp_event_type type;
+	/* Events other components post through the API (a `podprobe watch`); NULL for kubelet's. */
+	const char *name;      /* metadata.name as the poster chose it (NULL = "<pod>.<hex>") */
+	const char *component; /* source.component and reportingComponent (NULL = "kubelet") */
+	const char *host;      /* source.host and reportingInstance (NULL = this node) */
+	pp_wall_ns first;      /* firstTimestamp when the poster gave one (0 = now) */
+	uint32_t count;	       /* count when the poster gave one (0 = 1) */
 };
 
 /* One kept Event. The strings live in one block the ring owns; "" when unset. */
@@ -50,6 +56,8 @@ struct pp_event {
 	const char *field_path;
 	const char *reason;
 	const char *message;
+	const char *component; /* "" = kubelet */
+	const char *host;      /* "" = this node */
 };
 
 struct pp_event_slot; /* private to event_ring.c */

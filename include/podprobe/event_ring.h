@@ -33,6 +33,9 @@ void pp_event_ring_fini(struct pp_event_ring *r);
  * new event. Returns 0; -EINVAL for a missing ns, pod, pod_uid, reason or message, a value
  * longer than its PP_EVENT_*_MAX, invalid UTF-8 outside the message, a bad type, or an <rv>
  * not above the previous one; -ENOMEM (the ring is then unchanged).
+ * An event posted with its own <in>->name is always added (the poster aggregates, as
+ * client-go's EventCorrelator does, and patches it by that name: pp_event_ring_bump());
+ * -EEXIST when the namespace already has an event of that name.
  */
 int pp_event_ring_record(struct pp_event_ring *r, const struct pp_event_in *in, pp_wall_ns now,
 			 uint64_t rv, const struct pp_event **ret, bool *ret_added);
@@ -47,6 +50,18 @@ static inline size_t pp_event_ring_len(const struct pp_event_ring *r)
 {
 	return r->len;
 }
+
+/* The event named <name> in namespace <ns>, or NULL. O(n): for API requests only. */
+const struct pp_event *pp_event_ring_find(const struct pp_event_ring *r, const char *ns,
+					  const char *name);
+
+/*
+ * A repeat of <e> (from pp_event_ring_find() or a record): count = <count> (0: count + 1),
+ * last = <now>, rv = <rv>, and <e> becomes the newest. Returns 0, or -EINVAL for an <rv> not
+ * above the previous one.
+ */
+int pp_event_ring_bump(struct pp_event_ring *r, const struct pp_event *e, uint32_t count,
+		       pp_wall_ns now, uint64_t rv);
 
 /* The least recently recorded event (lowest rv), or NULL when empty. */
 const struct pp_event *pp_event_ring_first(const struct pp_event_ring *r);

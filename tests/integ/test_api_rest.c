@@ -303,12 +303,96 @@ static void test_readiness_gates(void **state)
 	t_run_cleanup(&R);
 }
 
+/* Events other components post (a `podprobe watch`): create, get, aggregate, list, watch. */
+static void test_events_posted(void **state)
+{
+	static const char ev[] =
+		"{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"
+		"\"keep.17f0c0ffee\",\"namespace\":\"default\"},\"involvedObject\":{\"kind\":"
+		"\"Pod\",\"namespace\":\"default\",\"name\":\"keep\",\"uid\":\"0b5f9f52-3c61-4b0e-"
+		"9d1e-2a7d1f0c9a01\","
+		"\"apiVersion\":\"v1\"},\"reason\":\"PortClosed\",\"message\":\"listener "
+		"127.0.0.1:80 closed\",\"type\":\"Warning\",\"source\":{\"component\":"
+		"\"podprobe\",\"host\":\"node-1\"},\"reportingComponent\":\"podprobe\","
+		"\"reportingInstance\":\"node-1\",\"count\":1,\"firstTimestamp\":"
+		"\"2026-12-01T10:00:00Z\",\"lastTimestamp\":\"2026-12-01T10:00:00Z\"}";
+	char watch[500];
+
+	(void)state;
+	start();
+	snprintf(watch, sizeof(watch), "%s/watch.out", R.dir);
+	/* A watcher of the namespace's events from now on. */
+	assert_int_equal(api("-N 'http://x/api/v1/namespaces/default/events?watch=true&"
+			     "timeoutSeconds=20&fieldSelector=reason%%3DPortClosed' > %s 2>&1 &",
+			     watch),
+			 0);
+	assert_int_equal(api("-i -H 'Content-Type: application/json' --data-binary '%s' "
+			     "http://x/api/v1/namespaces/default/events",
+			     ev),
+			 0);
+	assert_int_equal(atoi(out + 9), 201);
+	assert_non_null(strstr(out, "\"name\":\"keep.17f0c0ffee\""));
+	assert_non_null(strstr(out, "\"reportingComponent\":\"podprobe\""));
+	assert_non_null(strstr(out, "\"firstTimestamp\":\"2026-12-01T10:00:00Z\""));
+	/* The same name again: AlreadyExists, as the API server answers. */
+	assert_int_equal(api("-i -H 'Content-Type: application/json' --data-binary '%s' "
+			     "http://x/api/v1/namespaces/default/events",
+			     ev),
+			 0);
+	assert_int_equal(atoi(out + 9), 409);
+	/* The recorder's PATCH of a repeat. */
+	assert_int_equal(
+		api("-i -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' "
+		    "--data-binary '{\"count\":2,\"lastTimestamp\":\"2026-12-01T10:00:05Z\"}' "
+		    "http://x/api/v1/namespaces/default/events/keep.17f0c0ffee"),
+		0);
+	assert_int_equal(atoi(out + 9), 200);
+	assert_non_null(strstr(out, "\"count\":2"));
+	assert_int_equal(api("http://x/api/v1/namespaces/default/events/keep.17f0c0ffee"), 0);
+	assert_non_null(strstr(out, "\"count\":2"));
+	/* Listed with kubelet's, selectable by its source. */
+	assert_int_equal(api("'http://x/api/v1/namespaces/default/events?fieldSelector="
+			     "source%%3Dpodprobe'"),
+			 0);
+	assert_non_null(strstr(out, "keep.17f0c0ffee"));
+	assert_null(strstr(out, "\"component\":\"kubelet\""));
+	assert_int_equal(api("-i http://x/api/v1/namespaces/default/events/nothere"), 0);
+	assert_int_equal(atoi(out + 9), 404);
+	/* Not a pod's, or a namespace mismatch: refused. */
+	assert_int_equal(api("-i -H 'Content-Type: application/json' --data-binary "
+			     "'{\"metadata\":{\"name\":\"n.1\"},\"involvedObject\":{\"kind\":"
+			     "\"Node\",\"name\":\"n\"},\"reason\":\"R\"}' "
+			     "http://x/api/v1/namespaces/default/events"),
+			 0);
+	assert_int_equal(atoi(out + 9), 422);
+	assert_int_equal(api("-i -H 'Content-Type: application/json' --data-binary "
+			     "'{\"metadata\":{\"name\":\"n.1\",\"namespace\":\"other\"}}' "
+			     "http://x/api/v1/namespaces/default/events"),
+			 0);
+	assert_int_equal(atoi(out + 9), 400);
+	/* The watcher saw it added, then modified with count 2. */
+	{
+		uint64_t t0 = t_now_ms();
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "grep -c '\"count\":2' %s", watch);
+		while (t_system(cmd, out, sizeof(out)) != 0 && t_now_ms() - t0 < 10000)
+			usleep(50 *
+			       1000); /* curl writes the file: nothing to wait on but its content */
+		snprintf(cmd, sizeof(cmd), "cat %s", watch);
+		t_system(cmd, out, sizeof(out));
+		assert_non_null(strstr(out, "{\"type\":\"ADDED\""));
+		assert_non_null(strstr(out, "{\"type\":\"MODIFIED\""));
+	}
+	t_run_cleanup(&R);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_TEST(test_create_errors),   T_TEST(test_selectors),
 		T_TEST(test_many_watchers),   T_TEST(test_api_addr_checks),
-		T_TEST(test_readiness_gates),
+		T_TEST(test_readiness_gates), T_TEST(test_events_posted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

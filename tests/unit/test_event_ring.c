@@ -553,6 +553,56 @@ static void test_random_records_keep_the_invariants(void **state)
 	pp_event_ring_fini(NULL);
 }
 
+/* An Event another component posts (a `podprobe watch`): its name, source and count kept. */
+static void test_posted_event_keeps_its_name_and_source(void **state)
+{
+	struct pp_event_ring *r = *state;
+	struct pp_event_in in = started;
+	const struct pp_event *e, *again;
+	bool added;
+	json_t *j;
+
+	in.name = "web.1234abcd";
+	in.component = "podprobe";
+	in.host = "node-7";
+	in.first = T0 - 5 * SEC;
+	in.count = 3;
+	e = t_record(r, &in, T0, 1, true);
+	assert_string_equal(e->name, "web.1234abcd");
+	assert_int_equal(e->count, 3);
+	assert_true(e->first == T0 - 5 * SEC);
+	j = pp_event_json(e, "this-node");
+	assert_string_equal(json_string_value(json_object_get(j, "reportingComponent")),
+			    "podprobe");
+	assert_string_equal(json_string_value(json_object_get(j, "reportingInstance")), "node-7");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(j, "source"), "component")),
+		"podprobe");
+	json_decref(j);
+	assert_string_equal(pp_event_field(e, "source"), "podprobe");
+	/* The same name again in that namespace is refused; in another it is a new event. */
+	assert_int_equal(pp_event_ring_record(r, &in, T0 + SEC, 2, &again, &added), -EEXIST);
+	assert_int_equal(pp_event_ring_len(r), 1);
+	in.ns = "other";
+	t_record(r, &in, T0 + SEC, 2, true);
+	/* A posted event is never folded into an equal kubelet one, nor the reverse. */
+	in = started;
+	e = t_record(r, &in, T0 + SEC, 3, true);
+	assert_string_equal(pp_event_field(e, "source"), "kubelet");
+	assert_int_equal(pp_event_ring_len(r), 3);
+	/* Found by name, bumped by its poster's PATCH: the count it says, newest rv. */
+	e = pp_event_ring_find(r, "default", "web.1234abcd");
+	assert_non_null(e);
+	assert_null(pp_event_ring_find(r, "default", "web.nothere"));
+	assert_int_equal(pp_event_ring_bump(r, e, 7, T0 + 2 * SEC, 4), 0);
+	assert_int_equal(e->count, 7);
+	assert_true(e->last == T0 + 2 * SEC);
+	assert_ptr_equal(pp_event_ring_after(r, 3), e);
+	assert_int_equal(pp_event_ring_bump(r, e, 0, T0 + 3 * SEC, 5), 0);
+	assert_int_equal(e->count, 8);
+	assert_int_equal(pp_event_ring_bump(r, e, 0, T0 + 3 * SEC, 5), -EINVAL);
+}
+
 static void test_init_rejects_zero_capacity(void **state)
 {
 	struct pp_event_ring r;
@@ -588,6 +638,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_after_resumes_a_watch_in_rv_order, setup,
 						teardown),
 		cmocka_unit_test(test_random_records_keep_the_invariants),
+		cmocka_unit_test_setup_teardown(test_posted_event_keeps_its_name_and_source, setup,
+						teardown),
 		cmocka_unit_test(test_init_rejects_zero_capacity),
 	};
 

@@ -105,7 +105,8 @@ static bool key_equal(const struct pp_event *e, const struct pp_event_in *in, co
 	return e->type == in->type && !strcmp(e->reason, in->reason) && !strcmp(e->pod, in->pod) &&
 	       !strcmp(e->pod_uid, in->pod_uid) && !strcmp(e->ns, in->ns) &&
 	       !strcmp(e->field_path, in->field_path ? in->field_path : "") &&
-	       !strcmp(e->message, msg);
+	       !strcmp(e->message, msg) &&
+	       !strcmp(e->component, in->component ? in->component : "");
 }
 
 /* ---- lists ------------------------------------------------------------------------------ */
@@ -259,15 +260,19 @@ static int event_fill(struct pp_event_slot *s, const struct pp_event_in *in, con
 {
 	const char *fp = in->field_path ? in->field_path : "";
 	char name[PP_EVENT_POD_MAX + 2 + 16 + 1], uid[37];
-	const char *src[8];
-	const char **dst[8] = {&s->ev.name,    &s->ev.uid,	  &s->ev.ns,	 &s->ev.pod,
-			       &s->ev.pod_uid, &s->ev.field_path, &s->ev.reason, &s->ev.message};
+	const char *src[10];
+	const char **dst[10] = {&s->ev.name,	  &s->ev.uid,	     &s->ev.ns,	    &s->ev.pod,
+				&s->ev.pod_uid,	  &s->ev.field_path, &s->ev.reason, &s->ev.message,
+				&s->ev.component, &s->ev.host};
 	uint64_t a = splitmix64((uint64_t)name_ns), b = splitmix64(seq ^ a);
 	size_t total = 0, off = 0;
 	char *blob;
 
 	/* kubelet names events "%v.%x" of the object's name and UnixNano (events_cache.go). */
-	snprintf(name, sizeof(name), "%s.%llx", in->pod, (unsigned long long)name_ns);
+	if (in->name)
+		snprintf(name, sizeof(name), "%s", in->name);
+	else
+		snprintf(name, sizeof(name), "%s.%llx", in->pod, (unsigned long long)name_ns);
 	/* A UUID-shaped uid (version 4, RFC 4122 variant) unique per name time and sequence. */
 	snprintf(uid, sizeof(uid), "%08llx-%04llx-4%03llx-%04llx-%012llx",
 		 (unsigned long long)(a >> 32), (unsigned long long)((a >> 16) & 0xffff),
@@ -281,12 +286,14 @@ static int event_fill(struct pp_event_slot *s, const struct pp_event_in *in, con
 	src[5] = fp;
 	src[6] = in->reason;
 	src[7] = msg;
-	for (size_t i = 0; i < 8; i++)
+	src[8] = in->component ? in->component : "";
+	src[9] = in->host ? in->host : "";
+	for (size_t i = 0; i < 10; i++)
 		total += strlen(src[i]) + 1;
 	blob = malloc(total);
 	if (!blob)
 		return -ENOMEM;
-	for (size_t i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 10; i++) {
 		size_t n = strlen(src[i]) + 1;
 
 		memcpy(blob + off, src[i], n);
@@ -312,13 +319,19 @@ int pp_event_ring_record(struct pp_event_ring *r, const struct pp_event_in *in, 
 	    !field_ok(in->pod_uid, PP_EVENT_UID_MAX, true) ||
 	    !field_ok(in->field_path, PP_EVENT_FIELD_PATH_MAX, false) ||
 	    !field_ok(in->reason, PP_EVENT_REASON_MAX, true) || !in->message ||
+	    !field_ok(in->name, PP_EVENT_POD_MAX, false) ||
+	    !field_ok(in->component, PP_EVENT_REASON_MAX, false) ||
+	    !field_ok(in->host, PP_EVENT_POD_MAX, false) ||
 	    (unsigned int)in->type >= _PP_EVENT_MAX || rv <= r->last_rv)
 		return -EINVAL;
 	message_clean(in->message, msg);
 	pp_event_ring_expire(r, now);
+	if (in->name && pp_event_ring_find(r, in->ns, in->name))
+		return -EEXIST;
 
 	h = key_hash(in, msg);
-	for (i = *bucket_of(r, h); i != NIL; i = slot(r, i)->hnext) {
+	/* A posted event is its poster's to aggregate: never folded into another. */
+	for (i = in->name ? NIL : *bucket_of(r, h); i != NIL; i = slot(r, i)->hnext) {
 		s = slot(r, i);
 		if (s->hash == h && key_equal(&s->ev, in, msg))
 			break;
@@ -359,8 +372,9 @@ int pp_event_ring_record(struct pp_event_ring *r, const struct pp_event_in *in, 
 	}
 	s->ev.rv = rv;
 	s->ev.seq = r->next_seq++;
-	s->ev.first = s->ev.last = now;
-	s->ev.count = 1;
+	s->ev.first = in->first && in->first < now ? in->first : now;
+	s->ev.last = now;
+	s->ev.count = in->count ? in->count : 1;
 	s->ev.type = in->type;
 	s->hash = h;
 	s->hnext = *bucket_of(r, h);
@@ -371,6 +385,36 @@ int pp_event_ring_record(struct pp_event_ring *r, const struct pp_event_in *in, 
 	r->last_name_ns = name_ns;
 	*ret = &s->ev;
 	*ret_added = true;
+	return 0;
+}
+
+const struct pp_event *pp_event_ring_find(const struct pp_event_ring *r, const char *ns,
+					  const char *name)
+{
+	for (uint32_t i = r->head; i != NIL; i = slot(r, i)->next) {
+		const struct pp_event *e = &slot(r, i)->ev;
+
+		if (!strcmp(e->name, name) && !strcmp(e->ns, ns))
+			return e;
+	}
+	return NULL;
+}
+
+int pp_event_ring_bump(struct pp_event_ring *r, const struct pp_event *e, uint32_t count,
+		       pp_wall_ns now, uint64_t rv)
+{
+	uint32_t i = slot_index(r, e);
+	struct pp_event_slot *s = slot(r, i);
+
+	if (rv <= r->last_rv)
+		return -EINVAL;
+	s->ev.count = count ? count : s->ev.count + 1;
+	if (now > s->ev.last)
+		s->ev.last = now;
+	s->ev.rv = rv;
+	list_unlink(r, i);
+	list_push_tail(r, i);
+	r->last_rv = rv;
 	return 0;
 }
 
@@ -407,6 +451,10 @@ json_t *pp_event_json(const struct pp_event *e, const char *host)
 	char rv[24];
 	json_t *io;
 
+	const char *comp = *e->component ? e->component : "kubelet";
+
+	if (*e->host)
+		host = e->host;
 	if (!host)
 		host = "";
 	snprintf(rv, sizeof(rv), "%llu", (unsigned long long)e->rv);
@@ -424,10 +472,10 @@ json_t *pp_event_json(const struct pp_event *e, const char *host)
 		"kind", "Event", "apiVersion", "v1", "metadata", "name", e->name, "namespace",
 		e->ns, "uid", e->uid, "resourceVersion", rv, "creationTimestamp",
 		pp_api_time_json(e->first), "involvedObject", io, "reason", e->reason, "message",
-		e->message, "type", type_names[e->type], "source", "component", "kubelet", "host",
-		host, "firstTimestamp", pp_api_time_json(e->first), "lastTimestamp",
+		e->message, "type", type_names[e->type], "source", "component", comp, "host", host,
+		"firstTimestamp", pp_api_time_json(e->first), "lastTimestamp",
 		pp_api_time_json(e->last), "count", (json_int_t)e->count, "eventTime",
-		"reportingComponent", "kubelet", "reportingInstance", host);
+		"reportingComponent", comp, "reportingInstance", host);
 }
 
 const char *const pp_event_fields[] = {
@@ -450,9 +498,10 @@ const char *const pp_event_fields[] = {
 const char *pp_event_field(const struct pp_event *e, const char *field)
 {
 	/* ToSelectableFields in pkg/registry/core/event/strategy.go; index = pp_event_fields. */
+	const char *comp = *e->component ? e->component : "kubelet";
 	const char *v[] = {
-		"Pod",	   e->ns,     e->pod,	 e->pod_uid,	      "v1",    "",    e->field_path,
-		e->reason, "kubelet", "kubelet", type_names[e->type], e->name, e->ns,
+		"Pod",	   e->ns, e->pod, e->pod_uid,	       "v1",	"",    e->field_path,
+		e->reason, comp,  comp,	  type_names[e->type], e->name, e->ns,
 	};
 
 	for (size_t i = 0; pp_event_fields[i]; i++)
@@ -551,15 +600,18 @@ static const struct pp_table_col event_cols[] = {
 static int table_row(json_t *t, const struct pp_event *e, enum pp_include_object inc,
 		     pp_wall_ns now, const char *host)
 {
-	char object[8 + PP_EVENT_POD_MAX], source[16 + 256];
+	char object[8 + PP_EVENT_POD_MAX], source[PP_EVENT_REASON_MAX + 4 + PP_EVENT_POD_MAX];
+	const char *comp = *e->component ? e->component : "kubelet";
 	json_t *cells, *obj = NULL, *full;
 
 	/* printEvent: "<lower(kind)>/<name>"; formatEventSource: "component, host". */
 	snprintf(object, sizeof(object), "pod/%s", e->pod);
+	if (*e->host)
+		host = e->host;
 	if (host && *host)
-		snprintf(source, sizeof(source), "kubelet, %s", host);
+		snprintf(source, sizeof(source), "%s, %s", comp, host);
 	else
-		snprintf(source, sizeof(source), "kubelet");
+		snprintf(source, sizeof(source), "%s", comp);
 	cells = json_pack("[o?, s, s, s, s, s, o?, o?, I, s]",
 			  since(e->last ? e->last : e->first, now), type_names[e->type], e->reason,
 			  object, e->field_path, source, trimmed(e->message), since(e->first, now),

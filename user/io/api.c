@@ -327,6 +327,15 @@ static void handle(void *ctx, struct pp_api_conn *conn, const struct pp_http_req
 			pp_api_events_list(api, conn, req, ns);
 			return;
 		}
+		if (!strcmp(seg[4], "events") && n == 5 && req->method == PP_HTTP_POST) {
+			pp_api_events_create(api, conn, req, ns);
+			return;
+		}
+		if (!strcmp(seg[4], "events") && n == 6 &&
+		    (req->method == PP_HTTP_GET || req->method == PP_HTTP_PATCH)) {
+			pp_api_event_one(api, conn, req, ns, seg[5]);
+			return;
+		}
 	}
 	pp_api_reply_status(conn, 404, "NotFound", NOT_FOUND_MSG, NULL, NULL);
 }

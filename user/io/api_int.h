@@ -125,6 +125,10 @@ json_t *pp_api_pods_render(struct pp_api *api, struct pod_rt *const *pods, size_
 /* api_events.c */
 void pp_api_events_list(struct pp_api *api, struct pp_api_conn *conn, const struct pp_http_req *req,
 			const char *ns);
+void pp_api_events_create(struct pp_api *api, struct pp_api_conn *conn,
+			  const struct pp_http_req *req, const char *ns);
+void pp_api_event_one(struct pp_api *api, struct pp_api_conn *conn, const struct pp_http_req *req,
+		      const char *ns, const char *name);
 bool pp_api_event_matches(const struct pp_event *e, const struct api_query *q);
 json_t *pp_api_event_render(struct pp_api *api, const struct pp_event *e, const struct api_query *q,
 			    bool with_defs);
