@@ -6,6 +6,7 @@
 #ifndef PODPROBE_METRICS_T_H
 #define PODPROBE_METRICS_T_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,22 @@ struct pp_metrics {
 	struct pp_metrics_series **buckets; /* hash of the pod uid: chains of series */
 	size_t n_buckets;		    /* a power of 2 */
 	size_t n;			    /* series */
+};
+
+/* A growing text buffer for the exposition format; <oom> sticks once an allocation failed. */
+struct pp_prom_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+/* A histogram of durations over pp_prom_latency_bounds (counts per bucket, not cumulative). */
+#define PP_PROM_LATENCY_N 15
+struct pp_prom_hist {
+	uint64_t counts[PP_PROM_LATENCY_N];
+	uint64_t count;
+	pp_nsec sum;
 };
 
 #endif

@@ -6,7 +6,9 @@
 #ifndef PODPROBE_METRICS_H
 #define PODPROBE_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "podprobe/metrics-t.h"
 
@@ -38,5 +40,31 @@ void pp_metrics_forget_pod(struct pp_metrics *m, const char *uid);
  * it; *<ret_len> is its length. A family without series is left out. Returns 0 or -ENOMEM.
  */
 int pp_metrics_write(const struct pp_metrics *m, char **ret_buf, size_t *ret_len);
+
+/*
+ * Writing the exposition format by hand, for the families of podprobe's own (API, kernel
+ * signals, loop) and `podprobe watch`'s: printf into <b>; a label pair with its value escaped
+ * (<comma> puts a "," before it); nanoseconds as exact decimal seconds; "# HELP" and "# TYPE"
+ * lines. Failures stick in b->oom; pp_prom_take() hands the text over (or -ENOMEM, freeing it).
+ */
+void pp_prom_printf(struct pp_prom_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pp_prom_label(struct pp_prom_buf *b, const char *name, const char *v, bool comma);
+void pp_prom_seconds(struct pp_prom_buf *b, uint64_t ns);
+void pp_prom_family(struct pp_prom_buf *b, const char *name, const char *type, const char *help);
+int pp_prom_take(struct pp_prom_buf *b, char **ret_buf, size_t *ret_len);
+
+/* The buckets' upper bounds of every pp_prom_hist: 50 us .. 2.5 s. */
+extern const pp_nsec pp_prom_latency_bounds[PP_PROM_LATENCY_N];
+
+/* Count <v> into <h>. */
+void pp_prom_hist_observe(struct pp_prom_hist *h, pp_nsec v);
+
+/*
+ * <name>_bucket (cumulative, le in seconds), _sum and _count of <h>, with the label pairs
+ * <labels> ('kind="exit"', already escaped; NULL or "" for none) on each line.
+ */
+void pp_prom_hist_write(struct pp_prom_buf *b, const char *name, const char *labels,
+			const struct pp_prom_hist *h);
 
 #endif

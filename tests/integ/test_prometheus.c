@@ -101,6 +101,14 @@ static void test_promtool_check(void **state)
 			    " --kubeconfig %s --cache-dir %s get --raw /metrics > %s",
 			    kubeconfig, cache, file),
 			 0);
+	assert_int_equal(sh("cat %s", file), 0);
+	/* The node's families: the running pod and container, its first readiness. */
+	assert_non_null(strstr(out, "\nkubelet_running_pods 1\n"));
+	assert_non_null(
+		strstr(out, "\nkubelet_running_containers{container_state=\"running\"} 1\n"));
+	assert_non_null(strstr(out, "\npodprobe_first_readiness_seconds_count 1\n"));
+	assert_non_null(strstr(out, "podprobe_container_restarts_total{container=\"app\","
+				    "namespace=\"default\",pod=\"probed\"} 0\n"));
 	/* promtool prints its findings and exits 1 on any (lint problems included). */
 	if (sh(PROMTOOL " check metrics < %s 2>&1", file) != 0)
 		fail_msg("promtool check metrics: %.4000s", out);

@@ -372,20 +372,57 @@ static void test_bad_arguments_are_refused(void **state)
 {
 	struct pp_metrics *m = *state;
 
-	assert_int_equal(pp_metrics_probe(m, NULL, "p", "u", "c", PP_PROBE_LIVENESS,
-					  PP_METRIC_FAILED, 0),
-			 -EINVAL);
-	assert_int_equal(pp_metrics_probe(m, "n", "p", NULL, "c", PP_PROBE_LIVENESS,
-					  PP_METRIC_FAILED, 0),
-			 -EINVAL);
+	assert_int_equal(
+		pp_metrics_probe(m, NULL, "p", "u", "c", PP_PROBE_LIVENESS, PP_METRIC_FAILED, 0),
+		-EINVAL);
+	assert_int_equal(
+		pp_metrics_probe(m, "n", "p", NULL, "c", PP_PROBE_LIVENESS, PP_METRIC_FAILED, 0),
+		-EINVAL);
 	assert_int_equal(
 		pp_metrics_probe(m, "n", "p", "u", "c", _PP_PROBE_MAX, PP_METRIC_FAILED, 0),
 		-EINVAL);
-	assert_int_equal(
-		pp_metrics_probe(m, "n", "p", "u", "c", PP_PROBE_LIVENESS, _PP_METRIC_RESULT_MAX, 0),
-		-EINVAL);
+	assert_int_equal(pp_metrics_probe(m, "n", "p", "u", "c", PP_PROBE_LIVENESS,
+					  _PP_METRIC_RESULT_MAX, 0),
+			 -EINVAL);
 	assert_int_equal(m->n, 0);
 	pp_metrics_fini(NULL);
+}
+
+/* podprobe's own histograms: cumulative buckets in seconds, sum and count, labels kept. */
+static void test_own_histogram_text(void **state)
+{
+	struct pp_prom_buf b = {0};
+	struct pp_prom_hist h = {0};
+	char *text = NULL;
+	size_t len = 0;
+
+	(void)state;
+	pp_prom_hist_observe(&h, 40 * PP_NSEC_PER_USEC); /* <= 50 us */
+	pp_prom_hist_observe(&h, 3 * PP_NSEC_PER_MSEC);	 /* <= 5 ms */
+	pp_prom_hist_observe(&h, 9 * PP_NSEC_PER_SEC);	 /* only +Inf */
+	pp_prom_family(&b, "x_seconds", "histogram", "X.");
+	pp_prom_hist_write(&b, "x_seconds", "kind=\"exit\"", &h);
+	pp_prom_printf(&b, "y{");
+	pp_prom_label(&b, "pod", "a\"b\\c\nd", false);
+	pp_prom_printf(&b, "} 1\n");
+	assert_int_equal(pp_prom_take(&b, &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	assert_non_null(strstr(text, "# HELP x_seconds X.\n# TYPE x_seconds histogram\n"));
+	assert_non_null(strstr(text, "x_seconds_bucket{kind=\"exit\",le=\"0.00005\"} 1\n"));
+	assert_non_null(strstr(text, "x_seconds_bucket{kind=\"exit\",le=\"0.0025\"} 1\n"));
+	assert_non_null(strstr(text, "x_seconds_bucket{kind=\"exit\",le=\"0.005\"} 2\n"));
+	assert_non_null(strstr(text, "x_seconds_bucket{kind=\"exit\",le=\"2.5\"} 2\n"));
+	assert_non_null(strstr(text, "x_seconds_bucket{kind=\"exit\",le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(text, "x_seconds_sum{kind=\"exit\"} 9.00304\n"));
+	assert_non_null(strstr(text, "x_seconds_count{kind=\"exit\"} 3\n"));
+	assert_non_null(strstr(text, "y{pod=\"a\\\"b\\\\c\\nd\"} 1\n"));
+	free(text);
+	/* No labels: bare _sum and _count. */
+	pp_prom_hist_write(&b, "z", NULL, &h);
+	assert_int_equal(pp_prom_take(&b, &text, &len), 0);
+	assert_non_null(strstr(text, "z_bucket{le=\"0.0001\"} 1\n"));
+	assert_non_null(strstr(text, "\nz_sum 9.00304\nz_count 3\n"));
+	free(text);
 }
 
 int main(void)
@@ -400,6 +437,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_series_write_well_formed_text, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused, setup, teardown),
+		cmocka_unit_test(test_own_histogram_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,14 +188,7 @@ void pp_metrics_forget_pod(struct pp_metrics *m, const char *uid)
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool oom;
-};
-
-static bool sb_reserve(struct sbuf *b, size_t more)
+static bool pp_prom_reserve(struct pp_prom_buf *b, size_t more)
 {
 	size_t cap = b->cap ? b->cap : 4096;
 	char *p;
@@ -216,7 +209,7 @@ static bool sb_reserve(struct sbuf *b, size_t more)
 	return true;
 }
 
-__attribute__((format(printf, 2, 3))) static void sb_add(struct sbuf *b, const char *fmt, ...)
+void pp_prom_printf(struct pp_prom_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -224,7 +217,7 @@ __attribute__((format(printf, 2, 3))) static void sb_add(struct sbuf *b, const c
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !sb_reserve(b, (size_t)n))
+	if (n < 0 || !pp_prom_reserve(b, (size_t)n))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -233,11 +226,11 @@ __attribute__((format(printf, 2, 3))) static void sb_add(struct sbuf *b, const c
 }
 
 /* A label value: backslash, double quote and line feed escaped (exposition format 0.0.4). */
-static void sb_label(struct sbuf *b, const char *name, const char *v, bool comma)
+void pp_prom_label(struct pp_prom_buf *b, const char *name, const char *v, bool comma)
 {
 	size_t n = strlen(v);
 
-	if (!sb_reserve(b, strlen(name) + 2 * n + 5))
+	if (!pp_prom_reserve(b, strlen(name) + 2 * n + 5))
 		return;
 	b->len +=
 		(size_t)snprintf(b->p + b->len, b->cap - b->len, "%s%s=\"", comma ? "," : "", name);
@@ -257,19 +250,19 @@ static void sb_label(struct sbuf *b, const char *name, const char *v, bool comma
 }
 
 /* Seconds of <ns> as an exact decimal: "0.0125", "3", "0". */
-static void sb_seconds(struct sbuf *b, uint64_t ns)
+void pp_prom_seconds(struct pp_prom_buf *b, uint64_t ns)
 {
 	char frac[16];
 	int n;
 
 	if (!(ns % PP_NSEC_PER_SEC)) {
-		sb_add(b, "%llu", (unsigned long long)(ns / PP_NSEC_PER_SEC));
+		pp_prom_printf(b, "%llu", (unsigned long long)(ns / PP_NSEC_PER_SEC));
 		return;
 	}
 	n = snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)(ns % PP_NSEC_PER_SEC));
 	while (n > 0 && frac[n - 1] == '0')
 		frac[--n] = '\0';
-	sb_add(b, "%llu.%s", (unsigned long long)(ns / PP_NSEC_PER_SEC), frac);
+	pp_prom_printf(b, "%llu.%s", (unsigned long long)(ns / PP_NSEC_PER_SEC), frac);
 }
 
 /* Label-value order of the histogram: container, namespace, pod, probe_type. */
@@ -314,12 +307,13 @@ static int cmp_series(const void *pa, const void *pb)
 	return c;
 }
 
-static void write_totals(struct sbuf *b, struct pp_metrics_series *const *v, size_t n)
+static void write_totals(struct pp_prom_buf *b, struct pp_metrics_series *const *v, size_t n)
 {
 	/* component-base metrics prefix the help with the stability level; this one is BETA. */
-	sb_add(b, "# HELP prober_probe_total [BETA] Cumulative number of a liveness, readiness "
-		  "or startup probe for a container by result.\n"
-		  "# TYPE prober_probe_total counter\n");
+	pp_prom_printf(
+		b, "# HELP prober_probe_total [BETA] Cumulative number of a liveness, readiness "
+		   "or startup probe for a container by result.\n"
+		   "# TYPE prober_probe_total counter\n");
 	for (size_t i = 0; i < n; i++) {
 		/* result names sort as failed < successful < unknown */
 		static const enum pp_metric_result order[] = {
@@ -330,27 +324,27 @@ static void write_totals(struct sbuf *b, struct pp_metrics_series *const *v, siz
 
 			if (!v[i]->total[r])
 				continue;
-			sb_add(b, "prober_probe_total{");
-			sb_label(b, "container", v[i]->container, false);
-			sb_label(b, "namespace", v[i]->ns, true);
-			sb_label(b, "pod", v[i]->pod, true);
-			sb_label(b, "pod_uid", v[i]->uid, true);
-			sb_label(b, "probe_type", kind_names[v[i]->kind], true);
-			sb_label(b, "result", result_names[r], true);
-			sb_add(b, "} %llu\n", (unsigned long long)v[i]->total[r]);
+			pp_prom_printf(b, "prober_probe_total{");
+			pp_prom_label(b, "container", v[i]->container, false);
+			pp_prom_label(b, "namespace", v[i]->ns, true);
+			pp_prom_label(b, "pod", v[i]->pod, true);
+			pp_prom_label(b, "pod_uid", v[i]->uid, true);
+			pp_prom_label(b, "probe_type", kind_names[v[i]->kind], true);
+			pp_prom_label(b, "result", result_names[r], true);
+			pp_prom_printf(b, "} %llu\n", (unsigned long long)v[i]->total[r]);
 		}
 	}
 }
 
-static void hist_labels(struct sbuf *b, const struct pp_metrics_series *s)
+static void hist_labels(struct pp_prom_buf *b, const struct pp_metrics_series *s)
 {
-	sb_label(b, "container", s->container, false);
-	sb_label(b, "namespace", s->ns, true);
-	sb_label(b, "pod", s->pod, true);
-	sb_label(b, "probe_type", kind_names[s->kind], true);
+	pp_prom_label(b, "container", s->container, false);
+	pp_prom_label(b, "namespace", s->ns, true);
+	pp_prom_label(b, "pod", s->pod, true);
+	pp_prom_label(b, "probe_type", kind_names[s->kind], true);
 }
 
-static void write_hist(struct sbuf *b, struct pp_metrics_series *const *v, size_t n)
+static void write_hist(struct pp_prom_buf *b, struct pp_metrics_series *const *v, size_t n)
 {
 	bool header = false;
 
@@ -365,27 +359,29 @@ static void write_hist(struct sbuf *b, struct pp_metrics_series *const *v, size_
 			sum += v[j]->sum_ns;
 		}
 		if (observed && !header) {
-			sb_add(b, "# HELP prober_probe_duration_seconds [ALPHA] Duration in "
-				  "seconds for a probe response.\n"
-				  "# TYPE prober_probe_duration_seconds histogram\n");
+			pp_prom_printf(b,
+				       "# HELP prober_probe_duration_seconds [ALPHA] Duration in "
+				       "seconds for a probe response.\n"
+				       "# TYPE prober_probe_duration_seconds histogram\n");
 			header = true;
 		}
 		for (size_t k = 0; observed && k <= PP_METRICS_N_BUCKETS; k++) {
 			cum += k < PP_METRICS_N_BUCKETS ? bucket[k] : 0;
-			sb_add(b, "prober_probe_duration_seconds_bucket{");
+			pp_prom_printf(b, "prober_probe_duration_seconds_bucket{");
 			hist_labels(b, v[i]);
-			sb_add(b, ",le=\"%s\"} %llu\n",
-			       k < PP_METRICS_N_BUCKETS ? bucket_le[k] : "+Inf",
-			       (unsigned long long)(k < PP_METRICS_N_BUCKETS ? cum : observed));
+			pp_prom_printf(
+				b, ",le=\"%s\"} %llu\n",
+				k < PP_METRICS_N_BUCKETS ? bucket_le[k] : "+Inf",
+				(unsigned long long)(k < PP_METRICS_N_BUCKETS ? cum : observed));
 		}
 		if (observed) {
-			sb_add(b, "prober_probe_duration_seconds_sum{");
+			pp_prom_printf(b, "prober_probe_duration_seconds_sum{");
 			hist_labels(b, v[i]);
-			sb_add(b, "} ");
-			sb_seconds(b, sum);
-			sb_add(b, "\nprober_probe_duration_seconds_count{");
+			pp_prom_printf(b, "} ");
+			pp_prom_seconds(b, sum);
+			pp_prom_printf(b, "\nprober_probe_duration_seconds_count{");
 			hist_labels(b, v[i]);
-			sb_add(b, "} %llu\n", (unsigned long long)observed);
+			pp_prom_printf(b, "} %llu\n", (unsigned long long)observed);
 		}
 		i = j;
 	}
@@ -394,7 +390,7 @@ static void write_hist(struct sbuf *b, struct pp_metrics_series *const *v, size_
 int pp_metrics_write(const struct pp_metrics *m, char **ret_buf, size_t *ret_len)
 {
 	struct pp_metrics_series **v = NULL;
-	struct sbuf b = {0};
+	struct pp_prom_buf b = {0};
 	size_t n = 0;
 
 	if (m->n) {
@@ -413,12 +409,69 @@ int pp_metrics_write(const struct pp_metrics *m, char **ret_buf, size_t *ret_len
 		write_totals(&b, v, n);
 	}
 	free(v);
-	if (!sb_reserve(&b, 0)) {
-		free(b.p);
+	return pp_prom_take(&b, ret_buf, ret_len);
+}
+
+/* ---- small families: counters, gauges and duration histograms of podprobe's own ------------ */
+
+/* 50 us to 2.5 s: kernel-signal detection, loop lag, patch round trips. */
+const pp_nsec pp_prom_latency_bounds[PP_PROM_LATENCY_N] = {
+	50 * PP_NSEC_PER_USEC,	100 * PP_NSEC_PER_USEC, 250 * PP_NSEC_PER_USEC,
+	500 * PP_NSEC_PER_USEC, PP_NSEC_PER_MSEC,	2500 * PP_NSEC_PER_USEC,
+	5 * PP_NSEC_PER_MSEC,	10 * PP_NSEC_PER_MSEC,	25 * PP_NSEC_PER_MSEC,
+	50 * PP_NSEC_PER_MSEC,	100 * PP_NSEC_PER_MSEC, 250 * PP_NSEC_PER_MSEC,
+	500 * PP_NSEC_PER_MSEC, PP_NSEC_PER_SEC,	2500 * PP_NSEC_PER_MSEC,
+};
+
+void pp_prom_hist_observe(struct pp_prom_hist *h, pp_nsec v)
+{
+	size_t i = 0;
+
+	while (i < PP_PROM_LATENCY_N && v > pp_prom_latency_bounds[i])
+		i++;
+	if (i < PP_PROM_LATENCY_N)
+		h->counts[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+void pp_prom_family(struct pp_prom_buf *b, const char *name, const char *type, const char *help)
+{
+	pp_prom_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void pp_prom_hist_write(struct pp_prom_buf *b, const char *name, const char *labels,
+			const struct pp_prom_hist *h)
+{
+	const char *sep = labels && *labels ? "," : "";
+	uint64_t cum = 0;
+
+	if (!labels)
+		labels = "";
+	for (size_t i = 0; i < PP_PROM_LATENCY_N; i++) {
+		cum += h->counts[i];
+		pp_prom_printf(b, "%s_bucket{%s%sle=\"", name, labels, sep);
+		pp_prom_seconds(b, pp_prom_latency_bounds[i]);
+		pp_prom_printf(b, "\"} %llu\n", (unsigned long long)cum);
+	}
+	pp_prom_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+		       (unsigned long long)h->count);
+	pp_prom_printf(b, "%s_sum%s%s%s ", name, *labels ? "{" : "", labels, *labels ? "}" : "");
+	pp_prom_seconds(b, h->sum);
+	pp_prom_printf(b, "\n%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels,
+		       *labels ? "}" : "", (unsigned long long)h->count);
+}
+
+int pp_prom_take(struct pp_prom_buf *b, char **ret_buf, size_t *ret_len)
+{
+	if (b->oom || !pp_prom_reserve(b, 0)) {
+		free(b->p);
+		*b = (struct pp_prom_buf){0};
 		return -ENOMEM;
 	}
-	b.p[b.len] = '\0';
-	*ret_buf = b.p;
-	*ret_len = b.len;
+	b->p[b->len] = '\0';
+	*ret_buf = b->p;
+	*ret_len = b->len;
+	*b = (struct pp_prom_buf){0};
 	return 0;
 }

@@ -18,7 +18,9 @@
 #include "podprobe/clock.h"
 #include "podprobe/log.h"
 #include "podprobe/metrics.h"
+#include "podprobe/pod.h"
 #include "podprobe/pod_status.h"
+#include "podprobe/signals.h"
 
 #define NOT_FOUND_MSG "the server could not find the requested resource"
 
@@ -154,35 +156,138 @@ static void reply_doc(struct pp_api_conn *conn, json_t *doc, const char *ctype)
 	pp_api_reply_json(conn, 200, ctype, NULL, doc);
 }
 
+/* The "kind" label of podprobe_kernel_events_total, by enum pp_ksig_kind. */
+static const char *const ksig_names[_PP_KSIG_MAX] = {
+	[PP_KSIG_EXIT] = "exit",	 [PP_KSIG_OOM] = "oom",		[PP_KSIG_LISTEN] = "listen",
+	[PP_KSIG_UNLISTEN] = "unlisten", [PP_KSIG_ACCEPTS] = "accepts",
+};
+
+/*
+ * The node's families after kubelet's prober ones: kubelet's running pods and containers
+ * (pkg/kubelet/metrics/metrics.go RunningPodCount, RunningContainerCount), restarts, and
+ * podprobe's own (API, kernel signals, probe scheduling, start to first readiness).
+ */
+static void node_metrics(struct pp_api *api, struct pp_prom_buf *b)
+{
+	struct pp_supervisor *sup = api->sup;
+	const struct pp_probe_runner_stats *rs = pp_probe_runner_stats(sup->runner);
+	const struct pp_prober_stats *ps = pp_prober_stats(pp_probe_runner_prober(sup->runner));
+	struct pp_signals_stats ks = {0};
+	uint64_t states[4] = {0}, pods = 0;
+	static const char *const state_names[4] = {"created", "exited", "running", "unknown"};
+
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		if (!pr || pr->gone || pr->waiting)
+			continue;
+		pods += !pr->st.terminal;
+		for (size_t j = 0; j < pr->st.n; j++) {
+			const struct pp_container_state *c = &pr->st.c[j];
+
+			if (c->state == PP_CSTATE_RUNNING)
+				states[2]++;
+			else if (c->state == PP_CSTATE_TERMINATED || c->instance)
+				states[1]++;
+			else
+				states[0]++;
+		}
+	}
+	pp_prom_family(b, "kubelet_running_containers", "gauge",
+		       "[ALPHA] Number of containers currently running");
+	for (size_t i = 0; i < 4; i++)
+		pp_prom_printf(b, "kubelet_running_containers{container_state=\"%s\"} %llu\n",
+			       state_names[i], (unsigned long long)states[i]);
+	pp_prom_family(b, "kubelet_running_pods", "gauge",
+		       "[ALPHA] Number of pods that have a running pod sandbox");
+	pp_prom_printf(b, "kubelet_running_pods %llu\n", (unsigned long long)pods);
+
+	pp_prom_family(b, "podprobe_api_requests_total", "counter", "API requests served.");
+	pp_prom_printf(b, "podprobe_api_requests_total %llu\n", (unsigned long long)api->requests);
+	pp_prom_family(b, "podprobe_api_watches", "gauge", "Watch streams open.");
+	pp_prom_printf(b, "podprobe_api_watches %zu\n", api->n_watches);
+
+	pp_prom_family(b, "podprobe_container_restarts_total", "counter",
+		       "Restarts of each container, as its restartCount.");
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i);
+
+		for (size_t j = 0; pr && !pr->gone && !pr->waiting && j < pr->st.n; j++) {
+			pp_prom_printf(b, "podprobe_container_restarts_total{");
+			pp_prom_label(b, "container", pp_pod_container(pr->spec, j)->name, false);
+			pp_prom_label(b, "namespace", pr->spec->namespace, true);
+			pp_prom_label(b, "pod", pr->spec->name, true);
+			pp_prom_printf(b, "} %u\n", pr->st.c[j].restart_count);
+		}
+	}
+
+	pp_prom_family(b, "podprobe_first_readiness_seconds", "histogram",
+		       "Time from a container's start to its first successful readiness probe.");
+	pp_prom_hist_write(b, "podprobe_first_readiness_seconds", NULL, &sup->first_ready);
+
+	if (sup->bpf) {
+		pp_signals_stats(sup->bpf, &ks);
+		pp_prom_family(b, "podprobe_kernel_event_latency_seconds", "histogram",
+			       "Time from the kernel recording an event (eBPF) to podprobe having "
+			       "acted on it.");
+		for (size_t k = 0; k < _PP_KSIG_MAX; k++) {
+			char labels[32];
+
+			snprintf(labels, sizeof(labels), "kind=\"%s\"", ksig_names[k]);
+			pp_prom_hist_write(b, "podprobe_kernel_event_latency_seconds", labels,
+					   &sup->ksig_latency[k]);
+		}
+		pp_prom_family(b, "podprobe_kernel_events_lost_total", "counter",
+			       "Kernel events dropped on a full ring buffer.");
+		pp_prom_printf(b, "podprobe_kernel_events_lost_total %llu\n",
+			       (unsigned long long)ks.lost);
+		pp_prom_family(b, "podprobe_kernel_events_total", "counter",
+			       "Kernel events (eBPF) podprobe handled, by kind.");
+		for (size_t k = 0; k < _PP_KSIG_MAX; k++)
+			pp_prom_printf(b, "podprobe_kernel_events_total{kind=\"%s\"} %llu\n",
+				       ksig_names[k],
+				       (unsigned long long)sup->ksig_latency[k].count);
+	}
+
+	pp_prom_family(b, "podprobe_probes_in_flight", "gauge", "Probe attempts running now.");
+	pp_prom_printf(b, "podprobe_probes_in_flight %u\n", ps->in_flight);
+	pp_prom_family(b, "podprobe_probes_late_total", "counter",
+		       "Probe attempts that started more than a tenth of their period late.");
+	pp_prom_printf(b, "podprobe_probes_late_total %llu\n", (unsigned long long)rs->late);
+	pp_prom_family(b, "podprobe_probes_started_total", "counter", "Probe attempts started.");
+	pp_prom_printf(b, "podprobe_probes_started_total %llu\n", (unsigned long long)rs->attempts);
+}
+
 static void serve_metrics(struct pp_api *api, struct pp_api_conn *conn)
 {
-	char *buf = NULL, *all;
-	char own[1024];
-	size_t len = 0;
-	int n;
+	struct pp_prom_buf b = {0};
+	char *buf = NULL, *all = NULL;
+	size_t len = 0, own_len = 0;
 
-	if (pp_metrics_write(&api->sup->metrics, &buf, &len) < 0) {
+	node_metrics(api, &b);
+	if (pp_prom_take(&b, &all, &own_len) < 0 ||
+	    pp_metrics_write(&api->sup->metrics, &buf, &len) < 0) {
+		free(all);
 		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
 		return;
 	}
-	/* The API's own gauges after kubelet's families. */
-	n = snprintf(own, sizeof(own),
-		     "# HELP podprobe_api_requests_total API requests served.\n"
-		     "# TYPE podprobe_api_requests_total counter\n"
-		     "podprobe_api_requests_total %llu\n"
-		     "# HELP podprobe_api_watches Watch streams open.\n"
-		     "# TYPE podprobe_api_watches gauge\n"
-		     "podprobe_api_watches %zu\n",
-		     (unsigned long long)api->requests, api->n_watches);
-	all = realloc(buf, len + (size_t)n + 1);
-	if (!all) {
-		free(buf);
-		pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL, NULL);
-		return;
+	/* kubelet's prober families first (as before), then the node's. */
+	{
+		char *joined = realloc(buf, len + own_len + 1);
+
+		if (!joined) {
+			free(buf);
+			free(all);
+			pp_api_reply_status(conn, 500, "InternalError", "out of memory", NULL,
+					    NULL);
+			return;
+		}
+		memcpy(joined + len, all, own_len + 1);
+		free(all);
+		all = joined;
 	}
-	memcpy(all + len, own, (size_t)n);
 	pp_api_reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, all,
-		     len + (size_t)n);
+		     len + own_len);
 	free(all);
 }
 

@@ -18,6 +18,7 @@
 #include "podprobe/clock.h"
 #include "podprobe/kubefmt.h"
 #include "podprobe/lifecycle.h"
+#include "podprobe/metrics.h"
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 #include "podprobe/pod.h"
@@ -280,6 +281,7 @@ static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 static void on_ksig(void *ctx, const struct pp_ksig *sig)
 {
 	struct pp_supervisor *sup = ctx;
+	pp_nsec now;
 
 	switch (sig->kind) {
 	case PP_KSIG_EXIT:
@@ -300,6 +302,10 @@ static void on_ksig(void *ctx, const struct pp_ksig *sig)
 	default:
 		break;
 	}
+	/* Detection latency: from the kernel seeing it to podprobe having acted on it. */
+	now = pp_clock_now();
+	if ((unsigned int)sig->kind < _PP_KSIG_MAX && sig->ts && sig->ts <= now)
+		pp_prom_hist_observe(&sup->ksig_latency[sig->kind], now - sig->ts);
 }
 
 /* Watch <c>'s new instance: its cgroup (or pid) and the ports its probes and spec name. */

@@ -149,6 +149,12 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 		pr->sup->source = NULL;
 		return;
 	}
+	/* Start to first readiness, the figure kubernetes issue 96411 asks of kubelet. */
+	if (job->w.kind == PP_PROBE_READINESS && chg->ok && c->ready_counted != job->w.instance &&
+	    pr->st.c[c->ci].started_at && pr->st.c[c->ci].started_at <= now) {
+		c->ready_counted = job->w.instance;
+		pp_prom_hist_observe(&pr->sup->first_ready, now - pr->st.c[c->ci].started_at);
+	}
 	pp_lc_on_probe_verdict(&pr->st, c->ci, job->w.instance, job->w.kind, chg->ok, now,
 			       &pr->sup->acts);
 	/* P2.5: a container that just started gets its readiness probe at once. */

@@ -19,6 +19,7 @@
 
 #include "podprobe/accept_watch-t.h"
 #include "podprobe/event_ring-t.h"
+#include "podprobe/ksig-t.h"
 #include "podprobe/lifecycle-t.h"
 #include "podprobe/metrics-t.h"
 #include "podprobe/pod_record-t.h"
@@ -63,7 +64,8 @@ struct port_watch {
 struct cont_rt {
 	struct pod_rt *pod;
 	uint32_t ci;
-	uint32_t instance; /* instance of <proc>; 0 = none */
+	uint32_t instance;	/* instance of <proc>; 0 = none */
+	uint32_t ready_counted; /* the instance whose first readiness /metrics has counted */
 	struct pp_proc proc;
 	uint64_t poll_id;
 	struct pp_strv env;	     /* the running instance's environment (exec probes) */
@@ -168,6 +170,10 @@ struct pp_supervisor {
 	char node_name[65];		/* spec.nodeName: the host's name */
 	struct pp_event_ring events;	/* the API's events */
 	struct pp_metrics metrics;	/* the probes' metrics (/metrics) */
+	/* podprobe's own figures on /metrics (api.c serve_metrics). */
+	struct pp_prom_hist ksig_latency[_PP_KSIG_MAX]; /* kernel's record -> handled, by kind */
+	struct pp_prom_hist first_ready;		/* container start -> first readiness */
+	struct pp_prom_hist loop_lag;			/* loop woke after its deadline by */
 };
 
 /* Slot <i> of sup->pods, or NULL when it holds no pod. */
