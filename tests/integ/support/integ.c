@@ -542,6 +542,11 @@ void t_run_start(struct t_run *r, const char *const *args)
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		setenv("PATH", path_env, 1);
+		/* Root's permitted set after exec is its bounding set (capabilities(7)). */
+		for (int cap = 0; r->keep_caps && cap < 64; cap++)
+			if (!(r->keep_caps & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
+			    errno != EINVAL)
+				_exit(126);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

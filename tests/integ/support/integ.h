@@ -37,6 +37,8 @@ struct t_run {
 	char err_text[8192];	/* the start of podprobe's stderr */
 	size_t err_len;
 	struct t_res *res;	/* harness-owned: events, and what teardown must undo */
+	uint64_t keep_caps;	/* non-zero: podprobe starts with only these capabilities (bit
+				 * CAP_X) in its bounding set, so root gets no others */
 };
 
 /*
