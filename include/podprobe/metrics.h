@@ -47,8 +47,7 @@ int pp_metrics_write(const struct pp_metrics *m, char **ret_buf, size_t *ret_len
  * (<comma> puts a "," before it); nanoseconds as exact decimal seconds; "# HELP" and "# TYPE"
  * lines. Failures stick in b->oom; pp_prom_take() hands the text over (or -ENOMEM, freeing it).
  */
-void pp_prom_printf(struct pp_prom_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void pp_prom_add(struct pp_prom_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pp_prom_label(struct pp_prom_buf *b, const char *name, const char *v, bool comma);
 void pp_prom_seconds(struct pp_prom_buf *b, uint64_t ns);
 void pp_prom_family(struct pp_prom_buf *b, const char *name, const char *type, const char *help);

@@ -402,9 +402,9 @@ static void test_own_histogram_text(void **state)
 	pp_prom_hist_observe(&h, 9 * PP_NSEC_PER_SEC);	 /* only +Inf */
 	pp_prom_family(&b, "x_seconds", "histogram", "X.");
 	pp_prom_hist_write(&b, "x_seconds", "kind=\"exit\"", &h);
-	pp_prom_printf(&b, "y{");
+	pp_prom_add(&b, "y{");
 	pp_prom_label(&b, "pod", "a\"b\\c\nd", false);
-	pp_prom_printf(&b, "} 1\n");
+	pp_prom_add(&b, "} 1\n");
 	assert_int_equal(pp_prom_take(&b, &text, &len), 0);
 	assert_int_equal(strlen(text), len);
 	assert_non_null(strstr(text, "# HELP x_seconds X.\n# TYPE x_seconds histogram\n"));

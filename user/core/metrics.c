@@ -209,7 +209,7 @@ static bool pp_prom_reserve(struct pp_prom_buf *b, size_t more)
 	return true;
 }
 
-void pp_prom_printf(struct pp_prom_buf *b, const char *fmt, ...)
+void pp_prom_add(struct pp_prom_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -256,13 +256,13 @@ void pp_prom_seconds(struct pp_prom_buf *b, uint64_t ns)
 	int n;
 
 	if (!(ns % PP_NSEC_PER_SEC)) {
-		pp_prom_printf(b, "%llu", (unsigned long long)(ns / PP_NSEC_PER_SEC));
+		pp_prom_add(b, "%llu", (unsigned long long)(ns / PP_NSEC_PER_SEC));
 		return;
 	}
 	n = snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)(ns % PP_NSEC_PER_SEC));
 	while (n > 0 && frac[n - 1] == '0')
 		frac[--n] = '\0';
-	pp_prom_printf(b, "%llu.%s", (unsigned long long)(ns / PP_NSEC_PER_SEC), frac);
+	pp_prom_add(b, "%llu.%s", (unsigned long long)(ns / PP_NSEC_PER_SEC), frac);
 }
 
 /* Label-value order of the histogram: container, namespace, pod, probe_type. */
@@ -310,10 +310,10 @@ static int cmp_series(const void *pa, const void *pb)
 static void write_totals(struct pp_prom_buf *b, struct pp_metrics_series *const *v, size_t n)
 {
 	/* component-base metrics prefix the help with the stability level; this one is BETA. */
-	pp_prom_printf(
-		b, "# HELP prober_probe_total [BETA] Cumulative number of a liveness, readiness "
-		   "or startup probe for a container by result.\n"
-		   "# TYPE prober_probe_total counter\n");
+	pp_prom_add(b,
+		    "# HELP prober_probe_total [BETA] Cumulative number of a liveness, readiness "
+		    "or startup probe for a container by result.\n"
+		    "# TYPE prober_probe_total counter\n");
 	for (size_t i = 0; i < n; i++) {
 		/* result names sort as failed < successful < unknown */
 		static const enum pp_metric_result order[] = {
@@ -324,14 +324,14 @@ static void write_totals(struct pp_prom_buf *b, struct pp_metrics_series *const 
 
 			if (!v[i]->total[r])
 				continue;
-			pp_prom_printf(b, "prober_probe_total{");
+			pp_prom_add(b, "prober_probe_total{");
 			pp_prom_label(b, "container", v[i]->container, false);
 			pp_prom_label(b, "namespace", v[i]->ns, true);
 			pp_prom_label(b, "pod", v[i]->pod, true);
 			pp_prom_label(b, "pod_uid", v[i]->uid, true);
 			pp_prom_label(b, "probe_type", kind_names[v[i]->kind], true);
 			pp_prom_label(b, "result", result_names[r], true);
-			pp_prom_printf(b, "} %llu\n", (unsigned long long)v[i]->total[r]);
+			pp_prom_add(b, "} %llu\n", (unsigned long long)v[i]->total[r]);
 		}
 	}
 }
@@ -359,29 +359,28 @@ static void write_hist(struct pp_prom_buf *b, struct pp_metrics_series *const *v
 			sum += v[j]->sum_ns;
 		}
 		if (observed && !header) {
-			pp_prom_printf(b,
-				       "# HELP prober_probe_duration_seconds [ALPHA] Duration in "
+			pp_prom_add(b, "# HELP prober_probe_duration_seconds [ALPHA] Duration in "
 				       "seconds for a probe response.\n"
 				       "# TYPE prober_probe_duration_seconds histogram\n");
 			header = true;
 		}
 		for (size_t k = 0; observed && k <= PP_METRICS_N_BUCKETS; k++) {
 			cum += k < PP_METRICS_N_BUCKETS ? bucket[k] : 0;
-			pp_prom_printf(b, "prober_probe_duration_seconds_bucket{");
+			pp_prom_add(b, "prober_probe_duration_seconds_bucket{");
 			hist_labels(b, v[i]);
-			pp_prom_printf(
+			pp_prom_add(
 				b, ",le=\"%s\"} %llu\n",
 				k < PP_METRICS_N_BUCKETS ? bucket_le[k] : "+Inf",
 				(unsigned long long)(k < PP_METRICS_N_BUCKETS ? cum : observed));
 		}
 		if (observed) {
-			pp_prom_printf(b, "prober_probe_duration_seconds_sum{");
+			pp_prom_add(b, "prober_probe_duration_seconds_sum{");
 			hist_labels(b, v[i]);
-			pp_prom_printf(b, "} ");
+			pp_prom_add(b, "} ");
 			pp_prom_seconds(b, sum);
-			pp_prom_printf(b, "\nprober_probe_duration_seconds_count{");
+			pp_prom_add(b, "\nprober_probe_duration_seconds_count{");
 			hist_labels(b, v[i]);
-			pp_prom_printf(b, "} %llu\n", (unsigned long long)observed);
+			pp_prom_add(b, "} %llu\n", (unsigned long long)observed);
 		}
 		i = j;
 	}
@@ -437,7 +436,7 @@ void pp_prom_hist_observe(struct pp_prom_hist *h, pp_nsec v)
 
 void pp_prom_family(struct pp_prom_buf *b, const char *name, const char *type, const char *help)
 {
-	pp_prom_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	pp_prom_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 void pp_prom_hist_write(struct pp_prom_buf *b, const char *name, const char *labels,
@@ -450,16 +449,16 @@ void pp_prom_hist_write(struct pp_prom_buf *b, const char *name, const char *lab
 		labels = "";
 	for (size_t i = 0; i < PP_PROM_LATENCY_N; i++) {
 		cum += h->counts[i];
-		pp_prom_printf(b, "%s_bucket{%s%sle=\"", name, labels, sep);
+		pp_prom_add(b, "%s_bucket{%s%sle=\"", name, labels, sep);
 		pp_prom_seconds(b, pp_prom_latency_bounds[i]);
-		pp_prom_printf(b, "\"} %llu\n", (unsigned long long)cum);
+		pp_prom_add(b, "\"} %llu\n", (unsigned long long)cum);
 	}
-	pp_prom_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
-		       (unsigned long long)h->count);
-	pp_prom_printf(b, "%s_sum%s%s%s ", name, *labels ? "{" : "", labels, *labels ? "}" : "");
+	pp_prom_add(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+		    (unsigned long long)h->count);
+	pp_prom_add(b, "%s_sum%s%s%s ", name, *labels ? "{" : "", labels, *labels ? "}" : "");
 	pp_prom_seconds(b, h->sum);
-	pp_prom_printf(b, "\n%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels,
-		       *labels ? "}" : "", (unsigned long long)h->count);
+	pp_prom_add(b, "\n%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels,
+		    *labels ? "}" : "", (unsigned long long)h->count);
 }
 
 int pp_prom_take(struct pp_prom_buf *b, char **ret_buf, size_t *ret_len)

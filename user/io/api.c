@@ -196,16 +196,16 @@ static void node_metrics(struct pp_api *api, struct pp_prom_buf *b)
 	pp_prom_family(b, "kubelet_running_containers", "gauge",
 		       "[ALPHA] Number of containers currently running");
 	for (size_t i = 0; i < 4; i++)
-		pp_prom_printf(b, "kubelet_running_containers{container_state=\"%s\"} %llu\n",
-			       state_names[i], (unsigned long long)states[i]);
+		pp_prom_add(b, "kubelet_running_containers{container_state=\"%s\"} %llu\n",
+			    state_names[i], (unsigned long long)states[i]);
 	pp_prom_family(b, "kubelet_running_pods", "gauge",
 		       "[ALPHA] Number of pods that have a running pod sandbox");
-	pp_prom_printf(b, "kubelet_running_pods %llu\n", (unsigned long long)pods);
+	pp_prom_add(b, "kubelet_running_pods %llu\n", (unsigned long long)pods);
 
 	pp_prom_family(b, "podprobe_api_requests_total", "counter", "API requests served.");
-	pp_prom_printf(b, "podprobe_api_requests_total %llu\n", (unsigned long long)api->requests);
+	pp_prom_add(b, "podprobe_api_requests_total %llu\n", (unsigned long long)api->requests);
 	pp_prom_family(b, "podprobe_api_watches", "gauge", "Watch streams open.");
-	pp_prom_printf(b, "podprobe_api_watches %zu\n", api->n_watches);
+	pp_prom_add(b, "podprobe_api_watches %zu\n", api->n_watches);
 
 	pp_prom_family(b, "podprobe_container_restarts_total", "counter",
 		       "Restarts of each container, as its restartCount.");
@@ -213,11 +213,11 @@ static void node_metrics(struct pp_api *api, struct pp_prom_buf *b)
 		struct pod_rt *pr = pp_sup_pod(sup, i);
 
 		for (size_t j = 0; pr && !pr->gone && !pr->waiting && j < pr->st.n; j++) {
-			pp_prom_printf(b, "podprobe_container_restarts_total{");
+			pp_prom_add(b, "podprobe_container_restarts_total{");
 			pp_prom_label(b, "container", pp_pod_container(pr->spec, j)->name, false);
 			pp_prom_label(b, "namespace", pr->spec->namespace, true);
 			pp_prom_label(b, "pod", pr->spec->name, true);
-			pp_prom_printf(b, "} %u\n", pr->st.c[j].restart_count);
+			pp_prom_add(b, "} %u\n", pr->st.c[j].restart_count);
 		}
 	}
 
@@ -239,23 +239,22 @@ static void node_metrics(struct pp_api *api, struct pp_prom_buf *b)
 		}
 		pp_prom_family(b, "podprobe_kernel_events_lost_total", "counter",
 			       "Kernel events dropped on a full ring buffer.");
-		pp_prom_printf(b, "podprobe_kernel_events_lost_total %llu\n",
-			       (unsigned long long)ks.lost);
+		pp_prom_add(b, "podprobe_kernel_events_lost_total %llu\n",
+			    (unsigned long long)ks.lost);
 		pp_prom_family(b, "podprobe_kernel_events_total", "counter",
 			       "Kernel events (eBPF) podprobe handled, by kind.");
 		for (size_t k = 0; k < _PP_KSIG_MAX; k++)
-			pp_prom_printf(b, "podprobe_kernel_events_total{kind=\"%s\"} %llu\n",
-				       ksig_names[k],
-				       (unsigned long long)sup->ksig_latency[k].count);
+			pp_prom_add(b, "podprobe_kernel_events_total{kind=\"%s\"} %llu\n",
+				    ksig_names[k], (unsigned long long)sup->ksig_latency[k].count);
 	}
 
 	pp_prom_family(b, "podprobe_probes_in_flight", "gauge", "Probe attempts running now.");
-	pp_prom_printf(b, "podprobe_probes_in_flight %u\n", ps->in_flight);
+	pp_prom_add(b, "podprobe_probes_in_flight %u\n", ps->in_flight);
 	pp_prom_family(b, "podprobe_probes_late_total", "counter",
 		       "Probe attempts that started more than a tenth of their period late.");
-	pp_prom_printf(b, "podprobe_probes_late_total %llu\n", (unsigned long long)rs->late);
+	pp_prom_add(b, "podprobe_probes_late_total %llu\n", (unsigned long long)rs->late);
 	pp_prom_family(b, "podprobe_probes_started_total", "counter", "Probe attempts started.");
-	pp_prom_printf(b, "podprobe_probes_started_total %llu\n", (unsigned long long)rs->attempts);
+	pp_prom_add(b, "podprobe_probes_started_total %llu\n", (unsigned long long)rs->attempts);
 }
 
 static void serve_metrics(struct pp_api *api, struct pp_api_conn *conn)
