@@ -6,6 +6,19 @@
  * (readiness gates, KEP-580) on pods/NAME/status, and posts core/v1 Events aggregated as
  * client-go's tools/record does. HTTPS through OpenSSL, verifying the cluster's CA; the bearer
  * token is re-read when it rotates (bound service-account tokens, KEP-1205).
+ *
+ * Behaviour the caller can count on (added after the first version of this header):
+ * - Lists come in pages of 500 (limit/continue); each page's pods are delivered as it comes.
+ *   A list that fails part way is started again with a new SYNC_BEGIN, so a SYNC_BEGIN may
+ *   follow another without a SYNC_END between them: only SYNC_END says the set is complete.
+ * - The kubeconfig file is looked at again before every new connection; a new server or CA
+ *   there (a restarted `podprobe run` writes a new port, CA and token) turns the next watch
+ *   into a re-list, since resourceVersions mean nothing across two servers' histories.
+ * - A condition patch that cannot be sent stays pending (retried with back-off) with the
+ *   latest wanted value; stats.patches_pending says how many pods wait. 404 or 409 (another
+ *   uid: the patch carries metadata.uid as a precondition) drops it.
+ * - Callbacks run from inside pp_loop_run_once() or the calls of this API; they must not
+ *   free the client.
  */
 #ifndef PODPROBE_KUBE_CLIENT_H
 #define PODPROBE_KUBE_CLIENT_H
@@ -58,6 +71,11 @@ struct pp_kube_client_stats {
 	uint64_t events_aggregated; /* Events counted into an existing one (PATCH) */
 	pp_nsec last_patch_latency; /* from pp_kube_set_condition() to the 2xx answer */
 	bool synced;		    /* a list has completed and the watch is open */
+	/* added after the first version of this header: */
+	uint64_t patch_requests;  /* condition patches sent (coalescing makes it << calls) */
+	uint64_t config_reloads;  /* the kubeconfig file changed and was read again */
+	uint64_t events_dropped;  /* Events left out: queue full, or failed for good */
+	uint32_t patches_pending; /* pods with a condition not yet in the API (or in flight) */
 };
 
 /*
@@ -77,7 +95,8 @@ void pp_kube_client_free(struct pp_kube_client *kc);
  * and <message> (may be NULL), by a strategic-merge patch of pods/<name>/status. Coalesced:
  * only the latest wanted value per pod and type is sent, one patch per pod in flight, at most
  * one per patch_min_interval except a change to False; failures are retried with back-off until
- * the pod is gone (404, or another uid). Returns 0 or -ENOMEM.
+ * the pod is gone (404, or another uid). Returns 0 or -ENOMEM (also past 8 condition types
+ * on one pod); -EINVAL for a namespace or name that is not a DNS-1123 name, or no <type>.
  */
 int pp_kube_set_condition(struct pp_kube_client *kc, const char *ns, const char *name,
 			  const char *uid, const char *type, bool status, const char *reason,
@@ -87,11 +106,21 @@ int pp_kube_set_condition(struct pp_kube_client *kc, const char *ns, const char 
  * Record an Event about pod <ns>/<name> (<uid>): <type> "Normal" or "Warning", <reason>,
  * <message>, source component "podprobe" (reportingComponent too) on host <node>. Events with the
  * same pod, reason and message within 10 minutes are aggregated into one (count,
- * lastTimestamp), as client-go's EventCorrelator does. Best effort; returns 0 or -ENOMEM.
+ * lastTimestamp), as client-go's EventCorrelator does. Best effort; returns 0 or -ENOMEM (-EINVAL
+ * as for pp_kube_set_condition()).
  */
 int pp_kube_event(struct pp_kube_client *kc, const char *ns, const char *name, const char *uid,
 		  const char *type, const char *reason, const char *message);
 
 const struct pp_kube_client_stats *pp_kube_client_stats(const struct pp_kube_client *kc);
+
+/*
+ * Timers (added after the first version of this header). The loop keeps no timers (loop.c),
+ * so, as with pp_api_server_next()/_run(): take pp_kube_client_next() — the earliest
+ * back-off, patch interval or request deadline, PP_NSEC_INFINITY for none — into the loop's
+ * deadline, and call pp_kube_client_run() after every pp_loop_run_once(). Both accept NULL.
+ */
+pp_nsec pp_kube_client_next(const struct pp_kube_client *kc);
+void pp_kube_client_run(struct pp_kube_client *kc, pp_nsec now);
 
 #endif
