@@ -300,6 +300,24 @@ static void test_readiness_gates(void **state)
 		    "http://x/api/v1/namespaces/default/pods/gate/status"),
 		0);
 	assert_int_equal(atoi(out + 9), 422);
+	/* A uid precondition of another pod of that name: 409 Conflict, nothing changed. */
+	assert_int_equal(
+		api("-i -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' "
+		    "--data-binary "
+		    "'{\"metadata\":{\"uid\":\"0b5f9f52-3c61-4b0e-9d1e-2a7d1f0c9a01\"},"
+		    "\"status\":{\"conditions\":[{\"type\":\"podprobe.io/ready\",\"status\":"
+		    "\"True\"}]}}' http://x/api/v1/namespaces/default/pods/gate/status"),
+		0);
+	assert_int_equal(atoi(out + 9), 409);
+	assert_non_null(strstr(out, "Precondition failed: UID in precondition: "
+				    "0b5f9f52-3c61-4b0e-9d1e-2a7d1f0c9a01"));
+	assert_int_equal(api("http://x/api/v1/namespaces/default/pods/gate"), 0);
+	assert_non_null(strstr(out, "\"type\":\"podprobe.io/ready\",\"status\":\"False\""));
+	/* A watch from a resourceVersion this run never gave out (an earlier run's): 410. */
+	assert_int_equal(api("-i 'http://x/api/v1/namespaces/default/pods?watch=true&"
+			     "resourceVersion=99999999999999999'"),
+			 0);
+	assert_int_equal(atoi(out + 9), 410);
 	t_run_cleanup(&R);
 }
 

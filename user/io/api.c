@@ -470,6 +470,18 @@ int pp_api_start(struct pp_supervisor *sup)
 
 	if (!cfg->api_addr && !cfg->api_socket)
 		return 0;
+	/*
+	 * resourceVersions never go back across a restart: a watcher of the previous run resuming
+	 * from its last version must not miss what changed (it gets 410 and re-lists instead).
+	 * They start from the wall clock in microseconds, above anything an earlier run gave out
+	 * unless the clock went back.
+	 */
+	{
+		uint64_t us = (uint64_t)pp_clock_wall() / 1000;
+
+		if (sup->rv < us)
+			sup->rv = us;
+	}
 	api = calloc(1, sizeof(*api));
 	if (!api)
 		return -ENOMEM;

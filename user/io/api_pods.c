@@ -628,6 +628,25 @@ void pp_api_pod_patch_status(struct pp_api *api, struct pp_api_conn *conn,
 				    "expected {\"status\":{\"conditions\":[...]}}", NULL, NULL);
 		return;
 	}
+	/*
+	 * A uid in the patch is a precondition (kubelet's PatchPodStatus sends one): another pod
+	 * of the same name is a 409, as the apiserver's registry store answers
+	 * (staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go).
+	 */
+	{
+		const char *uid = json_string_value(
+			json_object_get(json_object_get(patch, "metadata"), "uid"));
+
+		if (uid && *uid && strcmp(uid, pr->st.uid)) {
+			snprintf(msg, sizeof(msg),
+				 "Precondition failed: UID in precondition: %.64s, UID in object "
+				 "meta: %s",
+				 uid, pr->st.uid);
+			json_decref(patch);
+			pp_api_reply_status(conn, 409, "Conflict", msg, name, "pods");
+			return;
+		}
+	}
 	/* A merge patch replaces the list; a strategic one merges it by type. */
 	list = merge_patch || !pr->ext_conds ? json_array() : json_deep_copy(pr->ext_conds);
 	json_array_foreach(conds, i, c)

@@ -152,7 +152,11 @@ void pp_api_watch_start(struct pp_api *api, struct pp_api_conn *conn, struct api
 {
 	struct api_watch *w;
 
-	if (q->has_rv && q->rv < api->oldest_rv) {
+	/*
+	 * Older than the tombstones reach, or newer than this run has given out (a client of an
+	 * earlier run): 410, and the client's reflector re-lists.
+	 */
+	if (q->has_rv && (q->rv < api->oldest_rv || q->rv > api->sup->rv)) {
 		pp_api_query_fini(q);
 		pp_api_reply_status(conn, 410, "Expired", "too old resource version", NULL, NULL);
 		return;
