@@ -30,6 +30,16 @@ int pp_http_resp_feed(struct pp_http_resp *r, const char *data, size_t len);
 int pp_http_resp_eof(struct pp_http_resp *r);
 
 /*
+ * For a reader that streams the body: it has consumed the body_len bytes stored so far, which
+ * makes room for more (body_len back to 0). To never hit the body limit, such a reader feeds
+ * at most body_cap - 1 bytes between two calls.
+ */
+static inline void pp_http_resp_take_body(struct pp_http_resp *r)
+{
+	r->body_len = 0;
+}
+
+/*
  * Write the probe's GET request (H-HTTP.2) into <buf> of <size> bytes, NUL-terminated.
  * <host_header> is the default Host ("10.0.0.5:8080", see pp_http_format_host()); a non-empty
  * Host in <headers> replaces it. <path> is the request target ("/" when NULL or empty; a

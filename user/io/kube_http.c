@@ -107,7 +107,7 @@ static void feed(struct kube_conn *c, const char *data, size_t len)
 		if (c->resp.body_len) {
 			size_t got = c->resp.body_len;
 
-			c->resp.body_len = 0;
+			pp_http_resp_take_body(&c->resp);
 			if (c->ops && c->ops->on_body)
 				c->ops->on_body(c->ctx, c, c->body, got);
 		}
