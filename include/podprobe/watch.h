@@ -12,11 +12,7 @@
 
 #include "podprobe/supervisor.h"
 #include "podprobe/time-t.h"
-
-/* The readiness gate podprobe owns (KEP-580 pod readiness gates). */
-#define PP_WATCH_GATE "podprobe.io/ready"
-/* Per-pod opt-in to --act=restart. */
-#define PP_WATCH_ACT_ANNOTATION "probe.podprobe.io/act"
+#include "podprobe/watch_pod-t.h"
 
 struct pp_watch_cfg {
 	const char *pods_file;	      /* --pods: a PodList file, re-read when it changes; or NULL */

@@ -560,6 +560,57 @@ void t_run_start(struct t_run *r, const char *const *args)
 	fcntl(r->err_fd, F_SETFL, O_NONBLOCK);
 }
 
+/* Fork and exec <argv> as <r>'s podprobe (see t_run_start), its stdout and stderr piped. */
+static void spawn(struct t_run *r, const char *const *argv)
+{
+	int out[2], err[2];
+
+	if (r->out_fd >= 0)
+		close(r->out_fd);
+	if (r->err_fd >= 0)
+		close(r->err_fd);
+	r->out_fd = r->err_fd = -1;
+	r->status = -1;
+	r->len = 0;
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	r->pid = fork();
+	assert_true(r->pid >= 0);
+	if (r->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		setpgid(0, 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		for (int cap = 0; r->keep_caps && cap < 64; cap++)
+			if (!(r->keep_caps & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
+			    errno != EINVAL)
+				_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	r->res->pid = r->pid;
+	r->out_fd = out[0];
+	r->err_fd = err[0];
+	fcntl(r->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(r->err_fd, F_SETFL, O_NONBLOCK);
+}
+
+void t_watch_start(struct t_run *r, const char *const *args)
+{
+	const char *argv[64];
+	size_t n = 0;
+
+	argv[n++] = t_podprobe();
+	argv[n++] = "watch";
+	argv[n++] = "--events=json";
+	for (size_t i = 0; args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	spawn(r, argv);
+}
+
 /* Pull "key":"value" out of a flat JSON object line (podprobe's own output, so simple). */
 static void json_field(const char *line, const char *key, char *out, size_t size)
 {

@@ -72,6 +72,15 @@ const char *t_write_manifest(struct t_run *r, const char *name, const char *yaml
 void t_run_start(struct t_run *r, const char *const *argv);
 
 /*
+ * Start `podprobe watch --events=json <args...>` (<argv> NULL-terminated; a later option wins
+ * over an earlier one) as t_run_start() starts a run: in its own process group, killed with
+ * the test (PDEATHSIG) and by t_teardown()/t_run_cleanup() with all it left, stdout read as
+ * events, stderr kept in r->err_text. <r> comes from t_run_init(); a watch has no state
+ * directory and makes no cgroups of its own.
+ */
+void t_watch_start(struct t_run *r, const char *const *argv);
+
+/*
  * Read events until one matches <reason> (and <container>, when not NULL) past the first
  * <skip> matches; fails the test after <timeout_ms>. Returns the event, which stays valid
  * (reading more events never moves it) until t_run_cleanup().
