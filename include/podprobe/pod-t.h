@@ -93,15 +93,105 @@ struct pp_port_spec {
 	char host_ip[48];  /* hostIP as written, truncated; "" when absent (validation) */
 };
 
+/*
+ * Where an env value or a downward-API file comes from: EnvVarSource (valueFrom) and the
+ * fieldRef/resourceFieldRef of DownwardAPIVolumeFile.
+ */
+enum pp_value_kind {
+	PP_VALUE_NONE = 0,   /* a literal value */
+	PP_VALUE_FIELD,	     /* fieldRef: <key> is fieldPath */
+	PP_VALUE_RESOURCE,   /* resourceFieldRef: <key> is resource */
+	PP_VALUE_CONFIG_MAP, /* configMapKeyRef: <name>, <key> */
+	PP_VALUE_SECRET,     /* secretKeyRef: <name>, <key> */
+	PP_VALUE_FILE,	     /* fileKeyRef: not supported by podprobe */
+	_PP_VALUE_MAX,
+};
+
+struct pp_value_src {
+	enum pp_value_kind kind;
+	char *name;	      /* ConfigMap / Secret name */
+	char *key;	      /* key, fieldPath or resource */
+	char *container;      /* resourceFieldRef.containerName, or NULL */
+	char *api_version;    /* fieldRef.apiVersion, or NULL */
+	char divisor_raw[32]; /* resourceFieldRef.divisor as written, "" when absent */
+	int64_t divisor_m;    /* ... in thousandths, rounded up (cpu), 0 when absent */
+	int64_t divisor;      /* ... in units, rounded up (memory, storage), 0 when absent */
+	bool optional;
+};
+
+/* One envFrom entry: configMapRef or secretRef, with its prefix. */
+struct pp_env_from {
+	bool secret;
+	char *name;
+	char *prefix; /* or NULL */
+	bool optional;
+	bool has_ref; /* configMapRef or secretRef given (validation) */
+	unsigned int n_refs;
+};
+
 struct pp_volume_mount {
 	char *name;
 	char *mount_path;
 	bool read_only;
+	char *sub_path;	     /* or NULL */
+	char *sub_path_expr; /* or NULL */
+};
+
+enum pp_volume_kind {
+	PP_VOL_EMPTY_DIR = 0,
+	PP_VOL_CONFIG_MAP,
+	PP_VOL_SECRET,
+	PP_VOL_DOWNWARD_API,
+	PP_VOL_PROJECTED,
+	PP_VOL_HOST_PATH,
+	PP_VOL_PVC,	    /* persistentVolumeClaim: <state>/volumes/pvc/<namespace>/<claim> */
+	PP_VOL_UNSUPPORTED, /* any other source: <source> names it */
+	_PP_VOL_MAX,
+};
+
+enum pp_proj_kind {
+	PP_PROJ_CONFIG_MAP = 0,
+	PP_PROJ_SECRET,
+	PP_PROJ_DOWNWARD_API,
+	PP_PROJ_SA_TOKEN, /* serviceAccountToken: no file (no token issuer), a warning */
+	PP_PROJ_OTHER,	  /* clusterTrustBundle, podCertificate: not supported */
+	_PP_PROJ_MAX,
+};
+
+/* KeyToPath (configMap, secret) or DownwardAPIVolumeFile (downwardAPI). */
+struct pp_vol_item {
+	char *key; /* configMap / secret key */
+	char *path;
+	bool has_mode;
+	int64_t mode;
+	struct pp_value_src ref; /* downwardAPI: kind FIELD or RESOURCE */
+};
+
+/* A projection: the whole of a configMap/secret/downwardAPI volume, or one projected source. */
+struct pp_vol_proj {
+	enum pp_proj_kind kind;
+	char *name; /* ConfigMap / Secret name */
+	bool optional;
+	struct pp_vol_item *items;
+	size_t n_items;
+	char *source;	  /* PP_PROJ_OTHER, PP_PROJ_SA_TOKEN: the key as written */
+	char *token_path; /* serviceAccountToken.path */
 };
 
 struct pp_volume {
 	char *name;
-	bool empty_dir; /* the only volume source the process runtime supports */
+	bool empty_dir; /* kind == PP_VOL_EMPTY_DIR */
+	enum pp_volume_kind kind;
+	char *source;		  /* the source's key as written ("nfs"), NULL for emptyDir */
+	unsigned int n_sources;	  /* volume sources given (validation: exactly one) */
+	struct pp_vol_proj *proj; /* configMap, secret, downwardAPI: one; projected: its sources */
+	size_t n_proj;
+	bool has_default_mode;
+	int64_t default_mode;
+	char *host_path;  /* hostPath.path */
+	char *host_type;  /* hostPath.type as written, NULL when absent */
+	char *claim_name; /* persistentVolumeClaim.claimName */
+	bool claim_read_only;
 };
 
 /* seccompProfile / appArmorProfile: {type, localhostProfile}. */
@@ -162,6 +252,9 @@ struct pp_container_spec {
 	size_t n_args;
 	struct pp_kv *env; /* env[].name/value; value "" when absent */
 	size_t n_env;
+	struct pp_value_src *env_src; /* n_env entries (valueFrom), NULL when none has one */
+	struct pp_env_from *env_from;
+	size_t n_env_from;
 	char *working_dir; /* NULL when absent */
 	struct pp_port_spec *ports;
 	size_t n_ports;
@@ -181,7 +274,12 @@ struct pp_container_spec {
 	int64_t memory_request;	   /* resources.requests.memory in bytes, 0 = none */
 	char memory_limit_raw[32]; /* both as written, truncated (messages) */
 	char memory_request_raw[32];
-	struct pp_security_spec security; /* securityContext */
+	int64_t cpu_limit_m;	 /* resources.limits.cpu in thousandths, rounded up, 0 = none */
+	int64_t cpu_request_m;	 /* resources.requests.cpu likewise */
+	int64_t storage_limit;	 /* resources.limits.ephemeral-storage in bytes, 0 = none */
+	int64_t storage_request; /* resources.requests.ephemeral-storage */
+	bool has_cpu_request, has_memory_request, has_storage_request; /* written (defaulting) */
+	struct pp_security_spec security;			       /* securityContext */
 };
 
 /* Where a field of the document sits, for error messages. */
@@ -220,6 +318,7 @@ struct pp_pod {
 	size_t n_containers;
 	struct pp_volume *volumes;
 	size_t n_volumes;
+	char *service_account;		  /* spec.serviceAccountName (or serviceAccount), or NULL */
 	struct pp_security_spec security; /* spec.securityContext */
 	struct pp_field_pos *fields;	  /* every key and item seen, in document order */
 	size_t n_fields;

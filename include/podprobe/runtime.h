@@ -27,9 +27,13 @@ struct pp_runtime {
 };
 
 struct pp_mount_req {
-	const char *source; /* host directory */
+	const char *source; /* host directory (or file), for messages when <detached> */
 	const char *target; /* mountPath */
 	bool read_only;
+	bool file;	 /* the source is not a directory: the target is made as an empty file */
+	bool skip_owner; /* fsGroup leaves it alone (hostPath, subPath: kubelet does too) */
+	bool detached;	 /* attach the detached mount <tree_fd> (open_tree) instead of <source> */
+	int tree_fd;
 };
 
 struct pp_spawn_req {
@@ -122,6 +126,15 @@ int pp_runtime_prepare_pod(struct pp_runtime *rt, const char *pod_key, char *con
  */
 int pp_runtime_reuse_pod(struct pp_runtime *rt, const char *pod_key, char *const *volumes, size_t n,
 			 char *ret_dir, size_t size);
+
+/*
+ * The directory of PersistentVolumeClaim <claim> in namespace <ns>, as a local-path provisioner
+ * keeps one: "<state>/volumes/pvc/<ns>/<claim>", made (0777) when missing and never removed
+ * with a pod. <ns> must be a DNS label and <claim> a DNS subdomain (-EINVAL). Fills <ret_dir>
+ * and returns 0, or -errno.
+ */
+int pp_runtime_claim_dir(struct pp_runtime *rt, const char *ns, const char *claim, char *ret_dir,
+			 size_t size);
 
 /*
  * Take over container process <pid> of an earlier podprobe run on this state directory. It

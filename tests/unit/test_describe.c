@@ -296,7 +296,10 @@ static void test_describe_pod_as_kubectl_prints_it(void **state)
 		"    Medium:     \n"
 		"    SizeLimit:  1Gi\n"
 		"  cfg:\n"
-		"  <unknown>\n"
+		/* One tabwriter block with what follows, as kubectl prints it. */
+		"    Type:        ConfigMap (a volume populated by a ConfigMap)\n"
+		"    Name:        x\n"
+		"    Optional:    false\n"
 		"QoS Class:       Burstable\n"
 		"Node-Selectors:  disk=ssd\n"
 		"Tolerations:     node.kubernetes.io/not-ready:NoExecute op=Exists for 300s\n"
@@ -387,6 +390,60 @@ static void test_ages_count_from_now(void **state)
 	json_decref(e);
 }
 
+/* describeVolumes' texts for the sources podprobe runs (and <unknown> for others). */
+static void test_describe_volume_sources(void **state)
+{
+	static const char pod[] =
+		"{'metadata':{'name':'v','namespace':'default'},'spec':{'containers':[{'name':'c',"
+		"'image':'i'}],'volumes':[{'name':'sec','secret':{'secretName':'tls','optional':"
+		"true}},{'name':'host','hostPath':{'path':'/var/"
+		"log'}},{'name':'info','downwardAPI':"
+		"{'items':[{'path':'labels','fieldRef':{'fieldPath':'metadata.labels'}},{'path':"
+		"'cpu','resourceFieldRef':{'containerName':'c','resource':'limits.cpu'}}]}},{'name'"
+		":"
+		"'all','projected':{'sources':[{'serviceAccountToken':{'path':'token'}},"
+		"{'configMap':{'name':'kube-root-ca.crt'}},{'downwardAPI':{'items':[]}},{'secret':{"
+		"'name':'s','optional':false}}]}},{'name':'nfs','nfs':{'server':'x','path':'/'}}]},"
+		"'status':{'phase':'Pending'}}";
+	static const char want[] =
+		"Volumes:\n"
+		"  sec:\n"
+		"    Type:        Secret (a volume populated by a Secret)\n"
+		"    SecretName:  tls\n"
+		"    Optional:    true\n"
+		"  host:\n"
+		"    Type:          HostPath (bare host directory volume)\n"
+		"    Path:          /var/log\n"
+		"    HostPathType:  <none>\n"
+		"  info:\n"
+		"    Type:  DownwardAPI (a volume populated by information about the pod)\n"
+		"    Items:\n"
+		"      metadata.labels -> labels\n"
+		"      limits.cpu -> cpu\n"
+		"  all:\n"
+		"    Type:                    Projected (a volume that contains injected data from "
+		"multiple sources)\n"
+		"    TokenExpirationSeconds:  3600\n"
+		"    ConfigMapName:           kube-root-ca.crt\n"
+		"    ConfigMapOptional:       <nil>\n"
+		"    DownwardAPI:             true\n"
+		"    SecretName:              s\n"
+		"    SecretOptionalName:      false\n"
+		"  nfs:\n"
+		"  <unknown>\n"
+		"Node-Selectors:";
+	struct pp_describe_env env = {.now_ns = NOW_S * NS};
+	struct pp_strbuf b = {0};
+	json_t *p = j(pod);
+
+	assert_int_equal(pp_describe_pod(&b, p, NULL, &env), 0);
+	assert_non_null(b.p);
+	if (!strstr(b.p, want))
+		fail_msg("no Volumes block as expected in:\n%s", b.p);
+	pp_strbuf_fini(&b);
+	json_decref(p);
+}
+
 static void test_describe_takes_only_an_object(void **state)
 {
 	struct pp_describe_env env = {.now_ns = NOW_S * NS};
@@ -429,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_describe_pod_as_kubectl_prints_it),
 		cmocka_unit_test(test_describe_terminating_pod_and_event_ages),
 		cmocka_unit_test(test_ages_count_from_now),
+		cmocka_unit_test(test_describe_volume_sources),
 		cmocka_unit_test(test_describe_takes_only_an_object),
 		cmocka_unit_test(test_describe_empty_pod),
 	};

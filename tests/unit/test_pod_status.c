@@ -1052,6 +1052,7 @@ static void t_mount(struct pp_container_spec *c, const char *name, const char *p
 
 	assert_non_null(m);
 	c->mounts = m;
+	m[c->n_mounts] = (struct pp_volume_mount){0};
 	m[c->n_mounts].name = strdup(name);
 	m[c->n_mounts].mount_path = strdup(path);
 	m[c->n_mounts].read_only = ro;

@@ -431,7 +431,47 @@ static void containers(struct desc *ds, const char *label, json_t *specs, json_t
 	}
 }
 
-/* describe.go describeVolumes, reduced to emptyDir (describeEmptyDirVolumeSource). */
+/* A *bool as describe.go's %v prints it: <nil> when unset (a set one as its value). */
+static const char *opt_bool(json_t *o, const char *key)
+{
+	json_t *b = json_object_get(o, key);
+
+	return !b ? "<nil>" : json_is_true(b) ? "true" : "false";
+}
+
+/* describe.go printProjectedVolumeSource */
+static void projected(struct desc *ds, json_t *pv)
+{
+	struct pp_strbuf *w = &ds->w;
+	json_t *srcs = json_object_get(pv, "sources");
+
+	pp_strbuf_adds(w,
+		       "    Type:\tProjected (a volume that contains injected data from multiple "
+		       "sources)\n");
+	for (size_t i = 0; i < json_array_size(srcs); i++) {
+		json_t *s = json_array_get(srcs, i), *x;
+
+		if ((x = json_object_get(s, "secret")))
+			pp_strbuf_addf(w, "    SecretName:\t%s\n    SecretOptionalName:\t%s\n",
+				       str(x, "name"), opt_bool(x, "optional"));
+		else if (json_object_get(s, "downwardAPI"))
+			pp_strbuf_adds(w, "    DownwardAPI:\ttrue\n");
+		else if ((x = json_object_get(s, "configMap")))
+			pp_strbuf_addf(w, "    ConfigMapName:\t%s\n    ConfigMapOptional:\t%s\n",
+				       str(x, "name"), opt_bool(x, "optional"));
+		else if ((x = json_object_get(s, "serviceAccountToken")))
+			/* The API server defaults expirationSeconds to 3600. */
+			pp_strbuf_addf(w, "    TokenExpirationSeconds:\t%lld\n",
+				       json_object_get(x, "expirationSeconds")
+					       ? num(x, "expirationSeconds")
+					       : 3600);
+	}
+}
+
+/*
+ * describe.go describeVolumes: emptyDir, configMap, secret, hostPath, downwardAPI, projected
+ * and persistentVolumeClaim; other sources as <unknown>.
+ */
 static void volumes(struct desc *ds, json_t *vols)
 {
 	struct pp_strbuf *w = &ds->w;
@@ -442,17 +482,64 @@ static void volumes(struct desc *ds, json_t *vols)
 	}
 	pp_strbuf_adds(w, "Volumes:\n");
 	for (size_t i = 0; i < json_array_size(vols); i++) {
-		json_t *v = json_array_get(vols, i), *ed = json_object_get(v, "emptyDir");
+		json_t *v = json_array_get(vols, i), *x;
 
 		pp_strbuf_addf(w, "  %s:\n", str(v, "name"));
-		if (ed)
+		if ((x = json_object_get(v, "emptyDir"))) {
 			pp_strbuf_addf(w,
 				       "    Type:\tEmptyDir (a temporary directory that shares a "
 				       "pod's lifetime)\n    Medium:\t%s\n    SizeLimit:\t%s\n",
-				       str(ed, "medium"),
-				       *str(ed, "sizeLimit") ? str(ed, "sizeLimit") : "<unset>");
-		else
+				       str(x, "medium"),
+				       *str(x, "sizeLimit") ? str(x, "sizeLimit") : "<unset>");
+		} else if ((x = json_object_get(v, "configMap"))) {
+			pp_strbuf_addf(w,
+				       "    Type:\tConfigMap (a volume populated by a ConfigMap)\n"
+				       "    Name:\t%s\n    Optional:\t%s\n",
+				       str(x, "name"),
+				       json_is_true(json_object_get(x, "optional")) ? "true"
+										    : "false");
+		} else if ((x = json_object_get(v, "secret"))) {
+			pp_strbuf_addf(w,
+				       "    Type:\tSecret (a volume populated by a Secret)\n"
+				       "    SecretName:\t%s\n    Optional:\t%s\n",
+				       str(x, "secretName"),
+				       json_is_true(json_object_get(x, "optional")) ? "true"
+										    : "false");
+		} else if ((x = json_object_get(v, "hostPath"))) {
+			pp_strbuf_addf(w,
+				       "    Type:\tHostPath (bare host directory volume)\n"
+				       "    Path:\t%s\n    HostPathType:\t%s\n",
+				       str(x, "path"),
+				       json_object_get(x, "type") ? str(x, "type") : "<none>");
+		} else if ((x = json_object_get(v, "downwardAPI"))) {
+			json_t *items = json_object_get(x, "items");
+
+			pp_strbuf_adds(w,
+				       "    Type:\tDownwardAPI (a volume populated by information "
+				       "about the pod)\n    Items:\n");
+			for (size_t j = 0; j < json_array_size(items); j++) {
+				json_t *it = json_array_get(items, j), *f;
+
+				if ((f = json_object_get(it, "fieldRef")))
+					pp_strbuf_addf(w, "      %s -> %s\n", str(f, "fieldPath"),
+						       str(it, "path"));
+				if ((f = json_object_get(it, "resourceFieldRef")))
+					pp_strbuf_addf(w, "      %s -> %s\n", str(f, "resource"),
+						       str(it, "path"));
+			}
+		} else if ((x = json_object_get(v, "projected"))) {
+			projected(ds, x);
+		} else if ((x = json_object_get(v, "persistentVolumeClaim"))) {
+			pp_strbuf_addf(w,
+				       "    Type:\tPersistentVolumeClaim (a reference to a "
+				       "PersistentVolumeClaim in the same namespace)\n"
+				       "    ClaimName:\t%s\n    ReadOnly:\t%s\n",
+				       str(x, "claimName"),
+				       json_is_true(json_object_get(x, "readOnly")) ? "true"
+										    : "false");
+		} else {
 			pp_strbuf_adds(w, "  <unknown>\n");
+		}
 	}
 }
 

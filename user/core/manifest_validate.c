@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pod validation as the API server does it (K: pkg/apis/core/validation/validation.go), plus
- * the rules of the process runtime (command required, emptyDir volumes only). Pure.
+ * the rules of the process runtime (command required; emptyDir, configMap, secret, downwardAPI,
+ * projected, hostPath and persistentVolumeClaim volumes only). Pure.
  *
  * Message style: the API server's detail text. The "Required value", "Duplicate value",
  * "Unsupported value", "Not found" and "Invalid value: <string>" prefixes are kept; numeric
@@ -106,7 +107,9 @@ static void report(struct vctx *v, enum pp_diag_severity sev, const char *path, 
 /* <buf> = <prefix><suffix>: field paths are short, see VPATH_MAX. */
 static const char *join(char *buf, const char *prefix, const char *suffix)
 {
-	snprintf(buf, VPATH_MAX, "%s%s", prefix, suffix);
+	/* Cut when longer (never for the paths built here); the check keeps GCC quiet. */
+	if (snprintf(buf, VPATH_MAX, "%s%s", prefix, suffix) >= VPATH_MAX)
+		buf[VPATH_MAX - 1] = '\0';
 	return buf;
 }
 
@@ -188,6 +191,421 @@ struct name_ref {
 	const char *name;
 	size_t idx;
 };
+
+/* ---- volume sources and env sources ------------------------------------------------------ */
+
+#define MSG_FILE_MODE "must be a number between 0 and 0777 (octal), both inclusive"
+#define MSG_CONFIG_KEY                                                                       \
+	"a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. " \
+	"'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "          \
+	"'[-._a-zA-Z0-9]+')"
+#define ENV_FIELD_PATHS                                                                          \
+	"\"metadata.name\", \"metadata.namespace\", \"metadata.uid\", \"spec.nodeName\", "       \
+	"\"spec.serviceAccountName\", \"status.hostIP\", \"status.hostIPs\", \"status.podIP\", " \
+	"\"status.podIPs\""
+#define VOLUME_FIELD_PATHS                                                   \
+	"\"metadata.annotations\", \"metadata.labels\", \"metadata.name\", " \
+	"\"metadata.namespace\", \"metadata.uid\""
+#define RESOURCE_NAMES                                                                        \
+	"\"limits.cpu\", \"limits.ephemeral-storage\", \"limits.memory\", \"requests.cpu\", " \
+	"\"requests.ephemeral-storage\", \"requests.memory\""
+#define MEMORY_DIVISORS "1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei"
+
+static bool in_strs(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+/* validatePathNoBacksteps: no ".." element. */
+static bool has_backsteps(const char *s)
+{
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		p += n + (p[n] == '/');
+	}
+	return false;
+}
+
+/* validateLocalDescendingPath, and ValidateLocalNonReservedPath when <non_reserved>. */
+static void validate_local_path(struct vctx *v, const char *s, const char *path, bool non_reserved)
+{
+	char q[QUOTE_MAX];
+
+	if (s[0] == '/')
+		error(v, path, "Invalid value: %s: must be a relative path", quote(q, s));
+	if (has_backsteps(s))
+		error(v, path, "Invalid value: %s: must not contain '..'", quote(q, s));
+	if (non_reserved && !strncmp(s, "..", 2))
+		error(v, path, "Invalid value: %s: must not start with '..'", quote(q, s));
+}
+
+static void validate_mode(struct vctx *v, bool has, int64_t mode, const char *path)
+{
+	if (has && (mode < 0 || mode > 0777))
+		error(v, path, MSG_FILE_MODE);
+}
+
+/* IsConfigMapKey: the first rule <s> breaks, or NULL. */
+static const char *config_key_error(const char *s)
+{
+	if (strlen(s) > 253)
+		return "must be no more than 253 characters";
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return MSG_CONFIG_KEY;
+	if (!strcmp(s, "."))
+		return "must not be '.'";
+	if (!strcmp(s, ".."))
+		return "must not be '..'";
+	if (!strncmp(s, "..", 2))
+		return "must not start with '..'";
+	return NULL;
+}
+
+/* validateObjectFieldSelector, with the env or the volume set of fields. */
+static void validate_field_ref(struct vctx *v, const struct pp_value_src *src, const char *path,
+			       bool volume)
+{
+	static const char *const env_fields[] = {
+		"metadata.name",
+		"metadata.namespace",
+		"metadata.uid",
+		"spec.nodeName",
+		"spec.serviceAccountName",
+		"status.hostIP",
+		"status.hostIPs",
+		"status.podIP",
+		"status.podIPs",
+		NULL,
+	};
+	static const char *const volume_fields[] = {
+		"metadata.annotations", "metadata.labels", "metadata.name",
+		"metadata.namespace",	"metadata.uid",	   NULL,
+	};
+	/* podshelper.ConvertDownwardAPIFieldLabel */
+	static const char *const labels[] = {
+		"metadata.annotations",
+		"metadata.labels",
+		"metadata.name",
+		"metadata.namespace",
+		"metadata.uid",
+		"spec.nodeName",
+		"spec.restartPolicy",
+		"spec.serviceAccountName",
+		"spec.schedulerName",
+		"status.phase",
+		"status.hostIP",
+		"status.hostIPs",
+		"status.podIP",
+		"status.podIPs",
+		"spec.host",
+		NULL,
+	};
+	const char *fp = src->key ? src->key : "";
+	char p[VPATH_MAX], q[QUOTE_MAX], head[VPATH_MAX];
+	size_t len = strlen(fp);
+	const char *sub;
+
+	if (src->api_version && *src->api_version && strcmp(src->api_version, "v1")) {
+		error(v, join(p, path, ".fieldPath"),
+		      "Invalid value: %s: error converting fieldPath: unsupported pod version: %s",
+		      quote(q, fp), src->api_version);
+		return;
+	}
+	if (!*fp) {
+		error(v, join(p, path, ".fieldPath"), "Required value");
+		return;
+	}
+	if (len > 2 && !strcmp(fp + len - 2, "']") && (sub = strstr(fp, "['")) && sub > fp) {
+		snprintf(head, sizeof(head), "%.*s", (int)(sub - fp), fp);
+		if (strcmp(head, "metadata.annotations") && strcmp(head, "metadata.labels"))
+			error(v, join(p, path, ".fieldPath"),
+			      "Invalid value: %s: error converting fieldPath: field label does not "
+			      "support subscript: %s",
+			      quote(q, fp), fp);
+		return;
+	}
+	if (!in_strs(fp, labels))
+		error(v, join(p, path, ".fieldPath"),
+		      "Invalid value: %s: error converting fieldPath: field label not supported: "
+		      "%s",
+		      quote(q, fp), fp);
+	else if (!in_strs(!strcmp(fp, "spec.host") ? "spec.nodeName" : fp,
+			  volume ? volume_fields : env_fields))
+		error(v, join(p, path, ".fieldPath"), "Unsupported value: %s: supported values: %s",
+		      quote(q, fp), volume ? VOLUME_FIELD_PATHS : ENV_FIELD_PATHS);
+}
+
+/* validateContainerResourceFieldSelector and validateContainerResourceDivisor. */
+static void validate_resource_ref(struct vctx *v, const struct pp_value_src *src, const char *path,
+				  bool volume)
+{
+	static const char *const names[] = {
+		"limits.cpu",	"limits.ephemeral-storage",   "limits.memory",
+		"requests.cpu", "requests.ephemeral-storage", "requests.memory",
+		NULL,
+	};
+	const char *r = src->key ? src->key : "";
+	char p[VPATH_MAX], q[QUOTE_MAX];
+	bool cpu = strstr(r, ".cpu") != NULL;
+
+	if (volume && (!src->container || !*src->container)) {
+		error(v, join(p, path, ".containerName"), "Required value");
+		return;
+	}
+	if (!*r) {
+		error(v, join(p, path, ".resource"), "Required value");
+		return;
+	}
+	if (!in_strs(r, names) && strncmp(r, "limits.hugepages-", 17) &&
+	    strncmp(r, "requests.hugepages-", 19)) {
+		error(v, join(p, path, ".resource"), "Unsupported value: %s: supported values: %s",
+		      quote(q, r), RESOURCE_NAMES);
+		return;
+	}
+	if (!src->divisor_m || !in_strs(r, names))
+		return; /* unset (0): "1" */
+	if (cpu && src->divisor_m != 1 && src->divisor_m != 1000) {
+		error(v, join(p, path, ".divisor"),
+		      "Invalid value: %s: only divisor's values 1m and 1 are supported with the "
+		      "cpu "
+		      "resource",
+		      quote(q, r));
+	} else if (!cpu) {
+		static const int64_t ok[] = {
+			1,
+			1000,
+			1000000,
+			1000000000,
+			1000000000000,
+			1000000000000000,
+			1000000000000000000,
+			1ll << 10,
+			1ll << 20,
+			1ll << 30,
+			1ll << 40,
+			1ll << 50,
+			1ll << 60,
+		};
+		bool valid = false;
+
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			valid |= src->divisor == ok[i] && (src->divisor > INT64_MAX / 1000 ||
+							   src->divisor_m == ok[i] * 1000);
+		if (!valid)
+			error(v, join(p, path, ".divisor"),
+			      "Invalid value: %s: only divisor's values " MEMORY_DIVISORS
+			      " are supported with the %s resource",
+			      quote(q, r),
+			      strstr(r, "memory") ? "memory" : "local ephemeral storage");
+	}
+}
+
+/* validateConfigMapKeySelector / validateSecretKeySelector. */
+static void validate_key_ref(struct vctx *v, const struct pp_value_src *src, const char *path)
+{
+	char p[VPATH_MAX], q[QUOTE_MAX];
+	const char *msg;
+
+	if (!src->name || !is_subdomain_syntax(src->name) || strlen(src->name) > 253)
+		error(v, join(p, path, ".name"), "Invalid value: %s: %s",
+		      quote(q, src->name ? src->name : ""),
+		      src->name && strlen(src->name) > 253 ? "must be no more than 253 characters"
+							   : MSG_SUBDOMAIN);
+	if (!src->key || !*src->key)
+		error(v, join(p, path, ".key"), "Required value");
+	else if ((msg = config_key_error(src->key)))
+		error(v, join(p, path, ".key"), "Invalid value: %s: %s", quote(q, src->key), msg);
+}
+
+static void validate_env_sources(struct vctx *v, const struct pp_container_spec *c,
+				 const char *cpath)
+{
+	char p[VPATH_MAX], q[QUOTE_MAX];
+
+	for (size_t e = 0; c->env_src && e < c->n_env; e++) {
+		const struct pp_value_src *src = &c->env_src[e];
+
+		snprintf(p, sizeof(p), "%s.env[%zu].valueFrom.%s", cpath, e,
+			 src->kind == PP_VALUE_FIELD	  ? "fieldRef"
+			 : src->kind == PP_VALUE_RESOURCE ? "resourceFieldRef"
+			 : src->kind == PP_VALUE_SECRET	  ? "secretKeyRef"
+							  : "configMapKeyRef");
+		if (src->kind == PP_VALUE_FIELD)
+			validate_field_ref(v, src, p, false);
+		else if (src->kind == PP_VALUE_RESOURCE)
+			validate_resource_ref(v, src, p, false);
+		else if (src->kind == PP_VALUE_CONFIG_MAP || src->kind == PP_VALUE_SECRET)
+			validate_key_ref(v, src, p);
+	}
+	for (size_t i = 0; i < c->n_env_from; i++) {
+		const struct pp_env_from *e = &c->env_from[i];
+
+		snprintf(p, sizeof(p), "%s.envFrom[%zu].prefix", cpath, i);
+		if (e->prefix && *e->prefix && !is_env_name(e->prefix))
+			error(v, p, "Invalid value: %s: " MSG_ENV_NAME, quote(q, e->prefix));
+		snprintf(p, sizeof(p), "%s.envFrom", cpath);
+		if (e->n_refs == 0)
+			error(v, p,
+			      "Invalid value: \"\": must specify one of: `configMapRef` or "
+			      "`secretRef`");
+		else if (e->n_refs > 1)
+			error(v, p,
+			      "Invalid value: \"\": may not have more than one field specified at "
+			      "a "
+			      "time");
+		if (!e->has_ref)
+			continue;
+		snprintf(p, sizeof(p), "%s.envFrom[%zu].%s.name", cpath, i,
+			 e->secret ? "secretRef" : "configMapRef");
+		if (!e->name || !*e->name)
+			error(v, p, "Required value");
+		else if (!is_subdomain_syntax(e->name) || strlen(e->name) > 253)
+			error(v, p, "Invalid value: %s: %s", quote(q, e->name),
+			      strlen(e->name) > 253 ? "must be no more than 253 characters"
+						    : MSG_SUBDOMAIN);
+	}
+}
+
+/* validateKeyToPath / validateDownwardAPIVolumeFile for the items of <pj> below <path>. */
+static void validate_items(struct vctx *v, const struct pp_vol_proj *pj, const char *path)
+{
+	char p[VPATH_MAX], ip[VPATH_MAX];
+
+	for (size_t i = 0; i < pj->n_items; i++) {
+		const struct pp_vol_item *it = &pj->items[i];
+
+		snprintf(ip, sizeof(ip), "%s.items[%zu]", path, i);
+		if (pj->kind != PP_PROJ_DOWNWARD_API && (!it->key || !*it->key))
+			error(v, join(p, ip, ".key"), "Required value");
+		if (!it->path || !*it->path)
+			error(v, join(p, ip, ".path"), "Required value");
+		else
+			validate_local_path(v, it->path, join(p, ip, ".path"), true);
+		if (pj->kind == PP_PROJ_DOWNWARD_API) {
+			if (it->ref.kind == PP_VALUE_FIELD)
+				validate_field_ref(v, &it->ref, join(p, ip, ".fieldRef"), true);
+			else if (it->ref.kind == PP_VALUE_RESOURCE)
+				validate_resource_ref(v, &it->ref, join(p, ip, ".resourceFieldRef"),
+						      true);
+			else if (it->ref.kind == _PP_VALUE_MAX)
+				error(v, ip,
+				      "Invalid value: \"resource\": fieldRef and resourceFieldRef "
+				      "can "
+				      "not be specified simultaneously");
+			else
+				error(v, ip,
+				      "Required value: one of fieldRef and resourceFieldRef is "
+				      "required");
+		}
+		validate_mode(v, it->has_mode, it->mode, join(p, ip, ".mode"));
+	}
+}
+
+static void validate_volume_source(struct vctx *v, size_t i)
+{
+	static const char *const host_types[] = {
+		"",	"BlockDevice",	"CharDevice", "Directory", "DirectoryOrCreate",
+		"File", "FileOrCreate", "Socket",     NULL,
+	};
+	static const char *const proj_keys[_PP_PROJ_MAX] = {
+		[PP_PROJ_CONFIG_MAP] = "configMap",	[PP_PROJ_SECRET] = "secret",
+		[PP_PROJ_DOWNWARD_API] = "downwardAPI", [PP_PROJ_SA_TOKEN] = "serviceAccountToken",
+		[PP_PROJ_OTHER] = "clusterTrustBundle",
+	};
+	const struct pp_volume *vol = &v->pod->volumes[i];
+	const char *src = vol->source ? vol->source : "emptyDir";
+	char base[VPATH_MAX], p[VPATH_MAX], sp[VPATH_MAX], q[QUOTE_MAX];
+
+	snprintf(base, sizeof(base), "spec.volumes[%zu].%s", i, src);
+	if (vol->n_sources > 1) {
+		snprintf(p, sizeof(p), "spec.volumes[%zu]", i);
+		error(v, p, "Forbidden: may not specify more than 1 volume type");
+	}
+	switch (vol->kind) {
+	case PP_VOL_UNSUPPORTED:
+		error(v, base,
+		      "Forbidden: volume %s: %s volumes are not supported by the process runtime "
+		      "(supported: emptyDir, configMap, secret, downwardAPI, projected, hostPath, "
+		      "persistentVolumeClaim)",
+		      quote(q, vol->name ? vol->name : ""), src);
+		return;
+	case PP_VOL_PVC:
+		/* validatePersistentClaimVolumeSource asks only for a name. */
+		if (!vol->claim_name || !*vol->claim_name)
+			error(v, join(p, base, ".claimName"), "Required value");
+		return;
+	case PP_VOL_HOST_PATH:
+		if (!vol->host_path || !*vol->host_path) {
+			error(v, join(p, base, ".path"), "Required value");
+			return;
+		}
+		if (has_backsteps(vol->host_path))
+			error(v, join(p, base, ".path"), "Invalid value: %s: must not contain '..'",
+			      quote(q, vol->host_path));
+		if (vol->host_type && !in_strs(vol->host_type, host_types))
+			error(v, join(p, base, ".type"),
+			      "Unsupported value: %s: supported values: \"\", \"BlockDevice\", "
+			      "\"CharDevice\", \"Directory\", \"DirectoryOrCreate\", \"File\", "
+			      "\"FileOrCreate\", \"Socket\"",
+			      quote(q, vol->host_type));
+		return;
+	case PP_VOL_CONFIG_MAP:
+	case PP_VOL_SECRET:
+	case PP_VOL_DOWNWARD_API:
+		validate_mode(v, vol->has_default_mode, vol->default_mode,
+			      join(p, base, ".defaultMode"));
+		if (!vol->n_proj)
+			return;
+		if (vol->kind != PP_VOL_DOWNWARD_API && (!vol->proj->name || !*vol->proj->name))
+			error(v,
+			      join(p, base, vol->kind == PP_VOL_SECRET ? ".secretName" : ".name"),
+			      "Required value");
+		validate_items(v, vol->proj, base);
+		return;
+	case PP_VOL_PROJECTED:
+		validate_mode(v, vol->has_default_mode, vol->default_mode,
+			      join(p, base, ".defaultMode"));
+		for (size_t k = 0; k < vol->n_proj; k++) {
+			const struct pp_vol_proj *pj = &vol->proj[k];
+
+			if (pj->kind == _PP_PROJ_MAX)
+				continue;
+			if (snprintf(sp, sizeof(sp), "%s.sources[%zu].%s", base, k,
+				     pj->kind == PP_PROJ_OTHER && pj->source
+					     ? pj->source
+					     : proj_keys[pj->kind]) >= (int)sizeof(sp))
+				continue; /* cannot happen: a short prefix and known keys */
+			if (pj->kind == PP_PROJ_OTHER) {
+				error(v, sp, "Forbidden: not supported by the process runtime");
+			} else if (pj->kind == PP_PROJ_SA_TOKEN) {
+				if (!pj->token_path || !*pj->token_path)
+					error(v, join(p, sp, ".path"), "Required value");
+				else
+					validate_local_path(v, pj->token_path, join(p, sp, ".path"),
+							    true);
+				warning(v, sp,
+					"podprobe has no API server to issue service account "
+					"tokens: "
+					"no token file is written" MSG_IGNORED);
+			} else {
+				if (pj->kind != PP_PROJ_DOWNWARD_API && (!pj->name || !*pj->name))
+					error(v, join(p, sp, ".name"), "Required value");
+				validate_items(v, pj, sp);
+			}
+		}
+		return;
+	default:
+		return;
+	}
+}
 
 struct name_set {
 	struct name_ref *refs;
@@ -558,6 +976,23 @@ static void validate_mounts(struct vctx *v, const struct pp_container_spec *c, c
 		/* validateVolumeMounts asks for no absolute path (a relative one is valid). */
 		else if (dup[i])
 			error(v, p, "Invalid value: %s: must be unique", quote(q, m->mount_path));
+
+		/* ValidateVolumeMounts: these two paths lack the index upstream too. */
+		snprintf(p, sizeof(p), "%s.volumeMounts.subPath", cpath);
+		if (m->sub_path && *m->sub_path)
+			validate_local_path(v, m->sub_path, p, false);
+		if (m->sub_path_expr && *m->sub_path_expr) {
+			if (m->sub_path && *m->sub_path) {
+				snprintf(p, sizeof(p), "%s.volumeMounts[%zu].subPathExpr", cpath,
+					 i);
+				error(v, p,
+				      "Invalid value: %s: subPathExpr and subPath are mutually "
+				      "exclusive",
+				      quote(q, m->sub_path_expr));
+			}
+			snprintf(p, sizeof(p), "%s.volumeMounts.subPathExpr", cpath);
+			validate_local_path(v, m->sub_path_expr, p, false);
+		}
 	}
 	free(dup);
 }
@@ -782,6 +1217,7 @@ static void validate_container(struct vctx *v, size_t i, bool dup_name,
 			error(v, p, "Invalid value: %s: " MSG_ENV_NAME, quote(q, name));
 	}
 
+	validate_env_sources(v, c, cpath);
 	validate_mounts(v, c, cpath, volumes);
 
 	/* ValidateResourceRequirements: paths are limits[memory], requests[memory]. */
@@ -866,10 +1302,7 @@ static void validate_volumes(struct vctx *v, const bool *dup)
 		else if (dup[i])
 			error(v, p, "Duplicate value: %s", quote(q, name));
 
-		if (!pod->volumes[i].empty_dir) {
-			snprintf(p, sizeof(p), "spec.volumes[%zu]", i);
-			error(v, p, "only emptyDir volumes are supported by the process runtime");
-		}
+		validate_volume_source(v, i);
 	}
 }
 

@@ -59,13 +59,52 @@ static void free_security(struct pp_security_spec *s)
 	free_profile(&s->app_armor);
 }
 
+static void free_value_src(struct pp_value_src *v)
+{
+	free(v->name);
+	free(v->key);
+	free(v->container);
+	free(v->api_version);
+}
+
+static void free_volume(struct pp_volume *v)
+{
+	free(v->name);
+	free(v->source);
+	for (size_t i = 0; i < v->n_proj; i++) {
+		struct pp_vol_proj *p = &v->proj[i];
+
+		free(p->name);
+		free(p->source);
+		free(p->token_path);
+		for (size_t j = 0; j < p->n_items; j++) {
+			free(p->items[j].key);
+			free(p->items[j].path);
+			free_value_src(&p->items[j].ref);
+		}
+		free(p->items);
+	}
+	free(v->proj);
+	free(v->host_path);
+	free(v->host_type);
+	free(v->claim_name);
+}
+
 static void free_container(struct pp_container_spec *c)
 {
 	free(c->name);
 	free(c->image);
 	free_strv(c->command, c->n_command);
 	free_strv(c->args, c->n_args);
+	for (size_t i = 0; c->env_src && i < c->n_env; i++)
+		free_value_src(&c->env_src[i]);
+	free(c->env_src);
 	free_kvs(c->env, c->n_env);
+	for (size_t i = 0; i < c->n_env_from; i++) {
+		free(c->env_from[i].name);
+		free(c->env_from[i].prefix);
+	}
+	free(c->env_from);
 	free(c->working_dir);
 	for (size_t i = 0; i < c->n_ports; i++) {
 		free(c->ports[i].name);
@@ -75,6 +114,8 @@ static void free_container(struct pp_container_spec *c)
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		free(c->mounts[i].name);
 		free(c->mounts[i].mount_path);
+		free(c->mounts[i].sub_path);
+		free(c->mounts[i].sub_path_expr);
 	}
 	free(c->mounts);
 	free_handler(&c->post_start);
@@ -110,8 +151,9 @@ void pp_pod_free(struct pp_pod *pod)
 	free_containers(pod->init_containers, pod->n_init_containers);
 	free_containers(pod->containers, pod->n_containers);
 	for (size_t i = 0; i < pod->n_volumes; i++)
-		free(pod->volumes[i].name);
+		free_volume(&pod->volumes[i]);
 	free(pod->volumes);
+	free(pod->service_account);
 	free_security(&pod->security);
 	for (size_t i = 0; i < pod->n_fields; i++)
 		free(pod->fields[i].path);

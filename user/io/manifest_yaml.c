@@ -828,6 +828,24 @@ static void read_str(struct parse *ps, const struct field *f, char **dst)
 	*dst = s;
 }
 
+/* [-+]?0[0-7]+ (Go's base-0 octal) into *<ret>; false for anything else or an overflow. */
+static bool octal_int(const char *s, int64_t *ret)
+{
+	bool neg = s[0] == '-';
+	const char *p = s + (s[0] == '-' || s[0] == '+');
+	uint64_t v = 0;
+
+	if (p[0] != '0' || !p[1])
+		return false;
+	for (p++; *p; p++) {
+		if (*p < '0' || *p > '7' || v > (uint64_t)INT64_MAX / 8)
+			return false;
+		v = v * 8 + (uint64_t)(*p - '0');
+	}
+	*ret = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
 /* An integer in <min>..<max> into *<dst>. Returns true when one was stored. */
 static bool read_int(struct parse *ps, const struct field *f, int64_t *dst, int64_t min,
 		     int64_t max)
@@ -846,6 +864,18 @@ static bool read_int(struct parse *ps, const struct field *f, int64_t *dst, int6
 	if (n->type != YAML_SCALAR_NODE || n->stype != PP_YAML_INT) {
 		type_error(ps, f, "an integer");
 		return false;
+	}
+	/*
+	 * go-yaml v2 (sigs.k8s.io/yaml) types a plain int with strconv.ParseInt(s, 0, 64): a
+	 * leading 0 means octal, so "defaultMode: 0644" is 420 (YAML 1.2 would say 644).
+	 */
+	if (n->plain && octal_int(n->text, &v)) {
+		if (v < min || v > max) {
+			error(ps, f->pos, "must be an integer, got %.40s (out of range)", n->text);
+			return false;
+		}
+		*dst = v;
+		return true;
 	}
 	if (!pp_yaml_parse_int(n->text, &v) || v < min || v > max) {
 		error(ps, f->pos, "must be an integer, got %.40s%s (out of range)", n->text,
@@ -936,7 +966,7 @@ static void read_strv(struct parse *ps, const struct field *f, char ***v, size_t
  * [+-]digits[.digits] then one of Ki..Ei, n u m "" k M G T P E, or an exponent e<int>.
  * Returns 0, -EINVAL (syntax) or -ERANGE (does not fit in int64_t).
  */
-static int parse_quantity(const char *s, int64_t *ret)
+static int parse_quantity_scaled(const char *s, int scale10, int64_t *ret)
 {
 	static const char binary[] = "KMGTPE";	    /* Ki = 2^10 ... Ei = 2^60 */
 	static const char decimal[] = "num kMGTPE"; /* 10^-9 ... 10^18, ' ' is a hole at 10^0 */
@@ -960,6 +990,7 @@ static int parse_quantity(const char *s, int64_t *ret)
 			}
 	if (!digits)
 		return -EINVAL;
+	exp10 += scale10; /* thousandths for cpu: MilliValue() */
 
 	if (*p && p[1] == 'i' && !p[2] && (c = strchr(binary, *p))) {
 		exp2 = 10 * (int)(c - binary + 1);
@@ -1008,7 +1039,8 @@ static int parse_quantity(const char *s, int64_t *ret)
 	return 0;
 }
 
-static void read_quantity(struct parse *ps, const struct field *f, int64_t *dst)
+/* A quantity times 10^<scale10>, rounded up, into *<dst> (resource.Quantity's Value/MilliValue). */
+static void read_quantity_scaled(struct parse *ps, const struct field *f, int scale10, int64_t *dst)
 {
 	const struct ynode *n = f->n;
 	int err;
@@ -1019,13 +1051,19 @@ static void read_quantity(struct parse *ps, const struct field *f, int64_t *dst)
 		type_error(ps, f, "a quantity");
 		return;
 	}
-	err = memchr(n->text, '\0', n->len) ? -EINVAL : parse_quantity(n->text, dst);
+	err = memchr(n->text, '\0', n->len) ? -EINVAL
+					    : parse_quantity_scaled(n->text, scale10, dst);
 	if (err == -ERANGE)
 		error(ps, f->pos, "quantity out of range");
 	else if (err)
 		error(ps, f->pos,
 		      "quantities must match the regular expression "
 		      "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+}
+
+static void read_quantity(struct parse *ps, const struct field *f, int64_t *dst)
+{
+	read_quantity_scaled(ps, f, 0, dst);
 }
 
 /* ---- the Pod schema ------------------------------------------------------------------------ */
@@ -1134,16 +1172,19 @@ enum mount_key {
 	MK_NAME = 0,
 	MK_MOUNT_PATH,
 	MK_READ_ONLY,
+	MK_SUB_PATH,
+	MK_SUB_PATH_EXPR,
 	_MK_MAX,
 };
 
 static const char *const mount_keys[_MK_MAX] = {
-	[MK_NAME] = "name",
-	[MK_MOUNT_PATH] = "mountPath",
-	[MK_READ_ONLY] = "readOnly",
+	[MK_NAME] = "name",	   [MK_MOUNT_PATH] = "mountPath",      [MK_READ_ONLY] = "readOnly",
+	[MK_SUB_PATH] = "subPath", [MK_SUB_PATH_EXPR] = "subPathExpr",
 };
 static const char *const mount_ignored[] = {
-	"subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly", NULL,
+	"mountPropagation",
+	"recursiveReadOnly",
+	NULL,
 };
 static const struct schema mount_schema = {mount_keys, N_KEYS(mount_keys), mount_ignored};
 
@@ -1291,35 +1332,44 @@ static const struct schema windows_schema = {windows_keys, N_KEYS(windows_keys),
 enum volume_key {
 	VK_NAME = 0,
 	VK_EMPTY_DIR,
+	VK_CONFIG_MAP,
+	VK_SECRET,
+	VK_DOWNWARD_API,
+	VK_PROJECTED,
+	VK_HOST_PATH,
+	VK_PVC,
 	_VK_MAX,
 };
 
-static const char *const volume_keys[_VK_MAX] = {[VK_NAME] = "name", [VK_EMPTY_DIR] = "emptyDir"};
+static const char *const volume_keys[_VK_MAX] = {
+	[VK_NAME] = "name",
+	[VK_EMPTY_DIR] = "emptyDir",
+	[VK_CONFIG_MAP] = "configMap",
+	[VK_SECRET] = "secret",
+	[VK_DOWNWARD_API] = "downwardAPI",
+	[VK_PROJECTED] = "projected",
+	[VK_HOST_PATH] = "hostPath",
+	[VK_PVC] = "persistentVolumeClaim",
+};
 /* The other volume sources of the API: known, so no "unknown field", but not supported. */
 static const char *const volume_sources[] = {
-	"hostPath",
 	"gcePersistentDisk",
 	"awsElasticBlockStore",
 	"gitRepo",
-	"secret",
 	"nfs",
 	"iscsi",
 	"glusterfs",
-	"persistentVolumeClaim",
 	"rbd",
 	"flexVolume",
 	"cinder",
 	"cephfs",
 	"flocker",
-	"downwardAPI",
 	"fc",
 	"azureFile",
-	"configMap",
 	"vsphereVolume",
 	"quobyte",
 	"azureDisk",
 	"photonPersistentDisk",
-	"projected",
 	"portworxVolume",
 	"scaleIO",
 	"storageos",
@@ -1341,6 +1391,8 @@ enum spec_key {
 	SK_CONTAINERS,
 	SK_VOLUMES,
 	SK_SECURITY_CONTEXT,
+	SK_SERVICE_ACCOUNT_NAME,
+	SK_SERVICE_ACCOUNT,
 	_SK_MAX,
 };
 
@@ -1352,14 +1404,14 @@ static const char *const spec_keys[_SK_MAX] = {
 	[SK_CONTAINERS] = "containers",
 	[SK_VOLUMES] = "volumes",
 	[SK_SECURITY_CONTEXT] = "securityContext",
+	[SK_SERVICE_ACCOUNT_NAME] = "serviceAccountName",
+	[SK_SERVICE_ACCOUNT] = "serviceAccount",
 };
 static const char *const spec_ignored[] = {
 	"nodeSelector",
 	"nodeName",
 	"tolerations",
 	"affinity",
-	"serviceAccountName",
-	"serviceAccount",
 	"automountServiceAccountToken",
 	"dnsPolicy",
 	"dnsConfig",
@@ -1638,6 +1690,127 @@ static void check_value_from(struct parse *ps, const struct field *from, const c
 			 "Invalid value: \"\": may not be specified when `value` is not empty");
 }
 
+/* EnvVarSource's references: their keys, by source kind. */
+static const char *const field_ref_keys[] = {"apiVersion", "fieldPath"};
+static const char *const resource_ref_keys[] = {"containerName", "resource", "divisor"};
+static const char *const key_ref_keys[] = {"name", "key", "optional"};
+static const char *const file_ref_keys[] = {"path", "volumeName", "key", "optional"};
+static const struct schema field_ref_schema = {field_ref_keys, N_KEYS(field_ref_keys), NULL};
+static const struct schema resource_ref_schema = {resource_ref_keys, N_KEYS(resource_ref_keys),
+						  NULL};
+static const struct schema key_ref_schema = {key_ref_keys, N_KEYS(key_ref_keys), NULL};
+static const struct schema file_ref_schema = {file_ref_keys, N_KEYS(file_ref_keys), NULL};
+
+/* fieldRef {apiVersion, fieldPath} into <v>. */
+static void walk_field_ref(struct parse *ps, const struct field *f, struct pp_value_src *v)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	v->kind = PP_VALUE_FIELD;
+	map_begin(ps, &it, f->n, &field_ref_schema);
+	while (map_next(ps, &it))
+		read_str(ps, &it.f, it.key == 0 ? &v->api_version : &v->key);
+}
+
+/* resourceFieldRef {containerName, resource, divisor} into <v>. */
+static void walk_resource_ref(struct parse *ps, const struct field *f, struct pp_value_src *v)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	v->kind = PP_VALUE_RESOURCE;
+	map_begin(ps, &it, f->n, &resource_ref_schema);
+	while (map_next(ps, &it)) {
+		if (it.key == 0) {
+			read_str(ps, &it.f, &v->container);
+		} else if (it.key == 1) {
+			read_str(ps, &it.f, &v->key);
+		} else if (!is_null(it.f.n)) {
+			read_quantity_scaled(ps, &it.f, 3, &v->divisor_m);
+			read_quantity(ps, &it.f, &v->divisor);
+			if (it.f.n->type == YAML_SCALAR_NODE)
+				snprintf(v->divisor_raw, sizeof(v->divisor_raw), "%s",
+					 it.f.n->text);
+		}
+	}
+}
+
+/* configMapKeyRef / secretKeyRef {name, key, optional}, or configMapRef / secretRef. */
+static void walk_key_ref(struct parse *ps, const struct field *f, enum pp_value_kind kind,
+			 struct pp_value_src *v)
+{
+	struct map_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	v->kind = kind;
+	map_begin(ps, &it, f->n, &key_ref_schema);
+	while (map_next(ps, &it)) {
+		if (it.key == 0)
+			read_str(ps, &it.f, &v->name);
+		else if (it.key == 1)
+			read_str(ps, &it.f, &v->key);
+		else
+			read_bool(ps, &it.f, &v->optional);
+	}
+}
+
+static void walk_value_from(struct parse *ps, const struct field *f, struct pp_value_src *v)
+{
+	static const char *const keys[] = {"fieldRef", "resourceFieldRef", "configMapKeyRef",
+					   "secretKeyRef", "fileKeyRef"};
+	static const struct schema schema = {keys, N_KEYS(keys), NULL};
+	struct map_iter it, fk;
+	char *tmp;
+	bool b;
+
+	if (f->n->type != YAML_MAPPING_NODE)
+		return; /* check_value_from() says so */
+	map_begin(ps, &it, f->n, &schema);
+	while (map_next(ps, &it)) {
+		if (is_null(it.f.n))
+			continue;
+		/* The first source wins; check_value_from() rejects a second one. */
+		if (v->kind != PP_VALUE_NONE)
+			continue;
+		switch (it.key) {
+		case 0:
+			walk_field_ref(ps, &it.f, v);
+			break;
+		case 1:
+			walk_resource_ref(ps, &it.f, v);
+			break;
+		case 2:
+			walk_key_ref(ps, &it.f, PP_VALUE_CONFIG_MAP, v);
+			break;
+		case 3:
+			walk_key_ref(ps, &it.f, PP_VALUE_SECRET, v);
+			break;
+		default:
+			if (!want_map(ps, &it.f))
+				break;
+			v->kind = PP_VALUE_FILE;
+			warning(ps, it.f.pos,
+				"podprobe does not read env values from files (EnvFiles), the "
+				"variable is not set");
+			map_begin(ps, &fk, it.f.n, &file_ref_schema);
+			while (map_next(ps, &fk)) {
+				tmp = NULL;
+				if (fk.key == 3) {
+					read_bool(ps, &fk.f, &b);
+				} else {
+					read_str(ps, &fk.f, &tmp);
+					free(tmp);
+				}
+			}
+			break;
+		}
+	}
+}
+
 static void walk_env(struct parse *ps, const struct field *f, struct pp_container_spec *c)
 {
 	struct seq_iter it;
@@ -1664,9 +1837,17 @@ static void walk_env(struct parse *ps, const struct field *f, struct pp_containe
 					from = m.f;
 					free(from_path);
 					from_path = strdup(ps->path);
-					if (!from_path)
+					if (!from_path) {
 						nomem(ps);
-					warning(ps, m.f.pos, "not supported, ignoring");
+						continue;
+					}
+					if (!c->env_src)
+						c->env_src = calloc(c->n_env, sizeof(*c->env_src));
+					if (!c->env_src) {
+						nomem(ps);
+						continue;
+					}
+					walk_value_from(ps, &m.f, &c->env_src[it.idx]);
 				}
 			}
 			if (from_path)
@@ -1677,6 +1858,48 @@ static void walk_env(struct parse *ps, const struct field *f, struct pp_containe
 			kv->value = strdup(""); /* the model promises "" for an absent value */
 			if (!kv->value)
 				nomem(ps);
+		}
+	}
+}
+
+/* envFrom: [{prefix, configMapRef: {name, optional}, secretRef: {name, optional}}]. */
+static void walk_env_from(struct parse *ps, const struct field *f, struct pp_container_spec *c)
+{
+	static const char *const keys[] = {"prefix", "configMapRef", "secretRef"};
+	static const char *const ref_keys[] = {"name", "optional"};
+	static const struct schema schema = {keys, N_KEYS(keys), NULL};
+	static const struct schema ref_schema = {ref_keys, N_KEYS(ref_keys), NULL};
+	struct seq_iter it;
+
+	c->env_from = alloc_items(ps, f, sizeof(*c->env_from), &c->n_env_from);
+	if (!c->env_from)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_env_from *e = &c->env_from[it.idx];
+		struct map_iter m, r;
+
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &m, it.f.n, &schema);
+		while (map_next(ps, &m)) {
+			if (m.key == 0) {
+				read_str(ps, &m.f, &e->prefix);
+				continue;
+			}
+			if (!want_map(ps, &m.f))
+				continue;
+			e->n_refs++;
+			if (e->has_ref)
+				continue; /* the first wins; validation rejects the second */
+			e->has_ref = true;
+			e->secret = m.key == 2;
+			map_begin(ps, &r, m.f.n, &ref_schema);
+			while (map_next(ps, &r))
+				if (r.key == 0)
+					read_str(ps, &r.f, &e->name);
+				else
+					read_bool(ps, &r.f, &e->optional);
 		}
 	}
 }
@@ -1744,6 +1967,10 @@ static void walk_mounts(struct parse *ps, const struct field *f, struct pp_conta
 				read_str(ps, &m.f, &mnt->name);
 			else if (m.key == MK_MOUNT_PATH)
 				read_str(ps, &m.f, &mnt->mount_path);
+			else if (m.key == MK_SUB_PATH)
+				read_str(ps, &m.f, &mnt->sub_path);
+			else if (m.key == MK_SUB_PATH_EXPR)
+				read_str(ps, &m.f, &mnt->sub_path_expr);
 			else
 				read_bool(ps, &m.f, &mnt->read_only);
 		}
@@ -1773,9 +2000,23 @@ static void walk_resources(struct parse *ps, const struct field *f, struct pp_co
 			const struct ynode *n = lim.f.n;
 			char *raw = limits ? c->memory_limit_raw : c->memory_request_raw;
 
+			if (key_is(lim.key_node, "cpu")) {
+				/* Read for resourceFieldRef (the downward API); never applied. */
+				read_quantity_scaled(ps, &lim.f, 3,
+						     limits ? &c->cpu_limit_m : &c->cpu_request_m);
+				c->has_cpu_request |= !limits && !is_null(n);
+				continue;
+			}
+			if (key_is(lim.key_node, "ephemeral-storage")) {
+				read_quantity(ps, &lim.f,
+					      limits ? &c->storage_limit : &c->storage_request);
+				c->has_storage_request |= !limits && !is_null(n);
+				continue;
+			}
 			if (!key_is(lim.key_node, "memory"))
 				continue;
 			read_quantity(ps, &lim.f, limits ? &c->memory_limit : &c->memory_request);
+			c->has_memory_request |= !limits && !is_null(n);
 			if (n->type == YAML_SCALAR_NODE)
 				snprintf(raw, sizeof(c->memory_limit_raw), "%s", n->text);
 		}
@@ -1975,7 +2216,7 @@ static void walk_container(struct parse *ps, const struct ynode *map, struct pp_
 			walk_env(ps, &it.f, c);
 			break;
 		case CK_ENV_FROM:
-			warning(ps, it.f.pos, "not supported, ignoring");
+			walk_env_from(ps, &it.f, c);
 			break;
 		case CK_WORKING_DIR:
 			read_str(ps, &it.f, &c->working_dir);
@@ -2046,6 +2287,189 @@ static void walk_containers(struct parse *ps, const struct field *f, bool init,
 	}
 }
 
+/* KeyToPath {key, path, mode} or DownwardAPIVolumeFile {path, fieldRef, resourceFieldRef, mode}. */
+static void walk_vol_items(struct parse *ps, const struct field *f, bool downward,
+			   struct pp_vol_proj *p)
+{
+	static const char *const keys[] = {"key", "path", "mode", "fieldRef", "resourceFieldRef"};
+	static const struct schema kp_schema = {keys, 3, NULL};
+	static const struct schema dapi_schema = {keys + 1, 4, NULL};
+	struct seq_iter it;
+
+	p->items = alloc_items(ps, f, sizeof(*p->items), &p->n_items);
+	if (!p->items)
+		return;
+	seq_begin(ps, &it, f->n);
+	while (seq_next(ps, &it)) {
+		struct pp_vol_item *item = &p->items[it.idx];
+		struct map_iter m;
+
+		if (!want_map(ps, &it.f))
+			continue;
+		map_begin(ps, &m, it.f.n, downward ? &dapi_schema : &kp_schema);
+		while (map_next(ps, &m)) {
+			int key = downward ? m.key + 1 : m.key;
+
+			if (key == 0) {
+				read_str(ps, &m.f, &item->key);
+			} else if (key == 1) {
+				read_str(ps, &m.f, &item->path);
+			} else if (key == 2) {
+				item->has_mode |= read_int32(ps, &m.f, &item->mode);
+			} else if (item->ref.kind != PP_VALUE_NONE) {
+				item->ref.kind = _PP_VALUE_MAX; /* both: validation says so */
+			} else if (key == 3) {
+				walk_field_ref(ps, &m.f, &item->ref);
+			} else {
+				walk_resource_ref(ps, &m.f, &item->ref);
+			}
+		}
+	}
+}
+
+/*
+ * A configMap / secret / downwardAPI source {name|secretName, items, optional, defaultMode}
+ * into <p>; <v> takes defaultMode when it is a volume's own (not a projected source).
+ */
+static void walk_vol_source(struct parse *ps, const struct field *f, enum pp_proj_kind kind,
+			    struct pp_vol_proj *p, struct pp_volume *v)
+{
+	static const char *const keys[] = {"name", "items", "optional", "defaultMode"};
+	static const char *const secret_keys[] = {"secretName", "items", "optional", "defaultMode"};
+	static const struct schema cm_vol = {keys, 4, NULL}, cm_proj = {keys, 3, NULL};
+	static const struct schema s_vol = {secret_keys, 4, NULL}, s_proj = {keys, 3, NULL};
+	static const struct schema d_vol = {keys + 1, 3, NULL}, d_proj = {keys + 1, 1, NULL};
+	const struct schema *schema;
+	struct map_iter m;
+
+	p->kind = kind;
+	if (!want_map(ps, f))
+		return;
+	if (kind == PP_PROJ_DOWNWARD_API)
+		schema = v ? &d_vol : &d_proj;
+	else if (kind == PP_PROJ_SECRET)
+		schema = v ? &s_vol : &s_proj;
+	else
+		schema = v ? &cm_vol : &cm_proj;
+	map_begin(ps, &m, f->n, schema);
+	while (map_next(ps, &m)) {
+		const char *k = schema->keys[m.key];
+
+		if (!strcmp(k, "items"))
+			walk_vol_items(ps, &m.f, kind == PP_PROJ_DOWNWARD_API, p);
+		else if (!strcmp(k, "optional"))
+			read_bool(ps, &m.f, &p->optional);
+		else if (!strcmp(k, "defaultMode"))
+			v->has_default_mode |= read_int32(ps, &m.f, &v->default_mode);
+		else
+			read_str(ps, &m.f, &p->name);
+	}
+}
+
+/* projected {sources, defaultMode}. */
+static void walk_projected(struct parse *ps, const struct field *f, struct pp_volume *v)
+{
+	static const char *const keys[] = {"sources", "defaultMode"};
+	static const char *const src_keys[] = {"configMap", "secret", "downwardAPI",
+					       "serviceAccountToken"};
+	static const char *const src_other[] = {"clusterTrustBundle", "podCertificate", NULL};
+	static const char *const sat_keys[] = {"audience", "expirationSeconds", "path"};
+	static const struct schema schema = {keys, N_KEYS(keys), NULL};
+	static const struct schema src_schema = {src_keys, N_KEYS(src_keys), src_other};
+	static const struct schema sat_schema = {sat_keys, N_KEYS(sat_keys), NULL};
+	struct map_iter m, sm, tm;
+	struct seq_iter it;
+
+	if (!want_map(ps, f))
+		return;
+	map_begin(ps, &m, f->n, &schema);
+	while (map_next(ps, &m)) {
+		if (m.key == 1) {
+			v->has_default_mode |= read_int32(ps, &m.f, &v->default_mode);
+			continue;
+		}
+		v->proj = alloc_items(ps, &m.f, sizeof(*v->proj), &v->n_proj);
+		if (!v->proj)
+			continue;
+		seq_begin(ps, &it, m.f.n);
+		while (seq_next(ps, &it)) {
+			struct pp_vol_proj *p = &v->proj[it.idx];
+
+			p->kind = _PP_PROJ_MAX; /* no source: validation says so */
+			if (!want_map(ps, &it.f))
+				continue;
+			/* Unknown-but-listed sources: what the key was, for the warning. */
+			for (uint32_t k = 0; k + 1 < it.f.n->n_kids; k += 2) {
+				const struct ynode *key = node_at(ps, it.f.n->kids[k]);
+
+				if (in_list(src_other, key) && !p->source) {
+					p->kind = PP_PROJ_OTHER;
+					p->source = copy_text(ps, key, it.f.pos);
+				}
+			}
+			map_begin(ps, &sm, it.f.n, &src_schema);
+			while (map_next(ps, &sm)) {
+				int64_t exp;
+				char *aud = NULL;
+
+				if (sm.key < 3) {
+					walk_vol_source(ps, &sm.f, (enum pp_proj_kind)sm.key, p,
+							NULL);
+					continue;
+				}
+				p->kind = PP_PROJ_SA_TOKEN;
+				free(p->source);
+				p->source = strdup("serviceAccountToken");
+				if (!p->source)
+					nomem(ps);
+				if (!want_map(ps, &sm.f))
+					continue;
+				map_begin(ps, &tm, sm.f.n, &sat_schema);
+				while (map_next(ps, &tm)) {
+					if (tm.key == 1) {
+						read_int64(ps, &tm.f, &exp);
+					} else if (tm.key == 2) {
+						read_str(ps, &tm.f, &p->token_path);
+					} else {
+						read_str(ps, &tm.f, &aud);
+						free(aud);
+						aud = NULL;
+					}
+				}
+			}
+		}
+	}
+}
+
+static void walk_host_path(struct parse *ps, const struct field *f, struct pp_volume *v)
+{
+	static const char *const keys[] = {"path", "type"};
+	static const struct schema schema = {keys, N_KEYS(keys), NULL};
+	struct map_iter m;
+
+	if (!want_map(ps, f))
+		return;
+	map_begin(ps, &m, f->n, &schema);
+	while (map_next(ps, &m))
+		read_str(ps, &m.f, m.key == 0 ? &v->host_path : &v->host_type);
+}
+
+static void walk_claim(struct parse *ps, const struct field *f, struct pp_volume *v)
+{
+	static const char *const keys[] = {"claimName", "readOnly"};
+	static const struct schema schema = {keys, N_KEYS(keys), NULL};
+	struct map_iter m;
+
+	if (!want_map(ps, f))
+		return;
+	map_begin(ps, &m, f->n, &schema);
+	while (map_next(ps, &m))
+		if (m.key == 0)
+			read_str(ps, &m.f, &v->claim_name);
+		else
+			read_bool(ps, &m.f, &v->claim_read_only);
+}
+
 static void walk_volumes(struct parse *ps, const struct field *f, struct pp_pod *pod)
 {
 	struct seq_iter it;
@@ -2056,25 +2480,83 @@ static void walk_volumes(struct parse *ps, const struct field *f, struct pp_pod 
 	seq_begin(ps, &it, f->n);
 	while (seq_next(ps, &it)) {
 		struct pp_volume *v = &pod->volumes[it.idx];
-		bool other_source = false;
 		struct map_iter m, ed;
+		bool other = false;
 
 		if (!want_map(ps, &it.f))
 			continue;
-		map_begin(ps, &m, it.f.n, &volume_schema);
-		while (map_next(ps, &m)) {
-			if (m.key == VK_NAME) {
-				read_str(ps, &m.f, &v->name);
-			} else if (want_map(ps, &m.f)) {
-				map_begin(ps, &ed, m.f.n, &empty_dir_schema);
-				while (map_next(ps, &ed))
-					;
+		for (uint32_t k = 0; k + 1 < it.f.n->n_kids; k += 2) {
+			const struct ynode *key = node_at(ps, it.f.n->kids[k]);
+
+			if (!in_list(volume_sources, key) ||
+			    is_null(node_at(ps, it.f.n->kids[k + 1])))
+				continue;
+			v->n_sources++;
+			if (!other) {
+				other = true;
+				free(v->source);
+				v->source = copy_text(ps, key, it.f.pos);
 			}
 		}
-		for (uint32_t k = 0; k < it.f.n->n_kids; k += 2)
-			other_source |= in_list(volume_sources, node_at(ps, it.f.n->kids[k]));
+		map_begin(ps, &m, it.f.n, &volume_schema);
+		while (map_next(ps, &m)) {
+			enum pp_volume_kind kind = PP_VOL_EMPTY_DIR;
+
+			if (m.key == VK_NAME) {
+				read_str(ps, &m.f, &v->name);
+				continue;
+			}
+			if (is_null(m.f.n))
+				continue;
+			v->n_sources++;
+			/* The first source decides; validation rejects a second one. */
+			if (v->n_sources > 1 || other)
+				continue;
+			free(v->source);
+			v->source = copy_text(ps, m.key_node, m.f.pos);
+			switch (m.key) {
+			case VK_EMPTY_DIR:
+				if (want_map(ps, &m.f)) {
+					map_begin(ps, &ed, m.f.n, &empty_dir_schema);
+					while (map_next(ps, &ed))
+						;
+				}
+				break;
+			case VK_HOST_PATH:
+				kind = PP_VOL_HOST_PATH;
+				walk_host_path(ps, &m.f, v);
+				break;
+			case VK_PVC:
+				kind = PP_VOL_PVC;
+				walk_claim(ps, &m.f, v);
+				break;
+			case VK_PROJECTED:
+				kind = PP_VOL_PROJECTED;
+				walk_projected(ps, &m.f, v);
+				break;
+			default:
+				kind = m.key == VK_CONFIG_MAP ? PP_VOL_CONFIG_MAP
+				       : m.key == VK_SECRET   ? PP_VOL_SECRET
+							      : PP_VOL_DOWNWARD_API;
+				v->proj = calloc(1, sizeof(*v->proj));
+				if (!v->proj) {
+					nomem(ps);
+					break;
+				}
+				v->n_proj = 1;
+				walk_vol_source(ps, &m.f,
+						kind == PP_VOL_CONFIG_MAP ? PP_PROJ_CONFIG_MAP
+						: kind == PP_VOL_SECRET	  ? PP_PROJ_SECRET
+									  : PP_PROJ_DOWNWARD_API,
+						v->proj, v);
+				break;
+			}
+			v->kind = kind;
+		}
+		if (other)
+			v->kind = PP_VOL_UNSUPPORTED;
 		/* Kubernetes defaults a volume without a source to emptyDir. */
-		v->empty_dir = !other_source;
+		v->empty_dir = v->kind == PP_VOL_EMPTY_DIR;
 	}
 }
 
@@ -2118,6 +2600,22 @@ static void walk_spec(struct parse *ps, const struct field *f, struct pp_pod *po
 		case SK_SECURITY_CONTEXT:
 			walk_security(ps, &it.f, &pod->security, true);
 			break;
+		case SK_SERVICE_ACCOUNT_NAME:
+			read_str(ps, &it.f, &pod->service_account);
+			break;
+		case SK_SERVICE_ACCOUNT: {
+			/* The deprecated alias fills serviceAccountName when that is empty. */
+			char *alias = NULL;
+
+			read_str(ps, &it.f, &alias);
+			if (alias && (!pod->service_account || !*pod->service_account)) {
+				free(pod->service_account);
+				pod->service_account = alias;
+			} else {
+				free(alias);
+			}
+			break;
+		}
 		}
 	}
 }

@@ -31,6 +31,7 @@
 #include "podprobe/clock.h"
 #include "podprobe/log.h"
 #include "podprobe/naming.h"
+#include "podprobe/pod.h"
 #include "podprobe/proc_identity.h"
 #include "podprobe/statedir.h"
 
@@ -394,6 +395,30 @@ int pp_runtime_reuse_pod(struct pp_runtime *rt, const char *pod_key, char *const
 	return prepare_pod(rt, pod_key, volumes, n, true, ret_dir, size);
 }
 
+int pp_runtime_claim_dir(struct pp_runtime *rt, const char *ns, const char *claim, char *ret_dir,
+			 size_t size)
+{
+	int ns_fd, fd, err = 0;
+
+	if (!pp_is_dns1123_label(ns) || !pp_is_dns1123_subdomain(claim))
+		return -EINVAL;
+	ns_fd = open_dirs(rt, "volumes", "pvc", ns);
+	if (ns_fd < 0)
+		return ns_fd;
+	fd = pp_statedir_mkdirat(ns_fd, claim, 0777);
+	close(ns_fd);
+	if (fd < 0)
+		return fd;
+	/* World-writable as local-path-provisioner makes it (the umask would narrow it). */
+	if (fchmod(fd, 0777) < 0)
+		err = -errno;
+	close(fd);
+	if (err == 0 &&
+	    snprintf(ret_dir, size, "%s/volumes/pvc/%s/%s", rt->state_dir, ns, claim) >= (int)size)
+		err = -ENAMETOOLONG;
+	return err;
+}
+
 /* ---- spawning -------------------------------------------------------------------------------- */
 
 /*
@@ -530,6 +555,17 @@ static int take_security(const struct pp_exec_security *s, struct child_error *c
 }
 
 /* Runs in the child between clone3 and exec: only plain system calls, then exec. */
+/* A file to bind a file onto: made empty when missing, left as it is otherwise. */
+static int make_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -1;
+	close(fd);
+	return 0;
+}
+
 static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, int err_fd)
 {
 	struct child_error ce = {0};
@@ -558,8 +594,17 @@ static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, i
 			const struct pp_mount_req *m = &x->mounts[i];
 
 			ce.index = (int)i;
-			if (pp_mkdir_parents(m->target, 0755, true) < 0 ||
-			    mount(m->source, m->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			if (pp_mkdir_parents(m->target, 0755, !m->file) < 0 ||
+			    (m->file && make_file(m->target) < 0))
+				goto fail;
+			/*
+			 * A subPath comes opened (never by name: a link could be swapped in) as a
+			 * detached copy of its tree, which may join this new namespace.
+			 */
+			if (m->detached
+				    ? move_mount(m->tree_fd, "", AT_FDCWD, m->target,
+						 MOVE_MOUNT_F_EMPTY_PATH) < 0
+				    : mount(m->source, m->target, NULL, MS_BIND | MS_REC, NULL) < 0)
 				goto fail;
 			if (m->read_only && mount(NULL, m->target, NULL,
 						  MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
@@ -761,8 +806,12 @@ static int own_volumes(const struct pp_spawn_req *req, char *err, size_t errlen)
 {
 	for (size_t i = 0; req->sec && req->sec->fs_group >= 0 && i < req->n_mounts; i++) {
 		const char *src = req->mounts[i].source;
-		int fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+		int fd, rc = 0;
 		struct stat st;
+
+		if (req->mounts[i].skip_owner)
+			continue;
+		fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		if (fd < 0 || fstat(fd, &st) < 0 ||
 		    fchown(fd, (uid_t)-1, (gid_t)req->sec->fs_group) < 0 ||

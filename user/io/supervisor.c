@@ -7,6 +7,7 @@
  */
 #include "podprobe/supervisor.h"
 #include "supervisor_int.h"
+#include "sup_volumes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,9 @@
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 #include "podprobe/metrics.h"
+#include "podprobe/manifest.h"
 #include "podprobe/pod.h"
+#include "podprobe/pod_env.h"
 #include "podprobe/pod_status.h"
 #include "podprobe/probe.h"
 #include "podprobe/prober.h"
@@ -50,65 +53,78 @@
  */
 
 /*
- * The container's environment: PATH and HOSTNAME as a runtime provides them, then env[] in
- * order, each value expanded against the variables before it. <vars> receives name/value
- * pairs (pointing into <envp> strings) for expanding command and args.
+ * The container's environment (pp_env_build(): kubelet's makeEnvironmentVariables) as
+ * "NAME=value" strings in <envp>: PATH and HOSTNAME as a runtime provides them, envFrom, then
+ * env[] with valueFrom resolved and $(VAR) expanded. <ret_list> (NULL: not wanted) receives
+ * the name/value pairs, for expanding command, args and subPathExpr. Fails with -ENOENT or
+ * -EINVAL and kubelet's message in <err> (CreateContainerConfigError), or -ENOMEM.
  */
-static int build_env(struct pod_rt *pr, const struct pp_container_spec *cs, struct pp_strv *envp,
-		     struct pp_kv **ret_vars, size_t *ret_n)
+static int build_env(struct pod_rt *pr, const struct pp_container_spec *cs,
+		     const struct pp_config_list *configs, struct pp_strv *envp,
+		     struct pp_env_list *ret_list, char *err, size_t errlen)
 {
-	size_t n = 0, cap = cs->n_env + 2;
-	struct pp_kv *vars = calloc(cap, sizeof(*vars));
+	const struct pp_kv base[] = {{"PATH", pr->sup->base_path}, {"HOSTNAME", pr->spec->name}};
+	struct pp_env_list list = {0};
+	struct pp_env_host host;
 	char *s;
-	int err = 0;
+	int rc;
 
-	if (!vars)
-		return -ENOMEM;
-	vars[n++] = (struct pp_kv){"PATH", pr->sup->base_path};
-	vars[n++] = (struct pp_kv){"HOSTNAME", pr->spec->name};
-	for (size_t i = 0; i < cs->n_env; i++) {
-		char *v = pp_expand_vars(cs->env[i].value ? cs->env[i].value : "", vars, n);
-		size_t j;
-
-		if (!v) {
-			err = -ENOMEM;
-			break;
-		}
-		for (j = 0; j < n && strcmp(vars[j].name, cs->env[i].name); j++)
-			;
-		/* A later entry with the same name wins; keep the expanded value alive in <envp>.
-		 */
-		if (asprintf(&s, "%s=%s", cs->env[i].name, v) < 0)
+	pp_sup_env_host(pr, &host);
+	rc = pp_env_build(pr->spec, cs, &host, configs, base, 2, &list, err, errlen);
+	for (size_t i = 0; rc == 0 && i < list.n; i++) {
+		if (asprintf(&s, "%s=%s", list.v[i].name, list.v[i].value) < 0)
 			s = NULL;
-		free(v);
-		err = pp_strv_push(envp, s);
-		if (err < 0)
-			break;
-		vars[j] = (struct pp_kv){cs->env[i].name, strchr(envp->v[envp->n - 1], '=') + 1};
-		if (j == n)
-			n++;
+		rc = pp_strv_push(envp, s);
 	}
-	for (size_t i = 0; i < 2 && !err; i++) {
-		bool overridden = false;
-
-		for (size_t j = 0; j < cs->n_env; j++)
-			overridden |= !strcmp(cs->env[j].name, vars[i].name);
-		if (!overridden) {
-			if (asprintf(&s, "%s=%s", vars[i].name, vars[i].value) < 0)
-				s = NULL;
-			err = pp_strv_push(envp, s);
-		}
-	}
-	if (err < 0) {
-		free(vars);
-		return err;
-	}
-	*ret_vars = vars;
-	*ret_n = n;
-	return 0;
+	if (rc == 0 && ret_list)
+		*ret_list = list;
+	else
+		pp_env_list_free(&list);
+	return rc;
 }
 
 static void on_pidfd(void *ctx, int res);
+
+/* A pod-level Warning event (no container): kubelet's recorder.Eventf(pod, ...). */
+static void pod_warning(struct pod_rt *pr, const char *reason, const char *message)
+{
+	pp_sup_emit_event(pr, PP_NO_CONTAINER, PP_EVENT_WARNING, reason, message, pp_clock_now());
+	pp_sup_record_event(pr, PP_NO_CONTAINER, PP_EVENT_WARNING, reason, message);
+}
+
+/*
+ * A volume of the pod cannot be set up: kubelet's pod sync stops before any container, so the
+ * container stays Waiting with its reason (ContainerCreating), a FailedMount Warning per volume
+ * tells why, and the start is tried again after the config-error retry period. The
+ * controller's CreateContainerConfigError path carries the retry; its reason and Failed event
+ * are turned into these.
+ */
+static void volumes_wait(struct pod_rt *pr, uint32_t ci, uint32_t instance,
+			 char (*msgs)[SUP_MOUNT_MSG], int n, struct pp_actions *acts)
+{
+	struct pp_container_state *c = &pr->st.c[ci];
+	char reason[sizeof(c->reason)];
+	size_t first = acts->n;
+
+	memcpy(reason, c->reason, sizeof(reason));
+	pp_lc_on_config_error(&pr->st, ci, instance, msgs[0], pp_clock_now(), acts);
+	if (c->config_error) {
+		memcpy(c->reason, reason, sizeof(reason));
+		c->message[0] = '\0';
+	}
+	for (size_t i = first; i < acts->n; i++) {
+		struct pp_action *a = &acts->v[i];
+
+		if (a->kind == PP_ACT_EVENT && a->reason && !strcmp(a->reason, "Failed")) {
+			a->container = PP_NO_CONTAINER;
+			a->reason = "FailedMount";
+			snprintf(a->message, sizeof(a->message), "%.*s",
+				 (int)sizeof(a->message) - 1, msgs[0]);
+		}
+	}
+	for (int i = 1; i < n; i++)
+		pod_warning(pr, "FailedMount", msgs[i]);
+}
 
 static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			    struct pp_actions *acts)
@@ -117,38 +133,52 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 	const struct pp_container_spec *cs = pp_pod_container(pr->spec, ci);
 	struct cont_rt *c = &pr->c[ci];
 	struct pp_strv argv = {0}, envp = {0};
-	struct pp_mount_req *mounts = NULL;
+	struct pp_config_list configs = {0};
+	struct pp_env_list env = {0};
+	struct sup_mounts mounts = {0};
 	struct pp_spawn_req req = {0};
-	struct pp_kv *vars = NULL;
-	size_t n_vars = 0, i;
-	char err[512] = "", (*srcs)[PATH_MAX + 256] = NULL;
+	char err[512] = "", msgs[4][SUP_MOUNT_MSG];
 	struct pp_exec_security sec;
+	bool config_error = false;
+	size_t i;
 	int rc;
 
+	rc = pp_sup_configs_load(pr, &configs);
+	if (rc == 0) {
+		rc = pp_sup_volumes_setup(pr, &configs, msgs, 4);
+		if (rc > 0) {
+			volumes_wait(pr, ci, instance, msgs, rc, acts);
+			pp_config_list_free(&configs);
+			return;
+		}
+	}
 	/* CreateContainerConfigError: nothing is created, kubelet retries later. */
-	rc = pp_security_resolve(pr->spec, cs, pr->st.uid, (uint32_t)geteuid(), (uint32_t)getegid(),
-				 &sec, err, sizeof(err));
-	if (rc < 0) {
+	if (rc == 0) {
+		rc = pp_security_resolve(pr->spec, cs, pr->st.uid, (uint32_t)geteuid(),
+					 (uint32_t)getegid(), &sec, err, sizeof(err));
+		config_error = rc < 0;
+	}
+	if (rc == 0) {
+		rc = build_env(pr, cs, &configs, &envp, &env, err, sizeof(err));
+		config_error = rc == -ENOENT || rc == -EINVAL;
+		for (i = 0; rc == 0 && i < env.n_events; i++)
+			pod_warning(pr, "InvalidEnvironmentVariableNames", env.events[i]);
+	}
+	pp_config_list_free(&configs);
+	if (rc == 0) {
+		rc = pp_sup_mounts_build(pr, cs, &env, &mounts, err, sizeof(err));
+		config_error = rc == -ENOENT || rc == -EINVAL;
+	}
+	if (config_error) {
+		pp_strv_free(&envp);
+		pp_env_list_free(&env);
 		pp_lc_on_config_error(&pr->st, ci, instance, err, pp_clock_now(), acts);
 		return;
 	}
-	rc = build_env(pr, cs, &envp, &vars, &n_vars);
 	for (i = 0; rc == 0 && i < cs->n_command; i++)
-		rc = pp_strv_push(&argv, pp_expand_vars(cs->command[i], vars, n_vars));
+		rc = pp_strv_push(&argv, pp_expand_vars(cs->command[i], env.v, env.n));
 	for (i = 0; rc == 0 && i < cs->n_args; i++)
-		rc = pp_strv_push(&argv, pp_expand_vars(cs->args[i], vars, n_vars));
-	if (rc == 0 && cs->n_mounts) {
-		mounts = calloc(cs->n_mounts, sizeof(*mounts));
-		srcs = calloc(cs->n_mounts, sizeof(*srcs));
-		if (!mounts || !srcs)
-			rc = -ENOMEM;
-		for (i = 0; rc == 0 && i < cs->n_mounts; i++) {
-			snprintf(srcs[i], sizeof(srcs[i]), "%s/%s", pr->vol_dir,
-				 cs->mounts[i].name);
-			mounts[i] = (struct pp_mount_req){srcs[i], cs->mounts[i].mount_path,
-							  cs->mounts[i].read_only};
-		}
-	}
+		rc = pp_strv_push(&argv, pp_expand_vars(cs->args[i], env.v, env.n));
 	if (rc == 0 && !argv.n)
 		rc = -EINVAL;
 	if (rc < 0) {
@@ -162,8 +192,8 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 			.argv = argv.v,
 			.envp = envp.v,
 			.working_dir = cs->working_dir,
-			.mounts = mounts,
-			.n_mounts = cs->n_mounts,
+			.mounts = mounts.v,
+			.n_mounts = mounts.n,
 			.memory_limit = cs->memory_limit,
 			.sec = &sec,
 		};
@@ -175,9 +205,8 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 		c->env = envp; /* exec probes run with it */
 	else
 		pp_strv_free(&envp);
-	free(vars);
-	free(mounts);
-	free(srcs);
+	pp_env_list_free(&env);
+	pp_sup_mounts_free(&mounts);
 
 	if (rc == 0) {
 		c->instance = instance;
@@ -203,8 +232,6 @@ void pp_sup_container_adopted(struct cont_rt *c, const uint8_t *published)
 {
 	struct pod_rt *pr = c->pod;
 	const struct pp_container_spec *cs = pp_pod_container(pr->spec, c->ci);
-	struct pp_kv *vars = NULL;
-	size_t n_vars = 0;
 	char err[512];
 	int rc;
 
@@ -212,9 +239,24 @@ void pp_sup_container_adopted(struct cont_rt *c, const uint8_t *published)
 	rc = pp_security_resolve(pr->spec, cs, pr->st.uid, (uint32_t)geteuid(), (uint32_t)getegid(),
 				 &c->sec, err, sizeof(err));
 	if (rc == 0) {
+		struct pp_config_list configs = {0};
+
 		pp_strv_free(&c->env);
-		rc = build_env(pr, cs, &c->env, &vars, &n_vars);
-		free(vars);
+		rc = pp_sup_configs_load(pr, &configs);
+		if (rc == 0)
+			rc = build_env(pr, cs, &configs, &c->env, NULL, err, sizeof(err));
+		pp_config_list_free(&configs);
+		if (rc == -ENOENT || rc == -EINVAL) {
+			/* It runs with what it was given; only its exec probes lack those values.
+			 */
+			pp_log(PP_LOG_WARN,
+			       "pod '%s': container '%s': exec probes run without its configured "
+			       "environment: %s",
+			       pr->spec->name, cs->name, err);
+			pp_strv_free(&c->env);
+			rc = build_env(pr, &(struct pp_container_spec){.name = cs->name}, NULL,
+				       &c->env, NULL, err, sizeof(err));
+		}
 	}
 	if (rc < 0) {
 		/* Nothing runs in its name unchecked: it ends, and starts again the usual way. */
