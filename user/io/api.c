@@ -248,6 +248,10 @@ static void node_metrics(struct pp_api *api, struct pp_prom_buf *b)
 				    ksig_names[k], (unsigned long long)sup->ksig_latency[k].count);
 	}
 
+	pp_prom_family(b, "podprobe_loop_lag_seconds", "histogram",
+		       "How late the event loop woke up for a deadline (probes, timers).");
+	pp_prom_hist_write(b, "podprobe_loop_lag_seconds", NULL, &sup->loop_lag);
+
 	pp_prom_family(b, "podprobe_probes_in_flight", "gauge", "Probe attempts running now.");
 	pp_prom_add(b, "podprobe_probes_in_flight %u\n", ps->in_flight);
 	pp_prom_family(b, "podprobe_probes_late_total", "counter",

@@ -37,6 +37,7 @@
 #include "podprobe/probe.h"
 #include "podprobe/prober.h"
 #include "podprobe/probe_runner.h"
+#include "podprobe/sd_notify.h"
 #include "podprobe/runtime.h"
 #include "podprobe/security.h"
 #include "podprobe/sched.h"
@@ -502,11 +503,13 @@ static void on_signal(void *ctx, int res)
 			       "%s: leaving every pod running for the next run (--keep-pods)",
 			       strsignal((int)sup->sig_buf.ssi_signo));
 			sup->keep = true;
+			pp_sd_notify("STOPPING=1");
 		} else if (sup->signals == 1) {
 			pp_log(PP_LOG_NOTICE,
 			       "%s: stopping every pod gracefully (again to kill now)",
 			       strsignal((int)sup->sig_buf.ssi_signo));
 			sup->stopping = true;
+			pp_sd_notify("STOPPING=1");
 			delete_all(sup);
 		} else {
 			pp_log(PP_LOG_NOTICE, "%s: killing every container now",
@@ -523,8 +526,14 @@ static void on_deadline(struct pp_supervisor *sup, const struct pp_sched_entry *
 {
 	struct pod_rt *pr;
 
-	if (e->key >= SUP_HOOK_KEY_BASE && e->key < SUP_BPF_KEY) {
+	if (e->key >= SUP_HOOK_KEY_BASE && e->key < SUP_WATCHDOG_KEY) {
 		pp_sup_hook_sleep_done(sup, e);
+		return;
+	}
+	if (e->key == SUP_WATCHDOG_KEY) {
+		/* From the loop itself: a wedged loop stops the pings and systemd restarts us. */
+		pp_sd_notify("WATCHDOG=1");
+		pp_sched_push(&sup->sched, pp_clock_now() + sup->watchdog, SUP_WATCHDOG_KEY, 0);
 		return;
 	}
 	if (e->key == SUP_BPF_KEY) {
@@ -793,15 +802,27 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 		}
 	}
 
+	/* systemd (Type=notify): the loop runs, the API listens (sd_notify(3)). */
+	pp_sd_notify("READY=1");
+	sup.watchdog = pp_sd_watchdog_interval();
+	if (sup.watchdog)
+		pp_sched_push(&sup.sched, pp_clock_now() + sup.watchdog, SUP_WATCHDOG_KEY, 0);
+
 	while (!run_over(&sup)) {
 		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
-		pp_nsec anext = pp_api_next(&sup), lnext = pp_log_index_next(sup.log_index);
+		pp_nsec anext = pp_api_next(&sup), lnext = pp_log_index_next(sup.log_index), now;
 
 		if (pnext < next)
 			next = pnext;
 		if (lnext < next)
 			next = lnext;
-		err = pp_loop_run_once(sup.loop, anext < next ? anext : next);
+		if (anext < next)
+			next = anext;
+		err = pp_loop_run_once(sup.loop, next);
+		/* Loop lag: how late a wake-up for a deadline came (/metrics). */
+		now = pp_clock_now();
+		if (err == 0 && next != PP_NSEC_INFINITY && now >= next)
+			pp_prom_hist_observe(&sup.loop_lag, now - next);
 		if (err < 0) {
 			pp_log_errno(PP_LOG_ERR, err, "event loop failed");
 			kill_all(&sup);
@@ -818,6 +839,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 			pp_sup_table_draw(&sup);
 	}
 	pp_sup_table_draw(&sup);
+	pp_sd_notify("STOPPING=1");
 	for (i = 0; i < sup.n_pods && !sup.keep; i++)
 		if (pp_sup_pod(&sup, i) && sup.pods[i].st.phase == PP_PHASE_FAILED &&
 		    !sup.pods[i].leaving && !sup.pods[i].from_api)

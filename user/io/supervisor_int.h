@@ -34,6 +34,7 @@
 
 /* Keys of the supervisor's deadline heap: pods are 0..n_pods-1. */
 #define SUP_HOOK_KEY_BASE    0x40000000u      /* then 2 per container (sleep hooks) */
+#define SUP_WATCHDOG_KEY     (UINT32_MAX - 2) /* systemd's WATCHDOG=1 (deploy/podprobe.service) */
 #define SUP_BPF_KEY	     (UINT32_MAX - 1) /* the once-a-second eBPF check */
 #define SUP_UI_KEY	     UINT32_MAX	      /* the table's redraw */
 #define SUP_BPF_CHECK_PERIOD PP_NSEC_PER_SEC  /* how often SUP_BPF_KEY runs */
@@ -174,6 +175,7 @@ struct pp_supervisor {
 	struct pp_prom_hist ksig_latency[_PP_KSIG_MAX]; /* kernel's record -> handled, by kind */
 	struct pp_prom_hist first_ready;		/* container start -> first readiness */
 	struct pp_prom_hist loop_lag;			/* loop woke after its deadline by */
+	pp_nsec watchdog; /* how often to send systemd WATCHDOG=1, 0 = not asked */
 };
 
 /* Slot <i> of sup->pods, or NULL when it holds no pod. */
