@@ -25,6 +25,13 @@ enum pp_yaml_type pp_yaml_resolve_plain(const char *s);
 /* An int of the core schema ([-+]?[0-9]+, 0o.., 0x..) into <ret>; false when out of range. */
 bool pp_yaml_parse_int(const char *s, int64_t *ret);
 
+/*
+ * [-+]?0[0-7]+ as Go's strconv.ParseInt(s, 0, 64) reads it (octal), into *<ret>: how go-yaml v2
+ * (sigs.k8s.io/yaml) types a plain integer with a leading 0 ("defaultMode: 0644" is 420).
+ * False for anything else or an overflow.
+ */
+bool pp_yaml_parse_go_octal(const char *s, int64_t *ret);
+
 /* True for the float spellings JSON has no value for: [-+]?.inf and .nan. */
 bool pp_yaml_float_special(const char *s);
 

@@ -177,3 +177,20 @@ bool pp_yaml_float_int(const char *s, int64_t *ret)
 	*ret = (int64_t)d;
 	return true;
 }
+
+bool pp_yaml_parse_go_octal(const char *s, int64_t *ret)
+{
+	bool neg = s[0] == '-';
+	const char *p = s + (s[0] == '-' || s[0] == '+');
+	uint64_t v = 0;
+
+	if (p[0] != '0' || !p[1])
+		return false;
+	for (p++; *p; p++) {
+		if (*p < '0' || *p > '7' || v > (uint64_t)INT64_MAX / 8)
+			return false;
+		v = v * 8 + (uint64_t)(*p - '0');
+	}
+	*ret = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}

@@ -828,24 +828,6 @@ static void read_str(struct parse *ps, const struct field *f, char **dst)
 	*dst = s;
 }
 
-/* [-+]?0[0-7]+ (Go's base-0 octal) into *<ret>; false for anything else or an overflow. */
-static bool octal_int(const char *s, int64_t *ret)
-{
-	bool neg = s[0] == '-';
-	const char *p = s + (s[0] == '-' || s[0] == '+');
-	uint64_t v = 0;
-
-	if (p[0] != '0' || !p[1])
-		return false;
-	for (p++; *p; p++) {
-		if (*p < '0' || *p > '7' || v > (uint64_t)INT64_MAX / 8)
-			return false;
-		v = v * 8 + (uint64_t)(*p - '0');
-	}
-	*ret = neg ? -(int64_t)v : (int64_t)v;
-	return true;
-}
-
 /* An integer in <min>..<max> into *<dst>. Returns true when one was stored. */
 static bool read_int(struct parse *ps, const struct field *f, int64_t *dst, int64_t min,
 		     int64_t max)
@@ -869,7 +851,7 @@ static bool read_int(struct parse *ps, const struct field *f, int64_t *dst, int6
 	 * go-yaml v2 (sigs.k8s.io/yaml) types a plain int with strconv.ParseInt(s, 0, 64): a
 	 * leading 0 means octal, so "defaultMode: 0644" is 420 (YAML 1.2 would say 644).
 	 */
-	if (n->plain && octal_int(n->text, &v)) {
+	if (n->plain && pp_yaml_parse_go_octal(n->text, &v)) {
 		if (v < min || v > max) {
 			error(ps, f->pos, "must be an integer, got %.40s (out of range)", n->text);
 			return false;

@@ -102,6 +102,11 @@ static json_t *scalar_json(struct parse *ps, const yaml_event_t *ev, enum pp_yam
 	case PP_YAML_BOOL:
 		return json_boolean(text[0] == 't' || text[0] == 'T');
 	case PP_YAML_INT:
+		/* A plain leading-0 integer is octal to go-yaml v2, as the manifest reader has it.
+		 */
+		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    pp_yaml_parse_go_octal(text, &i))
+			return json_integer(i);
 		if (pp_yaml_parse_int(text, &i))
 			return json_integer(i);
 		if (text[0] == '0' && (text[1] == 'x' || text[1] == 'o')) {
