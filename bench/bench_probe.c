@@ -8,10 +8,14 @@
  *   cpu_s=... cpu_s_per_1000=... late_pct=... failures=... unknown=... max_late_ms=...
  *   rss_kib=... rss_bytes_per_target=...
  *
- * Loopback only; bounded by --seconds.
+ * --ports P spreads the targets over P consecutive ports from TARGET's (a fleet such as
+ * bench_fleet serves one target per port); --keepalive reuses one HTTP/1.1 connection per
+ * target address (pp_probe_target.keepalive). Loopback only; bounded by --seconds.
  */
+#include <arpa/inet.h>
 #include <argp.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,8 @@ struct bench_opts {
 	pp_nsec duration;
 	pp_nsec timeout;
 	unsigned long in_flight;
+	unsigned long ports;
+	bool keepalive;
 };
 
 static struct bench_opts opts = {
@@ -40,6 +46,7 @@ static struct bench_opts opts = {
 	.duration = 10 * PP_NSEC_PER_SEC,
 	.timeout = PP_NSEC_PER_SEC,
 	.in_flight = 4096,
+	.ports = 1,
 };
 
 static uint64_t results[_PP_RESULT_MAX];
@@ -80,6 +87,15 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		opts.in_flight = strtoul(arg, &end, 10);
 		if (errno || *end || opts.in_flight < 1 || opts.in_flight > 1000000)
 			argp_error(state, "--in-flight wants 1..1000000");
+		break;
+	case 'P':
+		errno = 0;
+		opts.ports = strtoul(arg, &end, 10);
+		if (errno || *end || opts.ports < 1 || opts.ports > 60000)
+			argp_error(state, "--ports wants 1..60000");
+		break;
+	case 'k':
+		opts.keepalive = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (opts.url)
@@ -127,6 +143,9 @@ int main(int argc, char **argv)
 		{"seconds", 's', "DURATION", 0, "Measured run time (default 10s)", 0},
 		{"timeout", 't', "DURATION", 0, "Attempt timeout (default 1s)", 0},
 		{"in-flight", 'f', "N", 0, "Attempts at once (default 4096, as podprobe run)", 0},
+		{"ports", 'P', "N", 0, "Spread the targets over N ports from TARGET's (default 1)",
+		 0},
+		{"keepalive", 'k', NULL, 0, "httpGet: one kept-alive connection per target", 0},
 		{0},
 	};
 	static const struct argp argp = {
@@ -181,6 +200,20 @@ int main(int argc, char **argv)
 					       .success_threshold = 1,
 					       .failure_threshold = 3};
 		j->target = target;
+		j->target.keepalive = opts.keepalive;
+		if (opts.ports > 1) {
+			int port = target.port + (int)(i % opts.ports);
+
+			if (port > 65535)
+				return 2;
+			j->target.port = port;
+			if (j->target.addr.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&j->target.addr)->sin6_port =
+					htons((uint16_t)port);
+			else
+				((struct sockaddr_in *)&j->target.addr)->sin_port =
+					htons((uint16_t)port);
+		}
 		j->ops = &ops;
 		if (pp_probe_runner_add(runner, j) < 0)
 			return 1;
@@ -217,7 +250,8 @@ int main(int argc, char **argv)
 
 		printf("bench=probe kind=%s targets=%lu period_ms=%llu seconds=%.1f attempts=%llu "
 		       "rate=%.0f cpu_s=%.3f cpu_s_per_1000=%.4f late_pct=%.2f failures=%llu "
-		       "unknown=%llu max_late_ms=%.1f rss_kib=%ld rss_bytes_per_target=%.0f\n",
+		       "unknown=%llu max_late_ms=%.1f rss_kib=%ld rss_bytes_per_target=%.0f "
+		       "ports=%lu keepalive=%d attempts_total=%llu\n",
 		       kind, opts.targets, (unsigned long long)(opts.period / PP_NSEC_PER_MSEC),
 		       secs, (unsigned long long)n, (double)n / secs, cpu1 - cpu0,
 		       n ? (cpu1 - cpu0) * 1000.0 / (double)n : 0.0,
@@ -225,7 +259,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)results[PP_RESULT_FAILURE],
 		       (unsigned long long)results[PP_RESULT_UNKNOWN],
 		       (double)st->max_lateness / 1e6, rss_after,
-		       (double)(rss_after - rss_before) * 1024.0 / (double)opts.targets);
+		       (double)(rss_after - rss_before) * 1024.0 / (double)opts.targets, opts.ports,
+		       opts.keepalive, (unsigned long long)st->attempts);
 	}
 	pp_probe_runner_free(runner);
 	pp_loop_free(loop);

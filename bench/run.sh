@@ -42,6 +42,10 @@ done
 # 10,000 targets at 1 s: late probes must stay under 1%.
 "$O/bench/bench_probe" -n 10000 -p 1s -s "${secs}s" "tcp://127.0.0.1:$port"
 
+# Syscalls per probe (strace -c): io_uring_enter and everything else, tcp and http at 1,000/s.
+echo "# syscalls per probe (strace -c -f, ${secs}s of 1,000 targets at 1 s)"
+O="$O" bench/syscalls.sh "$secs" 1000 || true
+
 # Detection latency, kill/close -> podprobe's event, with and without eBPF.
 echo "# detection: from kill(2) or close(2) to the event podprobe prints (p50/p99 over the trials)"
 trials=${BENCH_TRIALS:-200}

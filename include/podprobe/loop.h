@@ -54,6 +54,40 @@ int pp_loop_recv(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_l
 void pp_loop_close(struct pp_loop *loop, int fd);
 
 /*
+ * Direct descriptors (io_uring_register_files(3)): register a table of <n> slots once, so that
+ * pp_loop_connect_direct() can run a whole connection without a file descriptor. A table
+ * counts against RLIMIT_NOFILE as <n> descriptors would. Returns the table's size (the
+ * existing one when called again), or -errno (then there are no direct descriptors; the
+ * kernel also needs IORING_OP_SOCKET and socket setsockopt commands, Linux 6.7).
+ */
+int pp_loop_direct_files(struct pp_loop *loop, unsigned int n);
+
+/* Slots of the direct descriptor table, 0 = none. */
+unsigned int pp_loop_direct_count(const struct pp_loop *loop);
+
+/* A setsockopt() of an int or a struct linger; <val> must stay valid until completion. */
+struct pp_loop_sockopt {
+	int level;
+	int name;
+	const void *val;
+	unsigned int len;
+};
+
+/*
+ * A socket's whole life as one linked chain in one submission, on direct descriptor <file>:
+ * socket(<family>, SOCK_STREAM), the <n_opts> (at most 4) setsockopts, connect to <addr>, and
+ * the close, which runs however the connect ends. <fn>(<ctx>, res) runs once with the
+ * connect's result, or the socket's error when there was no socket. ret_ids[0] names the
+ * connect (cancel it to end early); ret_ids[1] the close, which is never cancelled: retire both
+ * (pp_loop_retire), and <file> is free again once the release has run. <addr> must stay valid
+ * until completion. Returns 0 or -errno (nothing queued).
+ */
+int pp_loop_connect_direct(struct pp_loop *loop, unsigned int file, int family,
+			   const struct pp_loop_sockopt *opts, unsigned int n_opts,
+			   const struct sockaddr *addr, unsigned int len, pp_loop_fn fn, void *ctx,
+			   uint64_t ret_ids[2]);
+
+/*
  * Ownership rule: the kernel may read or write an operation's buffers, and use its fd, until
  * that operation's final completion (its result, or -ECANCELED) has been seen. Cancelling only
  * asks the kernel to finish early; it does not end that use. So memory an operation can touch

@@ -70,10 +70,30 @@ struct pp_probe_runner_stats {
 	pp_nsec max_lateness;
 };
 
-/* A runner with at most <max_in_flight> attempts at once. Returns 0 or -errno. */
+/*
+ * The default most a periodic attempt may start after it is due so that it shares a wake-up
+ * with others (pp_probe_runner_set_slack).
+ */
+#define PP_PROBE_RUNNER_SLACK (10 * PP_NSEC_PER_MSEC)
+
+/*
+ * A runner with at most <max_in_flight> attempts at once, and PP_PROBE_RUNNER_SLACK. Returns 0
+ * or -errno.
+ */
 int pp_probe_runner_new(struct pp_loop *loop, unsigned int max_in_flight,
 			struct pp_probe_runner **ret);
 void pp_probe_runner_free(struct pp_probe_runner *r);
+
+/*
+ * At most <slack> between when a periodic attempt is due and when it starts (0 = none: every
+ * worker wakes the loop on time). Each worker gets min(<slack>, period / 100) for periods of a
+ * second or more, at most 1 ms (as before) for sub-second ones, and none for attempts poked or
+ * bursting (kernel signals). Applies to attempts armed from now on.
+ */
+void pp_probe_runner_set_slack(struct pp_probe_runner *r, pp_nsec slack);
+
+/* The slack <job>'s next periodic attempt gets. */
+pp_nsec pp_probe_runner_slack(const struct pp_probe_runner *r, const struct pp_probe_job *job);
 
 /* Register <job> (its kind in job->w.kind via pp_probe_worker_init). Returns 0 or -ENOMEM. */
 int pp_probe_runner_add(struct pp_probe_runner *r, struct pp_probe_job *job);

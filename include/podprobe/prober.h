@@ -37,6 +37,13 @@ struct pp_probe_target {
 	const struct pp_kv *headers;
 	size_t n_headers;
 	const char *user_agent; /* NULL = kube-probe/1.34 */
+	/*
+	 * Reuse one HTTP/1.1 connection per target address across attempts (plain http only;
+	 * probe.podprobe.io/http-keepalive). Kubelet opens one per probe (kubernetes #15733): so a
+	 * reused connection that fails before a response is retried once on a fresh one, within
+	 * the same timeout, before anything is counted.
+	 */
+	bool keepalive;
 	/* grpc */
 	const char *service; /* NULL = "" */
 	/* exec */

@@ -20,4 +20,18 @@ struct pp_sched {
 	size_t cap;
 };
 
+/* Distinct slack values a pp_slack_sched keeps apart (more are rounded down to one of them). */
+#define PP_SLACK_CLASSES 8
+
+/*
+ * Deadlines with slack: an entry is due at its deadline and may wait until deadline + slack,
+ * so one wake-up can start every entry that is due by then. One heap per slack value: inside
+ * one, the earliest deadline is also the earliest latest start. Zeroed = empty.
+ */
+struct pp_slack_sched {
+	struct pp_sched cls[PP_SLACK_CLASSES];
+	pp_nsec slack[PP_SLACK_CLASSES];
+	unsigned int n_cls; /* classes in use, in order of creation */
+};
+
 #endif

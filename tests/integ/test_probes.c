@@ -6,9 +6,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -434,6 +436,19 @@ static void test_hanging_probes_do_not_delay_others(void **state)
 	pp_loop_free(loop);
 }
 
+/* One-shot probes (podprobe probe) close their sockets before their loop goes: no fd left. */
+static void test_probe_once_leaves_no_fd_behind(void **state)
+{
+	int before = t_count_fds(getpid());
+
+	for (int i = 0; i < 10; i++) {
+		assert_result(probe_path(http_port, "tcp", "", SEC), PP_RESULT_SUCCESS, NULL);
+		assert_result(probe_path(http_port, "http", "/healthz", SEC), PP_RESULT_SUCCESS,
+			      NULL);
+	}
+	assert_int_equal(t_count_fds(getpid()), before);
+}
+
 struct tally {
 	unsigned int n[_PP_RESULT_MAX];
 	char unknown_msg[256];
@@ -551,6 +566,381 @@ static void test_overload_spreads_load_without_false_failures(void **state)
 	free(jobs);
 }
 
+/* ---- httpGet keep-alive --------------------------------------------------------------------- */
+
+/*
+ * A keep-alive HTTP/1.1 server on a thread: answers "200 ok" with a Content-Length to every
+ * request and keeps the connection; with <one_per_conn> it answers only a connection's first
+ * request and closes on the next one without an answer (a server that dropped an idle
+ * connection just as it was reused).
+ */
+struct ka_server {
+	int lfd, stop[2], port;
+	bool one_per_conn;
+	pthread_t th;
+	unsigned int accepts, requests; /* read by the test after stop */
+};
+
+static void *ka_serve(void *arg)
+{
+	struct ka_server *k = arg;
+	struct pollfd p[66];
+	unsigned int served[66] = { 0 };
+	int n = 2;
+
+	p[0] = (struct pollfd){ .fd = k->stop[0], .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = k->lfd, .events = POLLIN };
+	for (;;) {
+		if (poll(p, (nfds_t)n, 10000) <= 0 || p[0].revents)
+			break;
+		if (p[1].fd >= 0 && p[1].revents) {
+			int c = accept4(k->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (c < 0) {
+				p[1].fd = -1; /* shut down: refuses from now on */
+			} else if (n < 66) {
+				__atomic_add_fetch(&k->accepts, 1, __ATOMIC_SEQ_CST);
+				served[n] = 0;
+				p[n++] = (struct pollfd){ .fd = c, .events = POLLIN };
+			} else {
+				close(c);
+			}
+		}
+		for (int i = 2; i < n; i++) {
+			char buf[4096];
+			ssize_t r;
+
+			if (!p[i].revents)
+				continue;
+			r = read(p[i].fd, buf, sizeof(buf));
+			/* One request per read: the probes send one and wait for the answer. */
+			if (r > 0)
+				__atomic_add_fetch(&k->requests, 1, __ATOMIC_SEQ_CST);
+			if (r <= 0 || (k->one_per_conn && served[i])) {
+				close(p[i].fd);
+				p[i] = p[n - 1];
+				served[i] = served[n - 1];
+				n--;
+				i--;
+				continue;
+			}
+			served[i]++;
+			if (write(p[i].fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 40) != 40)
+				p[i].events = 0;
+		}
+	}
+	for (int i = 2; i < n; i++)
+		close(p[i].fd);
+	return NULL;
+}
+
+static void ka_start(struct ka_server *k, bool one_per_conn)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	memset(k, 0, sizeof(*k));
+	k->one_per_conn = one_per_conn;
+	k->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(k->lfd >= 0);
+	assert_int_equal(bind(k->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(k->lfd, 64), 0);
+	assert_int_equal(getsockname(k->lfd, (struct sockaddr *)&sa, &len), 0);
+	k->port = ntohs(sa.sin_port);
+	assert_int_equal(pipe2(k->stop, O_CLOEXEC), 0);
+	assert_int_equal(pthread_create(&k->th, NULL, ka_serve, k), 0);
+}
+
+static void ka_stop(struct ka_server *k)
+{
+	assert_int_equal(write(k->stop[1], "x", 1), 1);
+	pthread_join(k->th, NULL);
+	close(k->lfd);
+	close(k->stop[0]);
+	close(k->stop[1]);
+}
+
+struct ka_wait {
+	struct pp_probe_report rep;
+	bool done;
+};
+
+static void ka_done(void *ctx, const struct pp_probe_report *r)
+{
+	struct ka_wait *w = ctx;
+
+	w->rep = *r;
+	w->done = true;
+}
+
+/* One attempt on <pr>; returns the report (static). */
+static const struct pp_probe_report *ka_probe(struct pp_loop *loop, struct pp_prober *pr,
+					      const struct pp_probe_target *t)
+{
+	static struct ka_wait w;
+	uint64_t id;
+	pp_nsec end = pp_clock_now() + 5 * SEC;
+
+	w.done = false;
+	assert_int_equal(pp_prober_start(pr, t, 2 * SEC, ka_done, &w, &id), 0);
+	while (!w.done && pp_clock_now() < end) {
+		pp_nsec next = pp_prober_next_deadline(pr);
+
+		assert_true(pp_loop_run_once(loop, next < end ? next : end) >= 0);
+		pp_prober_run_expired(pr, pp_clock_now());
+	}
+	assert_true(w.done);
+	return &w.rep;
+}
+
+static void ka_target(struct pp_probe_target *t, char *buf, size_t size, int port, bool ka)
+{
+	char url[128], err[128];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+	assert_int_equal(pp_probe_parse_url(url, t, buf, size, err, sizeof(err)), 0);
+	t->keepalive = ka;
+}
+
+/* Five keep-alive probes go over one connection; without keep-alive each opens its own. */
+static void test_http_keepalive_reuses_one_connection(void **state)
+{
+	struct ka_server k;
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t;
+	char buf[512];
+
+	ka_start(&k, false);
+	assert_int_equal(pp_loop_new(64, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	ka_target(&t, buf, sizeof(buf), k.port, true);
+	for (int i = 0; i < 5; i++) {
+		const struct pp_probe_report *r = ka_probe(loop, pr, &t);
+
+		assert_result(r, PP_RESULT_SUCCESS, NULL);
+		assert_string_equal(r->message, "ok");
+		assert_int_equal(r->http_status, 200);
+	}
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(__atomic_load_n(&k.requests, __ATOMIC_SEQ_CST), 5);
+	/* kubelet's default: a connection per probe. */
+	t.keepalive = false;
+	for (int i = 0; i < 3; i++)
+		assert_result(ka_probe(loop, pr, &t), PP_RESULT_SUCCESS, "ok");
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 4);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+	ka_stop(&k);
+}
+
+/*
+ * A reused connection that the server drops instead of answering is retried once on a fresh
+ * one, and nothing fails; when that fresh connection fails too (the listener is gone), the
+ * failure counts, with the message a new connection gives.
+ */
+static void test_http_keepalive_stale_connection_is_retried_once(void **state)
+{
+	struct ka_server k;
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t;
+	char buf[512], want[128];
+	const struct pp_probe_report *r;
+
+	ka_start(&k, true);
+	assert_int_equal(pp_loop_new(64, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	ka_target(&t, buf, sizeof(buf), k.port, true);
+	for (int i = 0; i < 4; i++)
+		assert_result(ka_probe(loop, pr, &t), PP_RESULT_SUCCESS, "ok");
+	/* The first on a new connection; each later one: the reused try, then a fresh one. */
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 4);
+	assert_int_equal(__atomic_load_n(&k.requests, __ATOMIC_SEQ_CST), 7);
+	assert_int_equal(pp_prober_stats(pr)->results[PP_RESULT_FAILURE], 0);
+	/* No listener any more: the reused connection is dropped, the fresh one is refused. */
+	assert_int_equal(shutdown(k.lfd, SHUT_RD), 0);
+	r = ka_probe(loop, pr, &t);
+	snprintf(want, sizeof(want), "dial tcp 127.0.0.1:%d: connect: connection refused", k.port);
+	assert_result(r, PP_RESULT_FAILURE, want);
+	assert_int_equal(__atomic_load_n(&k.requests, __ATOMIC_SEQ_CST), 8);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+	ka_stop(&k);
+}
+
+/* ---- batching: slack ------------------------------------------------------------------------ */
+
+struct slack_rec {
+	pp_nsec max_wait;   /* longest start - due */
+	unsigned int early; /* started before due */
+	unsigned int starts;
+};
+
+/* Runs just before each attempt starts: the worker's next_at is still when it was due. */
+static bool slack_allowed(struct pp_probe_job *job)
+{
+	struct slack_rec *rec = job->ctx;
+	pp_nsec now = pp_clock_now();
+
+	rec->starts++;
+	if (now < job->w.next_at)
+		rec->early++;
+	else if (now - job->w.next_at > rec->max_wait)
+		rec->max_wait = now - job->w.next_at;
+	return true;
+}
+
+static const struct pp_probe_job_ops slack_ops = { .allowed = slack_allowed };
+
+/* Drive <r> until <end>; returns how many passes started at least one attempt. */
+static unsigned int run_runner(struct pp_loop *loop, struct pp_probe_runner *r, pp_nsec end)
+{
+	unsigned int batches = 0;
+
+	while (pp_clock_now() < end) {
+		pp_nsec next = pp_probe_runner_next(r);
+		uint64_t before = pp_probe_runner_stats(r)->attempts;
+
+		assert_true(pp_loop_run_once(loop, next < end ? next : end) >= 0);
+		pp_probe_runner_run(r, pp_clock_now());
+		batches += pp_probe_runner_stats(r)->attempts != before;
+	}
+	return batches;
+}
+
+/*
+ * 500 tcpSocket workers at 1 s: each attempt starts no earlier than due and within its slack
+ * (10 ms, + scheduling noise), and attempts share wake-ups instead of one each.
+ */
+static void test_runner_starts_periodic_probes_within_period_plus_slack(void **state)
+{
+	enum { N = 500 };
+	struct pp_probe_job *jobs = calloc(N, sizeof(*jobs));
+	struct slack_rec rec = { 0 };
+	struct pp_probe_runner *r;
+	struct pp_loop *loop;
+	struct pp_probe_target t;
+	char buf[256], err[128], url[128];
+	unsigned int batches;
+	pp_nsec start;
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", http_port);
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	assert_int_equal(pp_loop_new(1024, &loop), 0);
+	assert_int_equal(pp_probe_runner_new(loop, 4096, &r), 0);
+	start = pp_clock_now();
+	for (int i = 0; i < N; i++) {
+		pp_probe_worker_init(&jobs[i].w, PP_PROBE_LIVENESS);
+		jobs[i].cfg = (struct pp_probe_cfg){ .period = SEC, .timeout = SEC,
+						     .success_threshold = 1, .failure_threshold = 3 };
+		jobs[i].target = t;
+		jobs[i].ops = &slack_ops;
+		jobs[i].ctx = &rec;
+		assert_int_equal(pp_probe_runner_add(r, &jobs[i]), 0);
+		assert_int_equal(pp_probe_runner_slack(r, &jobs[i]), PP_PROBE_RUNNER_SLACK);
+		pp_probe_runner_arm(r, &jobs[i], 1, start, SEC * i / N);
+	}
+	batches = run_runner(loop, r, start + 2 * SEC + 500 * MS);
+	print_message("slack: %u attempts in %u wake-ups, longest wait %.1f ms\n", rec.starts,
+		      batches, (double)rec.max_wait / 1e6);
+	assert_true(rec.starts >= 2 * N);
+	assert_int_equal(rec.early, 0);
+	/* Within period + slack: due + 10 ms, plus up to 15 ms of a busy machine's wake-up delay. */
+	assert_true(rec.max_wait <= PP_PROBE_RUNNER_SLACK + 15 * MS);
+	/* 500 probes/s with 10 ms of slack: about 100 wake-ups a second, not 500. */
+	assert_true(batches * 2 < rec.starts);
+	assert_int_equal(pp_probe_runner_stats(r)->late, 0);
+	pp_probe_runner_free(r);
+	pp_loop_free(loop);
+	free(jobs);
+}
+
+/*
+ * A kernel-triggered poke starts its attempt at once, even with a large slack (100 ms here) and
+ * other workers due around it; sub-second periods get at most 1 ms.
+ */
+static void test_runner_kernel_hint_poke_is_not_delayed(void **state)
+{
+	enum { N = 20 };
+	struct pp_probe_job jobs[2] = { 0 };
+	struct slack_rec rec = { 0 };
+	struct pp_probe_runner *r;
+	struct pp_loop *loop;
+	struct pp_probe_target t;
+	char buf[256], err[128], url[128];
+	pp_nsec start, waits[N] = { 0 };
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", http_port);
+	assert_int_equal(pp_probe_parse_url(url, &t, buf, sizeof(buf), err, sizeof(err)), 0);
+	assert_int_equal(pp_loop_new(64, &loop), 0);
+	assert_int_equal(pp_probe_runner_new(loop, 64, &r), 0);
+	pp_probe_runner_set_slack(r, 100 * MS);
+	for (int i = 0; i < 2; i++) {
+		pp_probe_worker_init(&jobs[i].w, PP_PROBE_LIVENESS);
+		jobs[i].cfg = (struct pp_probe_cfg){ .period = 3600 * SEC, .timeout = SEC,
+						     .success_threshold = 1, .failure_threshold = 3 };
+		jobs[i].target = t;
+		jobs[i].ops = &slack_ops;
+		jobs[i].ctx = &rec;
+		assert_int_equal(pp_probe_runner_add(r, &jobs[i]), 0);
+	}
+	/* A period of an hour: 100 ms of slack (the most set). Sub-second: the 1 ms step. */
+	assert_int_equal(pp_probe_runner_slack(r, &jobs[0]), 100 * MS);
+	jobs[1].cfg.period = 500 * MS;
+	assert_int_equal(pp_probe_runner_slack(r, &jobs[1]), MS);
+	jobs[1].cfg.period = 3600 * SEC;
+	start = pp_clock_now();
+	/* The first attempts, then an hour of nothing. */
+	pp_probe_runner_arm(r, &jobs[0], 1, start, 0);
+	pp_probe_runner_arm(r, &jobs[1], 1, start, 0);
+	run_runner(loop, r, start + 200 * MS);
+	assert_int_equal(rec.starts, 2);
+	for (int i = 0; i < N; i++) {
+		pp_nsec poked;
+		unsigned int before = rec.starts;
+
+		/* Job 1 falls due now with its 100 ms of slack; job 0 is poked by a kernel signal. */
+		pp_probe_runner_arm(r, &jobs[1], 1, pp_clock_now(), 0);
+		jobs[0].kernel_hint = true;
+		poked = pp_clock_now();
+		pp_probe_runner_poke(r, &jobs[0], poked);
+		assert_int_equal(pp_probe_runner_slack(r, &jobs[0]), 0);
+		for (int k = 0; k < 1000 && rec.starts < before + 2; k++) {
+			pp_nsec next = pp_probe_runner_next(r), cap = pp_clock_now() + 100 * MS;
+
+			assert_true(pp_loop_run_once(loop, next < cap ? next : cap) >= 0);
+			pp_probe_runner_run(r, pp_clock_now());
+			if (rec.starts > before && !waits[i])
+				waits[i] = pp_clock_now() - poked;
+		}
+		assert_int_equal(rec.starts, before + 2);
+		jobs[0].kernel_hint = false;
+		/* Let both attempts end before the next round. */
+		for (int k = 0; k < 1000 && (jobs[0].attempt || jobs[1].attempt); k++) {
+			pp_nsec next = pp_probe_runner_next(r), cap = pp_clock_now() + 100 * MS;
+
+			assert_true(pp_loop_run_once(loop, next < cap ? next : cap) >= 0);
+			pp_probe_runner_run(r, pp_clock_now());
+		}
+	}
+	/* Sorted: the median poke is answered in well under the 100 ms slack. */
+	for (int i = 1; i < N; i++)
+		for (int j = i; j > 0 && waits[j - 1] > waits[j]; j--) {
+			pp_nsec x = waits[j];
+
+			waits[j] = waits[j - 1];
+			waits[j - 1] = x;
+		}
+	print_message("kernel poke: start after %.2f ms (median), %.2f ms (max)\n",
+		      (double)waits[N / 2] / 1e6, (double)waits[N - 1] / 1e6);
+	assert_true(waits[N / 2] < 5 * MS);
+	assert_true(waits[N - 1] < 50 * MS);
+	assert_int_equal(rec.early, 0);
+	pp_probe_runner_free(r);
+	pp_loop_free(loop);
+}
+
 /* ---- probes inside pods ---------------------------------------------------------------------- */
 
 static void test_liveness_failure_restarts_container_with_events(void **state)
@@ -658,8 +1048,13 @@ int main(void)
 		T_TEST(test_grpc_health_statuses),
 		T_TEST(test_two_thousand_concurrent_probes_all_get_a_verdict),
 		T_TEST(test_hanging_probes_do_not_delay_others),
+		T_TEST(test_probe_once_leaves_no_fd_behind),
 		T_TEST(test_out_of_fds_gives_unknown_not_failure),
 		T_TEST(test_overload_spreads_load_without_false_failures),
+		T_TEST(test_runner_starts_periodic_probes_within_period_plus_slack),
+		T_TEST(test_runner_kernel_hint_poke_is_not_delayed),
+		T_TEST(test_http_keepalive_reuses_one_connection),
+		T_TEST(test_http_keepalive_stale_connection_is_retried_once),
 		T_TEST(test_liveness_failure_restarts_container_with_events),
 		T_TEST(test_unknown_named_port_errors_without_killing),
 	};

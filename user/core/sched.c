@@ -73,3 +73,87 @@ void pp_sched_free(struct pp_sched *s)
 	s->heap = NULL;
 	s->n = s->cap = 0;
 }
+
+/*
+ * Slack classes. Linux's timer slack (hrtimer_set_expires_range_ns(), prctl PR_SET_TIMERSLACK)
+ * gives each timer a [soft, hard] range and fires every timer whose soft expiry has passed when
+ * any of them fires; this is the same rule with one heap per slack value.
+ */
+static int class_for(struct pp_slack_sched *s, pp_nsec slack)
+{
+	int best = -1, zero = -1;
+
+	for (unsigned int i = 0; i < s->n_cls; i++) {
+		if (s->slack[i] == slack)
+			return (int)i;
+		if (s->slack[i] == 0)
+			zero = (int)i;
+		if (s->slack[i] < slack && (best < 0 || s->slack[i] > s->slack[best]))
+			best = (int)i;
+	}
+	/* The last class is kept for slack 0, so that a class with less slack always exists. */
+	if (s->n_cls + 1 < PP_SLACK_CLASSES ||
+	    (s->n_cls < PP_SLACK_CLASSES && (slack == 0 || zero >= 0))) {
+		s->slack[s->n_cls] = slack;
+		return (int)s->n_cls++;
+	}
+	if (best >= 0)
+		return best;
+	s->slack[s->n_cls] = 0;
+	return (int)s->n_cls++;
+}
+
+int pp_slack_sched_push(struct pp_slack_sched *s, pp_nsec deadline, pp_nsec slack, uint32_t key,
+			uint32_t gen)
+{
+	return pp_sched_push(&s->cls[class_for(s, slack)], deadline, key, gen);
+}
+
+pp_nsec pp_slack_sched_next(const struct pp_slack_sched *s)
+{
+	pp_nsec next = PP_NSEC_INFINITY;
+
+	for (unsigned int i = 0; i < s->n_cls; i++) {
+		pp_nsec d = pp_sched_next(&s->cls[i]), latest;
+
+		if (d == PP_NSEC_INFINITY)
+			continue;
+		latest = d > PP_NSEC_INFINITY - 1 - s->slack[i] ? PP_NSEC_INFINITY - 1
+								: d + s->slack[i];
+		if (latest < next)
+			next = latest;
+	}
+	return next;
+}
+
+bool pp_slack_sched_pop_expired(struct pp_slack_sched *s, pp_nsec now, struct pp_sched_entry *ret)
+{
+	int best = -1;
+	pp_nsec best_d = PP_NSEC_INFINITY;
+
+	for (unsigned int i = 0; i < s->n_cls; i++) {
+		pp_nsec d = pp_sched_next(&s->cls[i]);
+
+		if (d <= now && (best < 0 || d < best_d)) {
+			best = (int)i;
+			best_d = d;
+		}
+	}
+	return best >= 0 && pp_sched_pop_expired(&s->cls[best], now, ret);
+}
+
+size_t pp_slack_sched_len(const struct pp_slack_sched *s)
+{
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < s->n_cls; i++)
+		n += s->cls[i].n;
+	return n;
+}
+
+void pp_slack_sched_free(struct pp_slack_sched *s)
+{
+	for (unsigned int i = 0; i < PP_SLACK_CLASSES; i++)
+		pp_sched_free(&s->cls[i]);
+	s->n_cls = 0;
+}

@@ -13,17 +13,26 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include <liburing.h>
 
 #include "podprobe/clock.h"
 
-#define UD_CANCEL     UINT64_MAX /* completions of cancel requests themselves */
-#define DRAIN_TIMEOUT PP_NSEC_PER_SEC
+#define UD_CANCEL UINT64_MAX /* completions of cancel requests themselves */
+
+/* include/uapi/linux/io_uring.h, Linux 6.7 (io_uring_cmd_sock()): not in liburing 2.3. */
+#ifndef SOCKET_URING_OP_SETSOCKOPT
+#define SOCKET_URING_OP_SETSOCKOPT 3
+#endif
+#define MAX_CHAIN_OPTS 4
+#define DRAIN_TIMEOUT  PP_NSEC_PER_SEC
 
 /* Operations retired together; <release>(<obj>) runs when the last one completes. */
 struct retire {
@@ -38,7 +47,10 @@ struct slot {
 	struct retire *retire; /* set when retired with a release */
 	uint32_t gen;	       /* bumped at each reuse */
 	bool busy;
-	bool cancelled; /* a cancel request went out */
+	bool cancelled;	 /* a cancel request went out */
+	bool nocancel;	 /* ends by itself (a chain's close): never cancelled */
+	int err;	 /* a chain's connect: the socket's error, reported instead of -ECANCELED */
+	uint64_t err_to; /* a chain's socket: the connect that reports its error */
 	uint32_t next_free;
 };
 
@@ -48,6 +60,8 @@ struct pp_loop {
 	uint32_t n_slots;
 	uint32_t free_head; /* UINT32_MAX = none */
 	unsigned int pending;
+	unsigned int n_files; /* direct descriptor table, 0 = none */
+	int files_err;	      /* why there is none (once tried) */
 };
 
 static uint64_t ud_pack(uint32_t idx, uint32_t gen)
@@ -130,6 +144,8 @@ void pp_loop_free(struct pp_loop *loop)
 			break;
 		reap_cqes(loop);
 	}
+	/* Closes queued since (pp_loop_close, a release's) still have to reach the kernel. */
+	io_uring_submit(&loop->ring);
 	/*
 	 * What is still pending keeps its retire record and object: the ring's teardown may
 	 * complete it later, into that memory.
@@ -161,6 +177,9 @@ static int slot_get(struct pp_loop *loop, pp_loop_fn fn, void *ctx, uint64_t *re
 	loop->slots[idx].ctx = ctx;
 	loop->slots[idx].retire = NULL;
 	loop->slots[idx].cancelled = false;
+	loop->slots[idx].nocancel = false;
+	loop->slots[idx].err = 0;
+	loop->slots[idx].err_to = 0;
 	loop->slots[idx].busy = true;
 	loop->slots[idx].gen++;
 	*ret_ud = ud_pack(idx, loop->slots[idx].gen);
@@ -270,6 +289,8 @@ void pp_loop_close(struct pp_loop *loop, int fd)
 		return;
 	}
 	io_uring_prep_close(sqe, fd);
+	/* No completion unless it fails: a close must not end the next wait early. */
+	io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
 	io_uring_sqe_set_data64(sqe, UD_CANCEL);
 }
 
@@ -291,7 +312,7 @@ static void cancel_slot(struct pp_loop *loop, uint32_t idx)
 	uint64_t id = ud_pack(idx, s->gen);
 	struct io_uring_sqe *sqe;
 
-	if (s->cancelled)
+	if (s->cancelled || s->nocancel)
 		return;
 	s->cancelled = true;
 	sqe = sqe_get(loop);
@@ -365,6 +386,14 @@ static void dispatch(struct pp_loop *loop, uint64_t ud, int res)
 	fn = s->fn;
 	ctx = s->ctx;
 	r = s->retire;
+	if (s->err && res == -ECANCELED)
+		res = s->err;
+	if (s->err_to && res < 0) {
+		struct slot *c = live_slot(loop, s->err_to);
+
+		if (c)
+			c->err = res;
+	}
 	slot_put(loop, idx);
 	loop->pending--;
 	if (r && --r->left == 0) {
@@ -373,6 +402,138 @@ static void dispatch(struct pp_loop *loop, uint64_t ud, int res)
 	}
 	if (fn)
 		fn(ctx, res);
+}
+
+/* Linux 6.7 or later: socket commands (setsockopt) on io_uring. */
+static bool kernel_has_socket_cmds(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 7);
+}
+
+int pp_loop_direct_files(struct pp_loop *loop, unsigned int n)
+{
+	struct io_uring_probe *probe;
+	bool ok;
+	int err;
+
+	if (loop->n_files)
+		return (int)loop->n_files;
+	if (loop->files_err)
+		return loop->files_err;
+	probe = io_uring_get_probe_ring(&loop->ring);
+	ok = probe && io_uring_opcode_supported(probe, IORING_OP_SOCKET) &&
+	     io_uring_opcode_supported(probe, IORING_OP_URING_CMD) && kernel_has_socket_cmds();
+	if (probe)
+		io_uring_free_probe(probe);
+	if (!ok) {
+		loop->files_err = -EOPNOTSUPP;
+		return loop->files_err;
+	}
+	err = n ? io_uring_register_files_sparse(&loop->ring, n) : -EINVAL;
+	if (err < 0) {
+		loop->files_err = err;
+		return err;
+	}
+	loop->n_files = n;
+	return (int)n;
+}
+
+unsigned int pp_loop_direct_count(const struct pp_loop *loop)
+{
+	return loop->n_files;
+}
+
+/* A setsockopt as a socket command (io_uring_prep_cmd_sock() of later liburings). */
+static void prep_setsockopt(struct io_uring_sqe *sqe, unsigned int file,
+			    const struct pp_loop_sockopt *o)
+{
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = (int)file;
+	sqe->cmd_op = SOCKET_URING_OP_SETSOCKOPT;
+	/* The uapi's level and optname share addr's place, optlen file_index's, optval addr3's. */
+	sqe->addr = (uint64_t)(uint32_t)o->name << 32 | (uint32_t)o->level;
+	sqe->file_index = o->len;
+	sqe->addr3 = (uint64_t)(uintptr_t)o->val;
+}
+
+int pp_loop_connect_direct(struct pp_loop *loop, unsigned int file, int family,
+			   const struct pp_loop_sockopt *opts, unsigned int n_opts,
+			   const struct sockaddr *addr, unsigned int len, pp_loop_fn fn, void *ctx,
+			   uint64_t ret_ids[2])
+{
+	unsigned int need = 3 + n_opts, k = 0;
+	uint64_t conn_ud, sock_ud, close_ud;
+	struct io_uring_sqe *sqes[3 + MAX_CHAIN_OPTS], *sqe;
+	int err;
+
+	if (file >= loop->n_files || n_opts > MAX_CHAIN_OPTS)
+		return -EINVAL;
+	/* The chain goes in one submission: a flush in its middle would cut the links. */
+	if (io_uring_sq_space_left(&loop->ring) < need)
+		io_uring_submit(&loop->ring);
+	if (io_uring_sq_space_left(&loop->ring) < need)
+		return -EBUSY;
+	for (unsigned int i = 0; i < need; i++) {
+		sqes[i] = io_uring_get_sqe(&loop->ring);
+		if (!sqes[i])
+			return -EBUSY; /* unreachable: there was room */
+	}
+	err = slot_get(loop, fn, ctx, &conn_ud);
+	if (err < 0)
+		goto nop;
+	err = slot_get(loop, NULL, NULL, &sock_ud);
+	if (err < 0) {
+		slot_put(loop, (uint32_t)conn_ud);
+		goto nop;
+	}
+	err = slot_get(loop, NULL, NULL, &close_ud);
+	if (err < 0) {
+		slot_put(loop, (uint32_t)conn_ud);
+		slot_put(loop, (uint32_t)sock_ud);
+		goto nop;
+	}
+	loop->slots[(uint32_t)sock_ud].err_to = conn_ud;
+	loop->slots[(uint32_t)close_ud].nocancel = true;
+	loop->pending += 3;
+
+	/* No socket: the rest of the chain is cancelled and the connect reports its error. */
+	sqe = sqes[k++];
+	/* Direct descriptors are never inherited: SOCK_CLOEXEC is refused with them. */
+	io_uring_prep_socket_direct(sqe, family, SOCK_STREAM, 0, file, 0);
+	io_uring_sqe_set_flags(sqe, IOSQE_IO_LINK);
+	io_uring_sqe_set_data64(sqe, sock_ud);
+	/* Hard links: a failed option does not stop the probe (setsockopt(2) as before). */
+	for (unsigned int i = 0; i < n_opts; i++) {
+		sqe = sqes[k++];
+		prep_setsockopt(sqe, file, &opts[i]);
+		io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK |
+						    IOSQE_CQE_SKIP_SUCCESS);
+		io_uring_sqe_set_data64(sqe, UD_CANCEL);
+	}
+	sqe = sqes[k++];
+	io_uring_prep_connect(sqe, (int)file, addr, len);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
+	io_uring_sqe_set_data64(sqe, conn_ud);
+	sqe = sqes[k];
+	io_uring_prep_close_direct(sqe, file);
+	io_uring_sqe_set_data64(sqe, close_ud);
+	ret_ids[0] = conn_ud;
+	ret_ids[1] = close_ud;
+	return 0;
+nop:
+	/* The SQEs are taken: they go out as no-ops without completions. */
+	for (unsigned int i = 0; i < need; i++) {
+		io_uring_prep_nop(sqes[i]);
+		io_uring_sqe_set_flags(sqes[i], IOSQE_CQE_SKIP_SUCCESS);
+		io_uring_sqe_set_data64(sqes[i], UD_CANCEL);
+	}
+	return err;
 }
 
 void pp_loop_submit(struct pp_loop *loop)

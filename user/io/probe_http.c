@@ -4,6 +4,13 @@
  * response incrementally (core/http_parse.c), follow same-host redirects up to 10. HTTPS uses
  * OpenSSL on memory BIOs, so the socket stays on the loop: TLS bytes move through the same
  * send/recv operations as plain HTTP. One operation is in flight per attempt at any time.
+ *
+ * Keep-alive (pp_probe_target.keepalive, plain http): the request goes without "Connection:
+ * close", and after a complete, fully framed response the connection is parked in the engine
+ * for the next attempt on the same address. A parked connection the server has closed is
+ * seen before use (a peek) and replaced; one that fails before a status line arrives is
+ * retried once on a fresh connection, so a stale pooled connection never counts as a failure
+ * (kubelet turned keep-alive off over exactly that: kubernetes #15733).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -12,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -22,12 +30,17 @@
 
 #define IO_BUF	   4096
 #define DEFAULT_UA "kube-probe/1.34"
+/* Released attempt states kept for the next attempts (no 24 KB malloc per probe). */
+#define POOL_MAX 256
 
 struct http_state {
 	struct pp_http_resp resp;
 	struct pp_http_target cur;    /* where this request goes */
 	struct sockaddr_storage addr; /* cur's address */
 	int redirects;
+	bool reused;  /* the connection came from the keep-alive pool */
+	bool retried; /* a fresh connection replaced a failed reused one */
+	bool at_eof;  /* the server closed: nothing to keep */
 	bool tls;
 	bool hs_done;	  /* TLS handshake finished */
 	bool req_written; /* request handed to TLS */
@@ -46,6 +59,23 @@ struct http_state {
 };
 
 static SSL_CTX *tls_ctx;
+/* The engine runs on one thread: a plain stack of free states. */
+static struct http_state *pool[POOL_MAX];
+static unsigned int pool_len;
+
+static struct http_state *state_get(void)
+{
+	return pool_len ? pool[--pool_len] : malloc(sizeof(struct http_state));
+}
+
+/* Only once the kernel is done with the state's buffers (the attempt's release). */
+static void state_put(struct http_state *h)
+{
+	if (pool_len < POOL_MAX)
+		pool[pool_len++] = h;
+	else
+		free(h);
+}
 
 /* One client context for every HTTPS probe: no verification, as kubelet (H-HTTP.3). */
 static SSL_CTX *get_tls_ctx(void)
@@ -77,6 +107,45 @@ static void fail(struct attempt *a, const char *fmt, const char *detail)
 
 static void pump(struct attempt *a);
 static int connect_cur(struct attempt *a);
+
+/*
+ * A reused connection failed before any response: drop it and go again on a fresh one, once.
+ * Returns true when the attempt goes on (or has ended) that way.
+ */
+static bool retry_fresh(struct attempt *a)
+{
+	struct http_state *h = a->proto;
+	char why[128];
+	int err;
+
+	if (!h->reused || h->retried || h->resp.status || h->tls)
+		return false;
+	h->reused = false;
+	h->retried = true;
+	if (a->fd >= 0) {
+		close(a->fd); /* no operation in flight: we run from a completion */
+		a->fd = -1;
+	}
+	err = connect_cur(a);
+	if (err < 0)
+		fail(a, "Get \"%s\": %s", pp_errno_text(err, why, sizeof(why)));
+	return true;
+}
+
+/* After a complete response on the original address: may the connection serve the next? */
+static void maybe_park(struct attempt *a)
+{
+	struct http_state *h = a->proto;
+	const struct pp_http_resp *r = &h->resp;
+	bool framed = (r->content_length >= 0 && (uint64_t)r->content_length == r->body_len) ||
+		      (r->chunked && r->body_len < sizeof(h->body));
+
+	if (!a->t->keepalive || h->tls || h->redirects || h->at_eof || !r->complete || !framed ||
+	    a->fd < 0)
+		return;
+	pp_prober_conn_park(pp_attempt_prober(a), &a->t->addr, a->t->addrlen, a->fd);
+	a->fd = -1;
+}
 
 /* Only with no operation in flight: after a completion, or from the release (cleanup). */
 static void close_conn(struct attempt *a)
@@ -136,6 +205,8 @@ static void response_done(struct attempt *a)
 	struct http_state *h = a->proto;
 	int st = h->resp.status;
 
+	if (st < 300 || st >= 400)
+		maybe_park(a);
 	if (st >= 200 && st < 300)
 		pp_attempt_finish(a, PP_RESULT_SUCCESS, st, "%.*s", (int)h->resp.body_len, h->body);
 	else if (st >= 300 && st < 400)
@@ -166,6 +237,9 @@ static void on_eof(struct attempt *a, int err)
 	struct http_state *h = a->proto;
 	char why[128];
 
+	if (retry_fresh(a))
+		return;
+	h->at_eof = true;
 	if (err < 0 && err != -ECONNRESET) {
 		fail(a, "Get \"%s\": %s", pp_errno_text(err, why, sizeof(why)));
 		return;
@@ -206,6 +280,8 @@ static void on_send(void *ctx, int res)
 	a->op = 0;
 	h->send_busy = false;
 	if (res < 0) {
+		if (retry_fresh(a))
+			return;
 		fail(a, "Get \"%s\": write: %s", pp_errno_text(res, why, sizeof(why)));
 		return;
 	}
@@ -333,13 +409,14 @@ static void on_connect(void *ctx, int res)
 	pump(a);
 }
 
-/* Open a connection to h->cur and prepare its request. */
-static int connect_cur(struct attempt *a)
+/* Build h->cur's request and set up the exchange (TLS included). */
+static int prepare(struct attempt *a)
 {
+	static const char conn_close[] = "Connection: close\r\n\r\n";
 	struct http_state *h = a->proto;
 	const struct pp_probe_target *t = a->t;
 	char host_header[300];
-	int err, n;
+	int n;
 
 	h->tls = !strcmp(h->cur.scheme, "https");
 	h->hs_done = h->req_written = h->send_busy = false;
@@ -351,6 +428,15 @@ static int connect_cur(struct attempt *a)
 	if (n < 0)
 		return n;
 	h->req_len = (size_t)n;
+	/* Keep-alive: HTTP/1.1's default once the request's last header goes. */
+	if (t->keepalive && !strcmp(h->cur.scheme, "http") &&
+	    h->req_len >= sizeof(conn_close) - 1 &&
+	    !memcmp(h->req + h->req_len - (sizeof(conn_close) - 1), conn_close,
+		    sizeof(conn_close) - 1)) {
+		h->req_len -= sizeof(conn_close) - 1;
+		memcpy(h->req + h->req_len, "\r\n", 2);
+		h->req_len += 2;
+	}
 	if (h->tls) {
 		SSL_CTX *ctx = get_tls_ctx();
 
@@ -368,6 +454,17 @@ static int connect_cur(struct attempt *a)
 		    strspn(h->cur.host, "0123456789.") != strlen(h->cur.host))
 			SSL_set_tlsext_host_name(h->ssl, h->cur.host);
 	}
+	return 0;
+}
+
+/* Open a connection to h->cur and prepare its request. */
+static int connect_cur(struct attempt *a)
+{
+	struct http_state *h = a->proto;
+	int err = prepare(a);
+
+	if (err < 0)
+		return err;
 	err = pp_attempt_socket(a);
 	if (err < 0)
 		return err;
@@ -375,10 +472,47 @@ static int connect_cur(struct attempt *a)
 			       a->t->addrlen, on_connect, a, &a->op);
 }
 
+/* A parked connection the server has not closed, or -1. */
+static int take_alive(struct attempt *a)
+{
+	int fd = pp_prober_conn_take(pp_attempt_prober(a), &a->t->addr, a->t->addrlen);
+	char c;
+
+	if (fd < 0)
+		return -1;
+	/* Nothing to read and no FIN: still open (anything else cannot serve a request). */
+	if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK))
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* Keep-alive: the request on a parked connection, else on a new one. */
+static int start_reused(struct attempt *a)
+{
+	struct http_state *h = a->proto;
+	int fd = take_alive(a), err;
+
+	if (fd < 0)
+		return connect_cur(a);
+	a->fd = fd;
+	h->reused = true;
+	err = prepare(a);
+	if (err < 0)
+		return err;
+	h->send_busy = true;
+	err = pp_loop_send(pp_attempt_loop(a), a->fd, h->req, (unsigned int)h->req_len, on_send, a,
+			   &a->op);
+	if (err < 0)
+		h->send_busy = false;
+	return err;
+}
+
 static int http_start(struct attempt *a)
 {
 	const struct pp_probe_target *t = a->t;
-	struct http_state *h = malloc(sizeof(*h));
+	struct http_state *h = state_get();
 
 	if (!h)
 		return -ENOMEM;
@@ -390,6 +524,8 @@ static int http_start(struct attempt *a)
 	h->cur.port = t->port;
 	snprintf(h->cur.path, sizeof(h->cur.path), "%s", t->path && *t->path ? t->path : "/");
 	memcpy(&h->addr, &t->addr, sizeof(h->addr));
+	if (t->keepalive && !t->https)
+		return start_reused(a);
 	return connect_cur(a);
 }
 
@@ -412,8 +548,12 @@ static void http_cleanup(struct attempt *a)
 
 	if (!h)
 		return;
-	close_conn(a);
-	free(h);
+	/* The engine closes a->fd through the ring after this (prober.c, attempt_release). */
+	if (h->ssl) {
+		SSL_free(h->ssl);
+		h->ssl = NULL;
+	}
+	state_put(h);
 	a->proto = NULL;
 }
 

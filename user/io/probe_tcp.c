@@ -2,6 +2,11 @@
 /*
  * tcpSocket (H-TCP.1): success once the handshake completes. The socket then closes with a
  * zero linger, so the kernel answers the server with RST: no data, no TIME_WAIT.
+ *
+ * Where the kernel allows (Linux 6.7: socket commands), the whole probe is one linked chain of
+ * ring operations on a direct descriptor (socket, setsockopts, connect, close: one submission,
+ * no file descriptor, no syscall of its own); otherwise socket(2) and setsockopt(2) then a
+ * ring connect and close.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,14 +26,48 @@ static void on_connect(void *ctx, int res)
 		pp_attempt_finish(a, PP_RESULT_SUCCESS, 0, "%s", "");
 		return;
 	}
+	/* Only the socket of a direct chain fails so: the message a failed socket(2) gives. */
+	if (res == -EMFILE || res == -ENFILE) {
+		pp_attempt_finish(a, PP_RESULT_UNKNOWN, 0, "%s",
+				  pp_errno_text(res, why, sizeof(why)));
+		return;
+	}
 	pp_target_hostport(a->t, where, sizeof(where));
 	pp_attempt_finish(a, pp_errno_is_resource(res) ? PP_RESULT_UNKNOWN : PP_RESULT_FAILURE, 0,
 			  "dial tcp %s: connect: %s", where, pp_errno_text(res, why, sizeof(why)));
 }
 
+static const int zero_int;
+static const struct linger zero_linger = {.l_onoff = 1, .l_linger = 0};
+
+static int tcp_start_direct(struct attempt *a, int file)
+{
+	const struct pp_loop_sockopt opts[] = {
+		/* As pp_attempt_socket(): close with RST. */
+		{SOL_SOCKET, SO_LINGER, &zero_linger, sizeof(zero_linger)},
+		/* As below: no last ACK unless the full handshake is asked for. */
+		{IPPROTO_TCP, TCP_QUICKACK, &zero_int, sizeof(zero_int)},
+	};
+	uint64_t ids[2];
+	int err = pp_loop_connect_direct(pp_attempt_loop(a), (unsigned int)file,
+					 a->t->addr.ss_family, opts, a->t->full_handshake ? 1 : 2,
+					 (const struct sockaddr *)&a->t->addr, a->t->addrlen,
+					 on_connect, a, ids);
+
+	if (err < 0)
+		return err;
+	a->op = ids[0];
+	a->close_op = ids[1];
+	return 0;
+}
+
 static int tcp_start(struct attempt *a)
 {
-	int zero = 0, err = pp_attempt_socket(a);
+	int zero = 0, err, file = pp_attempt_direct_file(a);
+
+	if (file >= 0 && tcp_start_direct(a, file) == 0)
+		return 0;
+	err = pp_attempt_socket(a);
 
 	if (err < 0)
 		return err;
@@ -51,7 +90,18 @@ static void tcp_timeout(struct attempt *a)
 	pp_attempt_finish(a, PP_RESULT_FAILURE, 0, "dial tcp %s: i/o timeout", where);
 }
 
+/* A direct chain's close ends by itself; the attempt is released after it. */
+static unsigned int tcp_retire(struct attempt *a, uint64_t *ids)
+{
+	if (!a->close_op)
+		return 0;
+	ids[0] = a->close_op;
+	a->close_op = 0;
+	return 1;
+}
+
 const struct handler_ops pp_probe_tcp_ops = {
 	.start = tcp_start,
 	.timeout = tcp_timeout,
+	.retire = tcp_retire,
 };

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "podprobe/clock.h"
 #include "podprobe/log.h"
@@ -22,8 +23,23 @@
 #include "podprobe/sched.h"
 #include "prober_int.h"
 
+#define KA_BUCKETS 1024
+
+/* An idle keep-alive connection. Nodes are reused: parking allocates only as the set grows. */
+struct ka_conn {
+	struct sockaddr_storage addr;
+	unsigned int len;
+	int fd;
+	pp_nsec since;
+	struct ka_conn *next;
+};
+
 struct pp_prober {
 	struct pp_loop *loop;
+	struct ka_conn **ka; /* KA_BUCKETS chains by address, NULL until the first park */
+	struct ka_conn *ka_free;
+	unsigned int ka_parked;
+	pp_nsec ka_sweep; /* next look for connections idle too long */
 	struct attempt **slots;
 	uint32_t n_slots;
 	uint32_t *free_idx; /* stack of free slot indices */
@@ -31,6 +47,7 @@ struct pp_prober {
 	struct pp_sched deadlines;
 	struct pp_prober_stats stats;
 	struct pp_probe_report report; /* scratch: one report is built at a time */
+	bool direct_tried;	       /* pp_loop_direct_files() was asked */
 };
 
 /* An attempt whose start failed: nothing to time out or clean. */
@@ -39,6 +56,104 @@ static const struct handler_ops deferred_ops;
 struct pp_loop *pp_attempt_loop(const struct attempt *a)
 {
 	return a->pr->loop;
+}
+
+struct pp_prober *pp_attempt_prober(const struct attempt *a)
+{
+	return a->pr;
+}
+
+static unsigned int ka_hash(const struct sockaddr_storage *addr, unsigned int len)
+{
+	const unsigned char *p = (const unsigned char *)addr;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (unsigned int i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % KA_BUCKETS;
+}
+
+int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *addr, unsigned int len)
+{
+	struct ka_conn **pp;
+
+	if (!pr->ka)
+		return -1;
+	for (pp = &pr->ka[ka_hash(addr, len)]; *pp; pp = &(*pp)->next) {
+		struct ka_conn *c = *pp;
+		int fd = c->fd;
+
+		if (c->len != len || memcmp(&c->addr, addr, len))
+			continue;
+		*pp = c->next;
+		c->next = pr->ka_free;
+		pr->ka_free = c;
+		pr->ka_parked--;
+		return fd;
+	}
+	return -1;
+}
+
+void pp_prober_conn_park(struct pp_prober *pr, const struct sockaddr_storage *addr,
+			 unsigned int len, int fd)
+{
+	struct ka_conn *c;
+	unsigned int b;
+
+	if (!pr->ka)
+		pr->ka = calloc(KA_BUCKETS, sizeof(*pr->ka));
+	if (!pr->ka) {
+		pp_loop_close(pr->loop, fd);
+		return;
+	}
+	b = ka_hash(addr, len);
+	for (c = pr->ka[b]; c; c = c->next)
+		if (c->len == len && !memcmp(&c->addr, addr, len)) {
+			/* One per address: the other attempt's connection goes. */
+			pp_loop_close(pr->loop, fd);
+			return;
+		}
+	c = pr->ka_free;
+	if (c)
+		pr->ka_free = c->next;
+	else
+		c = malloc(sizeof(*c));
+	if (!c) {
+		pp_loop_close(pr->loop, fd);
+		return;
+	}
+	memcpy(&c->addr, addr, len);
+	c->len = len;
+	c->fd = fd;
+	c->since = pp_clock_now();
+	c->next = pr->ka[b];
+	pr->ka[b] = c;
+	pr->ka_parked++;
+}
+
+/* Close the connections idle for PP_KEEPALIVE_IDLE (all of them when <all>). */
+static void ka_sweep(struct pp_prober *pr, pp_nsec now, bool all)
+{
+	if (!pr->ka || (!all && (!pr->ka_parked || now < pr->ka_sweep)))
+		return;
+	pr->ka_sweep = now + PP_NSEC_PER_SEC;
+	for (unsigned int b = 0; b < KA_BUCKETS; b++)
+		for (struct ka_conn **pp = &pr->ka[b]; *pp;) {
+			struct ka_conn *c = *pp;
+
+			if (!all && now - c->since < PP_KEEPALIVE_IDLE) {
+				pp = &c->next;
+				continue;
+			}
+			*pp = c->next;
+			if (all)
+				close(c->fd);
+			else
+				pp_loop_close(pr->loop, c->fd);
+			c->next = pr->ka_free;
+			pr->ka_free = c;
+			pr->ka_parked--;
+		}
 }
 
 int pp_prober_new(struct pp_loop *loop, struct pp_prober **ret)
@@ -81,6 +196,25 @@ static void attempt_release(void *obj)
 	pr->stats.retiring--;
 }
 
+/*
+ * Drop the deadlines of attempts that have ended from the top of the heap: left there, each
+ * would wake the loop for nothing a timeout after its attempt (nearly every attempt ends long
+ * before its timeout).
+ */
+static void prune_deadlines(struct pp_prober *pr)
+{
+	struct pp_sched_entry e;
+
+	while (pr->deadlines.n) {
+		const struct pp_sched_entry *top = &pr->deadlines.heap[0];
+		const struct attempt *a = top->key < pr->n_slots ? pr->slots[top->key] : NULL;
+
+		if (a && a->gen == top->gen && a->ops && !a->retiring)
+			return;
+		pp_sched_pop_expired(&pr->deadlines, PP_NSEC_INFINITY, &e);
+	}
+}
+
 /* End <a>: no callback runs any more; its memory goes once its operations have completed. */
 static void slot_free(struct pp_prober *pr, struct attempt *a)
 {
@@ -97,6 +231,7 @@ static void slot_free(struct pp_prober *pr, struct attempt *a)
 	pr->stats.retiring++;
 	if (pp_loop_retire(pr->loop, ids, n, attempt_release, a) < 0)
 		pp_log(PP_LOG_ERR, "out of memory: a probe attempt's memory is kept for good");
+	prune_deadlines(pr);
 }
 
 void pp_prober_free(struct pp_prober *pr)
@@ -116,6 +251,14 @@ void pp_prober_free(struct pp_prober *pr)
 	free(pr->slots);
 	free(pr->free_idx);
 	pp_sched_free(&pr->deadlines);
+	ka_sweep(pr, 0, true);
+	while (pr->ka_free) {
+		struct ka_conn *c = pr->ka_free;
+
+		pr->ka_free = c->next;
+		free(c);
+	}
+	free(pr->ka);
 	free(pr);
 }
 
@@ -243,6 +386,7 @@ int pp_prober_start(struct pp_prober *pr, const struct pp_probe_target *t, pp_ns
 	a->start_msg[0] = '\0';
 	a->proto = NULL;
 	a->op = 0;
+	a->close_op = 0;
 	a->fd = -1;
 	pr->stats.started++;
 	if (ret_id)
@@ -294,6 +438,7 @@ void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now)
 {
 	struct pp_sched_entry e;
 
+	ka_sweep(pr, now, false);
 	while (pp_sched_pop_expired(&pr->deadlines, now, &e)) {
 		struct attempt *a;
 
@@ -325,6 +470,24 @@ const struct pp_prober_stats *pp_prober_stats(const struct pp_prober *pr)
 
 /* ---- helpers shared by the handlers -------------------------------------------------------------
  */
+
+int pp_attempt_direct_file(struct attempt *a)
+{
+	struct pp_prober *pr = a->pr;
+
+	if (!pr->direct_tried) {
+		struct rlimit rl;
+		unsigned int n = PP_PROBER_DIRECT_FILES;
+
+		pr->direct_tried = true;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n)
+			n = (unsigned int)rl.rlim_cur;
+		if (pp_loop_direct_files(pr->loop, n) < 0)
+			pp_log(PP_LOG_DEBUG,
+			       "probes: no io_uring direct descriptors, plain sockets");
+	}
+	return a->idx < pp_loop_direct_count(pr->loop) ? (int)a->idx : -1;
+}
 
 int pp_attempt_socket(struct attempt *a)
 {

@@ -47,6 +47,7 @@ struct attempt {
 	pp_nsec timeout;
 	int fd;		     /* socket, -1 = none */
 	uint64_t op;	     /* loop operation in flight on fd, 0 = none */
+	uint64_t close_op;   /* a direct chain's close (pp_loop_connect_direct), 0 = none */
 	bool reported;	     /* the report went out; only clean-up is left */
 	bool retiring;	     /* ended; released once the kernel is done with its operations */
 	int start_err;	     /* the start failed (-errno): report it next pass */
@@ -66,6 +67,27 @@ void pp_attempt_finish(struct attempt *a, enum pp_probe_result result, int http_
 void pp_attempt_report(struct attempt *a, enum pp_probe_result result, int http_status,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void pp_attempt_release(struct attempt *a);
+
+/*
+ * Direct descriptors the engine registers for tcpSocket chains (attempt slot i uses
+ * descriptor i): at most this many, and never more than RLIMIT_NOFILE allows.
+ */
+#define PP_PROBER_DIRECT_FILES 4096
+
+/* The direct descriptor of <a> (its slot index), or -1 when it has to use a plain fd. */
+int pp_attempt_direct_file(struct attempt *a);
+
+/*
+ * Idle keep-alive connections (pp_probe_target.keepalive), at most one per address: take one
+ * for <addr> (its fd, or -1 when none is parked), or park <fd> after a complete response (the
+ * engine closes it when one is parked already, or after PP_KEEPALIVE_IDLE unused).
+ */
+#define PP_KEEPALIVE_IDLE (90 * PP_NSEC_PER_SEC) /* Go's http.DefaultTransport IdleConnTimeout */
+int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *addr,
+			unsigned int len);
+void pp_prober_conn_park(struct pp_prober *pr, const struct sockaddr_storage *addr,
+			 unsigned int len, int fd);
+struct pp_prober *pp_attempt_prober(const struct attempt *a);
 
 /* A socket for t->addr: CLOEXEC, SO_LINGER 0 (close sends RST: no TIME_WAIT). -errno on error. */
 int pp_attempt_socket(struct attempt *a);
