@@ -108,10 +108,26 @@ struct pp_container_state {
 /* kubelet's pod worker retries a failed sync after 10 s (kubelet.go backOffPeriod, R.9). */
 #define PP_CONFIG_RETRY (10 * PP_NSEC_PER_SEC)
 
+/*
+ * A failed volume set-up is tried again after 500 ms, doubling up to 2 min 2 s (kubelet's
+ * volume manager: pkg/util/goroutinemap/exponentialbackoff initialDurationBeforeRetry,
+ * maxDurationBeforeRetry, as nestedpendingoperations applies them).
+ */
+#define PP_MOUNT_BACKOFF_INITIAL (500 * PP_NSEC_PER_MSEC)
+#define PP_MOUNT_BACKOFF_MAX	 (122 * PP_NSEC_PER_SEC)
+
 struct pp_lc_cfg {
 	struct pp_backoff_cfg backoff;
 	pp_nsec min_kill_gap; /* PP_MIN_KILL_GAP unless tests shrink it */
 	pp_nsec config_retry; /* CreateContainerConfigError retry, 0 = PP_CONFIG_RETRY */
+	/*
+	 * The shell mounts volumes: no container of a pod starts before it answers a
+	 * PP_ACT_MOUNT with pp_lc_volumes_ready() (kubelet's SyncPod waits in
+	 * WaitForAttachAndMount before any container). false: volumes are never waited for.
+	 */
+	bool wait_for_volumes;
+	pp_nsec mount_backoff_initial; /* 0 = PP_MOUNT_BACKOFF_INITIAL */
+	pp_nsec mount_backoff_max;     /* 0 = PP_MOUNT_BACKOFF_MAX */
 };
 
 struct pp_pod_state {
@@ -130,7 +146,13 @@ struct pp_pod_state {
 	int64_t grace_override_s; /* ... of this many seconds */
 	pp_nsec terminate_start;
 	bool terminal; /* phase is Succeeded or Failed for good (PH.2) */
-	size_t n;      /* containers: init first, then regular */
+	/* Volumes (cfg->wait_for_volumes): every container waits until they are ready. */
+	bool volumes_ready;	 /* the shell answered pp_lc_volumes_ready() */
+	bool mount_pending;	 /* PP_ACT_MOUNT issued, no answer yet */
+	uint32_t mount_failures; /* attempts that failed since the last success */
+	pp_nsec mount_delay;	 /* back-off after the last failure, 0 before any */
+	pp_nsec mount_retry_at;	 /* next PP_ACT_MOUNT after a failure */
+	size_t n;		 /* containers: init first, then regular */
 	struct pp_container_state *c;
 };
 
@@ -141,6 +163,7 @@ enum pp_action_kind {
 	PP_ACT_EVENT,	  /* print/record an event */
 	PP_ACT_STATUS,	  /* the pod's displayed status changed */
 	PP_ACT_HOOK,	  /* run lifecycle hook <hook> of <container>/<instance> */
+	PP_ACT_MOUNT,	  /* set up the pod's volumes: answer pp_lc_volumes_ready/_pending */
 	_PP_ACT_MAX,
 };
 

@@ -42,6 +42,26 @@ void pp_lc_on_start_failed(struct pp_pod_state *ps, uint32_t ci, uint32_t instan
 void pp_lc_on_config_error(struct pp_pod_state *ps, uint32_t ci, uint32_t instance, const char *err,
 			   pp_nsec now, struct pp_actions *acts);
 
+/*
+ * With cfg->wait_for_volumes, the pod's first sync asks for its volumes (PP_ACT_MOUNT) and no
+ * container is created, no Pulled emitted, until the shell answers pp_lc_volumes_ready(), as
+ * kubelet's SyncPod waits in WaitForAttachAndMount. Meanwhile the containers stay Waiting with
+ * their default reason (ContainerCreating, PodInitializing with init containers) and the pod
+ * Pending; deletion and activeDeadlineSeconds work as usual.
+ *
+ * pp_lc_on_volumes_pending(): the PP_ACT_MOUNT failed; <n> <messages> (one per volume,
+ * `MountVolume.SetUp failed for volume "v" : ...`) become pod-level Warning FailedMount events,
+ * and the next PP_ACT_MOUNT comes from pp_lc_on_timer() after the volume manager's back-off:
+ * cfg->mount_backoff_initial, doubling at each failure up to cfg->mount_backoff_max
+ * (kubelet's nestedpendingoperations / exponentialbackoff). Ignored once ready or terminating.
+ *
+ * pp_lc_volumes_ready(): every volume is set up; the back-off is reset and the containers
+ * start as they would have.
+ */
+void pp_lc_on_volumes_pending(struct pp_pod_state *ps, const char *const *messages, size_t n,
+			      pp_nsec now, struct pp_actions *acts);
+void pp_lc_volumes_ready(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts);
+
 /* The main process of <ci>/<instance> ended as <ex>. */
 void pp_lc_on_exit(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
 		   const struct pp_exit_info *ex, pp_nsec now, struct pp_actions *acts);

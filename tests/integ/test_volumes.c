@@ -248,12 +248,31 @@ static void test_config_map_secret_downward_volumes(void **state)
 	t_run_cleanup(&r);
 }
 
+/* `podprobe <args> --state-dir=<run's>` (the run's API socket); its stdout in <out>. */
+static int t_pp(struct t_run *r, const char *args, char *out, size_t size)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s %s --state-dir=%s 2>&1", t_podprobe(), args,
+		 r->state_dir);
+	return t_system(cmd, out, size);
+}
+
+/*
+ * kubelet's SyncPod waits for the volumes (WaitForAttachAndMount) before it creates any
+ * container: the pod stays Pending with its containers Waiting in ContainerCreating, the
+ * volume manager tries the mount again after 500 ms, 1 s, 2 s... (nestedpendingoperations)
+ * with a FailedMount each time and no Pulled; once the ConfigMap exists the pod starts
+ * once, with one Pulled, Created and Started per container.
+ */
 static void test_missing_config_map_waits_in_container_creating_until_it_appears(void **state)
 {
 	struct t_run r;
 	const struct t_event *ev;
+	static char text[65536];
 	char yaml[16384], mnt[512], out[512], buf[256];
-	uint64_t written;
+	static const char *const conts[] = {"app", "side"};
+	uint64_t written, at[3];
 
 	t_need_root();
 	t_run_init(&r);
@@ -270,29 +289,55 @@ static void test_missing_config_map_waits_in_container_creating_until_it_appears
 		 "  - name: app\n"
 		 "    image: busybox\n"
 		 "    command: [sh, -c, 'cat %s/k > %s']\n"
-		 "    volumeMounts: [{name: cfg, mountPath: '%s'}]\n",
+		 "    volumeMounts: [{name: cfg, mountPath: '%s'}]\n"
+		 "  - {name: side, image: busybox, command: ['true']}\n",
 		 mnt, out, mnt);
 	t_write_manifest(&r, "web.yaml", yaml);
 	/* The directory is followed: the ConfigMap can appear there later. */
 	t_run_start(&r, (const char *const[]){r.dir, NULL});
-	ev = t_wait_event(&r, "FailedMount", "", 0, 5000);
-	assert_string_equal(ev->type, "Warning");
-	assert_string_equal(ev->message,
-			    "MountVolume.SetUp failed for volume \"cfg\" : configmap \"later\" not "
-			    "found");
-	t_drain(&r, 300);
-	assert_int_equal(t_count_events(&r, "Started", "app"), 0);
-	/* No CreateContainerConfigError event: the pod never got to its containers. */
-	assert_int_equal(t_count_events(&r, "Failed", "app"), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		/* Not kubelet's flat 10 s pod-sync retry: the next try comes within 1 s. */
+		ev = t_wait_event(&r, "FailedMount", "", i, 5000);
+		assert_string_equal(ev->type, "Warning");
+		assert_string_equal(ev->message, "MountVolume.SetUp failed for volume \"cfg\" : "
+						 "configmap \"later\" not found");
+		at[i] = ev->at_ms;
+	}
+	/* 500 ms, then 1 s (read times: a little early is jitter, not a shorter back-off). */
+	assert_true(at[1] - at[0] >= 350);
+	assert_true(at[2] - at[1] >= 800);
+	assert_true(at[2] - at[1] > at[1] - at[0]);
+	/* Nothing of the containers: no image pulled, none created, no config error. */
+	assert_int_equal(t_count_events(&r, "Pulled", NULL), 0);
+	assert_int_equal(t_count_events(&r, "Created", NULL), 0);
+	assert_int_equal(t_count_events(&r, "Started", NULL), 0);
+	assert_int_equal(t_count_events(&r, "Failed", NULL), 0);
+	/* What kubectl shows meanwhile: Pending, each container Waiting in ContainerCreating. */
+	assert_int_equal(t_pp(&r, "get pods", text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "\nweb    0/2     ContainerCreating   0          "));
+	assert_int_equal(t_pp(&r, "describe pod web", text, sizeof(text)), 0);
+	assert_non_null(strstr(text, "\nStatus:       Pending\n"));
+	assert_non_null(strstr(text, "  app:\n"));
+	assert_non_null(strstr(text, "    State:          Waiting\n"
+				     "      Reason:       ContainerCreating\n"));
+	assert_null(strstr(text, "CreateContainerConfigError"));
+	assert_non_null(strstr(text, "  Warning  FailedMount  "));
+
 	t_replace_manifest(
 		&r, "cfg.yaml",
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: later}\ndata: {k: v}\n");
 	written = t_now_ms();
-	/* Tried again after kubelet's 10 s sync back-off, then it starts. */
-	ev = t_wait_event(&r, "Started", "app", 0, 15000);
+	/* Tried again at the back-off's next step (at most 4 s here), then it starts. */
+	ev = t_wait_event(&r, "Started", "app", 0, 8000);
 	assert_true(ev->at_ms >= written);
 	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 5000));
 	assert_string_equal(t_read(out, buf, sizeof(buf)), "v");
+	t_drain(&r, 300);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(t_count_events(&r, "Pulled", conts[i]), 1);
+		assert_int_equal(t_count_events(&r, "Created", conts[i]), 1);
+		assert_int_equal(t_count_events(&r, "Started", conts[i]), 1);
+	}
 	t_run_signal(&r, SIGTERM);
 	t_run_wait_exit(&r, 5000);
 	t_run_cleanup(&r);

@@ -665,6 +665,257 @@ static void test_stale_config_error_is_ignored(void **state)
 	t_env_free(e);
 }
 
+/* ---- volumes (kubelet's WaitForAttachAndMount) ------------------------------------------------
+ */
+
+#define MOUNT_MSG  "MountVolume.SetUp failed for volume \"cfg\" : configmap \"later\" not found"
+#define MOUNT_MSG2 "MountVolume.SetUp failed for volume \"tls\" : secret \"tls\" not found"
+
+static struct t_env *t_env_volumes(struct pp_pod *pod)
+{
+	struct t_env *e = t_env_new(pod);
+
+	e->cfg.wait_for_volumes = true;
+	return e;
+}
+
+/* The shell's answer to PP_ACT_MOUNT: <n> (at most 2) failures, or with n = 0 ready. */
+static void t_answer_mount(struct t_env *e, size_t n)
+{
+	static const char *const msgs[] = {MOUNT_MSG, MOUNT_MSG2};
+
+	pp_actions_clear(&e->acts);
+	if (n)
+		pp_lc_on_volumes_pending(&e->ps, msgs, n, t_now(), &e->acts);
+	else
+		pp_lc_volumes_ready(&e->ps, t_now(), &e->acts);
+}
+
+/* The last input asked for the volumes, once: answer as t_answer_mount(). */
+static void t_mount(struct t_env *e, size_t n)
+{
+	assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 1);
+	assert_int_equal(t_find(e, PP_ACT_MOUNT, NULL)->container, PP_NO_CONTAINER);
+	t_answer_mount(e, n);
+}
+
+/* Nothing of any container happened: no start, no Pulled/Created/Started. */
+static void assert_no_container_action(const struct t_env *e)
+{
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 0);
+	assert_int_equal(t_count(e, PP_ACT_HOOK, NULL), 0);
+	assert_int_equal(t_count(e, PP_ACT_SIGNAL, NULL), 0);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Pulled"), 0);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Created"), 0);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Started"), 0);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Failed"), 0);
+}
+
+static void test_volumes_pending_hold_every_container_with_exponential_back_off(void **state)
+{
+	/* nestedpendingoperations: 500 ms, doubling, at most 2 min 2 s. */
+	static const pp_nsec delays_ms[] = {500,   1000,  2000,	  4000,	  8000,	 16000,
+					    32000, 64000, 122000, 122000, 122000};
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	const struct pp_action *a;
+	struct t_env *e;
+
+	t_pod_add(pod, "app", false, false);
+	t_pod_add(pod, "side", false, false);
+	e = t_env_volumes(pod);
+	t_start(e);
+	/* The first sync asks for the volumes, and nothing else. */
+	assert_no_container_action(e);
+	t_mount(e, 2);
+	/* One FailedMount per volume, on the pod (no container), Warning. */
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "FailedMount"), 2);
+	a = t_find(e, PP_ACT_EVENT, "FailedMount");
+	assert_int_equal(a->type, PP_EVENT_WARNING);
+	assert_int_equal(a->container, PP_NO_CONTAINER);
+	assert_string_equal(a->message, MOUNT_MSG);
+	assert_string_equal(e->acts.v[1].message, MOUNT_MSG2);
+	assert_no_container_action(e);
+	for (size_t i = 0; i < e->ps.n; i++) {
+		assert_int_equal(e->ps.c[i].state, PP_CSTATE_WAITING);
+		assert_string_equal(e->ps.c[i].reason, "ContainerCreating");
+		assert_string_equal(e->ps.c[i].message, "");
+		assert_int_equal(e->ps.c[i].instance, 0);
+	}
+	assert_int_equal(e->ps.phase, PP_PHASE_PENDING);
+	assert_status(e, "ContainerCreating");
+
+	for (size_t k = 0; k < sizeof(delays_ms) / sizeof(delays_ms[0]); k++) {
+		pp_nsec failed = t_now(), d = delays_ms[k] * PP_NSEC_PER_MSEC;
+
+		assert_int_equal(pp_lc_next_deadline(&e->ps), failed + d);
+		/* Not a moment earlier. */
+		t_clock_set(failed + d - 1);
+		t_timer(e);
+		assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 0);
+		assert_no_container_action(e);
+		t_clock_set(failed + d);
+		t_timer(e);
+		assert_no_container_action(e);
+		assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 1);
+		/* One attempt at a time: none again while it is out, and no timer for it. */
+		assert_int_equal(pp_lc_next_deadline(&e->ps), PP_NSEC_INFINITY);
+		t_timer(e);
+		assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 0);
+		t_answer_mount(e, 1);
+		/* FailedMount again at each retry (the recorder aggregates them). */
+		assert_int_equal(t_count(e, PP_ACT_EVENT, "FailedMount"), 1);
+		assert_no_container_action(e);
+		assert_status(e, "ContainerCreating");
+	}
+	assert_int_equal(e->ps.mount_failures, 12);
+	t_env_free(e);
+}
+
+static void test_volumes_ready_start_the_pod_once(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct t_env *e;
+	uint32_t inst;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_volumes(pod);
+	t_start(e);
+	t_mount(e, 1);
+	t_clock_advance(500 * PP_NSEC_PER_MSEC);
+	t_timer(e);
+	t_mount(e, 1);
+	t_clock_advance(SEC);
+	t_timer(e);
+	t_mount(e, 0);
+	/* Now, and only now, the container: Pulled and its start, once. */
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Pulled"), 1);
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 1);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "FailedMount"), 0);
+	assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 0);
+	assert_int_equal(t_started(e), 0);
+	inst = t_find(e, PP_ACT_START, NULL)->instance;
+	assert_int_equal(inst, 1);
+	pp_actions_clear(&e->acts);
+	pp_lc_on_started(&e->ps, 0, inst, t_now(), &e->acts);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Created"), 1);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Started"), 1);
+	assert_int_equal(t_count(e, PP_ACT_EVENT, "Pulled"), 0);
+	assert_int_equal(e->ps.c[0].restart_count, 0);
+	assert_status(e, "Running");
+	assert_int_equal(e->ps.phase, PP_PHASE_RUNNING);
+	/* A restart does not wait for the volumes again: they stay mounted. */
+	t_exit(e, 0, 1, 0, false);
+	assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 0);
+	assert_int_equal(t_started(e), 0);
+	/* An answer nobody asked for changes nothing. */
+	pp_actions_clear(&e->acts);
+	pp_lc_on_volumes_pending(&e->ps, (const char *const[]){MOUNT_MSG}, 1, t_now(), &e->acts);
+	pp_lc_volumes_ready(&e->ps, t_now(), &e->acts);
+	assert_int_equal(e->acts.n, 0);
+	t_env_free(e);
+}
+
+static void test_volumes_pending_hold_init_containers(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct t_env *e;
+
+	t_pod_add(pod, "side", true, true);
+	t_pod_add(pod, "prep", true, false);
+	t_pod_add(pod, "app", false, false);
+	e = t_env_volumes(pod);
+	t_start(e);
+	assert_no_container_action(e);
+	t_mount(e, 1);
+	assert_no_container_action(e);
+	/* kubelet's default waiting reason for a pod with init containers. */
+	for (size_t i = 0; i < e->ps.n; i++)
+		assert_string_equal(e->ps.c[i].reason, "PodInitializing");
+	assert_status(e, "Init:0/2");
+	assert_int_equal(e->ps.phase, PP_PHASE_PENDING);
+	t_clock_advance(500 * PP_NSEC_PER_MSEC);
+	t_timer(e);
+	t_mount(e, 0);
+	/* The init sequence starts as usual: the sidecar first, nothing else yet. */
+	assert_int_equal(t_count(e, PP_ACT_START, NULL), 1);
+	assert_int_equal(t_started(e), 0);
+	assert_int_equal(t_settle(e), (1u << 0) | (1u << 1));
+	t_exit(e, 1, 0, 0, false);
+	assert_int_equal(t_started(e), 2);
+	t_env_free(e);
+}
+
+static void test_delete_while_volumes_pending_ends_the_pod(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_ALWAYS);
+	struct t_env *e;
+
+	pod->termination_grace_s = 30;
+	t_pod_add(pod, "app", false, false);
+	e = t_env_volumes(pod);
+	t_start(e);
+	t_mount(e, 1);
+	t_clock_advance(100 * PP_NSEC_PER_MSEC);
+	pp_actions_clear(&e->acts);
+	pp_lc_delete(&e->ps, t_now(), &e->acts);
+	/* Gone at once: nothing ran, nothing to stop, no mount tried again. */
+	assert_true(e->ps.terminal);
+	assert_no_container_action(e);
+	assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 0);
+	assert_int_equal(e->ps.c[0].instance, 0);
+	assert_int_equal(e->ps.c[0].created, 0);
+	assert_int_equal(pp_lc_next_deadline(&e->ps), PP_NSEC_INFINITY);
+	t_clock_advance(10 * SEC);
+	t_timer(e);
+	assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 0);
+	assert_no_container_action(e);
+	/* A late answer finds the pod over. */
+	pp_actions_clear(&e->acts);
+	pp_lc_volumes_ready(&e->ps, t_now(), &e->acts);
+	assert_int_equal(e->acts.n, 0);
+	t_env_free(e);
+}
+
+static void test_active_deadline_counts_while_volumes_pending(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_NEVER);
+	struct t_env *e;
+	pp_nsec started = t_now();
+
+	pod->has_active_deadline = true;
+	pod->active_deadline_s = 5;
+	t_pod_add(pod, "app", false, false);
+	e = t_env_volumes(pod);
+	t_start(e);
+	for (int i = 0; i < 3; i++) {
+		t_mount(e, 1);
+		t_clock_set(pp_lc_next_deadline(&e->ps));
+		t_timer(e);
+	}
+	t_mount(e, 1); /* failed at 3.5 s: the next try would be at 7.5 s */
+	assert_int_equal(pp_lc_next_deadline(&e->ps), started + 5 * SEC);
+	t_clock_set(started + 5 * SEC);
+	t_timer(e);
+	assert_true(e->ps.terminal);
+	assert_int_equal(e->ps.phase, PP_PHASE_FAILED);
+	assert_string_equal(e->ps.reason, "DeadlineExceeded");
+	assert_no_container_action(e);
+	t_env_free(e);
+}
+
+static void test_nothing_waits_for_volumes_unless_asked(void **state)
+{
+	struct pp_pod *pod = t_pod_new("web", PP_RESTART_NEVER);
+	struct t_env *e;
+
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	t_start(e);
+	assert_int_equal(t_count(e, PP_ACT_MOUNT, NULL), 0);
+	assert_int_equal(t_started(e), 0);
+	t_env_free(e);
+}
+
 /* ---- termination ---------------------------------------------------------------------------- */
 
 static void test_delete_sends_sigterm_then_sigkill_after_grace(void **state)
@@ -1280,6 +1531,13 @@ int main(void)
 		cmocka_unit_test(test_pre_stop_overrunning_grace_gets_sigterm_then_sigkill),
 		cmocka_unit_test(test_failed_pre_stop_only_adds_an_event),
 		cmocka_unit_test(test_sidecar_pre_stop_starts_with_termination_but_signal_waits),
+		cmocka_unit_test(
+			test_volumes_pending_hold_every_container_with_exponential_back_off),
+		cmocka_unit_test(test_volumes_ready_start_the_pod_once),
+		cmocka_unit_test(test_volumes_pending_hold_init_containers),
+		cmocka_unit_test(test_delete_while_volumes_pending_ends_the_pod),
+		cmocka_unit_test(test_active_deadline_counts_while_volumes_pending),
+		cmocka_unit_test(test_nothing_waits_for_volumes_unless_asked),
 		cmocka_unit_test(test_random_inputs_keep_invariants),
 	};
 

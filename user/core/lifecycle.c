@@ -528,6 +528,39 @@ static void finish_if_done(struct pp_pod_state *ps, struct pp_actions *acts)
 	}
 }
 
+/* ---- volumes -------------------------------------------------------------------------------- */
+
+/* Containers may be created: the pod's volumes are set up, or nobody waits for them. */
+static bool volumes_ok(const struct pp_pod_state *ps)
+{
+	return !ps->cfg->wait_for_volumes || ps->volumes_ready;
+}
+
+/*
+ * kubelet's SyncPod calls WaitForAttachAndMount before it creates any container; the volume
+ * manager's reconciler meanwhile tries each mount again once its back-off has passed
+ * (nestedpendingoperations). One PP_ACT_MOUNT at a time, none during the back-off.
+ */
+static void request_mount(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
+{
+	if (ps->mount_pending || now < ps->mount_retry_at)
+		return;
+	if (act_push(acts, PP_ACT_MOUNT, PP_NO_CONTAINER))
+		ps->mount_pending = true;
+}
+
+/* exponentialbackoff.Update: the initial delay, then twice the last, at most the cap. */
+static pp_nsec mount_backoff_next(const struct pp_pod_state *ps)
+{
+	pp_nsec initial = ps->cfg->mount_backoff_initial ? ps->cfg->mount_backoff_initial
+							 : PP_MOUNT_BACKOFF_INITIAL;
+	pp_nsec max =
+		ps->cfg->mount_backoff_max ? ps->cfg->mount_backoff_max : PP_MOUNT_BACKOFF_MAX;
+	pp_nsec d = ps->mount_delay ? 2 * ps->mount_delay : initial;
+
+	return d > max ? max : d;
+}
+
 /* Walk the init sequence (I.1, I.5); returns true once it is complete. */
 static bool sync_init(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
 {
@@ -580,7 +613,10 @@ static void sync_pod(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *ac
 	if (!ps->terminating && failed_init_never(ps) >= 0)
 		begin_terminating(ps, now);
 
-	if (!ps->terminating) {
+	if (!ps->terminating && !volumes_ok(ps)) {
+		/* Every container stays Waiting with its default reason (ContainerCreating). */
+		request_mount(ps, now, acts);
+	} else if (!ps->terminating) {
 		if (sync_init(ps, now, acts))
 			ps->initialized = true;
 		if (ps->initialized) {
@@ -777,6 +813,34 @@ void pp_lc_on_config_error(struct pp_pod_state *ps, uint32_t ci, uint32_t instan
 	settle(ps, now, acts);
 }
 
+void pp_lc_on_volumes_pending(struct pp_pod_state *ps, const char *const *messages, size_t n,
+			      pp_nsec now, struct pp_actions *acts)
+{
+	if (ps->terminal || ps->terminating || ps->volumes_ready)
+		return;
+	ps->mount_pending = false;
+	ps->mount_failures++;
+	ps->mount_delay = mount_backoff_next(ps);
+	ps->mount_retry_at = now + ps->mount_delay;
+	/* operation_generator.go: a pod-level Warning FailedMount for each volume at each try. */
+	for (size_t i = 0; i < n; i++)
+		emit(acts, PP_NO_CONTAINER, PP_EVENT_WARNING, "FailedMount", "%s",
+		     messages[i] ? messages[i] : "");
+	settle(ps, now, acts);
+}
+
+void pp_lc_volumes_ready(struct pp_pod_state *ps, pp_nsec now, struct pp_actions *acts)
+{
+	if (ps->terminal || ps->volumes_ready)
+		return;
+	ps->volumes_ready = true;
+	ps->mount_pending = false;
+	ps->mount_failures = 0;
+	ps->mount_delay = 0; /* a success resets the operation's back-off */
+	ps->mount_retry_at = 0;
+	settle(ps, now, acts);
+}
+
 void pp_lc_on_exit(struct pp_pod_state *ps, uint32_t ci, uint32_t instance,
 		   const struct pp_exit_info *ex, pp_nsec now, struct pp_actions *acts)
 {
@@ -931,6 +995,9 @@ pp_nsec pp_lc_next_deadline(const struct pp_pod_state *ps)
 		if (c->alive && c->term_sent && !c->kill_sent && c->kill_at < next)
 			next = c->kill_at;
 	}
+	if (!ps->terminating && !volumes_ok(ps) && !ps->mount_pending && ps->mount_retry_at &&
+	    ps->mount_retry_at < next)
+		next = ps->mount_retry_at;
 	if (ps->spec->has_active_deadline && !ps->terminating) {
 		pp_nsec d = ps->start_time + (pp_nsec)ps->spec->active_deadline_s * PP_NSEC_PER_SEC;
 

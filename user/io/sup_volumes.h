@@ -29,11 +29,12 @@ void pp_sup_env_host(const struct pod_rt *pr, struct pp_env_host *ret);
 #define SUP_MOUNT_MSG 640
 
 /*
- * Set up <pr>'s volumes before a container starts, as kubelet's volume manager does before
- * any container of the pod: configMap, secret, downwardAPI and projected contents written (or
- * refreshed) atomically, hostPath type checks. Each volume that cannot be set up yields
- * kubelet's FailedMount text in <msgs> (`MountVolume.SetUp failed for volume "v" : configmap
- * "x" not found`), at most <max>. Returns how many failed, or -ENOMEM.
+ * Set up <pr>'s volumes, as kubelet's volume manager does before any container of the pod
+ * (supervisor.c: at the controller's PP_ACT_MOUNT, and again before each restart to refresh
+ * the contents): configMap, secret, downwardAPI and projected contents written (or refreshed)
+ * atomically, hostPath type checks, claim directories. Each volume that cannot be set up
+ * yields kubelet's FailedMount text in <msgs> (`MountVolume.SetUp failed for volume "v" :
+ * configmap "x" not found`), at most <max>. Returns how many failed, or -ENOMEM.
  */
 int pp_sup_volumes_setup(struct pod_rt *pr, const struct pp_config_list *configs,
 			 char (*msgs)[SUP_MOUNT_MSG], size_t max);

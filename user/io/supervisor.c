@@ -93,37 +93,63 @@ static void pod_warning(struct pod_rt *pr, const char *reason, const char *messa
 	pp_sup_record_event(pr, PP_NO_CONTAINER, PP_EVENT_WARNING, reason, message);
 }
 
-/*
- * A volume of the pod cannot be set up: kubelet's pod sync stops before any container, so the
- * container stays Waiting with its reason (ContainerCreating), a FailedMount Warning per volume
- * tells why, and the start is tried again after the config-error retry period. The
- * controller's CreateContainerConfigError path carries the retry; its reason and Failed event
- * are turned into these.
- */
-static void volumes_wait(struct pod_rt *pr, uint32_t ci, uint32_t instance,
-			 char (*msgs)[SUP_MOUNT_MSG], int n, struct pp_actions *acts)
+/* Whether a container of <pr> was ever created (this run or the one it was adopted from). */
+static bool pod_ran(const struct pod_rt *pr)
 {
-	struct pp_container_state *c = &pr->st.c[ci];
-	char reason[sizeof(c->reason)];
-	size_t first = acts->n;
+	for (size_t i = 0; i < pr->st.n; i++)
+		if (pr->st.c[i].created || pr->st.c[i].instance)
+			return true;
+	return false;
+}
 
-	memcpy(reason, c->reason, sizeof(reason));
-	pp_lc_on_config_error(&pr->st, ci, instance, msgs[0], pp_clock_now(), acts);
-	if (c->config_error) {
-		memcpy(c->reason, reason, sizeof(reason));
-		c->message[0] = '\0';
-	}
-	for (size_t i = first; i < acts->n; i++) {
-		struct pp_action *a = &acts->v[i];
+/*
+ * PP_ACT_MOUNT: the pod's volumes before its first container (kubelet's SyncPod waits in
+ * WaitForAttachAndMount). A volume that cannot be set up keeps every container Waiting and
+ * the controller tries again after the volume manager's back-off, with a FailedMount per
+ * volume each time. A pod whose containers have run already (re-adopted after a restart of
+ * podprobe) has its volumes: as kubelet's reconstructed volumes, a failed refresh only warns.
+ */
+static void mount_volumes(struct pod_rt *pr, struct pp_actions *acts)
+{
+	struct pp_config_list configs = {0};
+	char msgs[4][SUP_MOUNT_MSG];
+	const char *v[4];
+	int n = 0;
 
-		if (a->kind == PP_ACT_EVENT && a->reason && !strcmp(a->reason, "Failed")) {
-			a->container = PP_NO_CONTAINER;
-			a->reason = "FailedMount";
-			snprintf(a->message, sizeof(a->message), "%.*s",
-				 (int)sizeof(a->message) - 1, msgs[0]);
-		}
+	if (pr->spec->n_volumes) {
+		n = pp_sup_configs_load(pr, &configs);
+		if (n == 0)
+			n = pp_sup_volumes_setup(pr, &configs, msgs, 4);
+		pp_config_list_free(&configs);
 	}
-	for (int i = 1; i < n; i++)
+	if (n < 0) {
+		pp_log_errno(PP_LOG_ERR, n, "pod '%s': cannot set up its volumes", pr->spec->name);
+		snprintf(msgs[0], sizeof(msgs[0]), "cannot set up the pod's volumes: %s",
+			 strerror(-n));
+		n = 1;
+	}
+	for (int i = 0; i < n; i++)
+		v[i] = msgs[i];
+	if (n > 0 && !pod_ran(pr)) {
+		pp_lc_on_volumes_pending(&pr->st, v, (size_t)n, pp_clock_now(), acts);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		pod_warning(pr, "FailedMount", msgs[i]);
+	pp_lc_volumes_ready(&pr->st, pp_clock_now(), acts);
+}
+
+/*
+ * Before a restart the volumes' contents are written again from the ConfigMaps and Secrets of
+ * now (kubelet's reconciler remounts them periodically); one that fails keeps its last
+ * contents and says so with FailedMount, and the container starts: the volume is mounted.
+ */
+static void refresh_volumes(struct pod_rt *pr, const struct pp_config_list *configs)
+{
+	char msgs[4][SUP_MOUNT_MSG];
+	int n = pp_sup_volumes_setup(pr, configs, msgs, 4);
+
+	for (int i = 0; i < n; i++)
 		pod_warning(pr, "FailedMount", msgs[i]);
 }
 
@@ -138,22 +164,20 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 	struct pp_env_list env = {0};
 	struct sup_mounts mounts = {0};
 	struct pp_spawn_req req = {0};
-	char err[512] = "", msgs[4][SUP_MOUNT_MSG];
+	char err[512] = "";
 	struct pp_exec_security sec;
 	bool config_error = false;
 	size_t i;
 	int rc;
 
+	/* The volumes were set up before the pod's first container (mount_volumes()). */
 	rc = pp_sup_configs_load(pr, &configs);
-	if (rc == 0) {
-		rc = pp_sup_volumes_setup(pr, &configs, msgs, 4);
-		if (rc > 0) {
-			volumes_wait(pr, ci, instance, msgs, rc, acts);
-			pp_config_list_free(&configs);
-			return;
-		}
-	}
-	/* CreateContainerConfigError: nothing is created, kubelet retries later. */
+	if (rc == 0 && pr->st.c[ci].created)
+		refresh_volumes(pr, &configs);
+	/*
+	 * CreateContainerConfigError, per container once the volumes are there (env sources,
+	 * securityContext, subPath): nothing is created, kubelet retries later.
+	 */
 	if (rc == 0) {
 		rc = pp_security_resolve(pr->spec, cs, pr->st.uid, (uint32_t)geteuid(),
 					 (uint32_t)getegid(), &sec, err, sizeof(err));
@@ -404,6 +428,9 @@ void pp_sup_run_actions(struct pod_rt *pr)
 			break;
 		case PP_ACT_HOOK:
 			pp_sup_hook_start(pr, a.container, a.instance, a.hook);
+			break;
+		case PP_ACT_MOUNT:
+			mount_volumes(pr, acts);
 			break;
 		default:
 			break;
@@ -691,8 +718,10 @@ static int signals_setup(struct pp_supervisor *sup)
 			    sup, NULL);
 }
 
-int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *pods)
+int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list *pods)
 {
+	struct pp_supervisor_cfg own = *cfg_in;
+	const struct pp_supervisor_cfg *cfg = &own;
 	struct pp_supervisor sup = {.cfg = cfg, .sig_fd = -1};
 	struct plan *plan = NULL;
 	size_t n_plan = 0;
@@ -701,6 +730,8 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg, struct pp_pod_list *p
 	int err, rc = 0;
 	size_t i;
 
+	/* Containers wait for their pod's volumes: PP_ACT_MOUNT, mount_volumes(). */
+	own.lc.wait_for_volumes = true;
 	signal(SIGPIPE, SIG_IGN);
 	sup.pods_fd = -1;
 	sup.base_path = strdup(path && *path ? path : DEFAULT_PATH);
