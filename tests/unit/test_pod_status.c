@@ -254,6 +254,35 @@ static void test_crash_loop_row_counts_restarts_and_age_of_last_exit(void **stat
 	t_env_free(e);
 }
 
+/* While volumes wait there is no sandbox: PodReadyToStartContainers False, then True. */
+static void test_pod_waiting_for_volumes_is_not_ready_to_start(void **state)
+{
+	struct pp_pod *pod = t_pod_new("vols", PP_RESTART_ALWAYS);
+	static const char *const msg[] = {"configmap \"x\" not found"};
+	struct t_env *e;
+	json_t *o;
+
+	(void)state;
+	t_pod_add(pod, "app", false, false);
+	e = t_env_new(pod);
+	e->cfg.wait_for_volumes = true;
+	t_start(e);
+	pp_actions_clear(&e->acts);
+	pp_lc_on_volumes_pending(&e->ps, msg, 1, t_now(), &e->acts);
+	o = t_pod_json(e);
+	assert_json_str(o, "status.conditions.0.type", "PodReadyToStartContainers");
+	assert_json_str(o, "status.conditions.0.status", "False");
+	assert_json_str(o, "status.containerStatuses.0.state.waiting.reason", "ContainerCreating");
+	json_decref(o);
+	pp_actions_clear(&e->acts);
+	pp_lc_volumes_ready(&e->ps, t_now(), &e->acts);
+	t_settle(e);
+	o = t_pod_json(e);
+	assert_json_str(o, "status.conditions.0.status", "True");
+	json_decref(o);
+	t_env_free(e);
+}
+
 static void test_succeeded_pod_reads_completed_with_kubelet_conditions(void **state)
 {
 	static const char *const types[] = {"PodReadyToStartContainers", "Initialized", "Ready",
@@ -1209,6 +1238,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crash_loop_row_counts_restarts_and_age_of_last_exit),
+		cmocka_unit_test(test_pod_waiting_for_volumes_is_not_ready_to_start),
 		cmocka_unit_test(test_succeeded_pod_reads_completed_with_kubelet_conditions),
 		cmocka_unit_test(test_init_containers_show_progress_then_pod_initializing),
 		cmocka_unit_test(test_deleted_pod_reads_terminating_with_deletion_metadata),

@@ -229,8 +229,11 @@ static void compute_conds(struct status *s)
 		regular_started |= c->state != PP_CSTATE_WAITING;
 	}
 
-	set_cond(&s->cond[PP_COND_READY_TO_START], st->start_time && !st->terminal, NULL, NULL,
-		 NULL);
+	/* The sandbox comes after the volumes (kubelet's SyncPod): not ready while they wait. */
+	set_cond(&s->cond[PP_COND_READY_TO_START],
+		 st->start_time && !st->terminal &&
+			 (!st->cfg || !st->cfg->wait_for_volumes || st->volumes_ready),
+		 NULL, NULL, NULL);
 	if (s->phase == PP_PHASE_SUCCEEDED)
 		set_cond(&s->cond[PP_COND_INITIALIZED], true, "PodCompleted", NULL, NULL);
 	else if (regular_started || !any_incomplete)
