@@ -22,9 +22,13 @@
 #define PP_ANN_FAST_UNTIL_READY "probe.podprobe.io/fast-until-ready"
 #define PP_ANN_PREFIX		"probe.podprobe.io/"
 #define PP_ANN_TCP_ACCEPT	"probe.podprobe.io/tcp-accept"
+#define PP_ANN_HTTP_KEEPALIVE	"probe.podprobe.io/http-keepalive"
 #define PP_ANN_PASSIVE		"probe.podprobe.io/passive"
 
-/* Probe wake-ups are rounded up to this step so that due probes share one submission. */
+/*
+ * Attempt timeouts and sub-second probes wake on this step; other probes get the runner's
+ * slack (probe_runner.h).
+ */
 #define PP_PROBE_SLACK PP_NSEC_PER_MSEC
 
 /* Re-probe interval after a kernel signal (a listener closed) until the verdict settles. */

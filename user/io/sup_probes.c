@@ -99,6 +99,9 @@ static void probe_prepare_target(struct probe_rt *p)
 	t->service = h->service;
 	/* tcp-accept judges the listener's accept queue: the probe must reach that queue. */
 	t->full_handshake = pod_annotation_true(c->pod->spec, PP_ANN_TCP_ACCEPT);
+	/* Opt-in: one HTTP/1.1 connection per target, retried fresh once (kubernetes #15733). */
+	t->keepalive = h->kind == PP_HANDLER_HTTP_GET &&
+		       pod_annotation_true(c->pod->spec, PP_ANN_HTTP_KEEPALIVE);
 }
 
 /* kubelet's prober_probe_total result label (pkg/kubelet/prober/prober_manager.go). */

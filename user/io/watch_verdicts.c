@@ -272,7 +272,7 @@ void pp_watch_prepare_target(struct wprobe *p)
 	const struct pp_handler *h = &probe_spec(c->cs, p->job.w.kind)->handler;
 	struct pp_probe_target *t = &p->job.target;
 	const char *host = h->host && *h->host ? h->host : c->pod->wp->pod_ip;
-	const char *acc = spec ? pp_pod_annotation(spec, PP_ANN_TCP_ACCEPT) : NULL;
+	const char *acc = spec ? pp_pod_annotation(spec, PP_ANN_TCP_ACCEPT) : NULL, *ka;
 	int port, err;
 
 	memset(t, 0, sizeof(*t));
@@ -318,6 +318,8 @@ void pp_watch_prepare_target(struct wprobe *p)
 	t->n_headers = h->n_headers;
 	t->service = h->service;
 	t->full_handshake = acc && !strcmp(acc, "true");
+	ka = spec ? pp_pod_annotation(spec, PP_ANN_HTTP_KEEPALIVE) : NULL;
+	t->keepalive = h->kind == PP_HANDLER_HTTP_GET && ka && !strcmp(ka, "true");
 }
 
 /* The main process of <c> exited (<how>); <ts> is the kernel's time of it, 0 = unknown. */
