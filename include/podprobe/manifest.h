@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reading Pod manifests from YAML files (libyaml); the effectful half of the manifest code. */
+/*
+ * Reading Pod manifests from YAML files (libyaml); the effectful half of the manifest code. The
+ * schema is user/core/manifest_schema.c (manifest_schema.h, included here).
+ */
 #ifndef PODPROBE_MANIFEST_H
 #define PODPROBE_MANIFEST_H
 
 #include <stddef.h>
 
+#include "podprobe/manifest_schema.h" /* PP_MANIFEST_MAX_BYTES, _DEPTH, pp_config_list_free() */
 #include "podprobe/pod.h"
-
-/* Refuse inputs larger than this, and documents nested deeper than PP_MANIFEST_MAX_DEPTH. */
-#define PP_MANIFEST_MAX_BYTES (4u << 20)
-#define PP_MANIFEST_MAX_DEPTH 64
 
 /*
  * Parse the YAML in <buf> (<len> bytes, need not be NUL-terminated), named <file> in
@@ -49,8 +49,5 @@ int pp_manifest_parse_objects(const char *file, const char *buf, size_t len,
 /* pp_manifest_load_path() with pp_manifest_parse_objects()'s <configs>. */
 int pp_manifest_load_objects(const char *path, struct pp_pod_list *pods,
 			     struct pp_config_list *configs, struct pp_diag_list *diags);
-
-/* Free the items of <list> (NULL is fine) and empty it. */
-void pp_config_list_free(struct pp_config_list *list);
 
 #endif

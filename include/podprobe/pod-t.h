@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Pod manifest model: what `podprobe run` and `podprobe validate` read from a
- * `apiVersion: v1, kind: Pod` document. Filled by user/io/manifest_yaml.c, checked by
- * user/core/manifest_validate.c, read by the lifecycle controller.
+ * `apiVersion: v1, kind: Pod` document. Filled by user/core/manifest_schema.c (from the tree
+ * user/io/manifest_yaml.c reads), checked by user/core/manifest_validate.c, read by the lifecycle
+ * controller.
  *
  * Every string is NUL-terminated and owned by the pod (freed by pp_pod_free()). Integer
  * fields hold the value as written; "unset" is tracked explicitly where Kubernetes
@@ -332,7 +333,7 @@ enum pp_config_kind {
 
 /*
  * A ConfigMap or Secret read from the same manifest files as the pods, kept for the volume
- * and env work (user/io/manifest_yaml.c; freed by pp_config_list_free()). Values are as
+ * and env work (user/core/manifest_schema.c; freed by pp_config_list_free()). Values are as
  * written: <data> holds ConfigMap data / Secret stringData, <b64> holds ConfigMap
  * binaryData / Secret data (base64 text, not decoded).
  */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target: the manifest reader (user/io/manifest_yaml.c), the validator and the diag
+ * libFuzzer target: the manifest reader (user/io/manifest_yaml.c, and the tree and schema of
+ * user/core/yaml_tree.c and manifest_schema.c), the validator and the diag
  * formatter on arbitrary bytes, then the lookups the runtime makes on every container of the
  * pods that parsed, and their environments and volume payloads from the input's own ConfigMaps
  * and Secrets (user/core/pod_env.c). `make fuzz` builds and runs it (FUZZ_SRCS_manifest in the

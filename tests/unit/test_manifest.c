@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Pod manifests: reading (user/io/manifest_yaml.c), the model (user/core/pod.c) and
+ * Pod manifests: reading (user/io/manifest_yaml.c with user/core/yaml_tree.c and
+ * user/core/manifest_schema.c), the model (user/core/pod.c) and
  * validation (user/core/manifest_validate.c). YAML is inline; the comment after each line
  * gives its line number, so that the positions asserted below can be checked by eye.
  */

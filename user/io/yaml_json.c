@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * YAML to JSON with libyaml's event API, building jansson values as events arrive (the
- * manifest reader, user/io/manifest_yaml.c, builds its own tree instead; the scalar typing
- * here is the same YAML 1.2 core schema). Aliases are deep copies of the anchored value; each
- * copy is charged its size and height first, so expansion stays within the bounds of
+ * manifest reader, user/io/manifest_yaml.c and user/core/yaml_tree.c, builds its own tree instead;
+ * the scalar typing here is the same YAML 1.2 core schema). Aliases are deep copies of the anchored
+ * value; each copy is charged its size and height first, so expansion stays within the bounds of
  * yaml_json.h whatever the document ("billion laughs").
  */
 #include "podprobe/yaml_json.h"
