@@ -103,6 +103,14 @@ int pp_kube_set_condition(struct pp_kube_client *kc, const char *ns, const char 
 			  const char *message);
 
 /*
+ * The API's object of pod <ns>/<name> no longer shows the condition <type> as it was last set
+ * (a restarted API server that lost it, another writer): the next pp_kube_set_condition() of
+ * it is sent even when its value did not change. Unknown pods and types are ignored.
+ */
+void pp_kube_condition_lost(struct pp_kube_client *kc, const char *ns, const char *name,
+			    const char *type);
+
+/*
  * Record an Event about pod <ns>/<name> (<uid>): <type> "Normal" or "Warning", <reason>,
  * <message>, source component "podprobe" (reportingComponent too) on host <node>. Events with the
  * same pod, reason and message within 10 minutes are aggregated into one (count,

@@ -1003,6 +1003,81 @@ static void test_api_readiness_gate(void **state)
 	t_run_cleanup(&run);
 }
 
+/*
+ * The API server restarts (a `podprobe run --keep-pods` stopped and started again on its state
+ * directory: a new port, CA and token in the same kubeconfig file, pods re-adopted, their gate
+ * conditions gone with the old process's memory): the watch re-reads the kubeconfig, re-lists
+ * once, keeps its pod (no second "watching pod"), sets the gate True again on the new server,
+ * and a port closed afterwards is False there.
+ */
+static void test_api_server_restart(void **state)
+{
+	struct t_run run, w;
+	char script[PATH_MAX], kubeconfig[PATH_MAX + 16], yaml[2048 + PATH_MAX], node_arg[128];
+	char host[64] = "", cmd[PATH_MAX + 64], pid[32] = "";
+	const char *path, *args[4], *cg, *first;
+	int app_port = t_free_port(), proxy;
+	uint64_t until;
+	FILE *f;
+
+	if (access(KUBECTL, X_OK) != 0) {
+		print_message("kubectl is not installed at " KUBECTL ": skipped\n");
+		skip();
+	}
+	t_run_init(&run);
+	snprintf(script, sizeof(script), "%s/server.py", run.dir);
+	f = fopen(script, "w");
+	assert_non_null(f);
+	fputs(server_py, f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), gated_pod, script, app_port, app_port);
+	path = t_write_manifest(&run, "pod.yaml", yaml);
+	args[0] = "--api-addr=127.0.0.1:0";
+	args[1] = "--keep-pods";
+	args[2] = path;
+	args[3] = NULL;
+	t_run_start(&run, args);
+	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", run.state_dir);
+	t_wait_file(kubeconfig, 10000);
+	t_wait_event(&run, "Started", "app", 0, 10000);
+
+	t_run_init(&w);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(node_arg, sizeof(node_arg), "--node=%s", host);
+	proxy = watch_start(&w, (const char *[]){"--kubeconfig", kubeconfig, node_arg, NULL});
+	gate_wait(kubeconfig, "True", 10000);
+
+	/* Down (pods left running), and up again on the same state directory. */
+	t_run_signal(&run, SIGTERM);
+	assert_int_equal(t_run_wait_exit(&run, 10000), 0);
+	t_run_start(&run, args);
+	t_wait_file(kubeconfig, 10000);
+	/* The new server re-adopted the pod without the gate; the watch sets it again. */
+	gate_wait(kubeconfig, "True", 20000);
+	until = t_now_ms() + 5000;
+	while (metric_value(metrics_get(proxy), "podprobe_watch_api_relists_total") < 1 &&
+	       t_now_ms() < until)
+		usleep(20000);
+	assert_true(metric_value(metrics_get(proxy), "podprobe_watch_api_relists_total") >= 1);
+	t_drain(&w, 50);
+	first = strstr(w.err_text, "watching pod default/gated");
+	assert_non_null(first);
+	assert_null(strstr(first + 1, "watching pod default/gated"));
+
+	/* Still the same container, still watched: its port closes, False on the new server. */
+	cg = strstr(w.err_text, "container app is ");
+	assert_non_null(cg);
+	snprintf(cmd, sizeof(cmd), "head -1 '%.*s/cgroup.procs'", (int)strcspn(cg + 17, "\n"),
+		 cg + 17);
+	assert_int_equal(t_system(cmd, pid, sizeof(pid)), 0);
+	assert_int_equal(kill(atoi(pid), SIGUSR1), 0);
+	gate_wait(kubeconfig, "False", 5000);
+	t_run_signal(&w, SIGTERM);
+	assert_int_equal(t_run_wait_exit(&w, 5000), 0);
+	t_run_cleanup(&w);
+	t_run_cleanup(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1010,6 +1085,7 @@ int main(void)
 		W_TEST(test_restart_only_opted_in),   W_TEST(test_no_bpf_pidfd),
 		W_TEST(test_act_restart_flag),	      W_TEST(test_api_readiness_gate),
 		W_TEST(test_exec_probe_in_container), W_TEST(test_probe_asking_proxy_not_run),
+		W_TEST(test_api_server_restart),
 	};
 
 	if (!find_cgroup_base()) {

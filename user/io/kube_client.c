@@ -799,6 +799,16 @@ int pp_kube_set_condition(struct pp_kube_client *kc, const char *ns, const char 
 	return 0;
 }
 
+void pp_kube_condition_lost(struct pp_kube_client *kc, const char *ns, const char *name,
+			    const char *type)
+{
+	struct kpod *p = kpod_find(kc, ns, name);
+
+	for (unsigned int i = 0; p && i < p->n; i++)
+		if (!strcmp(p->c[i].type, type))
+			p->c[i].sent_known = false;
+}
+
 /* The bounded Event cache: the entry of <key>, or a slot for it (the least recent). */
 static struct kevent *ev_slot(struct pp_kube_client *kc, const char *key, bool *ret_found)
 {

@@ -76,6 +76,8 @@ struct wpod {
 /* The API side (watch_kube.c, when built): where verdicts go besides stdout. */
 struct pp_watch_kube_ops {
 	void (*gate)(void *kctx, const struct wpod *p, bool ready, const char *message);
+	/* The API's object lacks the gate as last set: the next gate() is sent regardless. */
+	void (*gate_lost)(void *kctx, const struct wpod *p);
 	void (*event)(void *kctx, const struct wpod *p, const char *type, const char *reason,
 		      const char *message);
 	pp_nsec (*next)(void *kctx); /* its earliest deadline */

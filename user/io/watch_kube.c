@@ -61,6 +61,13 @@ static void gate(void *kctx, const struct wpod *p, bool ready, const char *messa
 		       p->wp->name);
 }
 
+static void gate_lost(void *kctx, const struct wpod *p)
+{
+	struct wkube *k = kctx;
+
+	pp_kube_condition_lost(k->kc, p->wp->namespace, p->wp->name, PP_WATCH_GATE);
+}
+
 static void event(void *kctx, const struct wpod *p, const char *type, const char *reason,
 		  const char *message)
 {
@@ -139,6 +146,7 @@ static void kube_free(void *kctx)
 
 static const struct pp_watch_kube_ops ops = {
 	.gate = gate,
+	.gate_lost = gate_lost,
 	.event = event,
 	.next = next,
 	.metrics = metrics,

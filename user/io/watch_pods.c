@@ -352,6 +352,39 @@ static void pod_remove_at(struct pp_watch *w, size_t i)
 	pod_free(p);
 }
 
+/* The status of condition podprobe.io/ready in Pod <obj>: 1 True, 0 otherwise, -1 absent. */
+static int gate_in(const json_t *obj)
+{
+	const json_t *conds = json_object_get(json_object_get(obj, "status"), "conditions"), *c;
+	size_t i;
+
+	json_array_foreach(conds, i, c)
+	{
+		const char *type = json_string_value(json_object_get(c, "type"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (type && !strcmp(type, PP_WATCH_GATE))
+			return st && !strcmp(st, "True");
+	}
+	return -1;
+}
+
+/*
+ * The API's object says otherwise than the gate podprobe set (an API server that came back
+ * without it, someone else's patch): tell it again, so a lost False never stands as True and
+ * a lost True does not keep a pod out of its Services.
+ */
+static void gate_check(struct wpod *p, const json_t *obj)
+{
+	struct pp_watch *w = p->w;
+
+	if (p->gate_sent >= 0 && gate_in(obj) != p->gate_sent && w->kube && w->kube->gate_lost) {
+		w->kube->gate_lost(w->kctx, p);
+		p->gate_sent = -1;
+		pp_watch_gate_update(p, NULL);
+	}
+}
+
 void pp_watch_upsert(struct pp_watch *w, const json_t *obj)
 {
 	struct pp_watch_pod *wp;
@@ -371,6 +404,7 @@ void pp_watch_upsert(struct pp_watch *w, const json_t *obj)
 		switch (pp_watch_pod_compare(p->wp, wp, &mask)) {
 		case PP_WATCH_SAME:
 			pp_watch_pod_free(wp);
+			gate_check(p, obj);
 			return;
 		case PP_WATCH_CONTAINERS:
 			/* A new instance: its probes start over, as kubelet's workers do. */
@@ -386,6 +420,7 @@ void pp_watch_upsert(struct pp_watch *w, const json_t *obj)
 			for (size_t k = 0; k < p->wp->n_containers; k++)
 				if (mask & (1ull << (k < 63 ? k : 63)))
 					cont_attach(&p->c[k]);
+			gate_check(p, obj);
 			return;
 		default:
 			pod_remove_at(w, (size_t)i);
