@@ -179,7 +179,7 @@ $(O)/bench/%: $(O)/bench/%.o $(IO_OBJS) $(LIBCORE)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
-tests: $(UNIT_TESTS) $(INTEG_TESTS) $(PODPROBE) $(TOOLS)
+tests: $(UNIT_TESTS) $(INTEG_TESTS) $(PODPROBE) $(TOOLS) $(O)/bench/bench_fleet
 
 # ---- libFuzzer targets: tests/fuzz/fuzz_<name>.c -> $(O)/fuzz/fuzz_<name> ----------------
 # Own tree and flags (clang, -fsanitize=fuzzer,address,undefined). A target links its file and
@@ -235,8 +235,11 @@ test-unit: $(UNIT_TESTS)
 run: all
 	$(Q)PATH="$(CURDIR)/$(O)/tools:$$PATH" $(PODPROBE) run $(RUN_ARGS) examples/
 
-bench: $(BENCHES) $(TOOLS)
+# FULL=1 adds bench/scenarios.sh: peers (HAProxy, a kubelet-model prober, a bare liburing loop)
+# on bench_fleet, steady/saturation/detection/pod-scale scenarios, bench/results/*.md and plots.
+bench: $(BENCHES) $(TOOLS) $(PODPROBE)
 	$(Q)O=$(O) bench/run.sh
+	$(Q)if [ "$(FULL)" = 1 ]; then O=$(O) FULL=1 bench/scenarios.sh; fi
 
 # Not in CI's time: 10 minutes of 1,000 crash-looping pods (bench/soak.sh says what it checks).
 SOAK_SECONDS ?= 600
@@ -273,6 +276,7 @@ help:
 	@echo 'make fuzz         each libFuzzer target in tests/fuzz for FUZZ_SECONDS (60) s'
 	@echo 'make soak         1,000 crash-looping pods for SOAK_SECONDS (600) s: RSS, fds, zombies'
 	@echo 'make bench        probe engine figures on a loopback fleet (BENCH_SECONDS=10)'
+	@echo 'make bench FULL=1 also the peers, scenarios, bench/results/ and plots (~20 min)'
 	@echo 'make deps         install missing Debian packages (root) or print the apt-get line'
 	@echo 'make clean        remove $(O)'
 

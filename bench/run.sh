@@ -77,3 +77,8 @@ fi
 # and per kept event. Root only; it says why when it skips.
 echo "# API server: 1,000 pods served to kubectl (bench/bench_api.sh)"
 O="$O" bench/bench_api.sh || true
+
+# ---- podprobe watch beside a node (bench/bench_watch.sh): port closed -> readiness gate
+# False in the API, p50/p99; CPU, RSS and API requests/s with 1,001 watched pods.
+echo "# podprobe watch: readiness gate beside a podprobe run (bench/bench_watch.sh)"
+O="$O" bench/bench_watch.sh || true
