@@ -4,7 +4,9 @@
  * the bounding set of deploy/podprobe.service loads every eBPF program (exits, OOM, sockets),
  * runs a pod and hears of its container's death from the kernel; `podprobe signals` with only
  * the DaemonSet's list (deploy/daemonset.yaml) traces. Both lists are read from the shipped
- * files, so the test follows them. Without one of them (CAP_BPF) eBPF is refused and said so.
+ * files, so the test follows them; and `podprobe watch` with only the DaemonSet's list loads
+ * them too, finds a `podprobe run`'s pod through its API and sets its readiness gate.
+ * Without one of them (CAP_BPF) eBPF is refused and said so.
  */
 #include <errno.h>
 #include <linux/capability.h>
@@ -205,12 +207,61 @@ static void test_daemonset_caps_trace(void **state)
 	assert_non_null(strstr(out, "TIME "));
 }
 
+static void test_daemonset_caps_watch(void **state)
+{
+	struct t_run run, w;
+	char kubeconfig[400], node_arg[128], host[64] = "", cmd[600], out[256] = "";
+	const char *gated = "apiVersion: v1\nkind: Pod\nmetadata: {name: gated}\nspec:\n"
+			    "  readinessGates: [{conditionType: podprobe.io/ready}]\n"
+			    "  containers:\n  - name: app\n    image: x\n"
+			    "    command: [sleep, '600']\n";
+	uint64_t until;
+
+	(void)state;
+	if (skip_reason())
+		skip();
+	if (access("/usr/bin/kubectl", X_OK) != 0) {
+		print_message("skip: no /usr/bin/kubectl\n");
+		skip();
+	}
+	t_run_init(&run);
+	t_run_start(&run, (const char *const[]){"--api-addr=127.0.0.1:0",
+						t_write_manifest(&run, "pod.yaml", gated), NULL});
+	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", run.state_dir);
+	t_wait_file(kubeconfig, 10000);
+	t_wait_event(&run, "Started", "app", 0, 10000);
+
+	t_run_init(&w);
+	w.keep_caps = daemonset_caps();
+	gethostname(host, sizeof(host) - 1);
+	snprintf(node_arg, sizeof(node_arg), "--node=%s", host);
+	t_watch_start(&w, (const char *const[]){"--kubeconfig", kubeconfig, node_arg, NULL});
+	/* No readiness probe: the gate follows the container running, once it is found. */
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/kubectl --kubeconfig %s get pod gated -o "
+		 "jsonpath='{.status.conditions[?(@.type==\"podprobe.io/ready\")].status}'",
+		 kubeconfig);
+	for (until = t_now_ms() + 15000; t_now_ms() < until; t_drain(&w, 100))
+		if (t_system(cmd, out, sizeof(out)) == 0 && !strcmp(out, "True"))
+			break;
+	if (strcmp(out, "True"))
+		fail_msg("gate '%s' with the DaemonSet's capabilities; watch said: %s", out,
+			 w.err_text);
+	if (!strstr(w.err_text, "kernel signals: eBPF (exits+oom+sockets)"))
+		fail_msg("eBPF not complete with the DaemonSet's capabilities: %s", w.err_text);
+	t_run_signal(&w, SIGTERM);
+	assert_int_equal(t_run_wait_exit(&w, 5000), 0);
+	t_run_cleanup(&w);
+	t_run_cleanup(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_TEST(test_service_caps_run_pods_with_ebpf),
 		T_TEST(test_without_cap_bpf_ebpf_is_refused_and_said),
 		T_TEST(test_daemonset_caps_trace),
+		T_TEST(test_daemonset_caps_watch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
