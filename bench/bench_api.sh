@@ -50,17 +50,8 @@ pp_pid=
 watcher_pids=()
 declare -A R # (a)'s figures by name
 
-# podprobe's cgroup tree is named after its state directory's real path: "podprobe-" and its
-# FNV-1a 64 hash (include/podprobe/naming.h), as bench/soak.sh computes it.
-cg_name() {
-	local s h=$((0xcbf29ce484222325)) i c
-	s=$(realpath -m "$1")
-	for ((i = 0; i < ${#s}; i++)); do
-		printf -v c '%d' "'${s:i:1}"
-		h=$(((h ^ c) * 0x100000001b3))
-	done
-	printf 'podprobe-%016x' "$h"
-}
+# cg_name and other helpers shared with bench/scenarios.sh (functions only).
+. bench/lib_bench.sh
 
 stop_watchers() {
 	local p

@@ -100,7 +100,7 @@ stop_pid() {
 }
 
 # podprobe's cgroup tree is named after its state directory's real path: "podprobe-" and its
-# FNV-1a 64 hash (include/podprobe/naming.h), as bench/soak.sh and bench/bench_api.sh compute it.
+# FNV-1a 64 hash (include/podprobe/naming.h); bench/soak.sh and bench/bench_api.sh use it too.
 cg_name() {
 	local s h=$((0xcbf29ce484222325)) i c
 	s=$(realpath -m "$1")

@@ -67,17 +67,8 @@ t0=$(date +%s)
 	--backoff-base="$SOAK_BACKOFF_BASE" --backoff-max="$SOAK_BACKOFF_MAX" \
 	--min-kill-gap=200ms "$tmp/pods.yaml" >"$tmp/events.json" 2>"$tmp/stderr" &
 pp_pid=$!
-# podprobe's cgroup tree is named after its state directory's real path: "podprobe-" and its
-# FNV-1a 64 hash (include/podprobe/naming.h); bash's 64-bit arithmetic wraps the same way.
-cg_name() {
-	local s h=$((0xcbf29ce484222325)) i c
-	s=$(realpath -m "$1")
-	for ((i = 0; i < ${#s}; i++)); do
-		printf -v c '%d' "'${s:i:1}"
-		h=$(((h ^ c) * 0x100000001b3))
-	done
-	printf 'podprobe-%016x' "$h"
-}
+# cg_name and other helpers shared with bench/scenarios.sh (functions only).
+. bench/lib_bench.sh
 tree=$(cg_name "$tmp/state")
 
 # "Start": every pod is crash-looping, i.e. has been put in back-off once (or two minutes

@@ -906,6 +906,43 @@ static void gate_wait(const char *kubeconfig, const char *want, int timeout_ms)
 }
 
 /*
+ * A `podprobe run` serving the API with the gated pod (its app is server_py), running; with
+ * <keep>, --keep-pods. <args> (4 entries) gets its arguments, for a restart; <kubeconfig> its
+ * kubeconfig's path. Skips without kubectl.
+ */
+static void gated_run_start(struct t_run *run, bool keep, const char **args, char *kubeconfig,
+			    size_t size)
+{
+	static char path[PATH_MAX];
+	char script[PATH_MAX], yaml[2048 + PATH_MAX];
+	int app_port = t_free_port();
+	size_t n = 0;
+	FILE *f;
+
+	if (access(KUBECTL, X_OK) != 0) {
+		print_message("kubectl is not installed at " KUBECTL ": skipped\n");
+		skip();
+	}
+	t_run_init(run);
+	snprintf(script, sizeof(script), "%s/server.py", run->dir);
+	f = fopen(script, "w");
+	assert_non_null(f);
+	fputs(server_py, f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), gated_pod, script, app_port, app_port);
+	snprintf(path, sizeof(path), "%s", t_write_manifest(run, "pod.yaml", yaml));
+	args[n++] = "--api-addr=127.0.0.1:0";
+	if (keep)
+		args[n++] = "--keep-pods";
+	args[n++] = path;
+	args[n] = NULL;
+	t_run_start(run, args);
+	snprintf(kubeconfig, size, "%s/kubeconfig", run->state_dir);
+	t_wait_file(kubeconfig, 10000);
+	t_wait_event(run, "Started", "app", 0, 10000);
+}
+
+/*
  * Over the API: `podprobe run --api-addr` stands in for the node and API server; `podprobe
  * watch --kubeconfig` finds its pod (podprobe:// container ID, podprobe run's cgroup leaf),
  * patches the readiness gate True, and False as soon as the app's port closes.
@@ -913,30 +950,13 @@ static void gate_wait(const char *kubeconfig, const char *want, int timeout_ms)
 static void test_api_readiness_gate(void **state)
 {
 	struct t_run run, w;
-	char script[PATH_MAX], kubeconfig[PATH_MAX + 16], yaml[2048 + PATH_MAX], node_arg[128];
-	char host[64] = "";
-	const char *path;
+	char kubeconfig[PATH_MAX + 16], node_arg[128], host[64] = "";
+	const char *args[4];
 	const struct t_event *ev;
-	int app_port = t_free_port(), proxy;
+	int proxy;
 	uint64_t t0;
-	FILE *f;
 
-	if (access(KUBECTL, X_OK) != 0) {
-		print_message("kubectl is not installed at " KUBECTL ": skipped\n");
-		skip();
-	}
-	t_run_init(&run);
-	snprintf(script, sizeof(script), "%s/server.py", run.dir);
-	f = fopen(script, "w");
-	assert_non_null(f);
-	fputs(server_py, f);
-	fclose(f);
-	snprintf(yaml, sizeof(yaml), gated_pod, script, app_port, app_port);
-	path = t_write_manifest(&run, "pod.yaml", yaml);
-	t_run_start(&run, (const char *[]){"--api-addr=127.0.0.1:0", path, NULL});
-	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", run.state_dir);
-	t_wait_file(kubeconfig, 10000);
-	t_wait_event(&run, "Started", "app", 0, 10000);
+	gated_run_start(&run, false, args, kubeconfig, sizeof(kubeconfig));
 
 	t_run_init(&w);
 	gethostname(host, sizeof(host) - 1);
@@ -1013,33 +1033,13 @@ static void test_api_readiness_gate(void **state)
 static void test_api_server_restart(void **state)
 {
 	struct t_run run, w;
-	char script[PATH_MAX], kubeconfig[PATH_MAX + 16], yaml[2048 + PATH_MAX], node_arg[128];
-	char host[64] = "", cmd[PATH_MAX + 64], pid[32] = "";
-	const char *path, *args[4], *cg, *first;
-	int app_port = t_free_port(), proxy;
+	char kubeconfig[PATH_MAX + 16], node_arg[128], host[64] = "", cmd[PATH_MAX + 64];
+	char pid[32] = "";
+	const char *args[4], *cg, *first;
+	int proxy;
 	uint64_t until;
-	FILE *f;
 
-	if (access(KUBECTL, X_OK) != 0) {
-		print_message("kubectl is not installed at " KUBECTL ": skipped\n");
-		skip();
-	}
-	t_run_init(&run);
-	snprintf(script, sizeof(script), "%s/server.py", run.dir);
-	f = fopen(script, "w");
-	assert_non_null(f);
-	fputs(server_py, f);
-	fclose(f);
-	snprintf(yaml, sizeof(yaml), gated_pod, script, app_port, app_port);
-	path = t_write_manifest(&run, "pod.yaml", yaml);
-	args[0] = "--api-addr=127.0.0.1:0";
-	args[1] = "--keep-pods";
-	args[2] = path;
-	args[3] = NULL;
-	t_run_start(&run, args);
-	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", run.state_dir);
-	t_wait_file(kubeconfig, 10000);
-	t_wait_event(&run, "Started", "app", 0, 10000);
+	gated_run_start(&run, true, args, kubeconfig, sizeof(kubeconfig));
 
 	t_run_init(&w);
 	gethostname(host, sizeof(host) - 1);
