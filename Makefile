@@ -252,7 +252,7 @@ deps:
 
 FORMAT_SRCS = $(CORE_SRCS) $(IO_SRCS) user/main.c $(wildcard user/io/*.h include/podprobe/*.h \
 	include/podprobe/abi/*.h) $(TOOL_SRCS) $(wildcard tools/lib/*.[ch]) $(BENCH_SRCS) \
-	$(FUZZ_TARGET_SRCS)
+	$(FUZZ_TARGET_SRCS) $(wildcard bench/*.h)
 
 format:
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)

@@ -63,6 +63,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_self.h"
+
 #define REQ_MAX	  1024
 #define CTL_MAX	  8
 #define PKT_BATCH 64
@@ -437,30 +439,6 @@ static void pkt_stats(void)
 }
 
 /* ---- faults and stats ------------------------------------------------------------------- */
-static long rss_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
 static int do_close(uint32_t i)
 {
 	struct target *t = &targets[i];
@@ -556,8 +534,8 @@ static void stats_line(char *out, size_t size, uint32_t from, uint32_t to, uint6
 		 (unsigned long long)t, opts.kind, opts.base + from, to - from + 1,
 		 (unsigned long long)syn, (unsigned long long)acc, (unsigned long long)req,
 		 (unsigned long long)r500, (unsigned long long)conns_open,
-		 (unsigned long long)conn_overflow, (unsigned long long)pkt_drops, cpu_seconds(),
-		 rss_kib());
+		 (unsigned long long)conn_overflow, (unsigned long long)pkt_drops,
+		 bench_cpu_seconds(), bench_rss_kib());
 }
 
 /* "P" or "A-B" -> target indices; -ERANGE outside the fleet. */

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_self.h"
 #include "podprobe/clock.h"
 #include "podprobe/kubefmt.h"
 
@@ -73,30 +74,6 @@ static uint64_t hist[HIST_N];
 static uint64_t attempts, failures, late, in_flight;
 static pp_nsec max_late;
 static bool measuring;
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
-static long rss_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
-}
 
 static struct io_uring_sqe *sqe_get(struct io_uring *ring)
 {
@@ -295,7 +272,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_uring_ref: io_uring: %s\n", strerror(-err));
 		return 1;
 	}
-	rss_before = rss_kib();
+	rss_before = bench_rss_kib();
 	targets = calloc(opts.n, sizeof(*targets));
 	if (!targets)
 		return 1;
@@ -318,7 +295,7 @@ int main(int argc, char **argv)
 
 		if (!measuring && now >= warm) {
 			measuring = true;
-			cpu0 = cpu_seconds();
+			cpu0 = bench_cpu_seconds();
 		}
 		if (now >= end)
 			break;
@@ -367,8 +344,8 @@ int main(int argc, char **argv)
 		}
 		io_uring_cq_advance(&ring, seen);
 	}
-	cpu1 = cpu_seconds();
-	rss_after = rss_kib();
+	cpu1 = bench_cpu_seconds();
+	rss_after = bench_rss_kib();
 	{
 		double secs = (double)opts.duration / 1e9;
 
