@@ -10,7 +10,9 @@
  *
  * --ports P spreads the targets over P consecutive ports from TARGET's (a fleet such as
  * bench_fleet serves one target per port); --keepalive reuses one HTTP/1.1 connection per
- * target address (pp_probe_target.keepalive). Loopback only; bounded by --seconds.
+ * target address (pp_probe_target.keepalive); --no-raw-syn makes tcpSocket probes connect()
+ * instead of sending raw SYNs (pp_prober_set_raw_syn), to compare both (raw_syn= counts the
+ * attempts that went as raw SYNs). Loopback only; bounded by --seconds.
  */
 #include <arpa/inet.h>
 #include <argp.h>
@@ -22,12 +24,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench_self.h"
 #include "podprobe/clock.h"
 #include "podprobe/kubefmt.h"
 #include "podprobe/loop.h"
 #include "podprobe/probe.h"
 #include "podprobe/probe_once.h"
 #include "podprobe/probe_runner.h"
+#include "podprobe/prober.h"
 
 struct bench_opts {
 	const char *url;
@@ -38,6 +42,7 @@ struct bench_opts {
 	unsigned long in_flight;
 	unsigned long ports;
 	bool keepalive;
+	bool no_raw_syn;
 };
 
 static struct bench_opts opts = {
@@ -97,6 +102,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'k':
 		opts.keepalive = true;
 		break;
+	case 'R':
+		opts.no_raw_syn = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (opts.url)
 			argp_error(state, "one TARGET");
@@ -111,30 +119,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static long rss_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kib;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct argp_option options[] = {
@@ -146,6 +130,7 @@ int main(int argc, char **argv)
 		{"ports", 'P', "N", 0, "Spread the targets over N ports from TARGET's (default 1)",
 		 0},
 		{"keepalive", 'k', NULL, 0, "httpGet: one kept-alive connection per target", 0},
+		{"no-raw-syn", 'R', NULL, 0, "tcpSocket: connect(), not raw SYNs", 0},
 		{0},
 	};
 	static const struct argp argp = {
@@ -186,7 +171,9 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (pp_loop_new(4096, &loop) < 0 || pp_probe_runner_new(loop, opts.in_flight, &runner) < 0)
 		return 1;
-	rss_before = rss_kib();
+	if (opts.no_raw_syn)
+		pp_prober_set_raw_syn(pp_probe_runner_prober(runner), false);
+	rss_before = bench_rss_kib();
 	jobs = calloc(opts.targets, sizeof(*jobs));
 	if (!jobs)
 		return 1;
@@ -230,7 +217,7 @@ int main(int argc, char **argv)
 
 		if (!measuring && now >= warm) {
 			measuring = true;
-			cpu0 = cpu_seconds();
+			cpu0 = bench_cpu_seconds();
 			attempts0 = pp_probe_runner_stats(runner)->attempts;
 			late0 = pp_probe_runner_stats(runner)->late;
 			memset(results, 0, sizeof(results));
@@ -241,8 +228,8 @@ int main(int argc, char **argv)
 			return 1;
 		pp_probe_runner_run(runner, pp_clock_now());
 	}
-	cpu1 = cpu_seconds();
-	rss_after = rss_kib();
+	cpu1 = bench_cpu_seconds();
+	rss_after = bench_rss_kib();
 	{
 		const struct pp_probe_runner_stats *st = pp_probe_runner_stats(runner);
 		uint64_t n = st->attempts - attempts0, late = st->late - late0;
@@ -251,7 +238,7 @@ int main(int argc, char **argv)
 		printf("bench=probe kind=%s targets=%lu period_ms=%llu seconds=%.1f attempts=%llu "
 		       "rate=%.0f cpu_s=%.3f cpu_s_per_1000=%.4f late_pct=%.2f failures=%llu "
 		       "unknown=%llu max_late_ms=%.1f rss_kib=%ld rss_bytes_per_target=%.0f "
-		       "ports=%lu keepalive=%d attempts_total=%llu\n",
+		       "ports=%lu keepalive=%d attempts_total=%llu raw_syn=%llu\n",
 		       kind, opts.targets, (unsigned long long)(opts.period / PP_NSEC_PER_MSEC),
 		       secs, (unsigned long long)n, (double)n / secs, cpu1 - cpu0,
 		       n ? (cpu1 - cpu0) * 1000.0 / (double)n : 0.0,
@@ -260,7 +247,9 @@ int main(int argc, char **argv)
 		       (unsigned long long)results[PP_RESULT_UNKNOWN],
 		       (double)st->max_lateness / 1e6, rss_after,
 		       (double)(rss_after - rss_before) * 1024.0 / (double)opts.targets, opts.ports,
-		       opts.keepalive, (unsigned long long)st->attempts);
+		       opts.keepalive, (unsigned long long)st->attempts,
+		       (unsigned long long)pp_prober_stats(pp_probe_runner_prober(runner))
+			       ->raw_syn);
 	}
 	pp_probe_runner_free(runner);
 	pp_loop_free(loop);

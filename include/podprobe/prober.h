@@ -68,9 +68,12 @@ struct pp_prober_stats {
 	uint64_t started;
 	uint64_t results[_PP_RESULT_MAX];
 	uint64_t timeouts;
-	uint64_t resource_errors; /* EMFILE, ENOBUFS, no ephemeral port... (Unknown) */
-	unsigned int in_flight;	  /* attempts holding a slot, retiring ones included */
-	unsigned int retiring;	  /* ended, waiting for the kernel to finish their operations */
+	uint64_t resource_errors;   /* EMFILE, ENOBUFS, no ephemeral port... (Unknown) */
+	unsigned int in_flight;	    /* attempts holding a slot, retiring ones included */
+	unsigned int retiring;	    /* ended, waiting for the kernel to finish their operations */
+	uint64_t raw_syn;	    /* tcpSocket attempts sent as raw SYNs */
+	uint64_t raw_syn_sent;	    /* SYN segments sent, retransmissions included */
+	uint64_t raw_syn_fallbacks; /* tcpSocket attempts that took connect() instead */
 };
 
 int pp_prober_new(struct pp_loop *loop, struct pp_prober **ret);
@@ -95,6 +98,20 @@ pp_nsec pp_prober_next_deadline(const struct pp_prober *pr);
 void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now);
 
 const struct pp_prober_stats *pp_prober_stats(const struct pp_prober *pr);
+
+/*
+ * tcpSocket probes as stateless raw SYNs (needs CAP_NET_RAW; IPv4; not for full_handshake
+ * targets): on by default unless the environment has PODPROBE_NO_RAW_SYN=1; where it cannot
+ * be used an attempt connects as without it. Applies to attempts started from now on.
+ */
+void pp_prober_set_raw_syn(struct pp_prober *pr, bool on);
+
+/*
+ * The raw SYN source ports this prober holds (lowest, highest, how many), for tests;
+ * returns false when it has none (off, unavailable or not used yet).
+ */
+bool pp_prober_raw_syn_ports(const struct pp_prober *pr, unsigned int *ret_min,
+			     unsigned int *ret_max, unsigned int *ret_n);
 
 /*
  * Resolve <host> (NULL/"" = 127.0.0.1) and <port> into t->addr. Numeric addresses never block;

@@ -7,6 +7,10 @@
  * ring operations on a direct descriptor (socket, setsockopts, connect, close: one submission,
  * no file descriptor, no syscall of its own); otherwise socket(2) and setsockopt(2) then a
  * ring connect and close.
+ *
+ * Where podprobe has CAP_NET_RAW, an IPv4 attempt that does not want the full handshake goes
+ * without any socket: a raw SYN and its reply (probe_syn.c), with the same verdicts and
+ * messages.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -63,8 +67,11 @@ static int tcp_start_direct(struct attempt *a, int file)
 
 static int tcp_start(struct attempt *a)
 {
-	int zero = 0, err, file = pp_attempt_direct_file(a);
+	int zero = 0, err, file;
 
+	if (pp_attempt_syn_start(a) == 0)
+		return 0;
+	file = pp_attempt_direct_file(a);
 	if (file >= 0 && tcp_start_direct(a, file) == 0)
 		return 0;
 	err = pp_attempt_socket(a);
@@ -93,6 +100,8 @@ static void tcp_timeout(struct attempt *a)
 /* A direct chain's close ends by itself; the attempt is released after it. */
 static unsigned int tcp_retire(struct attempt *a, uint64_t *ids)
 {
+	if (a->syn_flow)
+		pp_syn_retire(pp_attempt_syn_engine(a), a);
 	if (!a->close_op)
 		return 0;
 	ids[0] = a->close_op;
@@ -100,8 +109,16 @@ static unsigned int tcp_retire(struct attempt *a, uint64_t *ids)
 	return 1;
 }
 
+/* A raw SYN's retransmission is due. */
+static void tcp_tick(struct attempt *a, pp_nsec now)
+{
+	if (a->syn_flow)
+		pp_syn_tick(pp_attempt_syn_engine(a), a, now);
+}
+
 const struct handler_ops pp_probe_tcp_ops = {
 	.start = tcp_start,
 	.timeout = tcp_timeout,
 	.retire = tcp_retire,
+	.tick = tcp_tick,
 };

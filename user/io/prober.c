@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,21 @@ struct pp_prober {
 	struct pp_prober_stats stats;
 	struct pp_probe_report report; /* scratch: one report is built at a time */
 	bool direct_tried;	       /* pp_loop_direct_files() was asked */
+	struct pp_syn *syn;	       /* the raw SYN engine, NULL until first used */
+	bool syn_off;		       /* pp_prober_set_raw_syn(false) or PODPROBE_NO_RAW_SYN=1 */
+	bool syn_broken;	       /* its set-up failed for good (no CAP_NET_RAW...) */
+	pp_nsec syn_retry_at;	       /* after another set-up failure: when to try again */
+	unsigned int syn_logged;       /* fallback reasons already logged (1u << enum syn_why) */
+};
+
+/* Why a tcpSocket attempt connects instead of sending a raw SYN (logged once each). */
+enum syn_why {
+	SYN_WHY_SETUP = 0,
+	SYN_WHY_HANDSHAKE,
+	SYN_WHY_FAMILY,
+	SYN_WHY_ADDRESS,
+	SYN_WHY_START,
+	_SYN_WHY_MAX,
 };
 
 /* An attempt whose start failed: nothing to time out or clean. */
@@ -163,6 +179,9 @@ int pp_prober_new(struct pp_loop *loop, struct pp_prober **ret)
 	if (!pr)
 		return -ENOMEM;
 	pr->loop = loop;
+	/* The bench and the tests compare both paths; operators can turn it off. */
+	if (getenv("PODPROBE_NO_RAW_SYN") && !strcmp(getenv("PODPROBE_NO_RAW_SYN"), "1"))
+		pr->syn_off = true;
 	*ret = pr;
 	return 0;
 }
@@ -259,6 +278,8 @@ void pp_prober_free(struct pp_prober *pr)
 		free(c);
 	}
 	free(pr->ka);
+	/* Every attempt has let go of its flow (slot_free above); the polls cancel here. */
+	pp_syn_free(pr->syn);
 	free(pr);
 }
 
@@ -387,6 +408,7 @@ int pp_prober_start(struct pp_prober *pr, const struct pp_probe_target *t, pp_ns
 	a->proto = NULL;
 	a->op = 0;
 	a->close_op = 0;
+	a->syn_flow = 0;
 	a->fd = -1;
 	pr->stats.started++;
 	if (ret_id)
@@ -458,6 +480,11 @@ void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now)
 		}
 		if (a->reported)
 			continue;
+		if (e.deadline < a->deadline) {
+			if (a->ops->tick)
+				a->ops->tick(a, now);
+			continue;
+		}
 		pr->stats.timeouts++;
 		a->ops->timeout(a);
 	}
@@ -466,6 +493,20 @@ void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now)
 const struct pp_prober_stats *pp_prober_stats(const struct pp_prober *pr)
 {
 	return &pr->stats;
+}
+
+void pp_prober_set_raw_syn(struct pp_prober *pr, bool on)
+{
+	pr->syn_off = !on;
+}
+
+bool pp_prober_raw_syn_ports(const struct pp_prober *pr, unsigned int *ret_min,
+			     unsigned int *ret_max, unsigned int *ret_n)
+{
+	if (!pr->syn)
+		return false;
+	pp_syn_ports(pr->syn, ret_min, ret_max, ret_n);
+	return true;
 }
 
 /* ---- helpers shared by the handlers -------------------------------------------------------------
@@ -487,6 +528,114 @@ int pp_attempt_direct_file(struct attempt *a)
 			       "probes: no io_uring direct descriptors, plain sockets");
 	}
 	return a->idx < pp_loop_direct_count(pr->loop) ? (int)a->idx : -1;
+}
+
+void pp_attempt_tick_at(struct attempt *a, pp_nsec when)
+{
+	/* Without memory for it the attempt still ends at its deadline. */
+	pp_sched_push(&a->pr->deadlines, when, a->idx, a->gen);
+}
+
+static void syn_log_once(struct pp_prober *pr, enum syn_why why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void syn_log_once(struct pp_prober *pr, enum syn_why why, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	if (pr->syn_logged & (1u << why))
+		return;
+	pr->syn_logged |= 1u << why;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Per-target reasons are the expected kind: only a failure is worth the operator's eye. */
+	pp_log(why == SYN_WHY_SETUP || why == SYN_WHY_START ? PP_LOG_INFO : PP_LOG_DEBUG,
+	       "probes: tcpSocket by connect(), not raw SYN: %s", msg);
+}
+
+struct pp_syn *pp_attempt_syn_engine(const struct attempt *a)
+{
+	return a->pr->syn;
+}
+
+static struct pp_syn *attempt_syn(struct attempt *a)
+{
+	struct pp_prober *pr = a->pr;
+	const struct pp_probe_target *t = a->t;
+	char where[300];
+
+	if (pr->syn_off || pr->syn_broken)
+		return NULL;
+	if (t->full_handshake) {
+		pp_target_hostport(t, where, sizeof(where));
+		/* probe.podprobe.io/tcp-accept: only a socket completes the handshake. */
+		syn_log_once(pr, SYN_WHY_HANDSHAKE, "%s wants the full handshake", where);
+		return NULL;
+	}
+	if (t->addr.ss_family != AF_INET) {
+		pp_target_hostport(t, where, sizeof(where));
+		syn_log_once(pr, SYN_WHY_FAMILY, "%s is not IPv4", where);
+		return NULL;
+	}
+	{
+		uint32_t d = ntohl(((const struct sockaddr_in *)&t->addr)->sin_addr.s_addr);
+
+		/* 0.0.0.0 (connect()'s "this host"), multicast, broadcast: leave them to it. */
+		if (d == INADDR_ANY || d >= 0xe0000000u) {
+			pp_target_hostport(t, where, sizeof(where));
+			syn_log_once(pr, SYN_WHY_ADDRESS, "%s is not a unicast address", where);
+			return NULL;
+		}
+	}
+	if (!pr->syn && a->start >= pr->syn_retry_at) {
+		const char *what = "";
+		char why[128];
+		int err = pp_syn_new(pr->loop, &pr->stats.raw_syn_sent, &pr->syn, &what);
+
+		if (err < 0) {
+			pr->syn = NULL;
+			/* No privilege or no such socket: it will not change. */
+			if (err == -EPERM || err == -EACCES || err == -EAFNOSUPPORT ||
+			    err == -EPROTONOSUPPORT || err == -ESOCKTNOSUPPORT)
+				pr->syn_broken = true;
+			else
+				pr->syn_retry_at = a->start + 10 * PP_NSEC_PER_SEC;
+			syn_log_once(pr, SYN_WHY_SETUP, "%s: %s", what,
+				     pp_errno_text(err, why, sizeof(why)));
+		}
+	}
+	return pr->syn;
+}
+
+int pp_attempt_syn_start(struct attempt *a)
+{
+	struct pp_prober *pr = a->pr;
+	struct pp_syn *s = attempt_syn(a);
+	char why[128];
+	int err;
+
+	if (!s) {
+		if (!pr->syn_off)
+			pr->stats.raw_syn_fallbacks++;
+		return -EOPNOTSUPP;
+	}
+	err = pp_syn_start(s, a);
+	if (err < 0) {
+		pr->stats.raw_syn_fallbacks++;
+		if (err == -EADDRNOTAVAIL)
+			syn_log_once(pr, SYN_WHY_START,
+				     "every source port of the raw SYN range is busy for %s "
+				     "(this attempt and others like it)",
+				     a->t->host ? a->t->host : "its target");
+		else
+			syn_log_once(pr, SYN_WHY_START, "%s (this attempt and others like it)",
+				     pp_errno_text(err, why, sizeof(why)));
+		return err;
+	}
+	pr->stats.raw_syn++;
+	return 0;
 }
 
 int pp_attempt_socket(struct attempt *a)

@@ -32,6 +32,8 @@ struct handler_ops {
 	 * touches its buffers. It must not use the loop: at shutdown it runs from pp_loop_free().
 	 */
 	void (*cleanup)(struct attempt *a);
+	/* A time the handler asked for (pp_attempt_tick_at) came, before the deadline. */
+	void (*tick)(struct attempt *a, pp_nsec now);
 };
 
 struct attempt {
@@ -53,6 +55,7 @@ struct attempt {
 	int start_err;	     /* the start failed (-errno): report it next pass */
 	char start_msg[200]; /* ...with this text when set */
 	void *proto;	     /* handler state */
+	uint32_t syn_flow;   /* tcpSocket by raw SYN: its flow + 1, 0 = none (probe_syn.c) */
 };
 
 struct pp_loop *pp_attempt_loop(const struct attempt *a);
@@ -88,6 +91,30 @@ int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *add
 void pp_prober_conn_park(struct pp_prober *pr, const struct sockaddr_storage *addr,
 			 unsigned int len, int fd);
 struct pp_prober *pp_attempt_prober(const struct attempt *a);
+
+/* Run <a>'s handler tick at <when> (before its deadline). */
+void pp_attempt_tick_at(struct attempt *a, pp_nsec when);
+
+/*
+ * tcpSocket by raw SYN (probe_syn.c): start <a> on that path when it may take it (the
+ * prober's engine is set up on first use): 0, or -errno when it is off, unavailable or not
+ * for this target, and <a> connects instead (one log line per reason). The engine of a
+ * started one is pp_attempt_syn_engine(a).
+ */
+struct pp_syn;
+int pp_attempt_syn_start(struct attempt *a);
+struct pp_syn *pp_attempt_syn_engine(const struct attempt *a);
+
+/* <n_sent> counts the SYNs sent; <ret_what> names the step that failed. */
+int pp_syn_new(struct pp_loop *loop, uint64_t *n_sent, struct pp_syn **ret, const char **ret_what);
+void pp_syn_free(struct pp_syn *s);
+/* 0, or -errno: nothing was queued and the attempt takes connect(). */
+int pp_syn_start(struct pp_syn *s, struct attempt *a);
+void pp_syn_tick(struct pp_syn *s, struct attempt *a, pp_nsec now);
+/* The attempt ended: its flow no longer reports, and its 4-tuple rests before reuse. */
+void pp_syn_retire(struct pp_syn *s, struct attempt *a);
+void pp_syn_ports(const struct pp_syn *s, unsigned int *ret_min, unsigned int *ret_max,
+		  unsigned int *ret_n);
 
 /* A socket for t->addr: CLOEXEC, SO_LINGER 0 (close sends RST: no TIME_WAIT). -errno on error. */
 int pp_attempt_socket(struct attempt *a);
