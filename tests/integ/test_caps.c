@@ -247,6 +247,10 @@ static void test_daemonset_caps_watch(void **state)
 	if (strcmp(out, "True"))
 		fail_msg("gate '%s' with the DaemonSet's capabilities; watch said: %s", out,
 			 w.err_text);
+	/* Its stderr is read as it is drained: until the eBPF line is in. */
+	for (until = t_now_ms() + 5000;
+	     !strstr(w.err_text, "kernel signals:") && t_now_ms() < until;)
+		t_drain(&w, 50);
 	if (!strstr(w.err_text, "kernel signals: eBPF (exits+oom+sockets)"))
 		fail_msg("eBPF not complete with the DaemonSet's capabilities: %s", w.err_text);
 	t_run_signal(&w, SIGTERM);
