@@ -500,13 +500,14 @@ static void cgroup_name(struct t_run *r)
 	snprintf(r->res->state_dir, sizeof(r->res->state_dir), "%s", r->state_dir);
 }
 
-void t_run_start(struct t_run *r, const char *const *args)
+/*
+ * Fork and exec <argv> as <r>'s podprobe, its stdout and stderr piped, PATH set to <path_env>
+ * when not NULL: in its own process group, and a test that dies (or fails an assertion and
+ * exits) takes it with it; with r->keep_caps, the other capabilities dropped.
+ */
+static void spawn(struct t_run *r, const char *const *argv, const char *path_env)
 {
-	const char *argv[64];
-	char state_arg[400], path_env[8192], tools[PATH_MAX];
 	int out[2], err[2];
-	size_t n = 0;
-	const char *o = getenv("O");
 
 	/* Again on the same <r> (a restart on the same state directory): a new process. */
 	if (r->out_fd >= 0)
@@ -516,6 +517,41 @@ void t_run_start(struct t_run *r, const char *const *args)
 	r->out_fd = r->err_fd = -1;
 	r->status = -1;
 	r->len = 0;
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	r->pid = fork();
+	assert_true(r->pid >= 0);
+	if (r->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		setpgid(0, 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		if (path_env)
+			setenv("PATH", path_env, 1);
+		/* Root's permitted set after exec is its bounding set (capabilities(7)). */
+		for (int cap = 0; r->keep_caps && cap < 64; cap++)
+			if (!(r->keep_caps & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
+			    errno != EINVAL)
+				_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	r->res->pid = r->pid;
+	r->out_fd = out[0];
+	r->err_fd = err[0];
+	fcntl(r->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(r->err_fd, F_SETFL, O_NONBLOCK);
+}
+
+void t_run_start(struct t_run *r, const char *const *args)
+{
+	const char *argv[64];
+	char state_arg[400], path_env[8192], tools[PATH_MAX];
+	size_t n = 0;
+	const char *o = getenv("O");
+
 	argv[n++] = t_podprobe();
 	argv[n++] = "run";
 	argv[n++] = "--events=json";
@@ -531,70 +567,8 @@ void t_run_start(struct t_run *r, const char *const *args)
 	if (!realpath(o && *o ? o : "build", tools))
 		snprintf(tools, sizeof(tools), "build");
 	snprintf(path_env, sizeof(path_env), "%s/tools:%s", tools, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-	r->pid = fork();
-	assert_true(r->pid >= 0);
-	if (r->pid == 0) {
-		/* A test that dies (or fails an assertion and exits) takes podprobe with it. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		setpgid(0, 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		setenv("PATH", path_env, 1);
-		/* Root's permitted set after exec is its bounding set (capabilities(7)). */
-		for (int cap = 0; r->keep_caps && cap < 64; cap++)
-			if (!(r->keep_caps & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
-			    errno != EINVAL)
-				_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	r->res->pid = r->pid;
+	spawn(r, argv, path_env);
 	cgroup_name(r);
-	r->out_fd = out[0];
-	r->err_fd = err[0];
-	fcntl(r->out_fd, F_SETFL, O_NONBLOCK);
-	fcntl(r->err_fd, F_SETFL, O_NONBLOCK);
-}
-
-/* Fork and exec <argv> as <r>'s podprobe (see t_run_start), its stdout and stderr piped. */
-static void spawn(struct t_run *r, const char *const *argv)
-{
-	int out[2], err[2];
-
-	if (r->out_fd >= 0)
-		close(r->out_fd);
-	if (r->err_fd >= 0)
-		close(r->err_fd);
-	r->out_fd = r->err_fd = -1;
-	r->status = -1;
-	r->len = 0;
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-	r->pid = fork();
-	assert_true(r->pid >= 0);
-	if (r->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		setpgid(0, 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		for (int cap = 0; r->keep_caps && cap < 64; cap++)
-			if (!(r->keep_caps & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
-			    errno != EINVAL)
-				_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	r->res->pid = r->pid;
-	r->out_fd = out[0];
-	r->err_fd = err[0];
-	fcntl(r->out_fd, F_SETFL, O_NONBLOCK);
-	fcntl(r->err_fd, F_SETFL, O_NONBLOCK);
 }
 
 void t_watch_start(struct t_run *r, const char *const *args)
@@ -608,7 +582,7 @@ void t_watch_start(struct t_run *r, const char *const *args)
 	for (size_t i = 0; args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	spawn(r, argv);
+	spawn(r, argv, NULL);
 }
 
 /* Pull "key":"value" out of a flat JSON object line (podprobe's own output, so simple). */
