@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* CrashLoopBackOff bookkeeping, as kubelet's client-go Backoff (k8s-semantics.md §7). */
+/*
+ * CrashLoopBackOff bookkeeping, as kubelet's client-go Backoff
+ * (k8s.io/client-go/util/flowcontrol/backoff.go).
+ */
 #ifndef PODPROBE_BACKOFF_T_H
 #define PODPROBE_BACKOFF_T_H
 

@@ -4,7 +4,7 @@
  * prior knowledge), built on nghttp2. It never touches a socket: the caller moves bytes
  * between pp_grpc_health_pending()/pp_grpc_health_consumed() and the socket, feeds what it
  * reads to pp_grpc_health_feed(), and reads the verdict and the kubelet-style probe output
- * (k8s-semantics.md H-GRPC.2) from pp_grpc_health_result().
+ * (pkg/probe/grpc/grpc.go) from pp_grpc_health_result().
  *
  * Typical loop, one object per probe attempt (one connection, one RPC, then close):
  *

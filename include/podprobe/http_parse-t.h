@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Types of the httpGet probe's HTTP/1.x helpers (k8s-semantics.md H-HTTP.1-8): an incremental
+ * Types of the httpGet probe's HTTP/1.x helpers (pkg/probe/http/http.go): an incremental
  * response parser small enough to keep thousands in flight, and the request/redirect targets.
  */
 #ifndef PODPROBE_HTTP_PARSE_T_H

@@ -16,7 +16,10 @@
 #include "podprobe/time-t.h"
 
 #define PP_NO_CONTAINER UINT32_MAX
-/* The least time between the stop signal and SIGKILL (k8s-semantics.md T.3). */
+/*
+ * The least time between the stop signal and SIGKILL (kubelet's minimumGracePeriodInSeconds,
+ * pkg/kubelet/kuberuntime/kuberuntime_container.go).
+ */
 #define PP_MIN_KILL_GAP (2 * PP_NSEC_PER_SEC)
 
 enum pp_phase {

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Defaults of the API server (k8s-semantics.md P1.1, §13). */
+/* Defaults of the API server (pkg/apis/core/v1/defaults.go). */
 #define PP_DEFAULT_GRACE_S	   30
 #define PP_DEFAULT_PROBE_TIMEOUT_S 1
 #define PP_DEFAULT_PROBE_PERIOD_S  10

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The httpGet probe's HTTP/1.x helpers (k8s-semantics.md H-HTTP.1-8): the incremental response
+ * The httpGet probe's HTTP/1.x helpers (pkg/probe/http/http.go): the incremental response
  * parser, fed whole, byte by byte and split at every offset, which must all agree; the request
  * builder; redirect resolution.
  */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The lifecycle controller under a fake clock: init ordering, restart policies, back-off,
- * termination, sidecars, phases and the kubectl columns. Rule ids refer to
- * shared/k8s-semantics.md.
+ * termination, sidecars, phases and the kubectl columns. Rule ids are those of
+ * user/core/lifecycle.c.
  */
 #include <setjmp.h>
 #include <signal.h>

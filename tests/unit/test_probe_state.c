@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Probe workers under a fake clock: defaults and annotations, initial verdicts, thresholds,
- * holds, the fast period, kernel bursts, late starts, event texts. Rule ids refer to
- * shared/k8s-semantics.md.
+ * holds, the fast period, kernel bursts, late starts, event texts. Rule ids are those of
+ * user/core/probe_state.c.
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * HTTP/1.x for the httpGet probe (k8s-semantics.md H-HTTP.1-8), without I/O.
+ * HTTP/1.x for the httpGet probe (pkg/probe/http/http.go), without I/O.
  *
  * The response parser is a byte-at-a-time state machine, so a read may end anywhere (one byte
  * at a time included) and nothing but a few counters survives between reads: header lines are

@@ -6,7 +6,8 @@
  * changed, time passed) and then calls sync_pod(), which — like kubelet's computePodActions —
  * looks at the whole pod and decides what to start, restart or stop next. Decisions come out
  * as actions; nothing here touches a process, a clock or a file. Rule ids (I.1, R.2, T.4...)
- * refer to shared/k8s-semantics.md.
+ * name kubelet's behaviours, the same in the tests; where each is implemented the comment
+ * cites the kubelet source it follows (pkg/kubelet/kuberuntime, pkg/kubelet/status).
  */
 #include "podprobe/lifecycle.h"
 

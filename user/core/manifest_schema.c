@@ -1921,7 +1921,7 @@ static void walk_containers(struct pp_manifest_reader *ps, const struct field *f
 
 		if (want_map(ps, &it.f))
 			walk_container(ps, it.f.n, c);
-		/* An init container with restartPolicy: Always is a sidecar (k8s-semantics §6). */
+		/* An init container with restartPolicy: Always is a sidecar (KEP-753). */
 		c->sidecar = init && c->restart_policy && !strcmp(c->restart_policy, "Always");
 	}
 }

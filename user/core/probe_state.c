@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Probe workers, as kubelet's prober/worker.go, minus the goroutine: the worker says when it
- * is due, the shell runs the attempt on the loop and hands the result back. Rule ids refer to
- * shared/k8s-semantics.md.
+ * is due, the shell runs the attempt on the loop and hands the result back. Rule ids (P2.5...)
+ * name kubelet's prober behaviours (pkg/kubelet/prober: worker.go, prober_manager.go).
  */
 #include "podprobe/probe.h"
 
