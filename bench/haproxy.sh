@@ -9,26 +9,11 @@ kind=$1 n=$2 port=$3 secs=$4
 command -v haproxy >/dev/null || { echo "bench=haproxy skipped=not-installed"; exit 0; }
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"; exit 0' EXIT
-{
-	echo "global"
-	echo "  nbthread 1"
-	echo "  maxconn 4096"
-	echo "defaults"
-	echo "  mode $([ "$kind" = http ] && echo http || echo tcp)"
-	echo "  timeout connect 1s"
-	echo "  timeout client 1s"
-	echo "  timeout server 1s"
-	echo "  timeout check 1s"
-	# HAProxy refuses to run without a listener: a unix socket nobody uses.
-	echo "frontend idle"
-	echo "  bind unix@$dir/idle.sock"
-	echo "  default_backend fleet"
-	echo "backend fleet"
-	[ "$kind" = http ] && echo "  option httpchk GET /healthz"
-	echo "  default-server check inter 1s fall 3 rise 1"
-	for i in $(seq "$n"); do echo "  server s$i 127.0.0.1:$port"; done
-} > "$dir/haproxy.cfg"
-haproxy -db -f "$dir/haproxy.cfg" >/dev/null 2>"$dir/err" &
+# The configuration bench/scenarios.sh uses too (bench/lib_bench.sh), all servers on PORT.
+O=${O:-build}
+. "$(dirname "$0")/lib_bench.sh"
+haproxy_cfg "$kind" "$port" 1 "$n" 1s 3 "$dir"
+haproxy -db -f "$dir/h.cfg" >/dev/null 2>"$dir/err" &
 pid=$!
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }

@@ -59,7 +59,7 @@ fleet_start() {
 }
 fctl() { "$FLEET" ctl "$@"; }
 
-# haproxy_cfg KIND PORT NPORTS N INTER FALL DIR: HAProxy as bench/haproxy.sh runs it (one
+# haproxy_cfg KIND PORT NPORTS N INTER FALL DIR: HAProxy as the peer (bench/haproxy.sh too: one
 # thread, `check inter`), N servers round-robin over NPORTS ports from PORT; writes DIR/h.cfg.
 haproxy_cfg() {
 	local kind=$1 port=$2 nports=$3 n=$4 inter=$5 fall=$6 dir=$7 i
