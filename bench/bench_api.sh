@@ -65,35 +65,12 @@ stop_watchers() {
 }
 
 cleanup() {
-	local i tree d
 	trap - EXIT INT TERM
 	stop_watchers
-	if [ -n "$pp_pid" ] && kill -0 "$pp_pid" 2>/dev/null; then
-		# SIGTERM, not SIGINT: a shell without job control starts background commands with
-		# SIGINT ignored. Either deletes every pod (SIGTERM to each container, which
-		# `sleep` obeys at once).
-		kill -TERM "$pp_pid"
-		for ((i = 0; i < 600; i++)); do
-			kill -0 "$pp_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pp_pid" 2>/dev/null; then
-			echo "# bench_api: podprobe still running 60 s after SIGTERM: SIGKILL" >&2
-			kill -KILL "$pp_pid" 2>/dev/null
-		fi
-		wait "$pp_pid" 2>/dev/null
-	fi
-	# Whatever podprobe left in its own cgroups (nothing, normally), then the cgroups.
-	tree=$(cg_name "$state")
-	for d in /sys/fs/cgroup/unified/"$tree" /sys/fs/cgroup/"$tree"; do
-		[ -d "$d" ] || continue
-		[ -e "$d/cgroup.kill" ] && echo 1 >"$d/cgroup.kill" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			[ -z "$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
-			sleep 0.1
-		done
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
+	# SIGTERM, not SIGINT: a shell without job control starts background commands with SIGINT
+	# ignored. It deletes every pod (SIGTERM to each container, which `sleep` obeys at once),
+	# then whatever podprobe left in its own cgroups (nothing, normally) goes with them.
+	podprobe_stop "$pp_pid" "$state"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

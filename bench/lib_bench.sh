@@ -121,7 +121,10 @@ podprobe_stop() {
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "# podprobe still running 60 s after SIGTERM: SIGKILL" >&2
+			kill -KILL "$pid" 2>/dev/null
+		fi
 		wait "$pid" 2>/dev/null
 	fi
 	tree=$(cg_name "$state")
