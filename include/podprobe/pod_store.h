@@ -6,16 +6,21 @@
 #ifndef PODPROBE_POD_STORE_H
 #define PODPROBE_POD_STORE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 /*
  * Replace <name> in <dirfd> with <len> bytes of <data>: written to "<name>.tmp" (mode 0600),
- * then renamed over <name>, so a reader (or a podprobe killed at any moment) sees the old file
- * or the new one, never a part. With <durable> the data and the directory are fsync'd (for
- * state directories on disk; /run is tmpfs). Returns 0 or -errno.
+ * then exchanged with <name> (renamed over it where the file system cannot exchange), so a
+ * reader (or a podprobe killed at any moment) sees the old file or the new one, never a part.
+ * "<name>.tmp" keeps the old version as the next write's spare: remove it with <name>.
+ * Returns 0 or -errno.
+ *
+ * Nothing is fsync'd: these files serve a podprobe restarted on the same boot (the page cache
+ * is theirs), and what a previous boot wrote is dropped unread (its processes are gone; see
+ * pp_sup_record_load()). An fsync here cost the loop about 0.3 ms per file on ext4, blocking
+ * probes and kernel events behind every pod's state change.
  */
-int pp_store_write(int dirfd, const char *name, const char *data, size_t len, bool durable);
+int pp_store_write(int dirfd, const char *name, const char *data, size_t len);
 
 /*
  * Read regular file <name> in <dirfd> (not a link, FIFO or device) of at most <max> bytes.
@@ -23,8 +28,5 @@ int pp_store_write(int dirfd, const char *name, const char *data, size_t len, bo
  * -ENOENT, -EFBIG (larger than <max>), -EINVAL (not a regular file), or -errno.
  */
 int pp_store_read(int dirfd, const char *name, size_t max, char **ret_data, size_t *ret_len);
-
-/* Does the file system of <dirfd> outlive a reboot (not tmpfs or ramfs)? */
-bool pp_store_is_durable(int dirfd);
 
 #endif

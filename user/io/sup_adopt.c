@@ -44,7 +44,6 @@ int pp_sup_records_open(struct pp_supervisor *sup)
 	if (fd < 0)
 		return pp_log_errno(PP_LOG_ERR, fd, "cannot open '%s/pods'", sup->cfg->state_dir);
 	sup->pods_fd = fd;
-	sup->durable = pp_store_is_durable(fd);
 	return 0;
 }
 
@@ -69,13 +68,18 @@ void pp_sup_record_free(struct pp_pod_record *rec)
 
 static void remove_files(struct pp_supervisor *sup, const char *key)
 {
+	static const char *const names[] = {RECORD_FILE, MANIFEST_FILE, API_MARK_FILE};
 	int fd = pod_dir(sup, key, false);
+	char spare[64];
 
 	if (fd < 0)
 		return;
-	unlinkat(fd, RECORD_FILE, 0);
-	unlinkat(fd, MANIFEST_FILE, 0);
-	unlinkat(fd, API_MARK_FILE, 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		unlinkat(fd, names[i], 0);
+		/* pp_store_write()'s spare copy */
+		snprintf(spare, sizeof(spare), "%s.tmp", names[i]);
+		unlinkat(fd, spare, 0);
+	}
 	close(fd);
 }
 
@@ -158,8 +162,7 @@ void pp_sup_manifest_save(struct pod_rt *pr)
 		return;
 	fd = pod_dir(pr->sup, pr->key, true);
 	if (fd >= 0) {
-		rc = pp_store_write(fd, MANIFEST_FILE, pr->spec->source, pr->spec->source_len,
-				    pr->sup->durable);
+		rc = pp_store_write(fd, MANIFEST_FILE, pr->spec->source, pr->spec->source_len);
 		close(fd);
 	}
 	if (rc < 0)
@@ -174,7 +177,7 @@ void pp_sup_record_mark_api(struct pod_rt *pr)
 	int fd = pod_dir(pr->sup, pr->key, true), rc = fd;
 
 	if (fd >= 0) {
-		rc = pp_store_write(fd, API_MARK_FILE, "api\n", 4, pr->sup->durable);
+		rc = pp_store_write(fd, API_MARK_FILE, "api\n", 4);
 		close(fd);
 	}
 	if (rc < 0)
@@ -310,7 +313,7 @@ void pp_sup_record_write(struct pod_rt *pr)
 	free(rec.c);
 	if (rc == 0) {
 		fd = pod_dir(pr->sup, pr->key, true);
-		rc = fd < 0 ? fd : pp_store_write(fd, RECORD_FILE, text, len, pr->sup->durable);
+		rc = fd < 0 ? fd : pp_store_write(fd, RECORD_FILE, text, len);
 		if (fd >= 0)
 			close(fd);
 		free(text);

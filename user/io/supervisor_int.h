@@ -155,7 +155,6 @@ struct pp_supervisor {
 	size_t n_ports;
 	char adjust_msg[160]; /* output of an adjusted result */
 	int pods_fd;	      /* <state>/pods: records and saved manifests, -1 none */
-	bool durable;	      /* the state directory outlives a reboot: fsync records */
 	char boot_id[40];
 	struct pp_pod_list saved;	/* specs read back from saved manifests (leaving pods) */
 	bool running;			/* the pods began: their records are this run's to remove */
