@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -629,17 +630,15 @@ static json_t *manifest_object(const struct pp_pod *spec)
 void pp_sup_new_uid(struct pp_supervisor *sup, char *buf, size_t size)
 {
 	unsigned char r[16];
-	FILE *f = fopen("/dev/urandom", "re");
 
-	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r)) {
+	/* One system call: no file and no 4 KiB stdio read per pod. */
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
 		/* Unique within the run at least. */
 		for (size_t i = 0; i < sizeof(r); i++) {
 			sup->rand = sup->rand * 6364136223846793005ull + 1442695040888963407ull;
 			r[i] = (unsigned char)(sup->rand >> 56);
 		}
 	}
-	if (f)
-		fclose(f);
 	r[6] = (r[6] & 0x0f) | 0x40;
 	r[8] = (r[8] & 0x3f) | 0x80;
 	snprintf(buf, size, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
