@@ -139,3 +139,112 @@ podprobe_stop() {
 	done
 	return 0
 }
+
+# 1 when process $1 holds a raw IP socket (podprobe's raw SYN prober, user/io/probe_syn.c: its
+# IPPROTO_RAW send socket is listed in /proc/net/raw), else 0.
+raw_sock() {
+	local ino
+	ino=$(find /proc/"$1"/fd -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n')
+	if [ -n "$ino" ] && awk 'NR > 1 { print $10 }' /proc/net/raw | grep -qxF "$ino"; then
+		echo 1
+	else
+		echo 0
+	fi
+}
+
+# CPU time, µs, of everything in the cgroup tree of the podprobe with state dir $1 (its pods'
+# containers and what runs in them, exec probes included; podprobe itself is not in it): the
+# tree's cgroup v2 cpu.stat usage_usec, which counts exited tasks too. 0 without the tree.
+cg_usage_us() {
+	local tree d
+	tree=$(cg_name "$1")
+	for d in /sys/fs/cgroup/unified/"$tree" /sys/fs/cgroup/"$tree"; do
+		if [ -r "$d/cpu.stat" ]; then
+			awk '$1 == "usage_usec" { print $2 }' "$d/cpu.stat"
+			return
+		fi
+	done
+	echo 0
+}
+
+# pods_manifest NAME N PROBE BASE NPORTS [INIT]: N pods as one multi-document YAML on stdout,
+# named NAME-0000.., one container `sleep` with a readiness probe at 1 s (failureThreshold
+# default): PROBE tcp or http on port BASE + i % NPORTS of 127.0.0.1, or exec (`true`). INIT=1
+# adds an init container `true` and makes the sleep argument per pod (3600.<i>), as the pods
+# scenario's pod_json does.
+pods_manifest() {
+	awk -v pre="$1" -v n="$2" -v probe="$3" -v base="$4" -v np="$5" -v init="${6:-0}" 'BEGIN {
+	for (i = 0; i < n; i++) {
+		printf "---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s-%04d}\n", pre, i
+		printf "spec:\n  terminationGracePeriodSeconds: 1\n"
+		if (init)
+			printf "  initContainers:\n  - {name: init, image: busybox, command: [\"true\"]}\n"
+		printf "  containers:\n  - name: app\n    image: busybox\n"
+		if (init)
+			printf "    command: [\"sleep\", \"3600.%04d\"]\n", i
+		else
+			printf "    command: [\"sleep\", \"3600\"]\n"
+		printf "    readinessProbe:\n"
+		port = base + i % np
+		if (probe == "tcp")
+			printf "      tcpSocket: {host: 127.0.0.1, port: %d}\n", port
+		else if (probe == "http")
+			printf "      httpGet: {host: 127.0.0.1, port: %d, path: /healthz}\n", port
+		else
+			printf "      exec: {command: [\"true\"]}\n"
+		printf "      periodSeconds: 1\n"
+	} }'
+}
+
+# Pods Ready (condition Ready True) through the API socket $1 of a podprobe run.
+ready_count() {
+	curl -s --unix-socket "$1" http://x/api/v1/namespaces/default/pods |
+		jq '[.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length'
+}
+
+# The value of the Prometheus sample NAME (no labels) in GET /metrics over the API socket $1.
+metric() {
+	curl -s --unix-socket "$1" http://x/metrics | awk -v n="$2" '$1 == n { print $2; exit }'
+}
+
+# wait_api STATE SECS: until STATE/api.sock and STATE/kubeconfig exist (0) or SECS pass (1).
+wait_api() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		[ -e "$1/kubeconfig" ] && [ -S "$1/api.sock" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_ready SOCK N SECS [LABEL]: poll the API until N pods are Ready or SECS pass (progress
+# lines every ~5 s with LABEL); prints the last count. Polls every 0.25 s, every 1 s above
+# 1,000 pods (each list costs podprobe a serialisation of every pod).
+wait_ready() {
+	local sock=$1 n=$2 secs=$3 label=${4:-} t0 ready=0 iv=0.25 last=0 now
+	[ "$n" -gt 1000 ] && iv=1
+	t0=$(date +%s)
+	while :; do
+		ready=$(ready_count "$sock")
+		[ "${ready:-0}" -ge "$n" ] && break
+		now=$(date +%s)
+		[ $((now - t0)) -ge "$secs" ] && break
+		if [ -n "$label" ] && [ $((now - last)) -ge 5 ]; then
+			progress "$label: ${ready:-0}/$n Ready after $((now - t0)) s"
+			last=$now
+		fi
+		sleep "$iv"
+	done
+	echo "${ready:-0}"
+}
+
+# "STARTED LATE FAILED": probe attempts started, started late, and failed results so far of the
+# podprobe run serving API socket $1 (its /metrics: podprobe_probes_started_total,
+# podprobe_probes_late_total, prober_probe_total{result="failed"} summed).
+pp_counts() {
+	curl -s --unix-socket "$1" http://x/metrics | awk '
+		$1 == "podprobe_probes_started_total" { s = $2 }
+		$1 == "podprobe_probes_late_total" { l = $2 }
+		/^prober_probe_total\{/ && /result="failed"/ { f += $NF }
+		END { print s + 0, l + 0, f + 0 }'
+}

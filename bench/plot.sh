@@ -9,17 +9,20 @@ out=$1
 d=$out/data
 rel=$(basename "$out")
 command -v gnuplot >/dev/null || { echo "- plots skipped: no gnuplot (apt-get install gnuplot-nox)"; exit 0; }
-term='set terminal pngcairo size 900,560 font ",10"; set grid; set key left top'
+term='set terminal pngcairo size 900,560 font ",10"; set grid; set key left top; set datafile missing "-"'
 echo
 echo "## plots"
 echo
 for kind in tcp http; do
 	f=$d/cpu-$kind.dat
 	[ -s "$f" ] || continue
+	# x: the target counts of the run (log scale, a margin either side), one tic each.
+	xr=$(awk 'NR > 1 { if (!lo || $1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { printf "%g:%g", lo * 0.7, hi * 1.4 }' "$f")
+	xt=$(awk 'NR > 1 { printf "%s%s", (NR > 2 ? ", " : ""), $1 }' "$f")
 	gnuplot -e "$term; set output '$out/cpu-$kind.png';
 		set title 'CPU-s per 1k $kind probes vs targets (1 s period; shared 2-core machine)';
 		set xlabel 'targets'; set ylabel 'CPU-s per 1000 probes'; set yrange [0:*];
-		set key autotitle columnhead; set logscale x; set xrange [700:14000]; set xtics (1000, 5000, 10000);
+		set key autotitle columnhead; set logscale x; set xrange [$xr]; set xtics ($xt);
 		plot for [i=2:*] '$f' using 1:i with linespoints lw 2"
 	echo "![CPU per $kind probe vs targets]($rel/cpu-$kind.png)"
 done
