@@ -12,7 +12,9 @@
  * bench_fleet serves one target per port); --keepalive reuses one HTTP/1.1 connection per
  * target address (pp_probe_target.keepalive); --no-raw-syn makes tcpSocket probes connect()
  * instead of sending raw SYNs (pp_prober_set_raw_syn), to compare both (raw_syn= counts the
- * attempts that went as raw SYNs). Loopback only; bounded by --seconds.
+ * attempts that went as raw SYNs); --no-tcp-pool gives connect() a socket per attempt instead of
+ * a pooled one reset between attempts (PODPROBE_NO_TCP_POOL=1), to compare both. Loopback only;
+ * bounded by --seconds.
  */
 #include <arpa/inet.h>
 #include <argp.h>
@@ -43,6 +45,7 @@ struct bench_opts {
 	unsigned long ports;
 	bool keepalive;
 	bool no_raw_syn;
+	bool no_tcp_pool;
 };
 
 static struct bench_opts opts = {
@@ -105,6 +108,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'R':
 		opts.no_raw_syn = true;
 		break;
+	case 'S':
+		opts.no_tcp_pool = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (opts.url)
 			argp_error(state, "one TARGET");
@@ -131,6 +137,8 @@ int main(int argc, char **argv)
 		 0},
 		{"keepalive", 'k', NULL, 0, "httpGet: one kept-alive connection per target", 0},
 		{"no-raw-syn", 'R', NULL, 0, "tcpSocket: connect(), not raw SYNs", 0},
+		{"no-tcp-pool", 'S', NULL, 0, "tcpSocket: a new socket per connect(), none pooled",
+		 0},
 		{0},
 	};
 	static const struct argp argp = {
@@ -169,6 +177,9 @@ int main(int argc, char **argv)
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
+	/* The prober reads it when it is made (user/io/prober.c). */
+	if (opts.no_tcp_pool)
+		setenv("PODPROBE_NO_TCP_POOL", "1", 1);
 	if (pp_loop_new(4096, &loop) < 0 || pp_probe_runner_new(loop, opts.in_flight, &runner) < 0)
 		return 1;
 	if (opts.no_raw_syn)

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * tcpSocket (H-TCP.1): success once the handshake completes. The socket then closes with a
- * zero linger, so the kernel answers the server with RST: no data, no TIME_WAIT.
+ * tcpSocket (H-TCP.1): success once the handshake completes. The socket is then reset, or
+ * closed with a zero linger, so the kernel answers the server with RST: no data, no TIME_WAIT.
  *
- * Where the kernel allows (Linux 6.7: socket commands), the whole probe is one linked chain of
- * ring operations on a direct descriptor (socket, setsockopts, connect, close: one submission,
- * no file descriptor, no syscall of its own); otherwise socket(2) and setsockopt(2) then a
- * ring connect and close.
+ * A connect() goes on a pooled socket (prober.c: pp_attempt_pooled_socket): one ring connect per
+ * probe, then the socket is reset with connect(AF_UNSPEC) for the next attempt instead of being
+ * closed. tcp_disconnect() sends the RST (when the handshake completed) that close() with a zero
+ * linger sends, since that close is the same tcp_disconnect() (tcp_close()): same verdicts, same
+ * segments, no TIME_WAIT, and no socket creation, option setting or freeing per probe.
+ *
+ * When the pool is off or full: where the kernel allows (Linux 6.7: socket commands), the whole
+ * probe is one linked chain of ring operations on a direct descriptor (socket, setsockopts,
+ * connect, close: one submission, no file descriptor, no syscall of its own); otherwise
+ * socket(2) and setsockopt(2) then a ring connect and close.
  *
  * Where podprobe has CAP_NET_RAW, an IPv4 attempt that does not want the full handshake goes
  * without any socket: a raw SYN and its reply (probe_syn.c), with the same verdicts and
@@ -71,6 +77,11 @@ static int tcp_start(struct attempt *a)
 
 	if (pp_attempt_syn_start(a) == 0)
 		return 0;
+	/* Its options are set: TCP_DEFER_ACCEPT holds the last ACK back, as below. */
+	if (pp_attempt_pooled_socket(a) == 0)
+		return pp_loop_connect(pp_attempt_loop(a), a->fd,
+				       (const struct sockaddr *)&a->t->addr, a->t->addrlen,
+				       on_connect, a, &a->op);
 	file = pp_attempt_direct_file(a);
 	if (file >= 0 && tcp_start_direct(a, file) == 0)
 		return 0;

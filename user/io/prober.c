@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "podprobe/clock.h"
 #include "podprobe/log.h"
@@ -25,6 +27,27 @@
 #include "prober_int.h"
 
 #define KA_BUCKETS 1024
+
+/* A pooled tcpSocket client socket (pp_attempt_pooled_socket). */
+enum tcp_sock_state {
+	TCP_SOCK_IDLE,	    /* on its free list */
+	TCP_SOCK_LENT,	    /* an attempt's a->fd; the attempt owns it */
+	TCP_SOCK_RESETTING, /* its connect(AF_UNSPEC) is in flight */
+};
+
+struct pp_tcp_sock {
+	struct pp_prober *pr;
+	int fd;
+	uint32_t idx;		  /* in pr->tcp_socks */
+	uint8_t kind;		  /* free list: TCP_POOL_V6 | TCP_POOL_DEFER */
+	uint8_t state;		  /* enum tcp_sock_state */
+	uint64_t op;		  /* the reset in flight, 0 = none */
+	struct pp_tcp_sock *next; /* free list */
+};
+
+#define TCP_POOL_V6    1u
+#define TCP_POOL_DEFER 2u
+#define TCP_POOL_KINDS 4u
 
 /* An idle keep-alive connection. Nodes are reused: parking allocates only as the set grows. */
 struct ka_conn {
@@ -47,13 +70,19 @@ struct pp_prober {
 	uint32_t n_free;
 	struct pp_sched deadlines;
 	struct pp_prober_stats stats;
-	struct pp_probe_report report; /* scratch: one report is built at a time */
-	bool direct_tried;	       /* pp_loop_direct_files() was asked */
-	struct pp_syn *syn;	       /* the raw SYN engine, NULL until first used */
-	bool syn_off;		       /* pp_prober_set_raw_syn(false) or PODPROBE_NO_RAW_SYN=1 */
-	bool syn_broken;	       /* its set-up failed for good (no CAP_NET_RAW...) */
-	pp_nsec syn_retry_at;	       /* after another set-up failure: when to try again */
-	unsigned int syn_logged;       /* fallback reasons already logged (1u << enum syn_why) */
+	struct pp_probe_report report;	/* scratch: one report is built at a time */
+	bool direct_tried;		/* pp_loop_direct_files() was asked */
+	struct pp_syn *syn;		/* the raw SYN engine, NULL until first used */
+	bool syn_off;			/* pp_prober_set_raw_syn(false) or PODPROBE_NO_RAW_SYN=1 */
+	bool syn_broken;		/* its set-up failed for good (no CAP_NET_RAW...) */
+	pp_nsec syn_retry_at;		/* after another set-up failure: when to try again */
+	unsigned int syn_logged;	/* fallback reasons already logged (1u << enum syn_why) */
+	struct pp_tcp_sock **tcp_socks; /* every pooled socket, PP_TCP_POOL_MAX entries */
+	uint32_t n_tcp_socks;
+	uint32_t tcp_pool_max; /* PP_TCP_POOL_MAX, or less with a low RLIMIT_NOFILE */
+	struct pp_tcp_sock *tcp_free[TCP_POOL_KINDS];
+	bool tcp_pool_off; /* PODPROBE_NO_TCP_POOL=1 */
+	bool closing;	   /* pp_prober_free() runs: sockets coming back are closed */
 };
 
 /* Why a tcpSocket attempt connects instead of sending a raw SYN (logged once each). */
@@ -182,8 +211,100 @@ int pp_prober_new(struct pp_loop *loop, struct pp_prober **ret)
 	/* The bench and the tests compare both paths; operators can turn it off. */
 	if (getenv("PODPROBE_NO_RAW_SYN") && !strcmp(getenv("PODPROBE_NO_RAW_SYN"), "1"))
 		pr->syn_off = true;
+	if (getenv("PODPROBE_NO_TCP_POOL") && !strcmp(getenv("PODPROBE_NO_TCP_POOL"), "1"))
+		pr->tcp_pool_off = true;
 	*ret = pr;
 	return 0;
+}
+
+/* Drop pooled socket <ts> for good (its slot in pr->tcp_socks too, when <pr>). */
+static void tcp_sock_drop(struct pp_prober *pr, struct pp_tcp_sock *ts)
+{
+	if (pr && !pr->closing)
+		pp_loop_close(pr->loop, ts->fd);
+	else
+		close(ts->fd); /* a zero linger: RST if it was still connected */
+	if (pr) {
+		struct pp_tcp_sock *last = pr->tcp_socks[--pr->n_tcp_socks];
+
+		pr->tcp_socks[ts->idx] = last;
+		last->idx = ts->idx;
+	}
+	free(ts);
+}
+
+static void tcp_sock_idle(struct pp_prober *pr, struct pp_tcp_sock *ts)
+{
+	ts->state = TCP_SOCK_IDLE;
+	ts->next = pr->tcp_free[ts->kind];
+	pr->tcp_free[ts->kind] = ts;
+}
+
+static void on_tcp_sock_reset(void *ctx, int res)
+{
+	struct pp_tcp_sock *ts = ctx;
+
+	ts->op = 0;
+	if (res < 0)
+		tcp_sock_drop(ts->pr, ts);
+	else
+		tcp_sock_idle(ts->pr, ts);
+}
+
+/* pp_prober_free() retired a reset in flight: its final completion came. */
+static void tcp_sock_release(void *obj)
+{
+	struct pp_tcp_sock *ts = obj;
+
+	close(ts->fd);
+	free(ts);
+}
+
+static const struct sockaddr tcp_unspec = {.sa_family = AF_UNSPEC};
+
+/*
+ * Pooled socket <ts> comes back from an attempt whose every operation has completed, so the
+ * kernel no longer works on it for that attempt (a cancelled connect included). Reset it
+ * through the ring (it rides with the next submission); it is lent again only after that
+ * reset's completion. A prober that is gone or going closes it.
+ */
+static void tcp_sock_put(struct pp_prober *pr, struct pp_tcp_sock *ts)
+{
+	if (!pr || pr->closing) {
+		tcp_sock_drop(pr, ts);
+		return;
+	}
+	ts->state = TCP_SOCK_RESETTING;
+	if (pp_loop_connect(pr->loop, ts->fd, &tcp_unspec, sizeof(tcp_unspec), on_tcp_sock_reset,
+			    ts, &ts->op) == 0)
+		return;
+	/* No room in the ring: the same reset as a syscall. */
+	ts->op = 0;
+	if (connect(ts->fd, &tcp_unspec, sizeof(tcp_unspec)) < 0)
+		tcp_sock_drop(pr, ts);
+	else
+		tcp_sock_idle(pr, ts);
+}
+
+static void tcp_pool_free(struct pp_prober *pr)
+{
+	for (uint32_t i = 0; i < pr->n_tcp_socks; i++) {
+		struct pp_tcp_sock *ts = pr->tcp_socks[i];
+
+		if (ts->state == TCP_SOCK_IDLE) {
+			close(ts->fd);
+			free(ts);
+		} else if (ts->state == TCP_SOCK_RESETTING) {
+			/* Closed and freed after the reset's final completion. */
+			if (pp_loop_retire(pr->loop, &ts->op, 1, tcp_sock_release, ts) < 0)
+				pp_log(PP_LOG_ERR,
+				       "out of memory: a probe socket is kept for good");
+		} else {
+			/* Lent to an attempt still retiring: attempt_release() closes it. */
+			ts->pr = NULL;
+		}
+	}
+	free(pr->tcp_socks);
 }
 
 /*
@@ -199,6 +320,11 @@ static void attempt_release(void *obj)
 		a->ops->cleanup(a);
 	a->ops = NULL;
 	a->retiring = false;
+	if (a->tcp_sock) {
+		tcp_sock_put(pr, a->tcp_sock);
+		a->tcp_sock = NULL;
+		a->fd = -1;
+	}
 	if (a->fd >= 0) {
 		if (pr)
 			pp_loop_close(pr->loop, a->fd);
@@ -257,6 +383,7 @@ void pp_prober_free(struct pp_prober *pr)
 {
 	if (!pr)
 		return;
+	pr->closing = true;
 	for (uint32_t i = 0; i < pr->n_slots; i++)
 		if (pr->slots[i]->ops && !pr->slots[i]->retiring)
 			slot_free(pr, pr->slots[i]);
@@ -278,6 +405,7 @@ void pp_prober_free(struct pp_prober *pr)
 		free(c);
 	}
 	free(pr->ka);
+	tcp_pool_free(pr);
 	/* Every attempt has let go of its flow (slot_free above); the polls cancel here. */
 	pp_syn_free(pr->syn);
 	free(pr);
@@ -409,6 +537,7 @@ int pp_prober_start(struct pp_prober *pr, const struct pp_probe_target *t, pp_ns
 	a->op = 0;
 	a->close_op = 0;
 	a->syn_flow = 0;
+	a->tcp_sock = NULL;
 	a->fd = -1;
 	pr->stats.started++;
 	if (ret_id)
@@ -635,6 +764,73 @@ int pp_attempt_syn_start(struct attempt *a)
 		return err;
 	}
 	pr->stats.raw_syn++;
+	return 0;
+}
+
+int pp_attempt_pooled_socket(struct attempt *a)
+{
+	static const struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	struct pp_prober *pr = a->pr;
+	int family = a->t->addr.ss_family, one = 1, fd;
+	unsigned int kind = (family == AF_INET6 ? TCP_POOL_V6 : 0) |
+			    (a->t->full_handshake ? 0 : TCP_POOL_DEFER);
+	struct pp_tcp_sock *ts = pr->tcp_free[kind];
+
+	if (pr->tcp_pool_off || (family != AF_INET && family != AF_INET6))
+		return -EOPNOTSUPP;
+	if (ts) {
+		pr->tcp_free[kind] = ts->next;
+		goto lend;
+	}
+	if (!pr->tcp_socks) {
+		struct rlimit rl;
+
+		/* Idle sockets hold fds: a quarter of the limit at most, the rest is for others. */
+		pr->tcp_pool_max = PP_TCP_POOL_MAX;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 4 < pr->tcp_pool_max)
+			pr->tcp_pool_max = (uint32_t)(rl.rlim_cur / 4);
+		pr->tcp_socks = calloc(PP_TCP_POOL_MAX, sizeof(*pr->tcp_socks));
+		if (!pr->tcp_socks)
+			return -ENOMEM;
+	}
+	if (pr->n_tcp_socks >= pr->tcp_pool_max)
+		return -EBUSY;
+	ts = calloc(1, sizeof(*ts));
+	if (!ts)
+		return -ENOMEM;
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int err = -errno;
+
+		free(ts);
+		return err;
+	}
+	/*
+	 * Once for the socket's life. The zero linger only matters when a connected one is closed
+	 * (the prober goes): the reset between attempts is the same tcp_disconnect() it makes
+	 * close() do (tcp_close()). TCP_DEFER_ACCEPT on a connecting socket delays the last ACK
+	 * like TCP_QUICKACK 0 (tcp_rcv_synsent_state_process()), and, unlike it, survives
+	 * tcp_disconnect(): the server never gets an established connection to accept.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0 ||
+	    (kind & TCP_POOL_DEFER &&
+	     setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one)) < 0)) {
+		int err = -errno;
+
+		close(fd);
+		free(ts);
+		return err;
+	}
+	ts->pr = pr;
+	ts->fd = fd;
+	ts->kind = (uint8_t)kind;
+	ts->idx = pr->n_tcp_socks;
+	pr->tcp_socks[pr->n_tcp_socks++] = ts;
+lend:
+	ts->state = TCP_SOCK_LENT;
+	ts->next = NULL;
+	a->tcp_sock = ts;
+	a->fd = ts->fd;
 	return 0;
 }
 

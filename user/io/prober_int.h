@@ -56,6 +56,7 @@ struct attempt {
 	char start_msg[200]; /* ...with this text when set */
 	void *proto;	     /* handler state */
 	uint32_t syn_flow;   /* tcpSocket by raw SYN: its flow + 1, 0 = none (probe_syn.c) */
+	struct pp_tcp_sock *tcp_sock; /* a pooled socket lent to a->fd, NULL = none */
 };
 
 struct pp_loop *pp_attempt_loop(const struct attempt *a);
@@ -115,6 +116,22 @@ void pp_syn_tick(struct pp_syn *s, struct attempt *a, pp_nsec now);
 void pp_syn_retire(struct pp_syn *s, struct attempt *a);
 void pp_syn_ports(const struct pp_syn *s, unsigned int *ret_min, unsigned int *ret_max,
 		  unsigned int *ret_n);
+
+/*
+ * tcpSocket's pooled client sockets, one per attempt in flight at most (and at most
+ * PP_TCP_POOL_MAX, or a quarter of RLIMIT_NOFILE): lend one to <a> as a->fd (0), or -errno when the
+ * pool is off (PODPROBE_NO_TCP_POOL=1), full, or no socket can be made; <a> then takes a socket of
+ * its own. A socket that goes back once the attempt's operations have all completed is reset with
+ * connect(AF_UNSPEC) (tcp_disconnect(): RST when it got connected, no FIN, no TIME_WAIT) and
+ * reused; one whose reset fails is closed. Its options are set once: SO_LINGER 0, and
+ * TCP_DEFER_ACCEPT unless t->full_handshake (so the handshake's last ACK is held back, as
+ * TCP_QUICKACK 0 does for a fresh socket; tcp_disconnect() clears that one, not this one).
+ * 256: 10 ms of coalescing at 5,000 probes/s lends about 50, a burst beyond takes the direct
+ * path, and every idle fd costs each container's execve a close (fs/exec.c do_close_on_exec).
+ */
+#define PP_TCP_POOL_MAX 256
+struct pp_tcp_sock;
+int pp_attempt_pooled_socket(struct attempt *a);
 
 /* A socket for t->addr: CLOEXEC, SO_LINGER 0 (close sends RST: no TIME_WAIT). -errno on error. */
 int pp_attempt_socket(struct attempt *a);

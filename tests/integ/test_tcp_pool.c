@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * tcpSocket's pooled client sockets (user/io/prober.c: pp_attempt_pooled_socket) on 127.0.0.1,
+ * raw SYN off: one socket reused for many attempts keeps connect()'s verdicts and messages while
+ * its target alternates between open, closed (refused) and a listener whose accept queue is full
+ * (the kernel drops the SYN: timeout); nothing is left on the targets (no TIME_WAIT, nothing
+ * established or half-open, nothing to accept unless the full handshake is asked for, and then
+ * one connection per probe, as a fresh socket gives); the pool grows only to the attempts in
+ * flight; and no fd is left once the prober and the loop are gone, also when attempts were
+ * still connecting.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "integ/support/integ.h"
+#include "podprobe/clock.h"
+#include "podprobe/loop.h"
+#include "podprobe/probe.h"
+#include "podprobe/prober.h"
+
+#define SEC PP_NSEC_PER_SEC
+#define MS  PP_NSEC_PER_MSEC
+
+struct tally {
+	unsigned int done;
+	unsigned int n[_PP_RESULT_MAX];
+	char msg[512];
+};
+
+static void on_done(void *ctx, const struct pp_probe_report *rep)
+{
+	struct tally *t = ctx;
+
+	t->done++;
+	t->n[rep->result]++;
+	snprintf(t->msg, sizeof(t->msg), "%.500s", rep->message);
+}
+
+struct eng {
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+};
+
+static void eng_new(struct eng *e)
+{
+	assert_int_equal(pp_loop_new(1024, &e->loop), 0);
+	assert_int_equal(pp_prober_new(e->loop, &e->pr), 0);
+	/* The connect() path whatever the privileges. */
+	pp_prober_set_raw_syn(e->pr, false);
+}
+
+static void eng_free(struct eng *e)
+{
+	pp_prober_free(e->pr);
+	pp_loop_free(e->loop);
+}
+
+/* Run until <t> has <n> reports, then until the loop has nothing in flight (bounded). */
+static void eng_wait(struct eng *e, struct tally *t, unsigned int n)
+{
+	uint64_t until = t_now_ms() + 10000;
+
+	while (t->done < n && t_now_ms() < until) {
+		assert_true(pp_loop_run_once(e->loop, pp_prober_next_deadline(e->pr)) >= 0);
+		pp_prober_run_expired(e->pr, pp_clock_now());
+	}
+	assert_int_equal(t->done, n);
+	/* The resets of the sockets given back complete: the pool is idle again. */
+	while (pp_loop_pending(e->loop) && t_now_ms() < until)
+		assert_true(pp_loop_run_once(e->loop, pp_clock_now() + 10 * MS) >= 0);
+	assert_int_equal(pp_loop_pending(e->loop), 0);
+}
+
+static void target_for(struct pp_probe_target *t, int port, bool full_handshake)
+{
+	memset(t, 0, sizeof(*t));
+	t->kind = PP_HANDLER_TCP_SOCKET;
+	t->host = "127.0.0.1";
+	t->full_handshake = full_handshake;
+	assert_int_equal(pp_probe_target_resolve(t, "127.0.0.1", port), 0);
+}
+
+/* A bound, non-blocking socket on 127.0.0.1 (listening with <backlog> unless < 0). */
+static int bound(int backlog, int *ret_port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	if (backlog >= 0)
+		assert_int_equal(listen(fd, backlog), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*ret_port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/*
+ * A listener that drops every SYN: backlog 0 and one established connection waiting in its
+ * accept queue (tcp_conn_request drops SYNs while sk_acceptq_is_full()); <ret_conn> holds it.
+ */
+static int blackhole(int *ret_port, int *ret_conn)
+{
+	int lfd = bound(0, ret_port), c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)*ret_port)};
+
+	assert_true(c >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	*ret_conn = c;
+	return lfd;
+}
+
+/* Sockets in ss state <state> with <port> at either end. */
+static int count_ss(const char *state, int port)
+{
+	char cmd[256], out[64];
+
+	snprintf(cmd, sizeof(cmd), "ss -Htan state %s '( sport = :%d or dport = :%d )' | wc -l",
+		 state, port, port);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+	return atoi(out);
+}
+
+/* Sockets on <port>, either end, in no state of TCP's but LISTEN. */
+static void assert_nothing_left(int port, int established)
+{
+	assert_int_equal(count_ss("time-wait", port), 0);
+	assert_int_equal(count_ss("syn-recv", port), 0);
+	assert_int_equal(count_ss("syn-sent", port), 0);
+	assert_int_equal(count_ss("established", port), established);
+	assert_int_equal(count_ss("close-wait", port), 0);
+	assert_int_equal(count_ss("fin-wait-1", port), 0);
+	assert_int_equal(count_ss("fin-wait-2", port), 0);
+}
+
+/* One attempt on <t>; its report must be <want> with message <msg> exactly. */
+static void probe_expect(struct eng *e, const struct pp_probe_target *t, pp_nsec timeout,
+			 enum pp_probe_result want, const char *msg)
+{
+	struct tally tally = {0};
+
+	assert_int_equal(pp_prober_start(e->pr, t, timeout, on_done, &tally, NULL), 0);
+	eng_wait(e, &tally, 1);
+	if (!tally.n[want] || strcmp(tally.msg, msg))
+		fail_msg("got \"%s\" (success %u failure %u unknown %u), want %s \"%s\"", tally.msg,
+			 tally.n[PP_RESULT_SUCCESS], tally.n[PP_RESULT_FAILURE],
+			 tally.n[PP_RESULT_UNKNOWN], pp_probe_result_str(want), msg);
+}
+
+static void test_one_socket_reused_keeps_every_verdict(void **state)
+{
+	struct pp_probe_target open_t, closed_t, hole_t;
+	int open_port, closed_port, hole_port, conn;
+	int open_fd = bound(64, &open_port), closed_fd = bound(-1, &closed_port);
+	int hole_fd = blackhole(&hole_port, &conn);
+	char refused[128], timeout[128];
+	int fds = t_count_fds(getpid());
+	struct eng e;
+	int with_ring;
+	/* Every transition between the three: success, refused and timeout after each other. */
+	static const char order[] = "ocohcoohhccho";
+	const unsigned int rounds = 8;
+
+	target_for(&open_t, open_port, false);
+	target_for(&closed_t, closed_port, false);
+	target_for(&hole_t, hole_port, false);
+	snprintf(refused, sizeof(refused), "dial tcp 127.0.0.1:%d: connect: connection refused",
+		 closed_port);
+	snprintf(timeout, sizeof(timeout), "dial tcp 127.0.0.1:%d: i/o timeout", hole_port);
+	eng_new(&e);
+	with_ring = t_count_fds(getpid()); /* the loop's ring */
+	for (unsigned int r = 0; r < rounds; r++)
+		for (const char *p = order; *p; p++) {
+			if (*p == 'o')
+				probe_expect(&e, &open_t, SEC, PP_RESULT_SUCCESS, "");
+			else if (*p == 'c')
+				probe_expect(&e, &closed_t, SEC, PP_RESULT_FAILURE, refused);
+			else
+				probe_expect(&e, &hole_t, 100 * MS, PP_RESULT_FAILURE, timeout);
+			/* One attempt at a time, each socket reset before the next: one socket. */
+			assert_int_equal(t_count_fds(getpid()), with_ring + 1);
+		}
+	/*
+	 * The reset's RST ended each handshake and TCP_DEFER_ACCEPT, set once, still held the last
+	 * ACK back after every reset: the listener never got a connection to queue.
+	 */
+	assert_int_equal(accept4(open_fd, NULL, NULL, SOCK_CLOEXEC), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_nothing_left(open_port, 0);
+	assert_nothing_left(closed_port, 0);
+	/* Only the connection that fills the accept queue, both its ends. */
+	assert_nothing_left(hole_port, 2);
+	eng_free(&e);
+	assert_int_equal(t_count_fds(getpid()), fds);
+	close(conn);
+	close(hole_fd);
+	close(closed_fd);
+	close(open_fd);
+}
+
+static void test_full_handshake_socket_completes_each_handshake(void **state)
+{
+	struct pp_probe_target t, plain;
+	int port, lfd = bound(64, &port), fds = t_count_fds(getpid());
+	const unsigned int n = 20;
+	unsigned int accepted = 0;
+	struct eng e;
+	int with_ring;
+
+	target_for(&t, port, true);
+	target_for(&plain, port, false);
+	eng_new(&e);
+	with_ring = t_count_fds(getpid()); /* the loop's ring */
+	for (unsigned int i = 0; i < n; i++) {
+		probe_expect(&e, &t, SEC, PP_RESULT_SUCCESS, "");
+		/* A socket without TCP_DEFER_ACCEPT of its own: nothing to accept from this one. */
+		probe_expect(&e, &plain, SEC, PP_RESULT_SUCCESS, "");
+	}
+	/* Two kinds of socket, one each. */
+	assert_int_equal(t_count_fds(getpid()), with_ring + 2);
+	/* probe.podprobe.io/tcp-accept: one accepted connection per probe, then its RST. */
+	for (;;) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0)
+			break;
+		accepted++;
+		close(c);
+	}
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(accepted, n);
+	assert_nothing_left(port, 0);
+	eng_free(&e);
+	assert_int_equal(t_count_fds(getpid()), fds);
+	close(lfd);
+}
+
+static void test_pool_grows_to_attempts_in_flight_only(void **state)
+{
+	struct pp_probe_target t;
+	int port, lfd = bound(256, &port), fds = t_count_fds(getpid());
+	const unsigned int n = 100;
+	struct eng e;
+	int with_ring;
+
+	target_for(&t, port, false);
+	eng_new(&e);
+	with_ring = t_count_fds(getpid()); /* the loop's ring */
+	for (unsigned int r = 0; r < 3; r++) {
+		struct tally tally = {0};
+
+		for (unsigned int i = 0; i < n; i++)
+			assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
+		eng_wait(&e, &tally, n);
+		assert_int_equal(tally.n[PP_RESULT_SUCCESS], n);
+		/* The first round made the sockets; the next ones reuse them. */
+		assert_int_equal(t_count_fds(getpid()), with_ring + (int)n);
+	}
+	assert_int_equal(accept4(lfd, NULL, NULL, SOCK_CLOEXEC), -1);
+	assert_nothing_left(port, 0);
+	eng_free(&e);
+	assert_int_equal(t_count_fds(getpid()), fds);
+	close(lfd);
+}
+
+static void test_free_with_attempts_connecting_leaves_no_fd(void **state)
+{
+	struct pp_probe_target hole_t, open_t;
+	int hole_port, conn, hole_fd = blackhole(&hole_port, &conn);
+	int open_port, open_fd = bound(64, &open_port);
+	int fds = t_count_fds(getpid());
+	struct tally tally = {0};
+	struct eng e;
+	int with_ring;
+
+	target_for(&hole_t, hole_port, false);
+	target_for(&open_t, open_port, false);
+	eng_new(&e);
+	with_ring = t_count_fds(getpid()); /* the loop's ring */
+	/* Idle sockets in the pool... */
+	for (unsigned int i = 0; i < 5; i++)
+		assert_int_equal(pp_prober_start(e.pr, &open_t, SEC, on_done, &tally, NULL), 0);
+	eng_wait(&e, &tally, 5);
+	assert_int_equal(t_count_fds(getpid()), with_ring + 5);
+	/* ...lent ones, whose connects are in flight (SYN-SENT)... */
+	for (unsigned int i = 0; i < 5; i++)
+		assert_int_equal(pp_prober_start(e.pr, &hole_t, 5 * SEC, on_done, &tally, NULL), 0);
+	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 20 * MS) >= 0);
+	/* ...and resetting ones, given back by the cancelled attempts. */
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(pp_prober_start(e.pr, &open_t, SEC, on_done, &tally, NULL), 0);
+	eng_free(&e);
+	/* No report from the attempts cancelled, and no fd, socket or SYN-SENT left. */
+	assert_int_equal(tally.done, 5);
+	assert_int_equal(t_count_fds(getpid()), fds);
+	assert_nothing_left(hole_port, 2);
+	assert_nothing_left(open_port, 0);
+	close(conn);
+	close(hole_fd);
+	close(open_fd);
+}
+
+static void test_ipv6_sockets_have_a_pool_of_their_own(void **state)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t len = sizeof(sa);
+	struct pp_probe_target t6, t4;
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), port, port4;
+	int lfd4 = bound(64, &port4), with_ring;
+	char refused[128];
+	struct eng e;
+
+	assert_true(fd >= 0);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		close(lfd4);
+		print_message("skip: no ::1 here (%s)\n", strerror(errno));
+		skip();
+	}
+	assert_int_equal(listen(fd, 64), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin6_port);
+	memset(&t6, 0, sizeof(t6));
+	t6.kind = PP_HANDLER_TCP_SOCKET;
+	t6.host = "::1";
+	assert_int_equal(pp_probe_target_resolve(&t6, "::1", port), 0);
+	target_for(&t4, port4, false);
+	eng_new(&e);
+	with_ring = t_count_fds(getpid());
+	for (unsigned int i = 0; i < 10; i++) {
+		probe_expect(&e, &t6, SEC, PP_RESULT_SUCCESS, "");
+		probe_expect(&e, &t4, SEC, PP_RESULT_SUCCESS, "");
+	}
+	assert_int_equal(t_count_fds(getpid()), with_ring + 2);
+	assert_int_equal(accept4(fd, NULL, NULL, SOCK_CLOEXEC), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(fd);
+	/* The v6 socket, reused, gets the refusal (brackets as Go prints them). */
+	snprintf(refused, sizeof(refused), "dial tcp [::1]:%d: connect: connection refused", port);
+	probe_expect(&e, &t6, SEC, PP_RESULT_FAILURE, refused);
+	/* The same two sockets; the listener is gone. */
+	assert_int_equal(t_count_fds(getpid()), with_ring + 1);
+	assert_nothing_left(port, 0);
+	eng_free(&e);
+	close(lfd4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T_TEST(test_one_socket_reused_keeps_every_verdict),
+		T_TEST(test_full_handshake_socket_completes_each_handshake),
+		T_TEST(test_pool_grows_to_attempts_in_flight_only),
+		T_TEST(test_free_with_attempts_connecting_leaves_no_fd),
+		T_TEST(test_ipv6_sockets_have_a_pool_of_their_own),
+	};
+	char out[64];
+
+	if (t_system("command -v ss", out, sizeof(out)) != 0) {
+		printf("skip: no ss(8) to look at the sockets left\n");
+		return 77;
+	}
+	/* The pool is on by default; this environment must not turn it off. */
+	unsetenv("PODPROBE_NO_TCP_POOL");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
