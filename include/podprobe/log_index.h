@@ -5,6 +5,8 @@
  * IN_MODIFY on each running container's current log file, on the loop, read again at most
  * every PP_LOG_INDEX_BATCH; each event records (size, time) in <n>.log.idx beside the log.
  * Readers (the API's pods/NAME/log) turn the records into line times (podprobe/log_times.h).
+ * A watch holds no fd (the files are opened by name when a batch names them): podprobe's fds
+ * do not grow with its containers, and no container's execve has them to close.
  *
  * Precision: a line's time is the file's mtime at the first event after it was written,
  * clamped between the last record's time and now: within PP_LOG_INDEX_BATCH (plus the
