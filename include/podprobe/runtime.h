@@ -83,8 +83,11 @@ struct pp_exec_spec {
 int pp_proc_raise_nofile(void);
 
 /*
- * Start <x> in a new process group with clone3(CLONE_PIDFD | CLONE_VFORK): on return the
- * process has exec'd or failed. Between clone and exec the child joins its cgroups and mount
+ * Start <x> in a new process group with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) on a stack
+ * of its own, as posix_spawn does: on return the process has exec'd or failed. The child shares
+ * podprobe's fd table until it keeps only the fds it needs, and looks the command up in
+ * <x>->envp's PATH (podprobe's when envp is NULL, /bin:/usr/bin when there is none) with
+ * execvp's rules. Between clone and exec the child joins its cgroups and mount
  * namespace, gets podprobe's original soft RLIMIT_NOFILE back and then takes <x>->sec (bounding
  * set, groups, gid, uid, capability sets, no_new_privs, in that order, as runc does) before
  * changing to the working directory as that user. Fills <ret_pid> and <ret_pidfd> (CLOEXEC)
@@ -99,8 +102,9 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
  * pp_statedir_open(); the caller holds its lock): find podprobe's cgroups (v2 and v1 memory)
  * and make a podprobe-<id> cgroup below each when writable, <id> named after the state
  * directory, so that a restarted run finds the cgroups of the containers it re-adopts (the
- * lock keeps two runs out of one). <use_cgroups> false skips cgroups. Returns 0 or -errno
- * (only the state directory is mandatory).
+ * lock keeps two runs out of one). <use_cgroups> false skips cgroups. It also reserves the
+ * calling thread's five low fds on /dev/null that pp_proc_spawn() hands its children through,
+ * for the life of the process. Returns 0 or -errno (only the state directory is mandatory).
  */
 int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgroups);
 

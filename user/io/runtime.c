@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Containers as processes. A container starts with clone3(CLONE_PIDFD | CLONE_VFORK): the
+ * Containers as processes. A container starts with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)
+ * on a stack of its own, as glibc's posix_spawn does: no copy of podprobe's page tables, the
  * pidfd comes back atomically (no pid-reuse race) and, because the parent sleeps until the
  * child has exec'd or failed, a failed exec is known synchronously through a CLOEXEC pipe
  * without blocking on anything else. The child puts itself in its own process group and
@@ -16,10 +17,12 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -34,6 +37,19 @@
 #include "podprobe/pod.h"
 #include "podprobe/proc_identity.h"
 #include "podprobe/statedir.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PP_ASAN 1
+#endif
+#endif
+#ifdef PP_ASAN
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -182,6 +198,8 @@ static bool enable_memory(const char *dir)
 	return write_file(dir, "cgroup.subtree_control", "+memory") == 0;
 }
 
+static bool fd_slots_reserve(void);
+
 int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgroups)
 {
 	char own[PATH_MAX], msg[PATH_MAX + 128], name[64];
@@ -199,6 +217,7 @@ int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgrou
 	}
 	rt->dir_fd = err;
 	rt->can_mount = geteuid() == 0;
+	fd_slots_reserve(); /* while podprobe's fds are few (pp_proc_spawn()) */
 	if (!use_cgroups)
 		return 0;
 	root_name(state_dir, name, sizeof(name));
@@ -554,7 +573,6 @@ static int take_security(const struct pp_exec_security *s, struct child_error *c
 	return 0;
 }
 
-/* Runs in the child between clone3 and exec: only plain system calls, then exec. */
 /* A file to bind a file onto: made empty when missing, left as it is otherwise. */
 static int make_file(const char *path)
 {
@@ -566,17 +584,170 @@ static int make_file(const char *path)
 	return 0;
 }
 
-static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, int err_fd)
+/* What the child gets: everything is prepared by the parent, the child only reads it. */
+struct child_args {
+	const struct pp_exec_spec *x;
+	char *const *envp;   /* x->envp or podprobe's environment */
+	const char *path;    /* the $PATH execvp would search in <envp> */
+	int err_fd;	     /* the CLOEXEC error pipe */
+	int out_fd, eout_fd; /* become fds 1 and 2 */
+	int ns_fd;	     /* the mount namespace to join, or -1 */
+	int keep_below;	     /* >= 0: the fd table is podprobe's (CLONE_FILES); keep only these */
+};
+
+/* glibc's default search path when the environment has none (posix/execvpe.c: _CS_PATH). */
+#define DEFAULT_EXEC_PATH "/bin:/usr/bin"
+
+/* The PATH of <envp> as getenv() would find it (the first one), else the default. */
+static const char *exec_path(char *const *envp)
 {
-	struct child_error ce = {0};
-	extern char **environ;
+	const char *p;
+
+	if (!envp)
+		return (p = getenv("PATH")) ? p : DEFAULT_EXEC_PATH;
+	for (; *envp; envp++)
+		if (!strncmp(*envp, "PATH=", 5))
+			return *envp + 5;
+	return DEFAULT_EXEC_PATH;
+}
+
+/*
+ * The rest of the child's work, from here to exec, runs on its own stack in podprobe's memory
+ * (CLONE_VM) while podprobe sleeps (CLONE_VFORK), as glibc's posix_spawn child does
+ * (sysdeps/unix/sysv/linux/spawni.c): it writes nothing but its own stack, errno and its
+ * error record, allocates nothing, takes no lock and uses no stdio; only system calls and
+ * string functions.
+ */
+
+/* glibc's maybe_script_execute(): a file the kernel cannot run (ENOEXEC) goes to /bin/sh. */
+static void exec_script(const char *file, char *const *argv, char *const *envp)
+{
+	size_t argc = 1;
+
+	while (argv[argc])
+		argc++;
+	{
+		/* Room for it is on the child's stack (child_stack_top()). */
+		char *sh_argv[argc + 2];
+
+		sh_argv[0] = (char *)"/bin/sh";
+		sh_argv[1] = (char *)file;
+		memcpy(sh_argv + 2, argv + 1, argc * sizeof(*argv)); /* argv[1..argc-1], NULL */
+		execve(sh_argv[0], sh_argv, envp);
+	}
+}
+
+/*
+ * execvpe(3) over <path> without touching environ: glibc's posix/execvpe.c __execvpe_common.
+ * An empty element is the working directory; EACCES is remembered and the search goes on;
+ * errors other than "not here" stop it. Returns with errno set.
+ */
+static void exec_search(char *const *argv, char *const *envp, const char *path)
+{
+	const char *file = argv[0], *p, *end;
+	char buf[PATH_MAX];
+	bool eacces = false;
+	size_t flen, dlen;
+
+	if (!*file) {
+		errno = ENOENT;
+		return;
+	}
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		if (errno == ENOEXEC)
+			exec_script(file, argv, envp);
+		return;
+	}
+	flen = strnlen(file, NAME_MAX + 1);
+	if (flen > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return;
+	}
+	errno = ENOENT;
+	for (p = path;; p = end + 1) {
+		end = strchrnul(p, ':');
+		dlen = (size_t)(end - p);
+		if (dlen + 1 + flen < sizeof(buf)) {
+			memcpy(buf, p, dlen);
+			if (dlen)
+				buf[dlen++] = '/';
+			memcpy(buf + dlen, file, flen + 1);
+			execve(buf, argv, envp);
+			if (errno == ENOEXEC)
+				exec_script(buf, argv, envp);
+			switch (errno) {
+			case EACCES:
+				eacces = true;
+				/* fallthrough */
+			case ENOENT:
+			case ESTALE:
+			case ENOTDIR:
+			case ENODEV:
+			case ETIMEDOUT:
+				break;
+			default:
+				return;
+			}
+		}
+		if (!*end)
+			break;
+	}
+	if (eacces)
+		errno = EACCES;
+}
+
+/*
+ * Signals: the parent blocks them all around clone, so none reaches the child before it is
+ * ready. A handler of podprobe's would run here on podprobe's memory, so every caught signal
+ * goes back to SIG_DFL (as execve would do) before the mask opens, as glibc's __spawni_child
+ * does; SIGPIPE, ignored by podprobe, is the program's default again.
+ */
+static int reset_signals(void)
+{
+	struct sigaction sa;
 	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		/* EINVAL: SIGKILL, SIGSTOP and glibc's own signals. */
+		if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_DFL ||
+		    (sa.sa_handler == SIG_IGN && sig != SIGPIPE))
+			continue;
+		sa.sa_handler = SIG_DFL;
+		sa.sa_flags = 0;
+		if (sigaction(sig, &sa, NULL) < 0)
+			return -1;
+	}
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * ASan would take the child's stack for a foreign one at every noreturn call and say so
+ * (__asan_handle_no_return, google/sanitizers#189): the two functions that make them are left
+ * uninstrumented; what they call is checked as everywhere.
+ */
+#define CHILD_ENTRY __attribute__((no_sanitize("address")))
+
+static void CHILD_ENTRY __attribute__((noreturn)) child_exec(const struct child_args *a)
+{
+	const struct pp_exec_spec *x = a->x;
+	struct child_error ce = {0};
 	int null_fd;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	setpgid(0, 0);
+	ce.stage = STAGE_SETUP;
+	/*
+	 * A table of our own with only the fds below keep_below, podprobe's low fds and the
+	 * slots (fd_slots_fill()): the kernel copies nothing above (close_range(2),
+	 * CLOSE_RANGE_UNSHARE: dup_fd() punches the hole), and exec has nothing to close.
+	 * Kernels without it copy the whole table, as without CLONE_FILES.
+	 */
+	if (a->keep_below >= 0 &&
+	    syscall(SYS_close_range, a->keep_below, ~0U, CLOSE_RANGE_UNSHARE) < 0 &&
+	    unshare(CLONE_FILES) < 0)
+		goto fail;
+	if (setpgid(0, 0) < 0)
+		goto fail;
 
 	ce.stage = STAGE_CGROUP;
 	for (size_t i = 0; i < 2; i++)
@@ -584,7 +755,7 @@ static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, i
 			goto fail;
 
 	ce.stage = STAGE_MOUNT;
-	if (x->mnt_ns_fd >= 0 && setns(x->mnt_ns_fd, CLONE_NEWNS) < 0)
+	if (a->ns_fd >= 0 && setns(a->ns_fd, CLONE_NEWNS) < 0)
 		goto fail;
 	if (x->n_mounts) {
 		if (unshare(CLONE_NEWNS) < 0 ||
@@ -613,9 +784,10 @@ static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, i
 	}
 
 	ce.stage = STAGE_SETUP;
+	ce.index = 0;
 	null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(x->stdout_fd, 1) < 0 ||
-	    dup2(x->stderr_fd, 2) < 0)
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(a->out_fd, 1) < 0 ||
+	    dup2(a->eout_fd, 2) < 0)
 		goto fail;
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* Last of the fd work: a lower soft limit only bites new fds, and none come now. */
@@ -630,15 +802,61 @@ static void __attribute__((noreturn)) child_exec(const struct pp_exec_spec *x, i
 	if (x->working_dir && chdir(x->working_dir) < 0)
 		goto fail;
 
+	ce.stage = STAGE_SETUP;
+	if (reset_signals() < 0)
+		goto fail;
 	ce.stage = STAGE_EXEC;
-	if (x->envp)
-		environ = (char **)x->envp; /* execvp searches the container's PATH */
-	execvp(x->argv[0], x->argv);
+	exec_search(x->argv, a->envp, a->path); /* the container's PATH (kubelet passes its env) */
 fail:
 	ce.err = errno;
-	if (write(err_fd, &ce, sizeof(ce)) < 0)
+	if (write(a->err_fd, &ce, sizeof(ce)) < 0)
 		_exit(126);
 	_exit(127);
+}
+
+static int CHILD_ENTRY child_main(void *arg)
+{
+	child_exec(arg);
+}
+
+/*
+ * The child's stack, mapped once per thread and reused: the thread sleeps while its child
+ * runs on it (CLONE_VFORK), and it only grows for a longer argv (exec_script() copies it).
+ * A PROT_NONE page below it turns an overflow into a fault instead of podprobe's memory.
+ */
+static __thread char *child_stack;
+static __thread size_t child_stack_len;
+
+/*
+ * The deepest path is child_exec() -> exec_search() (PATH_MAX) -> exec_script() (argv) or
+ * -> write_file()/pp_mkdir_parents() (PATH_MAX each); 64 KiB leaves room for libc and for
+ * sanitizer frames. Pages never touched cost nothing.
+ */
+#define CHILD_STACK_BASE (64 * 1024)
+
+static void *child_stack_top(size_t argc)
+{
+	size_t page = (size_t)getpagesize();
+	size_t len = (CHILD_STACK_BASE + (argc + 2) * sizeof(char *) + page - 1) & ~(page - 1);
+	char *p;
+
+	if (child_stack_len < len) {
+		p = mmap(NULL, len + page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		if (mprotect(p, page, PROT_NONE) < 0) {
+			munmap(p, len + page);
+			return NULL;
+		}
+		if (child_stack)
+			munmap(child_stack - page, child_stack_len + page);
+		child_stack = p + page;
+		child_stack_len = len;
+	}
+	/* The frames the last child left behind are garbage, not poisoned memory. */
+	ASAN_UNPOISON_MEMORY_REGION(child_stack, child_stack_len);
+	return child_stack + child_stack_len; /* it grows down */
 }
 
 static void describe_failure(const struct pp_exec_spec *x, const struct child_error *ce, char *err,
@@ -689,38 +907,151 @@ static void describe_failure(const struct pp_exec_spec *x, const struct child_er
 	}
 }
 
+/*
+ * Fd slots: a few low fds (>= 3) of this thread, reserved on /dev/null, into which the fds a
+ * child needs are dup'd just before it starts. The child then shares podprobe's table
+ * (CLONE_FILES) and keeps only what is below the last slot, however many fds podprobe holds
+ * (a pidfd and log files per container): neither copying them at clone nor closing them at
+ * exec. fd_slots[FD_NULL] stays on /dev/null to put the others back.
+ */
+enum fd_slot {
+	FD_OUT = 0,
+	FD_EOUT,
+	FD_PIPE,
+	FD_NS,
+	FD_NULL,
+	_FD_MAX,
+};
+
+static __thread int fd_slots[_FD_MAX] = {-1, -1, -1, -1, -1};
+
+/* Reserve the slots, once per thread; false when they cannot be had. */
+static bool fd_slots_reserve(void)
+{
+	int tmp, i;
+
+	if (fd_slots[FD_NULL] >= 0)
+		return true;
+	tmp = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (tmp < 0)
+		return false;
+	for (i = 0; i < _FD_MAX; i++) {
+		fd_slots[i] = fcntl(tmp, F_DUPFD_CLOEXEC, 3);
+		if (fd_slots[i] < 0)
+			break;
+	}
+	close(tmp);
+	if (i == _FD_MAX)
+		return true;
+	while (i-- > 0) {
+		close(fd_slots[i]);
+		fd_slots[i] = -1;
+	}
+	return false;
+}
+
+/* Put the slots back on /dev/null, dropping what fd_slots_fill() put there. */
+static void fd_slots_clear(void)
+{
+	for (int i = 0; i < FD_NULL; i++)
+		dup3(fd_slots[FD_NULL], fd_slots[i], O_CLOEXEC);
+}
+
+/*
+ * Copy the fds of <x> and the error pipe's <wfd> into the slots and point <a> at them;
+ * false (nothing changed) when the child needs other fds of podprobe's: detached mount trees.
+ */
+static bool fd_slots_fill(const struct pp_exec_spec *x, int wfd, struct child_args *a)
+{
+	int top = 0;
+
+	for (size_t i = 0; i < x->n_mounts; i++)
+		if (x->mounts[i].detached)
+			return false;
+	if (!fd_slots_reserve())
+		return false;
+	if (dup3(x->stdout_fd, fd_slots[FD_OUT], O_CLOEXEC) < 0 ||
+	    dup3(x->stderr_fd, fd_slots[FD_EOUT], O_CLOEXEC) < 0 ||
+	    dup3(wfd, fd_slots[FD_PIPE], O_CLOEXEC) < 0 ||
+	    (x->mnt_ns_fd >= 0 && dup3(x->mnt_ns_fd, fd_slots[FD_NS], O_CLOEXEC) < 0)) {
+		fd_slots_clear();
+		return false;
+	}
+	for (int i = 0; i < _FD_MAX; i++)
+		top = fd_slots[i] > top ? fd_slots[i] : top;
+	a->out_fd = fd_slots[FD_OUT];
+	a->eout_fd = fd_slots[FD_EOUT];
+	a->err_fd = fd_slots[FD_PIPE];
+	a->ns_fd = x->mnt_ns_fd >= 0 ? fd_slots[FD_NS] : -1;
+	a->keep_below = top + 1;
+	return true;
+}
+
 int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, char *err,
 		  size_t errlen)
 {
-	struct clone_args args = {0};
+	struct child_args a = {.x = x, .keep_below = -1};
 	struct child_error ce;
-	int pipefd[2], pidfd = -1, rc;
-	long pid;
+	sigset_t all, old;
+	int pipefd[2], pidfd = -1, rc, flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+	bool slots;
+	size_t argc = 0;
+	void *stack;
+	pid_t pid;
 	ssize_t n;
 
 	if (!x->argv || !x->argv[0]) {
 		snprintf(err, errlen, "no command to run");
 		return -EINVAL;
 	}
+	while (x->argv[argc])
+		argc++;
+	stack = child_stack_top(argc);
+	if (!stack) {
+		rc = -errno;
+		describe_errno(err, errlen, "mmap of the child's stack", errno);
+		return rc;
+	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		rc = -errno;
 		describe_errno(err, errlen, "pipe", errno);
 		return rc;
 	}
-	args.flags = CLONE_PIDFD | CLONE_VFORK;
-	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	args.exit_signal = SIGCHLD;
-	pid = syscall(SYS_clone3, &args, sizeof(args));
+	a.envp = x->envp ? x->envp : environ;
+	a.path = exec_path(x->envp);
+	a.err_fd = pipefd[1];
+	a.out_fd = x->stdout_fd;
+	a.eout_fd = x->stderr_fd;
+	a.ns_fd = x->mnt_ns_fd;
+	slots = fd_slots_fill(x, pipefd[1], &a);
+	if (slots) {
+		/* Only the slot holds the pipe's write end now: fd_slots_clear() drops it. */
+		close(pipefd[1]);
+		pipefd[1] = -1;
+		flags |= CLONE_FILES;
+	}
+	/*
+	 * CLONE_VM: no copy of podprobe's page tables for the child, and no teardown of that copy
+	 * at its exec; CLONE_VFORK: podprobe sleeps until the child has exec'd or died, so the
+	 * child may use its memory (glibc's posix_spawn, spawni.c). glibc's clone() switches to
+	 * the child's stack, which the syscall() wrapper of clone3 cannot; the kernel does the
+	 * same either way and returns the pidfd through parent_tid (CLONE_PIDFD, kernel 5.2).
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = clone(child_main, stack, flags, &a, &pidfd);
+	rc = pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (slots)
+		fd_slots_clear();
 	if (pid < 0) {
-		rc = -errno;
-		describe_errno(err, errlen, "clone3", errno);
+		describe_errno(err, errlen, "clone", -rc);
 		goto out;
 	}
-	if (pid == 0)
-		child_exec(x, pipefd[1]);
-	close(pipefd[1]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
 	pipefd[1] = -1;
-	/* CLONE_VFORK: the child has exec'd (pipe closed, read gives 0) or failed by now. */
+	/* The child has exec'd (pipe closed, read gives 0) or failed by now. */
 	n = read(pipefd[0], &ce, sizeof(ce));
 	if (n == (ssize_t)sizeof(ce)) {
 		siginfo_t si;
@@ -731,7 +1062,7 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 		rc = -ce.err;
 		goto out;
 	}
-	*ret_pid = (pid_t)pid;
+	*ret_pid = pid;
 	*ret_pidfd = pidfd;
 	rc = 0;
 out:
