@@ -536,11 +536,13 @@ static int take_security(const struct pp_exec_security *s, struct child_error *c
 	if (s->set_caps) {
 		ce->index = SEC_BOUNDING;
 		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-		for (unsigned long cap = 0; cap < 64; cap++)
-			if (!(s->caps & (1ull << cap)) &&
-			    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-			    errno != EINVAL) /* EINVAL: beyond the kernel's cap_last_cap */
+		for (unsigned long cap = 0; cap < 64; cap++) {
+			if (s->caps & (1ull << cap) || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+				continue;
+			if (errno != EINVAL)
 				return -1;
+			break; /* beyond the kernel's cap_last_cap, as is every higher one */
+		}
 	}
 	if (s->set_ids) {
 		ce->index = SEC_GROUPS;
