@@ -301,17 +301,7 @@ static void post_pod(int i)
 /* The fewest fds podprobe holds over 150 ms (a batch has two open for a moment). */
 static int min_fds(pid_t pid)
 {
-	uint64_t until = t_now_ms() + 150;
-	int min = t_count_fds(pid);
-
-	while (t_now_ms() < until) {
-		int n = t_count_fds(pid);
-
-		if (n < min)
-			min = n;
-		poll(NULL, 0, 10);
-	}
-	return min;
+	return t_min_fds(pid, 150);
 }
 
 /*

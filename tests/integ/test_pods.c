@@ -181,17 +181,7 @@ static void test_failing_init_under_never_fails_pod_and_skips_main(void **state)
  */
 static int min_fds(pid_t pid)
 {
-	uint64_t until = t_now_ms() + 150;
-	int min = t_count_fds(pid);
-
-	while (t_now_ms() < until) {
-		int n = t_count_fds(pid);
-
-		if (n < min)
-			min = n;
-		poll(NULL, 0, 10);
-	}
-	return min;
+	return t_min_fds(pid, 150);
 }
 
 static void test_crashing_container_restarts_with_growing_backoff(void **state)

@@ -61,34 +61,10 @@ static void on_done(void *ctx, const struct pp_probe_report *rep)
 	snprintf(t->msg, sizeof(t->msg), "%.500s", rep->message);
 }
 
-struct eng {
-	struct pp_loop *loop;
-	struct pp_prober *pr;
-};
-
-static void eng_new(struct eng *e, bool raw)
-{
-	assert_int_equal(pp_loop_new(1024, &e->loop), 0);
-	assert_int_equal(pp_prober_new(e->loop, &e->pr), 0);
-	pp_prober_set_raw_syn(e->pr, raw);
-}
-
-static void eng_free(struct eng *e)
-{
-	pp_prober_free(e->pr);
-	pp_loop_free(e->loop);
-}
-
 /* Run until <t> has <n> reports (bounded by 10 s). */
-static void eng_wait(struct eng *e, struct tally *t, unsigned int n)
+static void eng_wait(struct t_eng *e, struct tally *t, unsigned int n)
 {
-	uint64_t until = t_now_ms() + 10000;
-
-	while (t->done < n && t_now_ms() < until) {
-		assert_true(pp_loop_run_once(e->loop, pp_prober_next_deadline(e->pr)) >= 0);
-		pp_prober_run_expired(e->pr, pp_clock_now());
-	}
-	assert_int_equal(t->done, n);
+	t_eng_wait(e, &t->done, n);
 }
 
 static void target_for(struct pp_probe_target *t, int port)
@@ -160,12 +136,12 @@ static void test_success_leaves_nothing_on_the_target(void **state)
 {
 	struct pp_probe_target t;
 	struct tally tally = {0};
-	struct eng e;
+	struct t_eng e;
 	int port, lfd = listener(64, &port);
 	const unsigned int n = 200;
 
 	target_for(&t, port);
-	eng_new(&e, true);
+	t_eng_new(&e, true);
 	for (unsigned int i = 0; i < n; i++)
 		assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
 	eng_wait(&e, &tally, n);
@@ -185,7 +161,7 @@ static void test_success_leaves_nothing_on_the_target(void **state)
 	assert_int_equal(count_state(port, TCP_ST_TIME_WAIT), 0);
 	assert_int_equal(accept4(lfd, NULL, NULL, SOCK_CLOEXEC), -1);
 	assert_int_equal(errno, EAGAIN);
-	eng_free(&e);
+	t_eng_free(&e);
 	close(lfd);
 }
 
@@ -194,15 +170,15 @@ static void probe_one(int port, bool raw, pp_nsec timeout, struct tally *tally, 
 		      uint64_t *ret_sent)
 {
 	struct pp_probe_target t;
-	struct eng e;
+	struct t_eng e;
 
 	target_for(&t, port);
-	eng_new(&e, raw);
+	t_eng_new(&e, raw);
 	assert_int_equal(pp_prober_start(e.pr, &t, timeout, on_done, tally, NULL), 0);
 	eng_wait(&e, tally, 1);
 	*ret_raw = pp_prober_stats(e.pr)->raw_syn;
 	*ret_sent = pp_prober_stats(e.pr)->raw_syn_sent;
-	eng_free(&e);
+	t_eng_free(&e);
 }
 
 static void test_closed_port_is_refused_as_connect_says(void **state)
@@ -324,7 +300,7 @@ static void test_forged_replies_to_reserved_ports_are_ignored(void **state)
 {
 	struct pp_probe_target t;
 	struct tally tally = {0};
-	struct eng e;
+	struct t_eng e;
 	unsigned int lo, hi, n;
 	char want[128];
 	int port, c, lfd = blackhole(&port, &c);
@@ -332,7 +308,7 @@ static void test_forged_replies_to_reserved_ports_are_ignored(void **state)
 
 	assert_true(raw >= 0);
 	target_for(&t, port);
-	eng_new(&e, true);
+	t_eng_new(&e, true);
 	assert_int_equal(pp_prober_start(e.pr, &t, 800 * MS, on_done, &tally, NULL), 0);
 	/* One pass sends the SYN (the listener drops it). */
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 50 * MS) >= 0);
@@ -358,7 +334,7 @@ static void test_forged_replies_to_reserved_ports_are_ignored(void **state)
 	snprintf(want, sizeof(want), "dial tcp 127.0.0.1:%d: i/o timeout", port);
 	assert_int_equal(tally.n[PP_RESULT_FAILURE], 1);
 	assert_string_equal(tally.msg, want);
-	eng_free(&e);
+	t_eng_free(&e);
 	close(raw);
 	close(c);
 	close(lfd);
@@ -409,7 +385,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 {
 	struct pp_probe_target t;
 	struct tally a = {0}, b = {0}, c = {0};
-	struct eng e;
+	struct t_eng e;
 	unsigned int lo, hi, n;
 	uint16_t sport_a, sport_b, sport_c;
 	uint32_t isn_a, isn_b, isn_c;
@@ -419,7 +395,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 
 	assert_true(raw >= 0);
 	target_for(&t, port);
-	eng_new(&e, true);
+	t_eng_new(&e, true);
 	/* A: its SYN is dropped; it times out. */
 	assert_int_equal(pp_prober_start(e.pr, &t, 200 * MS, on_done, &a, NULL), 0);
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 20 * MS) >= 0);
@@ -460,7 +436,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 	eng_wait(&e, &c, 1);
 	snprintf(want, sizeof(want), "dial tcp 127.0.0.1:%d: connect: no route to host", port);
 	assert_string_equal(c.msg, want);
-	eng_free(&e);
+	t_eng_free(&e);
 	close(cap);
 	close(raw);
 	close(conn);
@@ -471,20 +447,20 @@ static void test_full_handshake_and_switch_take_connect(void **state)
 {
 	struct pp_probe_target t;
 	struct tally tally = {0};
-	struct eng e;
+	struct t_eng e;
 	int port, lfd = listener(16, &port), cfd;
 	struct pollfd pfd;
 
 	target_for(&t, port);
 	/* probe.podprobe.io/tcp-accept: only a real socket completes the handshake. */
 	t.full_handshake = true;
-	eng_new(&e, true);
+	t_eng_new(&e, true);
 	assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
 	eng_wait(&e, &tally, 1);
 	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 1);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn, 0);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn_fallbacks, 1);
-	eng_free(&e);
+	t_eng_free(&e);
 	pfd = (struct pollfd){lfd, POLLIN, 0};
 	assert_int_equal(poll(&pfd, 1, 1000), 1);
 	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -492,13 +468,13 @@ static void test_full_handshake_and_switch_take_connect(void **state)
 	close(cfd);
 	/* Turned off: connect(), and that is not a fallback. */
 	t.full_handshake = false;
-	eng_new(&e, false);
+	t_eng_new(&e, false);
 	assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
 	eng_wait(&e, &tally, 2);
 	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 2);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn, 0);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn_fallbacks, 0);
-	eng_free(&e);
+	t_eng_free(&e);
 	/* PODPROBE_NO_RAW_SYN=1 turns it off for new probers. */
 	setenv("PODPROBE_NO_RAW_SYN", "1", 1);
 	assert_int_equal(pp_loop_new(64, &e.loop), 0);
@@ -508,7 +484,7 @@ static void test_full_handshake_and_switch_take_connect(void **state)
 	eng_wait(&e, &tally, 3);
 	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 3);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn, 0);
-	eng_free(&e);
+	t_eng_free(&e);
 	close(lfd);
 }
 
@@ -539,13 +515,13 @@ static void test_without_cap_net_raw_it_connects_and_says_why(void **state)
 	if (pid == 0) {
 		struct pp_probe_target t;
 		struct tally tally = {0};
-		struct eng e;
+		struct t_eng e;
 
 		dup2(errp[1], 2);
 		if (drop_net_raw() < 0)
 			_exit(10);
 		target_for(&t, port);
-		eng_new(&e, true);
+		t_eng_new(&e, true);
 		for (int i = 0; i < 3; i++)
 			if (pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL) < 0)
 				_exit(11);
@@ -555,7 +531,7 @@ static void test_without_cap_net_raw_it_connects_and_says_why(void **state)
 		if (pp_prober_stats(e.pr)->raw_syn != 0 ||
 		    pp_prober_stats(e.pr)->raw_syn_fallbacks != 3)
 			_exit(13);
-		eng_free(&e);
+		t_eng_free(&e);
 		_exit(0);
 	}
 	close(errp[1]);

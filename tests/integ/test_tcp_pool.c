@@ -48,35 +48,19 @@ static void on_done(void *ctx, const struct pp_probe_report *rep)
 	snprintf(t->msg, sizeof(t->msg), "%.500s", rep->message);
 }
 
-struct eng {
-	struct pp_loop *loop;
-	struct pp_prober *pr;
-};
-
-static void eng_new(struct eng *e)
+/* The connect() path whatever the privileges. */
+static void eng_new(struct t_eng *e)
 {
-	assert_int_equal(pp_loop_new(1024, &e->loop), 0);
-	assert_int_equal(pp_prober_new(e->loop, &e->pr), 0);
-	/* The connect() path whatever the privileges. */
-	pp_prober_set_raw_syn(e->pr, false);
-}
-
-static void eng_free(struct eng *e)
-{
-	pp_prober_free(e->pr);
-	pp_loop_free(e->loop);
+	t_eng_new(e, false);
 }
 
 /* Run until <t> has <n> reports, then until the loop has nothing in flight (bounded). */
-static void eng_wait(struct eng *e, struct tally *t, unsigned int n)
+static void eng_wait(struct t_eng *e, struct tally *t, unsigned int n)
 {
-	uint64_t until = t_now_ms() + 10000;
+	uint64_t until;
 
-	while (t->done < n && t_now_ms() < until) {
-		assert_true(pp_loop_run_once(e->loop, pp_prober_next_deadline(e->pr)) >= 0);
-		pp_prober_run_expired(e->pr, pp_clock_now());
-	}
-	assert_int_equal(t->done, n);
+	t_eng_wait(e, &t->done, n);
+	until = t_now_ms() + 10000;
 	/* The resets of the sockets given back complete: the pool is idle again. */
 	while (pp_loop_pending(e->loop) && t_now_ms() < until)
 		assert_true(pp_loop_run_once(e->loop, pp_clock_now() + 10 * MS) >= 0);
@@ -149,7 +133,7 @@ static void assert_nothing_left(int port, int established)
 }
 
 /* One attempt on <t>; its report must be <want> with message <msg> exactly. */
-static void probe_expect(struct eng *e, const struct pp_probe_target *t, pp_nsec timeout,
+static void probe_expect(struct t_eng *e, const struct pp_probe_target *t, pp_nsec timeout,
 			 enum pp_probe_result want, const char *msg)
 {
 	struct tally tally = {0};
@@ -170,7 +154,7 @@ static void test_one_socket_reused_keeps_every_verdict(void **state)
 	int hole_fd = blackhole(&hole_port, &conn);
 	char refused[128], timeout[128];
 	int fds = t_count_fds(getpid());
-	struct eng e;
+	struct t_eng e;
 	int with_ring;
 	/* Every transition between the three: success, refused and timeout after each other. */
 	static const char order[] = "ocohcoohhccho";
@@ -205,7 +189,7 @@ static void test_one_socket_reused_keeps_every_verdict(void **state)
 	assert_nothing_left(closed_port, 0);
 	/* Only the connection that fills the accept queue, both its ends. */
 	assert_nothing_left(hole_port, 2);
-	eng_free(&e);
+	t_eng_free(&e);
 	assert_int_equal(t_count_fds(getpid()), fds);
 	close(conn);
 	close(hole_fd);
@@ -219,7 +203,7 @@ static void test_full_handshake_socket_completes_each_handshake(void **state)
 	int port, lfd = bound(64, &port), fds = t_count_fds(getpid());
 	const unsigned int n = 20;
 	unsigned int accepted = 0;
-	struct eng e;
+	struct t_eng e;
 	int with_ring;
 
 	target_for(&t, port, true);
@@ -245,7 +229,7 @@ static void test_full_handshake_socket_completes_each_handshake(void **state)
 	assert_int_equal(errno, EAGAIN);
 	assert_int_equal(accepted, n);
 	assert_nothing_left(port, 0);
-	eng_free(&e);
+	t_eng_free(&e);
 	assert_int_equal(t_count_fds(getpid()), fds);
 	close(lfd);
 }
@@ -255,7 +239,7 @@ static void test_pool_grows_to_attempts_in_flight_only(void **state)
 	struct pp_probe_target t;
 	int port, lfd = bound(256, &port), fds = t_count_fds(getpid());
 	const unsigned int n = 100;
-	struct eng e;
+	struct t_eng e;
 	int with_ring;
 
 	target_for(&t, port, false);
@@ -273,7 +257,7 @@ static void test_pool_grows_to_attempts_in_flight_only(void **state)
 	}
 	assert_int_equal(accept4(lfd, NULL, NULL, SOCK_CLOEXEC), -1);
 	assert_nothing_left(port, 0);
-	eng_free(&e);
+	t_eng_free(&e);
 	assert_int_equal(t_count_fds(getpid()), fds);
 	close(lfd);
 }
@@ -285,7 +269,7 @@ static void test_free_with_attempts_connecting_leaves_no_fd(void **state)
 	int open_port, open_fd = bound(64, &open_port);
 	int fds = t_count_fds(getpid());
 	struct tally tally = {0};
-	struct eng e;
+	struct t_eng e;
 	int with_ring;
 
 	target_for(&hole_t, hole_port, false);
@@ -304,7 +288,7 @@ static void test_free_with_attempts_connecting_leaves_no_fd(void **state)
 	/* ...and resetting ones, given back by the cancelled attempts. */
 	for (unsigned int i = 0; i < 3; i++)
 		assert_int_equal(pp_prober_start(e.pr, &open_t, SEC, on_done, &tally, NULL), 0);
-	eng_free(&e);
+	t_eng_free(&e);
 	/* No report from the attempts cancelled, and no fd, socket or SYN-SENT left. */
 	assert_int_equal(tally.done, 5);
 	assert_int_equal(t_count_fds(getpid()), fds);
@@ -323,7 +307,7 @@ static void test_ipv6_sockets_have_a_pool_of_their_own(void **state)
 	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), port, port4;
 	int lfd4 = bound(64, &port4), with_ring;
 	char refused[128];
-	struct eng e;
+	struct t_eng e;
 
 	assert_true(fd >= 0);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -356,7 +340,7 @@ static void test_ipv6_sockets_have_a_pool_of_their_own(void **state)
 	/* The same two sockets; the listener is gone. */
 	assert_int_equal(t_count_fds(getpid()), with_ring + 1);
 	assert_nothing_left(port, 0);
-	eng_free(&e);
+	t_eng_free(&e);
 	close(lfd4);
 }
 

@@ -24,7 +24,10 @@
 
 #include <cmocka.h>
 
+#include "podprobe/clock.h"
+#include "podprobe/loop.h"
 #include "podprobe/naming.h"
+#include "podprobe/prober.h"
 
 #define EVENT_CHUNK 64 /* events per chunk; chunks never move once allocated */
 #define MAX_RES	    64 /* podprobe runs and servers alive at once */
@@ -37,12 +40,12 @@
  */
 struct t_res {
 	bool used;
-	bool in_test;		  /* started inside a T_TEST test: t_teardown() undoes it */
-	pid_t pid;		  /* process started (podprobe or a server), 0 = none or reaped */
-	char cg_name[32];	  /* podprobe cgroup tree to remove (naming.h), "" = none */
-	char state_dir[300];	  /* ...unless a live run still holds this directory's lock */
-	char dir[256];		  /* temporary directory to remove, "" = none */
-	struct t_event **chunks;  /* events: chunk i holds events i*EVENT_CHUNK... */
+	bool in_test;		 /* started inside a T_TEST test: t_teardown() undoes it */
+	pid_t pid;		 /* process started (podprobe or a server), 0 = none or reaped */
+	char cg_name[32];	 /* podprobe cgroup tree to remove (naming.h), "" = none */
+	char state_dir[300];	 /* ...unless a live run still holds this directory's lock */
+	char dir[256];		 /* temporary directory to remove, "" = none */
+	struct t_event **chunks; /* events: chunk i holds events i*EVENT_CHUNK... */
 	size_t n_chunks;
 };
 
@@ -202,7 +205,7 @@ static size_t scan_procs(struct proc_entry **ret)
 				}
 				v = nv;
 			}
-			v[n++] = (struct proc_entry){ atoi(e->d_name), ppid, state };
+			v[n++] = (struct proc_entry){atoi(e->d_name), ppid, state};
 		}
 		fclose(f);
 	}
@@ -352,7 +355,8 @@ static int own_cgroup(const char *want, char *buf, size_t size)
 		*ctrl++ = '\0';
 		*path++ = '\0';
 		path[strcspn(path, "\n")] = '\0';
-		if (*want ? strstr(ctrl, want) && strcmp(line, "0") : !strcmp(line, "0") && !*ctrl) {
+		if (*want ? strstr(ctrl, want) && strcmp(line, "0")
+			  : !strcmp(line, "0") && !*ctrl) {
 			snprintf(cg, sizeof(cg), "%s", path);
 			found = true;
 		}
@@ -365,7 +369,8 @@ static int own_cgroup(const char *want, char *buf, size_t size)
 		return -errno;
 	found = false;
 	while (!found && fgets(line, sizeof(line), f)) {
-		char root[PATH_MAX], m[PATH_MAX], fstype[64], opts[1024], *sep = strstr(line, " - ");
+		char root[PATH_MAX], m[PATH_MAX], fstype[64], opts[1024],
+			*sep = strstr(line, " - ");
 
 		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, m) != 2 ||
 		    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
@@ -410,7 +415,7 @@ static void rm_cgroup_dirs(const char *dir)
 /* Kill what is left in the podprobe cgroup tree <name> (its run is gone now) and remove it. */
 static void remove_cgroups(const char *name)
 {
-	static const char *const hier[] = { "", "memory" };
+	static const char *const hier[] = {"", "memory"};
 
 	for (size_t i = 0; i < sizeof(hier) / sizeof(hier[0]); i++) {
 		char own[PATH_MAX], dir[PATH_MAX + 32], kill_file[PATH_MAX + 64];
@@ -530,8 +535,8 @@ static void spawn(struct t_run *r, const char *const *argv, const char *path_env
 			setenv("PATH", path_env, 1);
 		/* Root's permitted set after exec is its bounding set (capabilities(7)). */
 		for (int cap = 0; r->keep_caps && cap < 64; cap++)
-			if (!(r->keep_caps & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
-			    errno != EINVAL)
+			if (!(r->keep_caps & (1ull << cap)) &&
+			    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 				_exit(126);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
@@ -566,7 +571,8 @@ void t_run_start(struct t_run *r, const char *const *args)
 
 	if (!realpath(o && *o ? o : "build", tools))
 		snprintf(tools, sizeof(tools), "build");
-	snprintf(path_env, sizeof(path_env), "%s/tools:%s", tools, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	snprintf(path_env, sizeof(path_env), "%s/tools:%s", tools,
+		 getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	spawn(r, argv, path_env);
 	cgroup_name(r);
 }
@@ -675,7 +681,7 @@ static void pump_stderr(struct t_run *r)
 /* Read what is there within <timeout_ms>; returns false at EOF. */
 static bool pump(struct t_run *r, int timeout_ms)
 {
-	struct pollfd pfd[2] = { { r->out_fd, POLLIN, 0 }, { r->err_fd, POLLIN, 0 } };
+	struct pollfd pfd[2] = {{r->out_fd, POLLIN, 0}, {r->err_fd, POLLIN, 0}};
 	ssize_t n;
 
 	if (r->out_fd < 0)
@@ -893,7 +899,7 @@ pid_t t_server_start(const char *const *argv, int *ret_port)
 	res->pid = pid;
 	/* Read byte by byte up to the first "listening on" line, so nothing past it is lost. */
 	while (t_now_ms() < until && len + 1 < sizeof(line)) {
-		struct pollfd pfd = { out[0], POLLIN, 0 };
+		struct pollfd pfd = {out[0], POLLIN, 0};
 		char ch;
 
 		if (poll(&pfd, 1, (int)(until - t_now_ms())) <= 0 || read(out[0], &ch, 1) != 1)
@@ -905,7 +911,8 @@ pid_t t_server_start(const char *const *argv, int *ret_port)
 		line[len] = '\0';
 		p = strstr(line, "listening on ");
 		if (p && (p = strrchr(p, ':'))) {
-			/* The pipe stays open (and unread): a server that logs more never gets EPIPE. */
+			/* The pipe stays open (and unread): a server that logs more never gets
+			 * EPIPE. */
 			*ret_port = atoi(p + 1);
 			return pid;
 		}
@@ -934,7 +941,7 @@ void t_server_stop(pid_t pid)
 /* A free loopback port: bind to 0, read it back, close. */
 int t_free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -944,7 +951,6 @@ int t_free_port(void)
 	close(fd);
 	return ntohs(sa.sin_port);
 }
-
 
 const char *t_copy_example(struct t_run *r, const char *name, const char *const *from,
 			   const char *const *to, size_t n)
@@ -981,4 +987,43 @@ const char *t_copy_example(struct t_run *r, const char *name, const char *const 
 	name = t_write_manifest(r, name, out);
 	free(out);
 	return name;
+}
+
+void t_eng_new(struct t_eng *e, bool raw_syn)
+{
+	assert_int_equal(pp_loop_new(1024, &e->loop), 0);
+	assert_int_equal(pp_prober_new(e->loop, &e->pr), 0);
+	pp_prober_set_raw_syn(e->pr, raw_syn);
+}
+
+void t_eng_free(struct t_eng *e)
+{
+	pp_prober_free(e->pr);
+	pp_loop_free(e->loop);
+}
+
+void t_eng_wait(struct t_eng *e, const unsigned int *done, unsigned int n)
+{
+	uint64_t until = t_now_ms() + 10000;
+
+	while (*done < n && t_now_ms() < until) {
+		assert_true(pp_loop_run_once(e->loop, pp_prober_next_deadline(e->pr)) >= 0);
+		pp_prober_run_expired(e->pr, pp_clock_now());
+	}
+	assert_int_equal(*done, n);
+}
+
+int t_min_fds(pid_t pid, int ms)
+{
+	uint64_t until = t_now_ms() + (uint64_t)ms;
+	int min = t_count_fds(pid);
+
+	while (t_now_ms() < until) {
+		int n = t_count_fds(pid);
+
+		if (n < min)
+			min = n;
+		poll(NULL, 0, 10);
+	}
+	return min;
 }

@@ -18,27 +18,27 @@ struct t_event {
 	char type[16];
 	char reason[48];
 	char message[512];
-	char source[16];	/* "kernel", "probe" or "" */
-	uint64_t at_ms;		/* when the test read it, CLOCK_MONOTONIC ms */
+	char source[16]; /* "kernel", "probe" or "" */
+	uint64_t at_ms;	 /* when the test read it, CLOCK_MONOTONIC ms */
 };
 
 struct t_res;
 
 struct t_run {
 	pid_t pid;
-	int out_fd;		/* podprobe's stdout (JSON events) */
-	int err_fd;		/* podprobe's stderr */
-	char dir[256];		/* temporary directory: manifests, state */
+	int out_fd;    /* podprobe's stdout (JSON events) */
+	int err_fd;    /* podprobe's stderr */
+	char dir[256]; /* temporary directory: manifests, state */
 	char state_dir[300];
-	char buf[65536];	/* unread stdout bytes */
+	char buf[65536]; /* unread stdout bytes */
 	size_t len;
-	size_t n_events;	/* events read so far (see t_event_at) */
-	int status;		/* wait status once exited, else -1 */
-	char err_text[8192];	/* the start of podprobe's stderr */
+	size_t n_events;     /* events read so far (see t_event_at) */
+	int status;	     /* wait status once exited, else -1 */
+	char err_text[8192]; /* the start of podprobe's stderr */
 	size_t err_len;
-	struct t_res *res;	/* harness-owned: events, and what teardown must undo */
-	uint64_t keep_caps;	/* non-zero: podprobe starts with only these capabilities (bit
-				 * CAP_X) in its bounding set, so root gets no others */
+	struct t_res *res;  /* harness-owned: events, and what teardown must undo */
+	uint64_t keep_caps; /* non-zero: podprobe starts with only these capabilities (bit
+			     * CAP_X) in its bounding set, so root gets no others */
 };
 
 /*
@@ -128,6 +128,8 @@ int t_count_descendants(const char *cmdline);
 
 /* Number of open fds of process <pid>, and of its zombie children. */
 int t_count_fds(pid_t pid);
+/* The fewest open fds <pid> had, sampled every 10 ms for <ms>. */
+int t_min_fds(pid_t pid, int ms);
 int t_count_zombie_children(pid_t pid);
 
 /*
@@ -148,5 +150,17 @@ const char *t_tool(const char *name);
 int t_system(const char *cmd, char *out, size_t size);
 
 uint64_t t_now_ms(void);
+
+/* A loop and a prober of its own, for tests of the probe engine without podprobe run. */
+struct pp_loop;
+struct pp_prober;
+struct t_eng {
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+};
+void t_eng_new(struct t_eng *e, bool raw_syn);
+void t_eng_free(struct t_eng *e);
+/* Run <e> until *<done> reaches <n>, at most 10 s; asserts that it did. */
+void t_eng_wait(struct t_eng *e, const unsigned int *done, unsigned int n);
 
 #endif
