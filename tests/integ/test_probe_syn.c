@@ -75,39 +75,6 @@ static void target_for(struct pp_probe_target *t, int port)
 	assert_int_equal(pp_probe_target_resolve(t, "127.0.0.1", port), 0);
 }
 
-/* A non-blocking listener on 127.0.0.1 with <backlog>; its port in <ret_port>. */
-static int listener(int backlog, int *ret_port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, backlog), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*ret_port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/*
- * A listener that drops every SYN: backlog 0 and one established connection waiting in its
- * accept queue (tcp_conn_request drops SYNs while sk_acceptq_is_full()). <ret_conn> holds
- * that connection open.
- */
-static int blackhole(int *ret_port, int *ret_conn)
-{
-	int lfd = listener(0, ret_port), c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)*ret_port)};
-
-	assert_true(c >= 0);
-	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	*ret_conn = c;
-	return lfd;
-}
-
 /* Sockets on 127.0.0.1:<port> in TCP state <st> (/proc/net/tcp), the listener excluded. */
 static int count_state(int port, unsigned int st)
 {
@@ -137,7 +104,7 @@ static void test_success_leaves_nothing_on_the_target(void **state)
 	struct pp_probe_target t;
 	struct tally tally = {0};
 	struct t_eng e;
-	int port, lfd = listener(64, &port);
+	int port, lfd = t_tcp_listener(64, &port);
 	const unsigned int n = 200;
 
 	target_for(&t, port);
@@ -186,7 +153,7 @@ static void test_closed_port_is_refused_as_connect_says(void **state)
 	struct tally raw = {0}, conn = {0};
 	uint64_t n_raw, sent;
 	char want[128];
-	int port, lfd = listener(1, &port);
+	int port, lfd = t_tcp_listener(1, &port);
 
 	close(lfd); /* nobody listens there now */
 	probe_one(port, true, SEC, &raw, &n_raw, &sent);
@@ -204,7 +171,7 @@ static void test_dropped_syn_times_out_with_a_retransmission(void **state)
 	struct tally raw = {0}, conn = {0};
 	uint64_t n_raw, sent;
 	char want[128];
-	int port, c, lfd = blackhole(&port, &c);
+	int port, c, lfd = t_tcp_blackhole(&port, &c);
 	uint64_t t0 = t_now_ms();
 
 	/* 1.5 s: connect() sends the SYN again at 1 s (TCP_TIMEOUT_INIT); so does the raw path. */
@@ -303,7 +270,7 @@ static void test_forged_replies_to_reserved_ports_are_ignored(void **state)
 	struct t_eng e;
 	unsigned int lo, hi, n;
 	char want[128];
-	int port, c, lfd = blackhole(&port, &c);
+	int port, c, lfd = t_tcp_blackhole(&port, &c);
 	int raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 
 	assert_true(raw >= 0);
@@ -390,7 +357,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 	uint16_t sport_a, sport_b, sport_c;
 	uint32_t isn_a, isn_b, isn_c;
 	char want[128];
-	int port, conn, lfd = blackhole(&port, &conn);
+	int port, conn, lfd = t_tcp_blackhole(&port, &conn);
 	int raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW), cap = capture_open();
 
 	assert_true(raw >= 0);
@@ -448,7 +415,7 @@ static void test_full_handshake_and_switch_take_connect(void **state)
 	struct pp_probe_target t;
 	struct tally tally = {0};
 	struct t_eng e;
-	int port, lfd = listener(16, &port), cfd;
+	int port, lfd = t_tcp_listener(16, &port), cfd;
 	struct pollfd pfd;
 
 	target_for(&t, port);
@@ -504,7 +471,7 @@ static int drop_net_raw(void)
 
 static void test_without_cap_net_raw_it_connects_and_says_why(void **state)
 {
-	int port, lfd = listener(16, &port), errp[2], status;
+	int port, lfd = t_tcp_listener(16, &port), errp[2], status;
 	char err[4096] = "";
 	ssize_t len = 0, r;
 	pid_t pid;

@@ -76,39 +76,6 @@ static void target_for(struct pp_probe_target *t, int port, bool full_handshake)
 	assert_int_equal(pp_probe_target_resolve(t, "127.0.0.1", port), 0);
 }
 
-/* A bound, non-blocking socket on 127.0.0.1 (listening with <backlog> unless < 0). */
-static int bound(int backlog, int *ret_port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	if (backlog >= 0)
-		assert_int_equal(listen(fd, backlog), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*ret_port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/*
- * A listener that drops every SYN: backlog 0 and one established connection waiting in its
- * accept queue (tcp_conn_request drops SYNs while sk_acceptq_is_full()); <ret_conn> holds it.
- */
-static int blackhole(int *ret_port, int *ret_conn)
-{
-	int lfd = bound(0, ret_port), c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)*ret_port)};
-
-	assert_true(c >= 0);
-	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	*ret_conn = c;
-	return lfd;
-}
-
 /* Sockets in ss state <state> with <port> at either end. */
 static int count_ss(const char *state, int port)
 {
@@ -150,8 +117,8 @@ static void test_one_socket_reused_keeps_every_verdict(void **state)
 {
 	struct pp_probe_target open_t, closed_t, hole_t;
 	int open_port, closed_port, hole_port, conn;
-	int open_fd = bound(64, &open_port), closed_fd = bound(-1, &closed_port);
-	int hole_fd = blackhole(&hole_port, &conn);
+	int open_fd = t_tcp_listener(64, &open_port), closed_fd = t_tcp_listener(-1, &closed_port);
+	int hole_fd = t_tcp_blackhole(&hole_port, &conn);
 	char refused[128], timeout[128];
 	int fds = t_count_fds(getpid());
 	struct t_eng e;
@@ -200,7 +167,7 @@ static void test_one_socket_reused_keeps_every_verdict(void **state)
 static void test_full_handshake_socket_completes_each_handshake(void **state)
 {
 	struct pp_probe_target t, plain;
-	int port, lfd = bound(64, &port), fds = t_count_fds(getpid());
+	int port, lfd = t_tcp_listener(64, &port), fds = t_count_fds(getpid());
 	const unsigned int n = 20;
 	unsigned int accepted = 0;
 	struct t_eng e;
@@ -237,7 +204,7 @@ static void test_full_handshake_socket_completes_each_handshake(void **state)
 static void test_pool_grows_to_attempts_in_flight_only(void **state)
 {
 	struct pp_probe_target t;
-	int port, lfd = bound(256, &port), fds = t_count_fds(getpid());
+	int port, lfd = t_tcp_listener(256, &port), fds = t_count_fds(getpid());
 	const unsigned int n = 100;
 	struct t_eng e;
 	int with_ring;
@@ -265,8 +232,8 @@ static void test_pool_grows_to_attempts_in_flight_only(void **state)
 static void test_free_with_attempts_connecting_leaves_no_fd(void **state)
 {
 	struct pp_probe_target hole_t, open_t;
-	int hole_port, conn, hole_fd = blackhole(&hole_port, &conn);
-	int open_port, open_fd = bound(64, &open_port);
+	int hole_port, conn, hole_fd = t_tcp_blackhole(&hole_port, &conn);
+	int open_port, open_fd = t_tcp_listener(64, &open_port);
 	int fds = t_count_fds(getpid());
 	struct tally tally = {0};
 	struct t_eng e;
@@ -305,7 +272,7 @@ static void test_ipv6_sockets_have_a_pool_of_their_own(void **state)
 	socklen_t len = sizeof(sa);
 	struct pp_probe_target t6, t4;
 	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), port, port4;
-	int lfd4 = bound(64, &port4), with_ring;
+	int lfd4 = t_tcp_listener(64, &port4), with_ring;
 	char refused[128];
 	struct t_eng e;
 

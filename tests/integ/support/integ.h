@@ -140,6 +140,17 @@ int t_count_zombie_children(pid_t pid);
 pid_t t_server_start(const char *const *argv, int *ret_port);
 void t_server_stop(pid_t pid);
 
+/*
+ * A TCP socket bound to 127.0.0.1 on an ephemeral port (in <ret_port>), listening with
+ * <backlog> (bound only when < 0); non-blocking.
+ */
+int t_tcp_listener(int backlog, int *ret_port);
+/*
+ * A listener that drops every SYN: backlog 0 and one established connection waiting in its
+ * accept queue (tcp_conn_request drops SYNs while sk_acceptq_is_full()); <ret_conn> holds it.
+ */
+int t_tcp_blackhole(int *ret_port, int *ret_conn);
+
 /* A loopback port that was free a moment ago. */
 int t_free_port(void);
 
