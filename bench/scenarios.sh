@@ -133,14 +133,14 @@ for t in kubectl curl jq; do
 done
 [ -x "$PODPROBE" ] || SKIP[pods]="no $PODPROBE"
 
-# A `podprobe run` holds ~3 fds per pod (pidfd, log pipes: measured, `fds=` in the raw lines)
-# plus its raw SYN pool (up to 4,096 bound sockets): 10,000 pods need ~34,600, more than a
-# 20,000 RLIMIT_NOFILE hard limit. As root, try to raise the hard limit for what this script
+# A `podprobe run` holds one fd per pod (its pidfd: measured, `fds=` in the raw lines) plus
+# its raw SYN pool (up to 4,096 bound sockets), its tcp pool (256) and ~50 of its own: 10,000
+# pods need ~14,600, below this machine's 20,000 RLIMIT_NOFILE hard limit. As root, try to raise the hard limit for what this script
 # starts (a unit file's LimitNOFILE does that for a node agent). Where it cannot be raised,
 # FULL's 10,000-pod runs become 5,000 (explicit BENCH_RUN_MAX / BENCH_PODS are kept); the
 # results say which.
 NOFILE_NOTE=
-pods_fds() { echo $(($1 * 3 + 4608)); }
+pods_fds() { echo $(($1 + 4608)); }
 maxpods=0
 for n in $PODS_LIST $EXEC_NS; do
 	[ "$n" -gt "$maxpods" ] && maxpods=$n
@@ -154,7 +154,7 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
 		NOFILE_NOTE="RLIMIT_NOFILE hard limit raised from $hard to $need for $maxpods pods in one \`podprobe run\`"
 	elif [ "$FULL" = 1 ] && [ -z "${BENCH_RUN_MAX:-}${BENCH_PODS:-}" ]; then
 		RUN_MAX=5000 PODS_LIST="1000 5000"
-		NOFILE_NOTE="RLIMIT_NOFILE hard limit $hard (cannot be raised here): 10,000 pods in one \`podprobe run\` need ~$need fds (~3 per pod + the raw SYN pool), so \`podprobe run\` stops at 5,000 targets and pods at 5,000"
+		NOFILE_NOTE="RLIMIT_NOFILE hard limit $hard (cannot be raised here): 10,000 pods in one \`podprobe run\` need ~$need fds (one per pod + the raw SYN and tcp pools), so \`podprobe run\` stops at 5,000 targets and pods at 5,000"
 	else
 		NOFILE_NOTE="RLIMIT_NOFILE hard limit $hard: $maxpods pods in one \`podprobe run\` need ~$need fds and may not all start"
 	fi
