@@ -591,12 +591,12 @@ void pp_api_pod_flush(struct pod_rt *pr, pp_wall_ns wall)
 	}
 }
 
-void pp_api_run(struct pp_supervisor *sup, pp_nsec now)
+void pp_api_run(struct pp_supervisor *sup, pp_nsec now, bool sweep)
 {
 	struct pp_api *api = sup->api;
 	pp_wall_ns wall = pp_clock_wall();
 
-	for (size_t i = 0; i < sup->n_pods; i++) {
+	for (size_t i = 0; sweep && i < sup->n_pods; i++) {
 		struct pod_rt *pr = pp_sup_pod(sup, i);
 
 		if (pr && pr->api_dirty)

@@ -287,6 +287,7 @@ void pp_sup_record_write(struct pod_rt *pr)
 	rec.c = calloc(pr->st.n ? pr->st.n : 1, sizeof(*rec.c));
 	if (!rec.c) {
 		pr->record_dirty = true;
+		pp_sup_turn_work(pr->sup);
 		return;
 	}
 	snprintf(rec.boot_id, sizeof(rec.boot_id), "%s", pr->sup->boot_id);
@@ -320,6 +321,7 @@ void pp_sup_record_write(struct pod_rt *pr)
 	}
 	if (rc < 0) {
 		pr->record_dirty = true; /* tried again after the next pass */
+		pp_sup_turn_work(pr->sup);
 		pp_log_errno(PP_LOG_WARN, rc, "pod '%s': cannot write its record", pr->spec->name);
 	}
 }

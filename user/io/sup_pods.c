@@ -27,6 +27,7 @@ void pp_sup_pod_touch(struct pod_rt *pr)
 {
 	pr->rv = ++pr->sup->rv;
 	pr->api_dirty = true;
+	pp_sup_turn_work(pr->sup);
 }
 
 struct pod_rt *pp_sup_pod_by_uid(struct pp_supervisor *sup, const char *uid)
@@ -261,6 +262,7 @@ void pp_sup_end_of_turn(struct pp_supervisor *sup)
 		pp_sup_table_erase(sup);
 		pp_log(PP_LOG_NOTICE, "pod '%s' deleted", pr->spec->name);
 		pr->gone = true;
+		pp_sup_turn_work(sup); /* freed at the end of the next turn */
 		sup->dirty = true;
 		if (pr->successor >= 0 && sup->pods[pr->successor].spec) {
 			struct pod_rt *next = &sup->pods[pr->successor];
@@ -271,5 +273,4 @@ void pp_sup_end_of_turn(struct pp_supervisor *sup)
 			pp_sup_pod_touch(next);
 		}
 	}
-	pp_sup_static_sync(sup);
 }

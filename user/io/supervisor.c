@@ -443,6 +443,7 @@ void pp_sup_run_actions(struct pod_rt *pr)
 	pp_actions_clear(acts);
 	arm_timer(pr);
 	pr->record_dirty |= pr->begun;
+	pp_sup_turn_work(pr->sup);
 	if (pr->st.terminal && pr->leaving && pr->begun)
 		pod_left(pr);
 }
@@ -841,6 +842,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 	while (!run_over(&sup)) {
 		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
 		pp_nsec anext = pp_api_next(&sup), lnext = pp_log_index_next(sup.log_index), now;
+		bool sweep;
 
 		if (pnext < next)
 			next = pnext;
@@ -862,9 +864,18 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		pp_log_index_run(sup.log_index, pp_clock_now());
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
-		pp_api_run(&sup, pp_clock_now());
-		pp_sup_end_of_turn(&sup);
-		pp_sup_records_flush(&sup);
+		now = pp_clock_now();
+		sweep = sup.turn_work || now >= sup.next_sweep;
+		if (sweep) {
+			sup.turn_work = false;
+			sup.next_sweep = now + PP_NSEC_PER_SEC;
+		}
+		pp_api_run(&sup, now, sweep);
+		if (sweep) {
+			pp_sup_end_of_turn(&sup);
+			pp_sup_records_flush(&sup);
+		}
+		pp_sup_static_sync(&sup); /* nothing to do unless a manifest directory changed */
 		if (sup.dirty)
 			pp_sup_table_draw(&sup);
 	}
