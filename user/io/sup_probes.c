@@ -219,8 +219,10 @@ static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe
 
 	if (held_before_listen(job, result, *output))
 		return PP_RESULT_HELD;
+	/* tcp-accept, as the attempt's target has it (probe_prepare_target()): no lookup per result
+	 */
 	if (result != PP_RESULT_SUCCESS || job->target.kind != PP_HANDLER_TCP_SOCKET ||
-	    !pod_annotation_true(p->c->pod->spec, PP_ANN_TCP_ACCEPT))
+	    !job->target.full_handshake)
 		return result;
 	w = pp_sup_port_watch(sup, (uint16_t)job->target.port, false);
 	if (!w || !pp_accept_watch_wedged(&w->aw))
