@@ -68,6 +68,8 @@ struct pp_probe_cfg {
 struct pp_probe_worker {
 	pp_nsec next_at;    /* next attempt due; PP_NSEC_INFINITY when none */
 	pp_nsec due_at;	    /* when the attempt in flight was due */
+	pp_nsec begun_at;   /* when the attempt in flight began */
+	pp_nsec burst_at;   /* when the kernel signal that started the burst came */
 	pp_nsec not_before; /* start + initialDelaySeconds: no attempt before, triggered or not */
 	uint32_t instance;  /* container instance being probed; 0 = none */
 	uint32_t streak;    /* consecutive identical results */

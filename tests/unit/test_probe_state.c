@@ -241,6 +241,34 @@ static void test_kernel_burst_reprobes_every_few_ms_until_it_settles(void **stat
 	assert_int_equal(w.next_at, 30 * SEC);
 }
 
+/*
+ * An attempt in flight when the listener closes was answered by the old listener: its success
+ * must not end the burst, or the failure waits for the next period.
+ */
+static void test_success_begun_before_the_burst_does_not_end_it(void **state)
+{
+	struct pp_probe_cfg c = cfg(SEC, 1, 1);
+	struct pp_probe_worker w;
+	struct pp_probe_change chg;
+	pp_nsec t;
+	bool ok;
+
+	pp_probe_worker_init(&w, PP_PROBE_READINESS);
+	pp_probe_worker_arm(&w, &c, 1, 0, 0);
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	t = w.next_at;
+	pp_probe_worker_begin(&w, &c, t);      /* in flight ... */
+	pp_probe_worker_burst(&w, t + 2 * MS); /* ... when the port closes */
+	pp_probe_worker_result(&w, &c, PP_RESULT_SUCCESS, &chg);
+	assert_false(chg.published);
+	assert_true(w.burst);
+	/* The next attempt is a burst's, not a period away, and its refusal is published. */
+	assert_true(w.next_at <= t + 2 * MS + PP_PROBE_BURST_PERIOD);
+	assert_true(step(&w, &c, PP_RESULT_FAILURE, &ok));
+	assert_false(ok);
+	assert_false(w.burst);
+}
+
 static void test_late_start_spreads_instead_of_piling_up(void **state)
 {
 	struct pp_probe_cfg c = cfg(SEC, 1, 3);
@@ -338,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_liveness_trip_and_startup_success_put_the_worker_on_hold),
 		cmocka_unit_test(test_fast_period_until_first_success),
 		cmocka_unit_test(test_kernel_burst_reprobes_every_few_ms_until_it_settles),
+		cmocka_unit_test(test_success_begun_before_the_burst_does_not_end_it),
 		cmocka_unit_test(test_late_start_spreads_instead_of_piling_up),
 		cmocka_unit_test(test_event_texts),
 		cmocka_unit_test(test_random_results_keep_invariants),

@@ -135,6 +135,7 @@ void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now)
 	if (!w->instance || w->on_hold)
 		return;
 	w->burst = true;
+	w->burst_at = now;
 	pp_probe_worker_poke(w, now);
 }
 
@@ -162,6 +163,7 @@ pp_nsec pp_probe_worker_begin(struct pp_probe_worker *w, const struct pp_probe_c
 
 	w->in_flight = true;
 	w->due_at = w->next_at;
+	w->begun_at = now;
 	advance(w, cfg, now);
 	return late;
 }
@@ -183,9 +185,15 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 		return; /* H0.2: an errored (or held) attempt changes no counter */
 	r = result == PP_RESULT_FAILURE ? PP_VERDICT_FAILURE : PP_VERDICT_SUCCESS;
 	if (r == PP_VERDICT_SUCCESS && w->burst) {
-		/* The target answers again: back to the normal schedule. */
-		w->burst = false;
-		w->next_at = w->due_at + interval(w, cfg);
+		/*
+		 * The target answers again: back to the normal schedule. Unless the attempt began
+		 * before the signal: its answer came from the listener that just closed (one in
+		 * flight across the close ended the burst and left the failure to the next period).
+		 */
+		if (w->begun_at >= w->burst_at) {
+			w->burst = false;
+			w->next_at = w->due_at + interval(w, cfg);
+		}
 	}
 	if (r == PP_VERDICT_SUCCESS && !w->ever_succeeded) {
 		w->ever_succeeded = true;
