@@ -276,7 +276,7 @@ help:
 	@echo 'make fuzz         each libFuzzer target in tests/fuzz for FUZZ_SECONDS (60) s'
 	@echo 'make soak         1,000 crash-looping pods for SOAK_SECONDS (600) s: RSS, fds, zombies'
 	@echo 'make bench        probe engine figures on a loopback fleet (BENCH_SECONDS=10)'
-	@echo 'make bench FULL=1 also the peers, scenarios, bench/results/ and plots (~20 min)'
+	@echo 'make bench FULL=1 also the peers, scenarios, bench/results/ and plots (~1 hour)'
 	@echo 'make deps         install missing Debian packages (root) or print the apt-get line'
 	@echo 'make clean        remove $(O)'
 

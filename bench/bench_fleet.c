@@ -28,7 +28,9 @@
  *   stats [P]      counters (totals, or of P), the fleet's CPU (getrusage) and RSS
  *   reset          zero the counters
  * P is a port or a range A-B. Every answer is `ok t_ns=T ...` with T the CLOCK_MONOTONIC time
- * at which the fault had taken effect (after the last port of a range), or `err REASON`.
+ * at which the fault had taken effect (after the last port of a range), or `err REASON`; a
+ * fault's answer adds `t0_ns=T0`, the time before its first port (a fast prober may report the
+ * range's first ports before T).
  *
  * Also a client and a line stamper, so scripts need neither socat nor a clock of their own:
  *   bench_fleet ctl PATH WORDS...   send one command, print the answer (exit 1 on err)
@@ -561,6 +563,7 @@ static void ctl_command(char *line, char *out, size_t size)
 	char *arg2 = strtok_r(NULL, " \t\r", &save);
 	int (*fn)(uint32_t) = NULL;
 	uint32_t from = 0, to = opts.n - 1;
+	uint64_t t0;
 	int err = 0;
 
 	char word[32];
@@ -621,12 +624,14 @@ static void ctl_command(char *line, char *out, size_t size)
 		snprintf(out, size, "err unknown command '%s'\n", cmd);
 		return;
 	}
+	t0 = now_ns();
 	for (uint32_t i = from; fn && i <= to && !err; i++)
 		err = fn(i);
 	if (err)
 		snprintf(out, size, "err %s %s: %s\n", cmd, arg, strerror(-err));
 	else
-		snprintf(out, size, "ok t_ns=%llu\n", (unsigned long long)now_ns());
+		snprintf(out, size, "ok t_ns=%llu t0_ns=%llu\n", (unsigned long long)now_ns(),
+			 (unsigned long long)t0);
 }
 
 static void ctl_readable(int slot)

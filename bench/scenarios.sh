@@ -453,7 +453,10 @@ detect_one() {
 	sleep 2.5
 	for ((r = 1; r <= ROUNDS; r++)); do
 		progress "detect: $label $kind round $r/$ROUNDS, $K targets"
-		t=$(fctl "$sock" $fault "$base-$((base + K - 1))" | field t_ns)
+		# From the start of the fault on the range (t0_ns): a fast prober reports the first
+		# ports before the fleet has reached the last (t_ns), and those would otherwise
+		# count against the next round.
+		t=$(fctl "$sock" $fault "$base-$((base + K - 1))" | field t0_ns)
 		echo "$t" >>"$dir/faults"
 		sleep 3
 		fctl "$sock" heal "$base-$((base + K - 1))" >/dev/null
