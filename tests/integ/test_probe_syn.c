@@ -46,23 +46,8 @@
 #define SEC PP_NSEC_PER_SEC
 #define MS  PP_NSEC_PER_MSEC
 
-struct tally {
-	unsigned int done;
-	unsigned int n[_PP_RESULT_MAX];
-	char msg[512];
-};
-
-static void on_done(void *ctx, const struct pp_probe_report *rep)
-{
-	struct tally *t = ctx;
-
-	t->done++;
-	t->n[rep->result]++;
-	snprintf(t->msg, sizeof(t->msg), "%.500s", rep->message);
-}
-
 /* Run until <t> has <n> reports (bounded by 10 s). */
-static void eng_wait(struct t_eng *e, struct tally *t, unsigned int n)
+static void eng_wait(struct t_eng *e, struct t_tally *t, unsigned int n)
 {
 	t_eng_wait(e, &t->done, n);
 }
@@ -102,7 +87,7 @@ static int count_state(int port, unsigned int st)
 static void test_success_leaves_nothing_on_the_target(void **state)
 {
 	struct pp_probe_target t;
-	struct tally tally = {0};
+	struct t_tally tally = {0};
 	struct t_eng e;
 	int port, lfd = t_tcp_listener(64, &port);
 	const unsigned int n = 200;
@@ -110,7 +95,7 @@ static void test_success_leaves_nothing_on_the_target(void **state)
 	target_for(&t, port);
 	t_eng_new(&e, true);
 	for (unsigned int i = 0; i < n; i++)
-		assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
+		assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL), 0);
 	eng_wait(&e, &tally, n);
 	assert_int_equal(tally.n[PP_RESULT_SUCCESS], n);
 	assert_string_equal(tally.msg, "");
@@ -133,7 +118,7 @@ static void test_success_leaves_nothing_on_the_target(void **state)
 }
 
 /* One attempt on <port> with <timeout>, by raw SYN or connect(); the report's text. */
-static void probe_one(int port, bool raw, pp_nsec timeout, struct tally *tally, uint64_t *ret_raw,
+static void probe_one(int port, bool raw, pp_nsec timeout, struct t_tally *tally, uint64_t *ret_raw,
 		      uint64_t *ret_sent)
 {
 	struct pp_probe_target t;
@@ -141,7 +126,7 @@ static void probe_one(int port, bool raw, pp_nsec timeout, struct tally *tally, 
 
 	target_for(&t, port);
 	t_eng_new(&e, raw);
-	assert_int_equal(pp_prober_start(e.pr, &t, timeout, on_done, tally, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, timeout, t_tally_done, tally, NULL), 0);
 	eng_wait(&e, tally, 1);
 	*ret_raw = pp_prober_stats(e.pr)->raw_syn;
 	*ret_sent = pp_prober_stats(e.pr)->raw_syn_sent;
@@ -150,7 +135,7 @@ static void probe_one(int port, bool raw, pp_nsec timeout, struct tally *tally, 
 
 static void test_closed_port_is_refused_as_connect_says(void **state)
 {
-	struct tally raw = {0}, conn = {0};
+	struct t_tally raw = {0}, conn = {0};
 	uint64_t n_raw, sent;
 	char want[128];
 	int port, lfd = t_tcp_listener(1, &port);
@@ -168,7 +153,7 @@ static void test_closed_port_is_refused_as_connect_says(void **state)
 
 static void test_dropped_syn_times_out_with_a_retransmission(void **state)
 {
-	struct tally raw = {0}, conn = {0};
+	struct t_tally raw = {0}, conn = {0};
 	uint64_t n_raw, sent;
 	char want[128];
 	int port, c, lfd = t_tcp_blackhole(&port, &c);
@@ -266,7 +251,7 @@ static void forge_icmp_unreach(int raw, uint16_t sport, uint16_t dport, uint32_t
 static void test_forged_replies_to_reserved_ports_are_ignored(void **state)
 {
 	struct pp_probe_target t;
-	struct tally tally = {0};
+	struct t_tally tally = {0};
 	struct t_eng e;
 	unsigned int lo, hi, n;
 	char want[128];
@@ -276,7 +261,7 @@ static void test_forged_replies_to_reserved_ports_are_ignored(void **state)
 	assert_true(raw >= 0);
 	target_for(&t, port);
 	t_eng_new(&e, true);
-	assert_int_equal(pp_prober_start(e.pr, &t, 800 * MS, on_done, &tally, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, 800 * MS, t_tally_done, &tally, NULL), 0);
 	/* One pass sends the SYN (the listener drops it). */
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 50 * MS) >= 0);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn_sent, 1);
@@ -351,7 +336,7 @@ static void capture_syn(int fd, int port, unsigned int lo, unsigned int hi, uint
 static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 {
 	struct pp_probe_target t;
-	struct tally a = {0}, b = {0}, c = {0};
+	struct t_tally a = {0}, b = {0}, c = {0};
 	struct t_eng e;
 	unsigned int lo, hi, n;
 	uint16_t sport_a, sport_b, sport_c;
@@ -364,7 +349,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 	target_for(&t, port);
 	t_eng_new(&e, true);
 	/* A: its SYN is dropped; it times out. */
-	assert_int_equal(pp_prober_start(e.pr, &t, 200 * MS, on_done, &a, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, 200 * MS, t_tally_done, &a, NULL), 0);
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 20 * MS) >= 0);
 	assert_true(pp_prober_raw_syn_ports(e.pr, &lo, &hi, &n));
 	capture_syn(cap, port, lo, hi, &sport_a, &isn_a);
@@ -372,7 +357,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 	snprintf(want, sizeof(want), "dial tcp 127.0.0.1:%d: i/o timeout", port);
 	assert_string_equal(a.msg, want);
 	/* B: a reply that acknowledges its ISN is believed (the forgery below is a real one). */
-	assert_int_equal(pp_prober_start(e.pr, &t, 2 * SEC, on_done, &b, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, 2 * SEC, t_tally_done, &b, NULL), 0);
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 20 * MS) >= 0);
 	capture_syn(cap, port, lo, hi, &sport_b, &isn_b);
 	/* A's 4-tuple rests after its timeout: B got another source port. */
@@ -382,7 +367,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 	snprintf(want, sizeof(want), "dial tcp 127.0.0.1:%d: connect: connection refused", port);
 	assert_string_equal(b.msg, want);
 	/* C waits; A's late answers (right ack, right ports) reach nobody. */
-	assert_int_equal(pp_prober_start(e.pr, &t, 300 * MS, on_done, &c, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, 300 * MS, t_tally_done, &c, NULL), 0);
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 20 * MS) >= 0);
 	capture_syn(cap, port, lo, hi, &sport_c, &isn_c);
 	assert_int_not_equal(sport_c, sport_a);
@@ -395,7 +380,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 	assert_int_equal(pp_prober_stats(e.pr)->results[PP_RESULT_SUCCESS], 0);
 	/* D: an ICMP error quoting its SYN ends it as tcp_v4_err ends a connect(). */
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(pp_prober_start(e.pr, &t, 2 * SEC, on_done, &c, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, 2 * SEC, t_tally_done, &c, NULL), 0);
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 20 * MS) >= 0);
 	capture_syn(cap, port, lo, hi, &sport_c, &isn_c);
 	forge_icmp_unreach(raw, sport_c, (uint16_t)port, isn_c + 1); /* not our SYN's */
@@ -413,7 +398,7 @@ static void test_stale_replies_are_ignored_and_icmp_errors_count(void **state)
 static void test_full_handshake_and_switch_take_connect(void **state)
 {
 	struct pp_probe_target t;
-	struct tally tally = {0};
+	struct t_tally tally = {0};
 	struct t_eng e;
 	int port, lfd = t_tcp_listener(16, &port), cfd;
 	struct pollfd pfd;
@@ -422,7 +407,7 @@ static void test_full_handshake_and_switch_take_connect(void **state)
 	/* probe.podprobe.io/tcp-accept: only a real socket completes the handshake. */
 	t.full_handshake = true;
 	t_eng_new(&e, true);
-	assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL), 0);
 	eng_wait(&e, &tally, 1);
 	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 1);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn, 0);
@@ -436,7 +421,7 @@ static void test_full_handshake_and_switch_take_connect(void **state)
 	/* Turned off: connect(), and that is not a fallback. */
 	t.full_handshake = false;
 	t_eng_new(&e, false);
-	assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL), 0);
 	eng_wait(&e, &tally, 2);
 	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 2);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn, 0);
@@ -447,7 +432,7 @@ static void test_full_handshake_and_switch_take_connect(void **state)
 	assert_int_equal(pp_loop_new(64, &e.loop), 0);
 	assert_int_equal(pp_prober_new(e.loop, &e.pr), 0);
 	unsetenv("PODPROBE_NO_RAW_SYN");
-	assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
+	assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL), 0);
 	eng_wait(&e, &tally, 3);
 	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 3);
 	assert_int_equal(pp_prober_stats(e.pr)->raw_syn, 0);
@@ -481,7 +466,7 @@ static void test_without_cap_net_raw_it_connects_and_says_why(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct pp_probe_target t;
-		struct tally tally = {0};
+		struct t_tally tally = {0};
 		struct t_eng e;
 
 		dup2(errp[1], 2);
@@ -490,7 +475,7 @@ static void test_without_cap_net_raw_it_connects_and_says_why(void **state)
 		target_for(&t, port);
 		t_eng_new(&e, true);
 		for (int i = 0; i < 3; i++)
-			if (pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL) < 0)
+			if (pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL) < 0)
 				_exit(11);
 		eng_wait(&e, &tally, 3);
 		if (tally.n[PP_RESULT_SUCCESS] != 3)

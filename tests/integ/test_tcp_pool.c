@@ -33,21 +33,6 @@
 #define SEC PP_NSEC_PER_SEC
 #define MS  PP_NSEC_PER_MSEC
 
-struct tally {
-	unsigned int done;
-	unsigned int n[_PP_RESULT_MAX];
-	char msg[512];
-};
-
-static void on_done(void *ctx, const struct pp_probe_report *rep)
-{
-	struct tally *t = ctx;
-
-	t->done++;
-	t->n[rep->result]++;
-	snprintf(t->msg, sizeof(t->msg), "%.500s", rep->message);
-}
-
 /* The connect() path whatever the privileges. */
 static void eng_new(struct t_eng *e)
 {
@@ -55,7 +40,7 @@ static void eng_new(struct t_eng *e)
 }
 
 /* Run until <t> has <n> reports, then until the loop has nothing in flight (bounded). */
-static void eng_wait(struct t_eng *e, struct tally *t, unsigned int n)
+static void eng_wait(struct t_eng *e, struct t_tally *t, unsigned int n)
 {
 	uint64_t until;
 
@@ -103,9 +88,9 @@ static void assert_nothing_left(int port, int established)
 static void probe_expect(struct t_eng *e, const struct pp_probe_target *t, pp_nsec timeout,
 			 enum pp_probe_result want, const char *msg)
 {
-	struct tally tally = {0};
+	struct t_tally tally = {0};
 
-	assert_int_equal(pp_prober_start(e->pr, t, timeout, on_done, &tally, NULL), 0);
+	assert_int_equal(pp_prober_start(e->pr, t, timeout, t_tally_done, &tally, NULL), 0);
 	eng_wait(e, &tally, 1);
 	if (!tally.n[want] || strcmp(tally.msg, msg))
 		fail_msg("got \"%s\" (success %u failure %u unknown %u), want %s \"%s\"", tally.msg,
@@ -213,10 +198,11 @@ static void test_pool_grows_to_attempts_in_flight_only(void **state)
 	eng_new(&e);
 	with_ring = t_count_fds(getpid()); /* the loop's ring */
 	for (unsigned int r = 0; r < 3; r++) {
-		struct tally tally = {0};
+		struct t_tally tally = {0};
 
 		for (unsigned int i = 0; i < n; i++)
-			assert_int_equal(pp_prober_start(e.pr, &t, SEC, on_done, &tally, NULL), 0);
+			assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL),
+					 0);
 		eng_wait(&e, &tally, n);
 		assert_int_equal(tally.n[PP_RESULT_SUCCESS], n);
 		/* The first round made the sockets; the next ones reuse them. */
@@ -235,7 +221,7 @@ static void test_free_with_attempts_connecting_leaves_no_fd(void **state)
 	int hole_port, conn, hole_fd = t_tcp_blackhole(&hole_port, &conn);
 	int open_port, open_fd = t_tcp_listener(64, &open_port);
 	int fds = t_count_fds(getpid());
-	struct tally tally = {0};
+	struct t_tally tally = {0};
 	struct t_eng e;
 	int with_ring;
 
@@ -245,16 +231,19 @@ static void test_free_with_attempts_connecting_leaves_no_fd(void **state)
 	with_ring = t_count_fds(getpid()); /* the loop's ring */
 	/* Idle sockets in the pool... */
 	for (unsigned int i = 0; i < 5; i++)
-		assert_int_equal(pp_prober_start(e.pr, &open_t, SEC, on_done, &tally, NULL), 0);
+		assert_int_equal(pp_prober_start(e.pr, &open_t, SEC, t_tally_done, &tally, NULL),
+				 0);
 	eng_wait(&e, &tally, 5);
 	assert_int_equal(t_count_fds(getpid()), with_ring + 5);
 	/* ...lent ones, whose connects are in flight (SYN-SENT)... */
 	for (unsigned int i = 0; i < 5; i++)
-		assert_int_equal(pp_prober_start(e.pr, &hole_t, 5 * SEC, on_done, &tally, NULL), 0);
+		assert_int_equal(
+			pp_prober_start(e.pr, &hole_t, 5 * SEC, t_tally_done, &tally, NULL), 0);
 	assert_true(pp_loop_run_once(e.loop, pp_clock_now() + 20 * MS) >= 0);
 	/* ...and resetting ones, given back by the cancelled attempts. */
 	for (unsigned int i = 0; i < 3; i++)
-		assert_int_equal(pp_prober_start(e.pr, &open_t, SEC, on_done, &tally, NULL), 0);
+		assert_int_equal(pp_prober_start(e.pr, &open_t, SEC, t_tally_done, &tally, NULL),
+				 0);
 	t_eng_free(&e);
 	/* No report from the attempts cancelled, and no fd, socket or SYN-SENT left. */
 	assert_int_equal(tally.done, 5);

@@ -1055,3 +1055,12 @@ int t_tcp_blackhole(int *ret_port, int *ret_conn)
 	*ret_conn = c;
 	return lfd;
 }
+
+void t_tally_done(void *ctx, const struct pp_probe_report *rep)
+{
+	struct t_tally *t = ctx;
+
+	t->done++;
+	t->n[rep->result]++;
+	snprintf(t->msg, sizeof(t->msg), "%.500s", rep->message);
+}

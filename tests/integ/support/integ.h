@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "podprobe/probe-t.h"
+
 #define T_EXIT_SKIP 77
 
 struct t_event {
@@ -173,5 +175,15 @@ void t_eng_new(struct t_eng *e, bool raw_syn);
 void t_eng_free(struct t_eng *e);
 /* Run <e> until *<done> reaches <n>, at most 10 s; asserts that it did. */
 void t_eng_wait(struct t_eng *e, const unsigned int *done, unsigned int n);
+
+/* The reports of a prober's attempts: how many, by result, and the last one's message. */
+struct t_tally {
+	unsigned int done;
+	unsigned int n[_PP_RESULT_MAX];
+	char msg[512];
+};
+struct pp_probe_report;
+/* A pp_probe_done_fn counting into the struct t_tally <ctx>. */
+void t_tally_done(void *ctx, const struct pp_probe_report *rep);
 
 #endif
