@@ -1129,7 +1129,6 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 		rc = pid < 0 ? -errno : 0;
 	} else {
 		rc = pid < 0 ? pid : 0;
-		errno = pid < 0 ? -pid : 0;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (slots)
