@@ -42,7 +42,8 @@ bool pp_probe_worker_due(const struct pp_probe_worker *w, pp_nsec now);
 
 /*
  * An attempt starts at <now>: the next one is due one interval after this one was due, or
- * one interval from now when this one started late (late work spreads, it never piles up).
+ * at the first such tick after <now> when this one started more than an interval late (the
+ * ticks missed are dropped: late work never piles up, and keeps its phase).
  * Returns how late this attempt started.
  */
 pp_nsec pp_probe_worker_begin(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,

@@ -269,24 +269,36 @@ static void test_success_begun_before_the_burst_does_not_end_it(void **state)
 	assert_false(w.burst);
 }
 
-static void test_late_start_spreads_instead_of_piling_up(void **state)
+static void test_late_start_keeps_its_phase_instead_of_piling_up(void **state)
 {
 	struct pp_probe_cfg c = cfg(SEC, 1, 3);
-	struct pp_probe_worker w;
+	struct pp_probe_worker w, v;
 	struct pp_probe_change chg;
 
 	pp_probe_worker_init(&w, PP_PROBE_LIVENESS);
 	pp_probe_worker_arm(&w, &c, 1, 0, 0);
-	/* Started 3.5 periods late: lateness reported, next one a full period from now. */
+	/* Started 3.5 periods late: lateness reported, the ticks missed dropped, the next on the
+	 * grid of the first (kubelet's time.Ticker), not a period from now. */
 	assert_int_equal(pp_probe_worker_begin(&w, &c, 3500 * MS), 3500 * MS);
-	assert_int_equal(w.next_at, 4500 * MS);
-	assert_false(pp_probe_worker_due(&w, 4500 * MS)); /* in flight */
+	assert_int_equal(w.next_at, 4000 * MS);
+	assert_false(pp_probe_worker_due(&w, 4000 * MS)); /* in flight */
 	pp_probe_worker_result(&w, &c, PP_RESULT_SUCCESS, &chg);
-	assert_true(pp_probe_worker_due(&w, 4500 * MS));
+	assert_true(pp_probe_worker_due(&w, 4000 * MS));
 	/* A gated turn moves on without counting anything. */
-	pp_probe_worker_skip(&w, &c, 4500 * MS);
-	assert_int_equal(w.next_at, 5500 * MS);
+	pp_probe_worker_skip(&w, &c, 4000 * MS);
+	assert_int_equal(w.next_at, 5000 * MS);
 	assert_int_equal(w.streak, 1);
+	/* Late by less than an interval: the next tick stays one interval after this one's. */
+	pp_probe_worker_begin(&w, &c, 5900 * MS);
+	assert_int_equal(w.next_at, 6000 * MS);
+	/* Two workers armed 300 ms apart, both begun late in the same turn: still 300 ms apart. */
+	pp_probe_worker_init(&v, PP_PROBE_LIVENESS);
+	pp_probe_worker_arm(&v, &c, 1, 300 * MS, 0);
+	pp_probe_worker_arm(&w, &c, 1, 0, 0);
+	pp_probe_worker_begin(&w, &c, 2700 * MS);
+	pp_probe_worker_begin(&v, &c, 2700 * MS);
+	assert_int_equal(w.next_at, 3000 * MS);
+	assert_int_equal(v.next_at, 3300 * MS);
 }
 
 static void test_event_texts(void **state)
@@ -367,7 +379,7 @@ int main(void)
 		cmocka_unit_test(test_fast_period_until_first_success),
 		cmocka_unit_test(test_kernel_burst_reprobes_every_few_ms_until_it_settles),
 		cmocka_unit_test(test_success_begun_before_the_burst_does_not_end_it),
-		cmocka_unit_test(test_late_start_spreads_instead_of_piling_up),
+		cmocka_unit_test(test_late_start_keeps_its_phase_instead_of_piling_up),
 		cmocka_unit_test(test_event_texts),
 		cmocka_unit_test(test_random_results_keep_invariants),
 	};

@@ -149,11 +149,21 @@ void pp_probe_worker_poke(struct pp_probe_worker *w, pp_nsec at)
 		w->next_at = at;
 }
 
+/*
+ * The next due time on this one's grid, as kubelet's worker gets from its time.Ticker
+ * (pkg/kubelet/prober/worker.go run()): one interval after this one was due, and when this one
+ * started more than an interval late, the first tick after <now>; the ticks in between are
+ * dropped, as a Ticker drops them for a slow receiver. Re-timing late attempts from <now>
+ * instead would give every attempt that one busy turn made late the same phase, and keep them
+ * in one burst for good.
+ */
 static void advance(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now)
 {
-	pp_nsec next = w->next_at + interval(w, cfg);
+	pp_nsec iv = interval(w, cfg), next = w->next_at + iv;
 
-	w->next_at = next > now ? next : now + interval(w, cfg);
+	if (next <= now && iv)
+		next += (now - next) / iv * iv + iv;
+	w->next_at = next;
 }
 
 pp_nsec pp_probe_worker_begin(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
