@@ -7,7 +7,9 @@
  * established or half-open, nothing to accept unless the full handshake is asked for, and then
  * one connection per probe, as a fresh socket gives); the pool grows only to the attempts in
  * flight; and no fd is left once the prober and the loop are gone, also when attempts were
- * still connecting.
+ * still connecting. httpGet attempts take pooled sockets too (of a kind without
+ * TCP_DEFER_ACCEPT): answers, redirects and TLS keep their verdicts on reused sockets, the
+ * reset leaves nothing on the server, and a pool full of tcpSocket's idle sockets makes room.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -28,6 +32,7 @@
 #include "podprobe/clock.h"
 #include "podprobe/loop.h"
 #include "podprobe/probe.h"
+#include "podprobe/probe_once.h"
 #include "podprobe/prober.h"
 
 #define SEC PP_NSEC_PER_SEC
@@ -300,6 +305,117 @@ static void test_ipv6_sockets_have_a_pool_of_their_own(void **state)
 	close(lfd4);
 }
 
+/* An httpGet target <path> on 127.0.0.1:<port> (<https>). */
+static void http_target(struct pp_probe_target *t, char *buf, size_t size, bool https, int port,
+			const char *path)
+{
+	char url[256], err[256];
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", https ? "https" : "http", port, path);
+	assert_int_equal(pp_probe_parse_url(url, t, buf, size, err, sizeof(err)), 0);
+}
+
+static void test_http_reuses_pooled_sockets_and_keeps_verdicts(void **state)
+{
+	pid_t http_pid, tls_pid;
+	int port, tls_port, fds, with_ring;
+	struct pp_probe_target ok, redir, err500, tls;
+	char b1[512], b2[512], b3[512], b4[512];
+	struct t_eng e;
+
+	http_pid = t_server_start((const char *const[]){ "fake-target", "--port=0", "--quiet", NULL },
+				  &port);
+	tls_pid = t_server_start(
+		(const char *const[]){ "fake-target", "--port=0", "--tls", "--quiet", NULL }, &tls_port);
+	fds = t_count_fds(getpid());
+	http_target(&ok, b1, sizeof(b1), false, port, "/healthz");
+	http_target(&redir, b2, sizeof(b2), false, port, "/redirect/3");
+	http_target(&err500, b3, sizeof(b3), false, port, "/status/500");
+	http_target(&tls, b4, sizeof(b4), true, tls_port, "/healthz");
+	eng_new(&e);
+	with_ring = t_count_fds(getpid()); /* the loop's ring */
+	for (unsigned int i = 0; i < 10; i++) {
+		probe_expect(&e, &ok, SEC, PP_RESULT_SUCCESS, "ok");
+		/* Each hop gives its socket back (its reset in flight) and takes the other. */
+		probe_expect(&e, &redir, SEC, PP_RESULT_SUCCESS, "ok");
+		probe_expect(&e, &err500, SEC, PP_RESULT_FAILURE,
+			     "HTTP probe failed with statuscode: 500");
+		probe_expect(&e, &tls, SEC, PP_RESULT_SUCCESS, "ok");
+	}
+	/* Two sockets, reset and lent again by every attempt and every hop. */
+	assert_int_equal(t_count_fds(getpid()), with_ring + 2);
+	/* The resets answered every connection: nothing on either end, no TIME_WAIT. */
+	assert_nothing_left(port, 0);
+	assert_nothing_left(tls_port, 0);
+	t_eng_free(&e);
+	assert_int_equal(t_count_fds(getpid()), fds);
+	t_server_stop(tls_pid);
+	t_server_stop(http_pid);
+}
+
+/* This process's TCP client sockets (not listening) with and without TCP_DEFER_ACCEPT set. */
+static void count_client_sockets(int *defer, int *plain)
+{
+	*defer = *plain = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		int v = 0, acc = 0;
+		socklen_t len = sizeof(v), alen = sizeof(acc);
+
+		if (getsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &len) < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 || acc)
+			continue;
+		if (v)
+			(*defer)++;
+		else
+			(*plain)++;
+	}
+}
+
+static void test_full_pool_of_idle_tcp_sockets_makes_room_for_http(void **state)
+{
+	struct rlimit old, low;
+	struct pp_probe_target t, h;
+	struct t_tally tally = {0};
+	int lport, lfd = t_tcp_listener(64, &lport), hport, with_ring, defer, plain;
+	pid_t http_pid;
+	char buf[512];
+	struct t_eng e;
+
+	http_pid = t_server_start((const char *const[]){ "fake-target", "--port=0", "--quiet", NULL },
+				  &hport);
+	target_for(&t, lport, false);
+	http_target(&h, buf, sizeof(buf), false, hport, "/healthz");
+	/* A pool of 8: a quarter of this limit. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 32;
+	assert_true(t_count_fds(getpid()) < 20);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	eng_new(&e);
+	with_ring = t_count_fds(getpid());
+	for (unsigned int i = 0; i < 8; i++)
+		assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL), 0);
+	eng_wait(&e, &tally, 8);
+	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 8);
+	assert_int_equal(t_count_fds(getpid()), with_ring + 8);
+	count_client_sockets(&defer, &plain);
+	assert_int_equal(defer, 8);
+	assert_int_equal(plain, 0);
+	/* The pool is full of idle tcpSocket sockets: httpGet's first takes the place of one. */
+	for (unsigned int i = 0; i < 3; i++)
+		probe_expect(&e, &h, SEC, PP_RESULT_SUCCESS, "ok");
+	assert_int_equal(t_count_fds(getpid()), with_ring + 8);
+	count_client_sockets(&defer, &plain);
+	/* The next ones reuse that one (each waited for the resets to complete). */
+	assert_int_equal(defer, 7);
+	assert_int_equal(plain, 1);
+	assert_nothing_left(hport, 0);
+	t_eng_free(&e);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	t_server_stop(http_pid);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +424,8 @@ int main(void)
 		T_TEST(test_pool_grows_to_attempts_in_flight_only),
 		T_TEST(test_free_with_attempts_connecting_leaves_no_fd),
 		T_TEST(test_ipv6_sockets_have_a_pool_of_their_own),
+		T_TEST(test_http_reuses_pooled_sockets_and_keeps_verdicts),
+		T_TEST(test_full_pool_of_idle_tcp_sockets_makes_room_for_http),
 	};
 	char out[64];
 

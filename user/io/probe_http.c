@@ -5,6 +5,11 @@
  * OpenSSL on memory BIOs, so the socket stays on the loop: TLS bytes move through the same
  * send/recv operations as plain HTTP. One operation is in flight per attempt at any time.
  *
+ * The connection goes on a pooled socket (prober.c: pp_attempt_pooled_socket), as tcpSocket's
+ * do: after the attempt it is reset with connect(AF_UNSPEC), which answers the server with the
+ * RST that closing a zero-linger socket sends, so a probe creates, configures and frees no
+ * socket. The request and its wire exchange are those of a fresh socket.
+ *
  * Keep-alive (pp_probe_target.keepalive, plain http): the request goes without "Connection:
  * close", and after a complete, fully framed response the connection is parked in the engine
  * for the next attempt on the same address. A parked connection the server has closed is
@@ -122,10 +127,7 @@ static bool retry_fresh(struct attempt *a)
 		return false;
 	h->reused = false;
 	h->retried = true;
-	if (a->fd >= 0) {
-		close(a->fd); /* no operation in flight: we run from a completion */
-		a->fd = -1;
-	}
+	pp_attempt_socket_drop(a); /* no operation in flight: we run from a completion */
 	err = connect_cur(a);
 	if (err < 0)
 		fail(a, "Get \"%s\": %s", pp_errno_text(err, why, sizeof(why)));
@@ -152,10 +154,7 @@ static void close_conn(struct attempt *a)
 {
 	struct http_state *h = a->proto;
 
-	if (a->fd >= 0) {
-		close(a->fd);
-		a->fd = -1;
-	}
+	pp_attempt_socket_drop(a);
 	if (h->ssl) {
 		SSL_free(h->ssl); /* frees both BIOs */
 		h->ssl = NULL;
@@ -465,7 +464,12 @@ static int connect_cur(struct attempt *a)
 
 	if (err < 0)
 		return err;
-	err = pp_attempt_socket(a);
+	/*
+	 * A pooled socket but for keep-alive, whose connection outlives the attempt (parked). Its
+	 * reset after the attempt is the RST the zero-linger close below sends.
+	 */
+	if (a->t->keepalive || pp_attempt_pooled_socket(a, false) < 0)
+		err = pp_attempt_socket(a);
 	if (err < 0)
 		return err;
 	return pp_loop_connect(pp_attempt_loop(a), a->fd, (const struct sockaddr *)&h->addr,

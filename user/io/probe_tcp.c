@@ -78,7 +78,7 @@ static int tcp_start(struct attempt *a)
 	if (pp_attempt_syn_start(a) == 0)
 		return 0;
 	/* Its options are set: TCP_DEFER_ACCEPT holds the last ACK back, as below. */
-	if (pp_attempt_pooled_socket(a) == 0)
+	if (pp_attempt_pooled_socket(a, !a->t->full_handshake) == 0)
 		return pp_loop_connect(pp_attempt_loop(a), a->fd,
 				       (const struct sockaddr *)&a->t->addr, a->t->addrlen,
 				       on_connect, a, &a->op);

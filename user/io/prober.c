@@ -767,13 +767,32 @@ int pp_attempt_syn_start(struct attempt *a)
 	return 0;
 }
 
-int pp_attempt_pooled_socket(struct attempt *a)
+/*
+ * The pool is full: make room by closing an idle socket of another kind, so that one kind's
+ * idle sockets (tcpSocket's) do not keep another (httpGet's) out for good. False when every
+ * pooled socket is lent or resetting.
+ */
+static bool tcp_pool_evict(struct pp_prober *pr, unsigned int kind)
+{
+	for (unsigned int k = 0; k < TCP_POOL_KINDS; k++) {
+		struct pp_tcp_sock *ts = pr->tcp_free[k];
+
+		if (k == kind || !ts)
+			continue;
+		pr->tcp_free[k] = ts->next;
+		tcp_sock_drop(pr, ts);
+		return true;
+	}
+	return false;
+}
+
+int pp_attempt_pooled_socket(struct attempt *a, bool hold_ack)
 {
 	static const struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	struct pp_prober *pr = a->pr;
 	int family = a->t->addr.ss_family, one = 1, fd;
-	unsigned int kind = (family == AF_INET6 ? TCP_POOL_V6 : 0) |
-			    (a->t->full_handshake ? 0 : TCP_POOL_DEFER);
+	unsigned int kind =
+		(family == AF_INET6 ? TCP_POOL_V6 : 0) | (hold_ack ? TCP_POOL_DEFER : 0);
 	struct pp_tcp_sock *ts = pr->tcp_free[kind];
 
 	if (pr->tcp_pool_off || (family != AF_INET && family != AF_INET6))
@@ -793,7 +812,7 @@ int pp_attempt_pooled_socket(struct attempt *a)
 		if (!pr->tcp_socks)
 			return -ENOMEM;
 	}
-	if (pr->n_tcp_socks >= pr->tcp_pool_max)
+	if (pr->n_tcp_socks >= pr->tcp_pool_max && !tcp_pool_evict(pr, kind))
 		return -EBUSY;
 	ts = calloc(1, sizeof(*ts));
 	if (!ts)
@@ -832,6 +851,17 @@ lend:
 	a->tcp_sock = ts;
 	a->fd = ts->fd;
 	return 0;
+}
+
+void pp_attempt_socket_drop(struct attempt *a)
+{
+	if (a->tcp_sock) {
+		tcp_sock_put(a->pr, a->tcp_sock);
+		a->tcp_sock = NULL;
+	} else if (a->fd >= 0) {
+		close(a->fd);
+	}
+	a->fd = -1;
 }
 
 int pp_attempt_socket(struct attempt *a)

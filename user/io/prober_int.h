@@ -118,20 +118,29 @@ void pp_syn_ports(const struct pp_syn *s, unsigned int *ret_min, unsigned int *r
 		  unsigned int *ret_n);
 
 /*
- * tcpSocket's pooled client sockets, one per attempt in flight at most (and at most
- * PP_TCP_POOL_MAX, or a quarter of RLIMIT_NOFILE): lend one to <a> as a->fd (0), or -errno when the
- * pool is off (PODPROBE_NO_TCP_POOL=1), full, or no socket can be made; <a> then takes a socket of
- * its own. A socket that goes back once the attempt's operations have all completed is reset with
- * connect(AF_UNSPEC) (tcp_disconnect(): RST when it got connected, no FIN, no TIME_WAIT) and
- * reused; one whose reset fails is closed. Its options are set once: SO_LINGER 0, and
- * TCP_DEFER_ACCEPT unless t->full_handshake (so the handshake's last ACK is held back, as
- * TCP_QUICKACK 0 does for a fresh socket; tcp_disconnect() clears that one, not this one).
+ * Pooled client sockets of tcpSocket and httpGet attempts, one per attempt in flight at most
+ * (and at most PP_TCP_POOL_MAX, or a quarter of RLIMIT_NOFILE): lend one to <a> as a->fd (0), or
+ * -errno when the pool is off (PODPROBE_NO_TCP_POOL=1), full of sockets in use, or no socket can
+ * be made; <a> then takes a socket of its own. A socket that goes back once the attempt's
+ * operations have all completed is reset with connect(AF_UNSPEC) (tcp_disconnect(): RST when
+ * it got connected, whatever the server sent, no FIN, no TIME_WAIT: what close() with a zero
+ * linger does) and reused; one whose reset fails is closed. Its options are set once: SO_LINGER
+ * 0, and with <hold_ack> TCP_DEFER_ACCEPT (so the handshake's last ACK is held back, as
+ * TCP_QUICKACK 0 does for a fresh socket; tcp_disconnect() clears that one, not this one): a
+ * tcpSocket attempt unless t->full_handshake. Each kind (family, hold_ack) has its own idle
+ * list; a full pool closes an idle socket of another kind to make one of this kind.
  * 256: 10 ms of coalescing at 5,000 probes/s lends about 50, a burst beyond takes the direct
- * path, and every idle fd costs each container's execve a close (fs/exec.c do_close_on_exec).
+ * path. Idle fds cost a container's spawn nothing (runtime.c starts it with a private table).
  */
 #define PP_TCP_POOL_MAX 256
 struct pp_tcp_sock;
-int pp_attempt_pooled_socket(struct attempt *a);
+int pp_attempt_pooled_socket(struct attempt *a, bool hold_ack);
+
+/*
+ * Give up <a>'s socket while no operation of <a> is in flight on it (a redirect's next hop, a
+ * retry): a pooled one goes back to the pool (reset), another is closed. a->fd is -1 after.
+ */
+void pp_attempt_socket_drop(struct attempt *a);
 
 /* A socket for t->addr: CLOEXEC, SO_LINGER 0 (close sends RST: no TIME_WAIT). -errno on error. */
 int pp_attempt_socket(struct attempt *a);
