@@ -92,6 +92,17 @@ static bool kernel_caused(const char *source, const char *reason)
 	return false;
 }
 
+/*
+ * The event lines of this turn, in one write: a burst (125 readiness failures the kernel
+ * reported at once) went out as 125 writes, each waking the reader, on a loop that still had
+ * the rest of the burst to handle. Before anything that blocks (records) and before the loop
+ * sleeps: a line is never held past its turn.
+ */
+void pp_sup_events_flush(void)
+{
+	fflush(stdout);
+}
+
 /* Print one event (text or JSON line) above the live table. */
 void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
 		       const char *message, pp_nsec now)
@@ -130,8 +141,8 @@ void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, 
 				    : pp_event_format_text(&ev, line, size);
 	if (len >= 0) {
 		pp_sup_table_erase(pr->sup);
+		/* Out at the end of the turn (pp_sup_events_flush()), with the turn's others. */
 		printf("%s\n", line);
-		fflush(stdout);
 		pr->sup->dirty = true;
 	}
 	if (line != small)

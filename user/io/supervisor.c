@@ -850,6 +850,9 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			next = lnext;
 		if (anext < next)
 			next = anext;
+		if (sup.records_at && sup.records_at < next)
+			next = sup.records_at;
+		pp_sup_events_flush(); /* what this turn (or the start) printed, before the wait */
 		err = pp_loop_run_once(sup.loop, next);
 		/* Loop lag: how late a wake-up for a deadline came (/metrics). */
 		now = pp_clock_now();
@@ -871,15 +874,17 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			sup.next_sweep = now + PP_NSEC_PER_SEC;
 		}
 		pp_api_run(&sup, now, sweep);
-		if (sweep) {
+		if (sweep)
 			pp_sup_end_of_turn(&sup);
-			pp_sup_records_flush(&sup);
-		}
+		pp_sup_events_flush();
+		if (sweep || (sup.records_at && now >= sup.records_at))
+			pp_sup_records_flush(&sup, now);
 		pp_sup_static_sync(&sup); /* nothing to do unless a manifest directory changed */
 		if (sup.dirty)
 			pp_sup_table_draw(&sup);
 	}
 	pp_sup_table_draw(&sup);
+	pp_sup_events_flush();
 	pp_sd_notify("STOPPING=1");
 	for (i = 0; i < sup.n_pods && !sup.keep; i++)
 		if (pp_sup_pod(&sup, i) && sup.pods[i].st.phase == PP_PHASE_FAILED &&

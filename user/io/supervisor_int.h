@@ -147,6 +147,7 @@ struct pp_supervisor {
 	 */
 	bool turn_work;
 	pp_nsec next_sweep;
+	pp_nsec records_at; /* when the records marked since the last flush are written; 0 = none */
 	unsigned int table_lines;
 	char *base_path; /* PATH for containers that set none */
 	struct pp_probe_runner *runner;
@@ -279,6 +280,8 @@ void pp_api_logs_changed(struct pp_supervisor *sup);
 /* sup_output.c: events (text or JSON lines) above the live table. */
 void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
 		       const char *message, pp_nsec now);
+/* Write out the event lines printed this turn (sup_output.c). */
+void pp_sup_events_flush(void);
 void pp_sup_table_erase(struct pp_supervisor *sup);
 void pp_sup_table_draw(struct pp_supervisor *sup);
 
@@ -313,8 +316,16 @@ void pp_sup_manifest_save(struct pod_rt *pr);
 int pp_sup_record_keys(struct pp_supervisor *sup, char ***ret_keys, size_t *ret_n);
 /* Write <pr>'s record now (atomically); a failure is retried at the next flush. */
 void pp_sup_record_write(struct pod_rt *pr);
-/* Write the records of the pods that changed since their last write. */
-void pp_sup_records_flush(struct pp_supervisor *sup);
+/*
+ * Write the records of the pods that changed since their last write, PP_RECORDS_DELAY after
+ * the first of them was seen: a burst of changes (125 readiness failures the kernel reported
+ * at once) is handled to the end, events out, before its records take the loop, in one pass.
+ * Until then sup->records_at is the time (the loop wakes for it); a record a podprobe killed in
+ * between did not write is at most that old, and adoption checks each process anyway
+ * (sup_adopt.c). Starts are written at once (supervisor.c start_container: never twice).
+ */
+#define PP_RECORDS_DELAY (10 * PP_NSEC_PER_MSEC)
+void pp_sup_records_flush(struct pp_supervisor *sup, pp_nsec now);
 /* <pr> is over for good: remove its record and saved manifest. */
 void pp_sup_record_remove(struct pod_rt *pr);
 /*
