@@ -27,6 +27,11 @@
  *   heal P         all of the above undone (open, accepting, 200, no delay)
  *   stats [P]      counters (totals, or of P), the fleet's CPU (getrusage) and RSS
  *   reset          zero the counters
+ *   syncount off|on  stop or restart counting SYNs. The counter wakes the fleet for SYNs a
+ *                  real server never sees (a half-open probe's, or any to a closed port), and
+ *                  on loopback the fleet then runs on the prober's CPU, between the SYNs of
+ *                  one sendmmsg (its cond_resched()): detection turns it off, as nothing
+ *                  there reads the counts, so that it times the prober and not the counter.
  * P is a port or a range A-B. Every answer is `ok t_ns=T ...` with T the CLOCK_MONOTONIC time
  * at which the fault had taken effect (after the last port of a range), or `err REASON`; a
  * fault's answer adds `t0_ns=T0`, the time before its first port (a fast prober may report the
@@ -569,7 +574,7 @@ static void ctl_command(char *line, char *out, size_t size)
 	char word[32];
 
 	snprintf(word, sizeof(word), " %s ", cmd ? cmd : "");
-	if (!cmd || !strstr(" reset stats close open stall heal status500 slow ", word)) {
+	if (!cmd || !strstr(" reset stats close open stall heal status500 slow syncount ", word)) {
 		snprintf(out, size, "err unknown command '%s'\n", cmd ? cmd : "");
 		return;
 	}
@@ -579,6 +584,32 @@ static void ctl_command(char *line, char *out, size_t size)
 				targets[i].resp500 = 0;
 		pkt_stats();
 		pkt_drops = conn_overflow = 0;
+		snprintf(out, size, "ok t_ns=%llu\n", (unsigned long long)now_ns());
+		return;
+	}
+	if (!strcmp(cmd, "syncount")) {
+		bool on = arg && !strcmp(arg, "on");
+
+		if (!arg || (!on && strcmp(arg, "off"))) {
+			snprintf(out, size, "err syncount wants on or off\n");
+			return;
+		}
+		if (!on && pktfd >= 0) {
+			pkt_readable();
+			pkt_stats();
+			close(pktfd); /* leaves the epoll set with it */
+			pktfd = -1;
+		} else if (on && pktfd < 0) {
+			pktfd = pkt_open();
+			if (pktfd < 0 || ep_add(pktfd, EPOLLIN, EV_PKT, 0) < 0) {
+				snprintf(out, size, "err syncount on: %s\n",
+					 strerror(pktfd < 0 ? -pktfd : errno));
+				if (pktfd >= 0)
+					close(pktfd);
+				pktfd = -1;
+				return;
+			}
+		}
 		snprintf(out, size, "ok t_ns=%llu\n", (unsigned long long)now_ns());
 		return;
 	}
