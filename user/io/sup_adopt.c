@@ -328,26 +328,24 @@ void pp_sup_record_write(struct pod_rt *pr)
 
 void pp_sup_records_flush(struct pp_supervisor *sup, pp_nsec now)
 {
-	bool due = sup->records_at && now >= sup->records_at, marked = false;
+	bool due = sup->records_at && now >= sup->records_at;
 
-	for (size_t i = 0; i < sup->n_pods && !marked; i++)
-		if (pp_sup_pod(sup, i) && sup->pods[i].record_dirty) {
-			if (!due)
-				marked = true;
-			else
-				pp_sup_record_write(&sup->pods[i]);
-		}
-	if (due)
-		sup->records_at = 0;
-	else if (marked && !sup->records_at)
-		sup->records_at = now + PP_RECORDS_DELAY;
-	/* A write that failed marked its pod again: tried at the next flush, not at once. */
-	if (due)
-		for (size_t i = 0; i < sup->n_pods; i++)
-			if (pp_sup_pod(sup, i) && sup->pods[i].record_dirty) {
-				sup->records_at = now + PP_RECORDS_DELAY;
-				break;
-			}
+	if (sup->records_at && !due)
+		return; /* the flush is set already */
+	sup->records_at = 0;
+	for (size_t i = 0; i < sup->n_pods; i++) {
+		struct pod_rt *pr = pp_sup_pod(sup, i) ? &sup->pods[i] : NULL;
+
+		if (!pr || !pr->record_dirty)
+			continue;
+		if (due)
+			pp_sup_record_write(pr);
+		/* Marked since, or its write failed: written PP_RECORDS_DELAY from now. */
+		if (pr->record_dirty && !sup->records_at)
+			sup->records_at = now + PP_RECORDS_DELAY;
+		if (!due && sup->records_at)
+			break;
+	}
 }
 
 void pp_sup_record_remove(struct pod_rt *pr)
