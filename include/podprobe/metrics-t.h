@@ -33,6 +33,16 @@ struct pp_metrics {
 	struct pp_metrics_series **buckets; /* hash of the pod uid: chains of series */
 	size_t n_buckets;		    /* a power of 2 */
 	size_t n;			    /* series */
+	uint64_t epoch;			    /* + 1 whenever a series is freed */
+};
+
+/*
+ * A caller's memo of one series (pp_metrics_find(), pp_metrics_count()): good while <epoch> is
+ * the set's, as no series has been freed since it was taken. A zeroed one is empty.
+ */
+struct pp_metrics_ref {
+	struct pp_metrics_series *s;
+	uint64_t epoch;
 };
 
 /* A growing text buffer for the exposition format; <oom> sticks once an allocation failed. */

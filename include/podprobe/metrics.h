@@ -29,6 +29,18 @@ int pp_metrics_probe(struct pp_metrics *m, const char *ns, const char *pod, cons
 		     const char *container, enum pp_probe_kind kind, enum pp_metric_result result,
 		     pp_nsec duration);
 
+/*
+ * pp_metrics_probe() in two steps, for a caller that counts the same series again and again:
+ * pp_metrics_find() looks the series up (creating it) once and keeps it in <ref> (0, -EINVAL,
+ * -ENOMEM); pp_metrics_count() counts one attempt through <ref> without reading the names,
+ * or returns false when <ref> is empty or may point to a freed series (find it again). <ref>
+ * must not outlive <m>.
+ */
+int pp_metrics_find(struct pp_metrics *m, const char *ns, const char *pod, const char *uid,
+		    const char *container, enum pp_probe_kind kind, struct pp_metrics_ref *ref);
+bool pp_metrics_count(struct pp_metrics *m, const struct pp_metrics_ref *ref,
+		      enum pp_metric_result result, pp_nsec duration);
+
 /* Drop every series of the pod <uid>, as kubelet's probe workers delete theirs on stop. */
 void pp_metrics_forget_pod(struct pp_metrics *m, const char *uid);
 

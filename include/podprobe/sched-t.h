@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A binary min-heap of deadlines: the one timer structure of the loop. */
+/* A 4-ary min-heap of deadlines: the one timer structure of the loop. */
 #ifndef PODPROBE_SCHED_T_H
 #define PODPROBE_SCHED_T_H
 

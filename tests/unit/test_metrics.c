@@ -177,6 +177,49 @@ static void test_forget_pod_drops_its_series(void **state)
 	free(s);
 }
 
+/*
+ * A memo counts into the series pp_metrics_find() gave, until a pod's series are freed: then
+ * it is refused (a stale pointer is never followed) and found again, from zero if its own pod
+ * was the one forgotten.
+ */
+static void test_ref_counts_until_a_series_is_freed(void **state)
+{
+	struct pp_metrics *m = *state;
+	struct pp_metrics_ref ref = {0}, other;
+	char *s;
+
+	assert_false(pp_metrics_count(m, &ref, PP_METRIC_SUCCESSFUL, MS));
+	assert_int_equal(pp_metrics_find(m, "default", "a", "ua", "c", PP_PROBE_READINESS, &ref), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(pp_metrics_count(m, &ref, PP_METRIC_FAILED, MS));
+	assert_false(pp_metrics_count(m, &ref, _PP_METRIC_RESULT_MAX, MS));
+	t_probe(m, "a", "ua", "c", PP_PROBE_READINESS, PP_METRIC_FAILED, MS); /* the same series */
+	assert_int_equal(m->n, 1);
+	s = t_write(m);
+	assert_non_null(strstr(s, "probe_type=\"Readiness\",result=\"failed\"} 4\n"));
+	free(s);
+	/* another pod's series freed: the memo may be stale, so it is refused and found again */
+	assert_int_equal(pp_metrics_find(m, "default", "b", "ub", "c", PP_PROBE_READINESS, &other),
+			 0);
+	pp_metrics_forget_pod(m, "ub");
+	assert_false(pp_metrics_count(m, &ref, PP_METRIC_FAILED, MS));
+	assert_int_equal(pp_metrics_find(m, "default", "a", "ua", "c", PP_PROBE_READINESS, &ref), 0);
+	assert_true(pp_metrics_count(m, &ref, PP_METRIC_FAILED, MS));
+	s = t_write(m);
+	assert_non_null(strstr(s, "probe_type=\"Readiness\",result=\"failed\"} 5\n"));
+	free(s);
+	/* its own pod forgotten: found again, it counts from zero */
+	pp_metrics_forget_pod(m, "ua");
+	assert_false(pp_metrics_count(m, &ref, PP_METRIC_FAILED, MS));
+	assert_int_equal(pp_metrics_find(m, "default", "a", "ua", "c", PP_PROBE_READINESS, &ref), 0);
+	assert_true(pp_metrics_count(m, &ref, PP_METRIC_SUCCESSFUL, MS));
+	s = t_write(m);
+	assert_null(strstr(s, "result=\"failed\""));
+	assert_non_null(strstr(s, "probe_type=\"Readiness\",result=\"successful\"} 1\n"));
+	free(s);
+	assert_int_equal(pp_metrics_find(m, NULL, "a", "ua", "c", PP_PROBE_READINESS, &ref), -EINVAL);
+}
+
 static void test_replaced_pod_shares_one_histogram_series(void **state)
 {
 	struct pp_metrics *m = *state;
@@ -432,6 +475,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_series_full_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_values_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget_pod_drops_its_series, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ref_counts_until_a_series_is_freed, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_replaced_pod_shares_one_histogram_series,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_series_write_well_formed_text, setup,

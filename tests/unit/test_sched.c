@@ -33,6 +33,50 @@ static void test_heap_pops_in_deadline_order(void **state)
 	pp_sched_free(&s);
 }
 
+/* Pushes and pops interleaved, against a model: every pop is the earliest entry, and its own. */
+static void test_heap_interleaved_matches_a_model(void **state)
+{
+	static uint32_t count[1000]; /* entries per deadline */
+	static pp_nsec of_key[30000];
+	struct pp_sched s = { 0 };
+	struct pp_sched_entry e;
+	unsigned int seed = 11;
+	size_t n = 0, pops = 0;
+	uint32_t key = 0;
+
+	for (int round = 0; round < 3000; round++) {
+		int pushes = (int)(rand_r(&seed) % 10), popn = (int)(rand_r(&seed) % 10);
+
+		for (int i = 0; i < pushes && key < 30000; i++, key++, n++) {
+			pp_nsec d = (pp_nsec)(rand_r(&seed) % 1000);
+
+			assert_int_equal(pp_sched_push(&s, d, key, 0), 0);
+			count[d]++;
+			of_key[key] = d;
+		}
+		for (int i = 0; i < popn; i++) {
+			pp_nsec min = 0;
+
+			if (!n) {
+				assert_false(pp_sched_pop_expired(&s, PP_NSEC_INFINITY - 1, &e));
+				break;
+			}
+			while (!count[min])
+				min++;
+			assert_int_equal(pp_sched_next(&s), min);
+			assert_true(pp_sched_pop_expired(&s, PP_NSEC_INFINITY - 1, &e));
+			assert_int_equal(e.deadline, min);
+			assert_int_equal(of_key[e.key], e.deadline);
+			count[min]--;
+			n--;
+			pops++;
+		}
+	}
+	assert_true(pops > 10000);
+	assert_int_equal(s.n, n);
+	pp_sched_free(&s);
+}
+
 static void test_pop_expired_leaves_future_entries(void **state)
 {
 	struct pp_sched s = { 0 };
@@ -188,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_heap_pops_in_deadline_order),
+		cmocka_unit_test(test_heap_interleaved_matches_a_model),
 		cmocka_unit_test(test_pop_expired_leaves_future_entries),
 		cmocka_unit_test(test_slack_coalesces_due_entries_into_few_wakes),
 		cmocka_unit_test(test_slack_zero_entry_is_not_delayed),

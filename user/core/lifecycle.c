@@ -134,7 +134,7 @@ static bool is_sidecar(const struct pp_pod_state *ps, uint32_t ci)
 
 static bool is_regular_init(const struct pp_pod_state *ps, uint32_t ci)
 {
-	return ci < ps->spec->n_init_containers && !cspec(ps, ci)->sidecar;
+	return ps->c[ci].regular_init;
 }
 
 static bool is_main(const struct pp_pod_state *ps, uint32_t ci)
@@ -673,8 +673,11 @@ int pp_lc_init(struct pp_pod_state *ps, const struct pp_pod *spec, const struct 
 	if (!ps->c)
 		return -ENOMEM;
 	snprintf(ps->uid, sizeof(ps->uid), "%s", uid ? uid : "");
-	for (i = 0; i < ps->n; i++)
+	for (i = 0; i < ps->n; i++) {
+		ps->c[i].regular_init =
+			i < spec->n_init_containers && !pp_pod_container(spec, i)->sidecar;
 		set_reason(&ps->c[i], default_waiting_reason(ps));
+	}
 	ps->phase = PP_PHASE_PENDING;
 	return 0;
 }

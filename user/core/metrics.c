@@ -126,15 +126,13 @@ static struct pp_metrics_series *series_new(const char *ns, const char *pod, con
 	return s;
 }
 
-int pp_metrics_probe(struct pp_metrics *m, const char *ns, const char *pod, const char *uid,
-		     const char *container, enum pp_probe_kind kind, enum pp_metric_result result,
-		     pp_nsec duration)
+int pp_metrics_find(struct pp_metrics *m, const char *ns, const char *pod, const char *uid,
+		    const char *container, enum pp_probe_kind kind, struct pp_metrics_ref *ref)
 {
 	struct pp_metrics_series *s, **chain;
 	uint64_t h;
 
-	if (!ns || !pod || !uid || !container || (unsigned int)kind >= _PP_PROBE_MAX ||
-	    (unsigned int)result >= _PP_METRIC_RESULT_MAX)
+	if (!ns || !pod || !uid || !container || (unsigned int)kind >= _PP_PROBE_MAX)
 		return -EINVAL;
 	h = hash_str(uid);
 	chain = &m->buckets[h & (m->n_buckets - 1)];
@@ -151,6 +149,17 @@ int pp_metrics_probe(struct pp_metrics *m, const char *ns, const char *pod, cons
 		m->n++;
 		grow(m);
 	}
+	*ref = (struct pp_metrics_ref){.s = s, .epoch = m->epoch};
+	return 0;
+}
+
+bool pp_metrics_count(struct pp_metrics *m, const struct pp_metrics_ref *ref,
+		      enum pp_metric_result result, pp_nsec duration)
+{
+	struct pp_metrics_series *s = ref->s;
+
+	if (!s || ref->epoch != m->epoch || (unsigned int)result >= _PP_METRIC_RESULT_MAX)
+		return false;
 	s->total[result]++;
 	/* worker.go doProbe: ProberDuration.Observe for Success and the default (unknown) case. */
 	if (result != PP_METRIC_FAILED) {
@@ -163,6 +172,22 @@ int pp_metrics_probe(struct pp_metrics *m, const char *ns, const char *pod, cons
 		s->observed++;
 		s->sum_ns += duration;
 	}
+	return true;
+}
+
+int pp_metrics_probe(struct pp_metrics *m, const char *ns, const char *pod, const char *uid,
+		     const char *container, enum pp_probe_kind kind, enum pp_metric_result result,
+		     pp_nsec duration)
+{
+	struct pp_metrics_ref ref;
+	int err;
+
+	if ((unsigned int)result >= _PP_METRIC_RESULT_MAX)
+		return -EINVAL;
+	err = pp_metrics_find(m, ns, pod, uid, container, kind, &ref);
+	if (err)
+		return err;
+	pp_metrics_count(m, &ref, result, duration);
 	return 0;
 }
 
@@ -180,6 +205,7 @@ void pp_metrics_forget_pod(struct pp_metrics *m, const char *uid)
 			*p = s->next;
 			free(s);
 			m->n--;
+			m->epoch++;
 		} else {
 			p = &s->next;
 		}

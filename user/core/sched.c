@@ -1,24 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Deadlines in a binary min-heap keyed by absolute time. Owners never remove entries: they
+ * Deadlines in a 4-ary min-heap keyed by absolute time. Owners never remove entries: they
  * bump a generation instead and drop stale entries when they pop, which keeps push/pop
- * O(log n) and the heap a plain array (16 bytes an entry).
+ * O(log n) and the heap a plain array (16 bytes an entry). Four children a node halve a binary
+ * heap's depth, and the four (64 bytes) span at most two cache lines: with thousands of probes
+ * due each second, a pop's cache misses were most of its cost (bench/README.md, profiles).
  */
 #include "podprobe/sched.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-static void swap(struct pp_sched_entry *a, struct pp_sched_entry *b)
-{
-	struct pp_sched_entry t = *a;
-
-	*a = *b;
-	*b = t;
-}
+#define ARITY 4
 
 int pp_sched_push(struct pp_sched *s, pp_nsec deadline, uint32_t key, uint32_t gen)
 {
+	struct pp_sched_entry e = {.deadline = deadline, .key = key, .gen = gen};
 	size_t i;
 
 	if (s->n == s->cap) {
@@ -30,12 +27,15 @@ int pp_sched_push(struct pp_sched *s, pp_nsec deadline, uint32_t key, uint32_t g
 		s->heap = h;
 		s->cap = cap;
 	}
-	i = s->n++;
-	s->heap[i] = (struct pp_sched_entry){.deadline = deadline, .key = key, .gen = gen};
-	while (i > 0 && s->heap[(i - 1) / 2].deadline > s->heap[i].deadline) {
-		swap(&s->heap[(i - 1) / 2], &s->heap[i]);
-		i = (i - 1) / 2;
+	/* Sift up: parents later than <e> move down into the hole. */
+	for (i = s->n++; i > 0; i = (i - 1) / ARITY) {
+		const struct pp_sched_entry *p = &s->heap[(i - 1) / ARITY];
+
+		if (p->deadline <= deadline)
+			break;
+		s->heap[i] = *p;
 	}
+	s->heap[i] = e;
 	return 0;
 }
 
@@ -46,24 +46,32 @@ pp_nsec pp_sched_next(const struct pp_sched *s)
 
 bool pp_sched_pop_expired(struct pp_sched *s, pp_nsec now, struct pp_sched_entry *ret)
 {
+	struct pp_sched_entry last;
 	size_t i = 0;
 
 	if (!s->n || s->heap[0].deadline > now)
 		return false;
 	*ret = s->heap[0];
-	s->heap[0] = s->heap[--s->n];
+	last = s->heap[--s->n];
+	if (!s->n)
+		return true;
+	/* Sift down: the earliest child moves up into the hole until <last> fits there. */
 	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
+		size_t c = ARITY * i + 1, end = c + ARITY, m = c;
 
-		if (l < s->n && s->heap[l].deadline < s->heap[m].deadline)
-			m = l;
-		if (r < s->n && s->heap[r].deadline < s->heap[m].deadline)
-			m = r;
-		if (m == i)
+		if (c >= s->n)
 			break;
-		swap(&s->heap[i], &s->heap[m]);
+		if (end > s->n)
+			end = s->n;
+		for (size_t j = c + 1; j < end; j++)
+			if (s->heap[j].deadline < s->heap[m].deadline)
+				m = j;
+		if (s->heap[m].deadline >= last.deadline)
+			break;
+		s->heap[i] = s->heap[m];
 		i = m;
 	}
+	s->heap[i] = last;
 	return true;
 }
 

@@ -371,7 +371,10 @@ static void restore_state(struct pod_rt *pr, const struct pp_pod_record *rec)
 	ps->terminate_start = rec->pod.terminate_start;
 	ps->terminal = rec->pod.terminal;
 	for (size_t i = 0; i < ps->n; i++) {
+		bool regular_init = ps->c[i].regular_init; /* the spec's, not recorded */
+
 		ps->c[i] = rec->c[i].st;
+		ps->c[i].regular_init = regular_init;
 		/* A start in flight has no process to show for it: it never happened. */
 		ps->c[i].start_pending = false;
 	}

@@ -117,6 +117,19 @@ static enum pp_metric_result metric_result(enum pp_probe_result r)
 	}
 }
 
+/* One attempt in prober_probe_total: the series looked up by name once, then through p->mref. */
+static void count_metrics(struct probe_rt *p, enum pp_metric_result result, pp_nsec latency)
+{
+	struct pod_rt *pr = p->c->pod;
+	struct pp_metrics *m = &pr->sup->metrics;
+
+	if (pp_metrics_count(m, &p->mref, result, latency))
+		return;
+	if (!pp_metrics_find(m, pr->spec->namespace, pr->spec->name, pr->st.uid,
+			     pp_pod_container(pr->spec, p->c->ci)->name, p->job.w.kind, &p->mref))
+		pp_metrics_count(m, &p->mref, result, latency);
+}
+
 static bool probe_allowed(struct pp_probe_job *job)
 {
 	struct probe_rt *p = job->ctx;
@@ -140,9 +153,7 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 	pr->sup->source = job->kernel_hint ? "kernel" : "probe";
 	if (result != PP_RESULT_FAILURE || chg->published)
 		job->kernel_hint = false;
-	pp_metrics_probe(&pr->sup->metrics, pr->spec->namespace, pr->spec->name, pr->st.uid,
-			 pp_pod_container(pr->spec, c->ci)->name, job->w.kind,
-			 metric_result(result), job->latency);
+	count_metrics(p, metric_result(result), job->latency);
 	reason = pp_probe_event(job->w.kind, result, output, msg, sizeof(msg));
 	if (reason) {
 		pp_sup_emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);

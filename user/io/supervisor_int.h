@@ -51,8 +51,9 @@ struct cont_rt;
 struct probe_rt {
 	struct pp_probe_job job;
 	struct cont_rt *c;
-	struct pp_strv argv;   /* exec: the command after $(VAR) expansion */
-	uint64_t passive_seen; /* accepts on the port already accounted for */
+	struct pp_strv argv;	    /* exec: the command after $(VAR) expansion */
+	uint64_t passive_seen;	    /* accepts on the port already accounted for */
+	struct pp_metrics_ref mref; /* its prober_probe_total series, once counted */
 };
 
 /* What the kernel tells about one probed listening port (wedged-listener detection). */
