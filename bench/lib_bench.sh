@@ -167,15 +167,19 @@ cg_usage_us() {
 	echo 0
 }
 
-# pods_manifest NAME N PROBE BASE NPORTS [INIT]: N pods as one multi-document YAML on stdout,
-# named NAME-0000.., one container `sleep` with a readiness probe at 1 s (failureThreshold
-# default): PROBE tcp or http on port BASE + i % NPORTS of 127.0.0.1, or exec (`true`). INIT=1
-# adds an init container `true` and makes the sleep argument per pod (3600.<i>), as the pods
-# scenario's pod_json does.
+# pods_manifest NAME N PROBE BASE NPORTS [INIT] [KA]: N pods as one multi-document YAML on
+# stdout, named NAME-0000.., one container `sleep` with a readiness probe at 1 s
+# (failureThreshold default): PROBE tcp or http on port BASE + i % NPORTS of 127.0.0.1, or exec
+# (`true`). INIT=1 adds an init container `true` and makes the sleep argument per pod
+# (3600.<i>), as the pods scenario's pod_json does. KA=1 annotates every pod with
+# probe.podprobe.io/http-keepalive: "true" (one kept-alive connection per httpGet target).
 pods_manifest() {
-	awk -v pre="$1" -v n="$2" -v probe="$3" -v base="$4" -v np="$5" -v init="${6:-0}" 'BEGIN {
+	awk -v pre="$1" -v n="$2" -v probe="$3" -v base="$4" -v np="$5" -v init="${6:-0}" \
+		-v ka="${7:-0}" 'BEGIN {
 	for (i = 0; i < n; i++) {
-		printf "---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s-%04d}\n", pre, i
+		printf "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s-%04d\n", pre, i
+		if (ka)
+			printf "  annotations: {probe.podprobe.io/http-keepalive: \"true\"}\n"
 		printf "spec:\n  terminationGracePeriodSeconds: 1\n"
 		if (init)
 			printf "  initContainers:\n  - {name: init, image: busybox, command: [\"true\"]}\n"

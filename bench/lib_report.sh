@@ -62,7 +62,8 @@ podprobe-ka: bench_probe --keepalive (one kept-alive connection per target, opt-
 podprobe (tcp): bench_probe's default, raw SYN where it has CAP_NET_RAW; podprobe-connect:
 bench_probe --no-raw-syn (a connect() per probe). podprobe-run: one whole \`podprobe run\` with
 N pods (one container \`sleep\`, readiness tcpSocket/httpGet on the N targets at 1 s), measured
-once all are Ready; podprobe-run-connect: the same with PODPROBE_NO_RAW_SYN=1.
+once all are Ready; podprobe-run-connect: the same with PODPROBE_NO_RAW_SYN=1;
+podprobe-run-ka (http): the same with every pod annotated probe.podprobe.io/http-keepalive.
 
 \`\`\`
 $O/bench/bench_fleet -k tcp -b $TCP_BASE -n $FLEET_N --ctl SOCK     (and -k http -b $HTTP_BASE)

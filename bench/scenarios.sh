@@ -43,7 +43,8 @@
 #   BENCH_KINDS       steady and saturation kinds (default "tcp http")
 #   BENCH_PROBERS     only these probers in steady and saturation, e.g. "haproxy podprobe-run"
 #                     (podprobe haproxy kubelet uring podprobe-connect podprobe-ka podprobe-run
-#                     podprobe-run-connect; saturation's podprobe-syn is podprobe)
+#                     podprobe-run-connect podprobe-run-ka; saturation's podprobe-syn is
+#                     podprobe)
 #   RESULTS           output directory (default bench/results)
 #   BENCH_PROBE, PODPROBE   podprobe's binaries (default $O/bench/bench_probe, $O/podprobe), e.g.
 #                     a build of another commit to compare (PODPROBE_REV names it in the report)
@@ -217,7 +218,8 @@ pprun_wait() {
 # WARM, measures SECS (its CPU from schedstat, the probes from the fleet's counters), prints
 # one bench=run line. CPU: pin the prober (taskset) to that core. podprobe-run[-connect]: one
 # `podprobe run` with N pods whose readiness probes the N targets (PODPROBE_NO_RAW_SYN=1 for
-# -connect), measured once all are Ready and one more period has passed.
+# -connect; pods annotated probe.podprobe.io/http-keepalive for -ka), measured once all are
+# Ready and one more period has passed.
 run_one() {
 	local prober=$1 kind=$2 n=$3 pms=$4 rep=$5 cpu=${6:-} port sock out=$TMPD/run.out
 	local life pid c0 c1 f0 f1 rss own pre=() dir=$TMPD/hap lat=$TMPD/lat.txt
@@ -249,10 +251,11 @@ run_one() {
 		"${pre[@]}" "$O/bench/bench_uring_ref" -n "$n" --port "$port" --ports "$SPREAD" -p "${pms}ms" \
 			-s "${life}s" --slack 10ms -L "$lat" >"$out" 2>&1 &
 		;;
-	podprobe-run | podprobe-run-connect)
+	podprobe-run | podprobe-run-connect | podprobe-run-ka)
 		pprun=1
 		[ "$prober" = podprobe-run-connect ] && envs=(PODPROBE_NO_RAW_SYN=1)
-		pods_manifest run "$n" "$kind" "$port" "$SPREAD" >"$TMPD/run-pods.yaml"
+		pods_manifest run "$n" "$kind" "$port" "$SPREAD" 0 "$([ "$prober" = podprobe-run-ka ] &&
+			echo 1 || echo 0)" >"$TMPD/run-pods.yaml"
 		rm -rf "$st"
 		PP_STATE=$st
 		t0=$(now_ms)
@@ -347,6 +350,7 @@ probers_for() {
 	if [ -n "${3:-}" ] && [ "$3" -le "$RUN_MAX" ]; then
 		list+=(podprobe-run)
 		[ "$1" = tcp ] && list+=(podprobe-run-connect)
+		[ "$1" = http ] && list+=(podprobe-run-ka)
 	fi
 	for ((i = 0; i < ${#list[@]}; i++)); do
 		echo "${list[(i + $2) % ${#list[@]}]}"
