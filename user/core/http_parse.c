@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 enum {
@@ -145,7 +146,11 @@ static void reset_response(struct pp_http_resp *r)
 
 void pp_http_resp_init(struct pp_http_resp *r, char *body_buf, size_t body_cap)
 {
-	memset(r, 0, sizeof(*r));
+	/* Around <location> (2 KiB, read only once has_location is set): one per probe attempt. */
+	memset(r, 0, offsetof(struct pp_http_resp, location));
+	r->location[0] = '\0';
+	memset((char *)r + offsetof(struct pp_http_resp, body), 0,
+	       sizeof(*r) - offsetof(struct pp_http_resp, body));
 	r->max_header_bytes = PP_HTTP_MAX_HEADER_BYTES;
 	r->body = body_buf;
 	r->body_cap = body_buf ? body_cap : 0;
