@@ -246,8 +246,8 @@ static void do_threads_exit5(void *arg)
 }
 
 /*
- * exit_group(5) from a process with three more threads: every thread dies with the group's code, the
- * leader's record says so, and exactly one record (the last thread's) is GROUP_DEAD.
+ * exit_group(5) from a process with three more threads: every thread dies with the group's code,
+ * the leader's record says so, and exactly one record (the last thread's) is GROUP_DEAD.
  */
 static void test_thread_exits_carry_the_group_code(void **state)
 {
