@@ -177,6 +177,16 @@ static void test_forget_pod_drops_its_series(void **state)
 	free(s);
 }
 
+/* Forget pod <uid>: <ref> (pod "a") is refused, found again, and counts <r> once more. */
+static void forget_then_count(struct pp_metrics *m, const char *uid, struct pp_metrics_ref *ref,
+			      enum pp_metric_result r)
+{
+	pp_metrics_forget_pod(m, uid);
+	assert_false(pp_metrics_count(m, ref, r, MS));
+	assert_int_equal(pp_metrics_find(m, "default", "a", "ua", "c", PP_PROBE_READINESS, ref), 0);
+	assert_true(pp_metrics_count(m, ref, r, MS));
+}
+
 /*
  * A memo counts into the series pp_metrics_find() gave, until a pod's series are freed: then
  * it is refused (a stale pointer is never followed) and found again, from zero if its own pod
@@ -201,18 +211,12 @@ static void test_ref_counts_until_a_series_is_freed(void **state)
 	/* another pod's series freed: the memo may be stale, so it is refused and found again */
 	assert_int_equal(pp_metrics_find(m, "default", "b", "ub", "c", PP_PROBE_READINESS, &other),
 			 0);
-	pp_metrics_forget_pod(m, "ub");
-	assert_false(pp_metrics_count(m, &ref, PP_METRIC_FAILED, MS));
-	assert_int_equal(pp_metrics_find(m, "default", "a", "ua", "c", PP_PROBE_READINESS, &ref), 0);
-	assert_true(pp_metrics_count(m, &ref, PP_METRIC_FAILED, MS));
+	forget_then_count(m, "ub", &ref, PP_METRIC_FAILED);
 	s = t_write(m);
 	assert_non_null(strstr(s, "probe_type=\"Readiness\",result=\"failed\"} 5\n"));
 	free(s);
 	/* its own pod forgotten: found again, it counts from zero */
-	pp_metrics_forget_pod(m, "ua");
-	assert_false(pp_metrics_count(m, &ref, PP_METRIC_FAILED, MS));
-	assert_int_equal(pp_metrics_find(m, "default", "a", "ua", "c", PP_PROBE_READINESS, &ref), 0);
-	assert_true(pp_metrics_count(m, &ref, PP_METRIC_SUCCESSFUL, MS));
+	forget_then_count(m, "ua", &ref, PP_METRIC_SUCCESSFUL);
 	s = t_write(m);
 	assert_null(strstr(s, "result=\"failed\""));
 	assert_non_null(strstr(s, "probe_type=\"Readiness\",result=\"successful\"} 1\n"));
