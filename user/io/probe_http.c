@@ -520,10 +520,12 @@ static int http_start(struct attempt *a)
 
 	if (!h)
 		return -ENOMEM;
-	/* Not the kilobytes of <resp>, <cur> and <addr>: each is set whole below. */
+	/*
+	 * Not the kilobytes of <cur> and <addr>, set whole below, nor <resp>: every path from here
+	 * goes through prepare(), which initialises it before anything reads it.
+	 */
 	memset((char *)h + offsetof(struct http_state, redirects), 0,
 	       offsetof(struct http_state, req) - offsetof(struct http_state, redirects));
-	pp_http_resp_init(&h->resp, h->body, sizeof(h->body));
 	a->proto = h;
 	snprintf(h->cur.scheme, sizeof(h->cur.scheme), "%s", t->https ? "https" : "http");
 	snprintf(h->cur.host, sizeof(h->cur.host), "%s",
