@@ -294,6 +294,37 @@ static void test_child_gets_only_stdio_and_default_signals(void **state)
 }
 
 /*
+ * A failed child's record goes through an error pipe that lives as long as the thread: every
+ * start reads its own child's record or finds none, so failures of different kinds in a row,
+ * then a start that works, each get their own verdict.
+ */
+static void test_each_start_reports_its_own_failure(void **state)
+{
+	char *const env[] = {"PATH=/usr/bin:/bin", NULL};
+	char out[64], err[512];
+	int status = -1;
+
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(spawn_out((char *const[]){"true", NULL}, env, "/nonexistent", out,
+					   sizeof(out), err, sizeof(err), &status),
+				 -ENOENT);
+		assert_string_equal(err, "chdir to workingDir \"/nonexistent\" failed: "
+					 "No such file or directory");
+		assert_int_equal(spawn_out((char *const[]){"pp-no-such-command", NULL}, env, NULL,
+					   out, sizeof(out), err, sizeof(err), &status),
+				 -ENOENT);
+		assert_string_equal(
+			err, "exec: \"pp-no-such-command\": executable file not found in $PATH");
+		status = -1;
+		assert_int_equal(spawn_out((char *const[]){"sh", "-c", "echo ok; exit 3", NULL},
+					   env, NULL, out, sizeof(out), err, sizeof(err), &status),
+				 0);
+		assert_int_equal(status, 3);
+		assert_string_equal(out, "ok\n");
+	}
+}
+
+/*
  * An exec probe of a container with volumes joins the container's mount namespace through
  * its pidfd (sup_probes.c): what is mounted there is what the probe sees.
  */
@@ -402,6 +433,7 @@ int main(void)
 		T_TEST(test_non_executable_in_path_is_permission_denied),
 		T_TEST(test_execvp_rules_for_empty_element_scripts_and_no_path),
 		T_TEST(test_child_gets_only_stdio_and_default_signals),
+		T_TEST(test_each_start_reports_its_own_failure),
 		T_TEST(test_exec_joins_the_containers_mount_namespace),
 		T_TEST(test_long_argv_reaches_the_program),
 	};

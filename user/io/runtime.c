@@ -915,7 +915,11 @@ static void describe_failure(const struct pp_exec_spec *x, const struct child_er
  * child needs are dup'd just before it starts. The child then shares podprobe's table
  * (CLONE_FILES) and keeps only what is below the last slot, however many fds podprobe holds
  * (a pidfd and log files per container): neither copying them at clone nor closing them at
- * exec. fd_slots[FD_NULL] stays on /dev/null to put the others back.
+ * exec. fd_slots[FD_NULL] stays on /dev/null to put the others back. fd_slots[FD_PIPE] holds
+ * the write end of this thread's error pipe for good (err_pipe_rd is its read end): a failed
+ * child writes its record there before it exits, so by the time CLONE_VFORK lets the parent
+ * go on the record is in the pipe or there is none, and a non-blocking read tells which
+ * without a pipe per spawn (glibc's spawni.c makes one each time, as podprobe did).
  */
 enum fd_slot {
 	FD_OUT = 0,
@@ -927,11 +931,12 @@ enum fd_slot {
 };
 
 static __thread int fd_slots[_FD_MAX] = {-1, -1, -1, -1, -1};
+static __thread int err_pipe_rd = -1;
 
-/* Reserve the slots, once per thread; false when they cannot be had. */
+/* Reserve the slots and the error pipe, once per thread; false when they cannot be had. */
 static bool fd_slots_reserve(void)
 {
-	int tmp, i;
+	int tmp, pipefd[2], i;
 
 	if (fd_slots[FD_NULL] >= 0)
 		return true;
@@ -944,8 +949,15 @@ static bool fd_slots_reserve(void)
 			break;
 	}
 	close(tmp);
-	if (i == _FD_MAX)
-		return true;
+	if (i == _FD_MAX && pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) == 0) {
+		if (dup3(pipefd[1], fd_slots[FD_PIPE], O_CLOEXEC) >= 0) {
+			close(pipefd[1]);
+			err_pipe_rd = pipefd[0];
+			return true;
+		}
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
 	while (i-- > 0) {
 		close(fd_slots[i]);
 		fd_slots[i] = -1;
@@ -953,11 +965,13 @@ static bool fd_slots_reserve(void)
 	return false;
 }
 
-/* Put the slots back on /dev/null, dropping what fd_slots_fill() put there. */
-static void fd_slots_clear(void)
+/* Put the slots fd_slots_fill() filled back on /dev/null, dropping what it put there. */
+static void fd_slots_clear(bool ns)
 {
-	for (int i = 0; i < FD_NULL; i++)
-		dup3(fd_slots[FD_NULL], fd_slots[i], O_CLOEXEC);
+	dup3(fd_slots[FD_NULL], fd_slots[FD_OUT], O_CLOEXEC);
+	dup3(fd_slots[FD_NULL], fd_slots[FD_EOUT], O_CLOEXEC);
+	if (ns)
+		dup3(fd_slots[FD_NULL], fd_slots[FD_NS], O_CLOEXEC);
 }
 
 #ifndef CLONE_INTO_CGROUP
@@ -1042,30 +1056,26 @@ static long spawn_into_cgroup(const struct pp_exec_spec *x, int flags, void *sta
 }
 
 /*
- * Copy the fds of <x> and the error pipe's <wfd> into the slots and point <a> at them;
- * false (nothing changed) when the child needs other fds of podprobe's: detached mount trees.
+ * Copy the fds of <x> into the slots (reserved) and point <a> at them; false (nothing changed)
+ * when the child needs other fds of podprobe's: detached mount trees.
  */
-static bool fd_slots_fill(const struct pp_exec_spec *x, int wfd, struct child_args *a)
+static bool fd_slots_fill(const struct pp_exec_spec *x, struct child_args *a)
 {
 	int top = 0;
 
 	for (size_t i = 0; i < x->n_mounts; i++)
 		if (x->mounts[i].detached)
 			return false;
-	if (!fd_slots_reserve())
-		return false;
 	if (dup3(x->stdout_fd, fd_slots[FD_OUT], O_CLOEXEC) < 0 ||
 	    dup3(x->stderr_fd, fd_slots[FD_EOUT], O_CLOEXEC) < 0 ||
-	    dup3(wfd, fd_slots[FD_PIPE], O_CLOEXEC) < 0 ||
 	    (x->mnt_ns_fd >= 0 && dup3(x->mnt_ns_fd, fd_slots[FD_NS], O_CLOEXEC) < 0)) {
-		fd_slots_clear();
+		fd_slots_clear(x->mnt_ns_fd >= 0);
 		return false;
 	}
 	for (int i = 0; i < _FD_MAX; i++)
 		top = fd_slots[i] > top ? fd_slots[i] : top;
 	a->out_fd = fd_slots[FD_OUT];
 	a->eout_fd = fd_slots[FD_EOUT];
-	a->err_fd = fd_slots[FD_PIPE];
 	a->ns_fd = x->mnt_ns_fd >= 0 ? fd_slots[FD_NS] : -1;
 	a->keep_below = top + 1;
 	return true;
@@ -1077,8 +1087,9 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 	struct child_args a = {.x = x, .keep_below = -1};
 	struct child_error ce;
 	sigset_t all, old;
-	int pipefd[2], pidfd = -1, rc, flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
-	bool slots;
+	int pipefd[2] = {-1, -1}, rd, pidfd = -1, rc;
+	int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+	bool slots = false;
 	size_t argc = 0;
 	void *stack;
 	pid_t pid;
@@ -1096,23 +1107,26 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 		describe_errno(err, errlen, "mmap of the child's stack", errno);
 		return rc;
 	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		rc = -errno;
-		describe_errno(err, errlen, "pipe", errno);
-		return rc;
-	}
 	a.envp = x->envp ? x->envp : environ;
 	a.path = exec_path(x->envp);
-	a.err_fd = pipefd[1];
 	a.out_fd = x->stdout_fd;
 	a.eout_fd = x->stderr_fd;
 	a.ns_fd = x->mnt_ns_fd;
-	slots = fd_slots_fill(x, pipefd[1], &a);
-	if (slots) {
-		/* Only the slot holds the pipe's write end now: fd_slots_clear() drops it. */
-		close(pipefd[1]);
-		pipefd[1] = -1;
-		flags |= CLONE_FILES;
+	if (fd_slots_reserve()) {
+		/* The thread's error pipe, in the child's table whether shared or copied. */
+		a.err_fd = fd_slots[FD_PIPE];
+		rd = err_pipe_rd;
+		slots = fd_slots_fill(x, &a);
+		if (slots)
+			flags |= CLONE_FILES;
+	} else {
+		if (pipe2(pipefd, O_CLOEXEC) < 0) {
+			rc = -errno;
+			describe_errno(err, errlen, "pipe", errno);
+			return rc;
+		}
+		a.err_fd = pipefd[1];
+		rd = pipefd[0];
 	}
 	/*
 	 * CLONE_VM: no copy of podprobe's page tables for the child, and no teardown of that copy
@@ -1132,7 +1146,7 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (slots)
-		fd_slots_clear();
+		fd_slots_clear(x->mnt_ns_fd >= 0);
 	if (pid < 0) {
 		describe_errno(err, errlen, "clone", -rc);
 		goto out;
@@ -1140,8 +1154,11 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
 	pipefd[1] = -1;
-	/* The child has exec'd (pipe closed, read gives 0) or failed by now. */
-	n = read(pipefd[0], &ce, sizeof(ce));
+	/*
+	 * The child has exec'd or failed by now: a failure's record is in the pipe (the thread's
+	 * gives EAGAIN when there is none; a pipe of this spawn's own, 0 once exec closed it).
+	 */
+	n = read(rd, &ce, sizeof(ce));
 	if (n == (ssize_t)sizeof(ce)) {
 		siginfo_t si;
 
@@ -1155,7 +1172,8 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 	*ret_pidfd = pidfd;
 	rc = 0;
 out:
-	close(pipefd[0]);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
 	return rc;
@@ -1192,16 +1210,20 @@ static int open_log(struct pp_runtime *rt, const struct pp_spawn_req *req, char 
 	dir_fd = open_dirs(rt, "logs", req->pod_key, req->container);
 	fd = dir_fd;
 	if (dir_fd >= 0) {
-		/* Replace whatever is there (a planted link stays unfollowed and goes). */
-		if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT) {
+		/*
+		 * A new file, replacing whatever is there (a planted link stays unfollowed and
+		 * goes): usually nothing is, so the unlink comes only after the create found
+		 * something.
+		 */
+		const int flags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+
+		fd = openat(dir_fd, name, flags, 0640);
+		if (fd < 0 && errno == EEXIST)
+			fd = unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT
+				     ? -1
+				     : openat(dir_fd, name, flags, 0640);
+		if (fd < 0)
 			fd = -errno;
-		} else {
-			fd = openat(dir_fd, name,
-				    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-				    0640);
-			if (fd < 0)
-				fd = -errno;
-		}
 		close(dir_fd);
 	}
 	/* The container's user may reopen its output (/dev/stdout is this file). */

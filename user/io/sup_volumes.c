@@ -66,24 +66,29 @@ int pp_sup_configs_load(struct pod_rt *pr, struct pp_config_list *ret)
 	return 0;
 }
 
-void pp_sup_env_host(const struct pod_rt *pr, struct pp_env_host *ret)
+void pp_sup_node_read(struct pp_supervisor *sup)
 {
 	struct sysinfo si;
 	struct statvfs vfs;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	/* Node allocatable = capacity: podprobe reserves nothing (no kube/system-reserved). */
-	*ret = (struct pp_env_host){
-		.uid = pr->st.uid,
-		.node_name = pr->sup->node_name,
+	sup->node = (struct pp_env_host){
+		.node_name = sup->node_name,
 		.host_ip = POD_IP,
 		.pod_ip = POD_IP,
 		.cpu_m = (cpus > 0 ? cpus : 1) * 1000,
 	};
 	if (sysinfo(&si) == 0)
-		ret->memory = (int64_t)si.totalram * (int64_t)si.mem_unit;
-	if (statvfs(pr->sup->cfg->state_dir, &vfs) == 0)
-		ret->storage = (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
+		sup->node.memory = (int64_t)si.totalram * (int64_t)si.mem_unit;
+	if (statvfs(sup->cfg->state_dir, &vfs) == 0)
+		sup->node.storage = (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
+}
+
+void pp_sup_env_host(const struct pod_rt *pr, struct pp_env_host *ret)
+{
+	*ret = pr->sup->node;
+	ret->uid = pr->st.uid;
 }
 
 /* Go's error text: the first letter of strerror() lowered ("no such file or directory"). */

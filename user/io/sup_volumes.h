@@ -23,6 +23,12 @@ struct pod_rt;
  */
 int pp_sup_configs_load(struct pod_rt *pr, struct pp_config_list *ret);
 
+/*
+ * This host's part of what the downward API reads (sup->node), once at start: kubelet caches
+ * the machine's figures too, "can't change without a reboot" (pkg/kubelet/kubelet_getters.go
+ * GetCachedMachineInfo).
+ */
+void pp_sup_node_read(struct pp_supervisor *sup);
 /* What the downward API reads of <pr> and this host (see struct pp_env_host). */
 void pp_sup_env_host(const struct pod_rt *pr, struct pp_env_host *ret);
 

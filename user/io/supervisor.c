@@ -785,6 +785,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		goto out_pods;
 	if (gethostname(sup.node_name, sizeof(sup.node_name) - 1) < 0 || !sup.node_name[0])
 		snprintf(sup.node_name, sizeof(sup.node_name), "podprobe");
+	pp_sup_node_read(&sup);
 	pp_sup_sweep_leftovers(&sup, plan, n_plan);
 	for (i = 0; i < n_plan; i++) {
 		struct pod_rt *pr = &sup.pods[i];

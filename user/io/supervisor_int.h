@@ -22,6 +22,7 @@
 #include "podprobe/ksig-t.h"
 #include "podprobe/lifecycle-t.h"
 #include "podprobe/metrics-t.h"
+#include "podprobe/pod_env-t.h"
 #include "podprobe/pod_record-t.h"
 #include "podprobe/pod_status-t.h"
 #include "podprobe/prober.h"
@@ -178,6 +179,7 @@ struct pp_supervisor {
 	uint64_t rv;			/* the API's resourceVersion counter */
 	uint32_t hook_gen;		/* sleep-hook timer generations, unique in the run */
 	char node_name[65];		/* spec.nodeName: the host's name */
+	struct pp_env_host node;	/* the host's downward API values (pp_sup_node_read) */
 	struct pp_event_ring events;	/* the API's events */
 	struct pp_metrics metrics;	/* the probes' metrics (/metrics) */
 	/* podprobe's own figures on /metrics (api.c serve_metrics). */
