@@ -572,10 +572,10 @@ static void test_overload_spreads_load_without_false_failures(void **state)
  * A keep-alive HTTP/1.1 server on a thread: answers "200 ok" with a Content-Length to every
  * request and keeps the connection; with <one_per_conn> it answers only a connection's first
  * request and closes on the next one without an answer (a server that dropped an idle
- * connection just as it was reused).
+ * connection just as it was reused). ka_expire() has it time its idle connections out.
  */
 struct ka_server {
-	int lfd, stop[2], port;
+	int lfd, stop[2], ack[2], port;
 	bool one_per_conn;
 	pthread_t th;
 	unsigned int accepts, requests; /* read by the test after stop */
@@ -591,8 +591,27 @@ static void *ka_serve(void *arg)
 	p[0] = (struct pollfd){ .fd = k->stop[0], .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = k->lfd, .events = POLLIN };
 	for (;;) {
-		if (poll(p, (nfds_t)n, 10000) <= 0 || p[0].revents)
+		char cmd = 0;
+
+		if (poll(p, (nfds_t)n, 10000) <= 0)
 			break;
+		if (p[0].revents) {
+			/* 'e': an idle timeout, answered unasked as some servers do, then closed. */
+			static const char timeout[] = "HTTP/1.1 408 Request Timeout\r\n"
+						      "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+			if (read(k->stop[0], &cmd, 1) != 1 || cmd != 'e')
+				break;
+			for (int i = 2; i < n; i++) {
+				if (write(p[i].fd, timeout, sizeof(timeout) - 1) < 0)
+					break;
+				close(p[i].fd);
+			}
+			n = 2;
+			if (write(k->ack[1], "e", 1) != 1)
+				break;
+			continue;
+		}
 		if (p[1].fd >= 0 && p[1].revents) {
 			int c = accept4(k->lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -648,7 +667,19 @@ static void ka_start(struct ka_server *k, bool one_per_conn)
 	assert_int_equal(getsockname(k->lfd, (struct sockaddr *)&sa, &len), 0);
 	k->port = ntohs(sa.sin_port);
 	assert_int_equal(pipe2(k->stop, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(k->ack, O_CLOEXEC), 0);
 	assert_int_equal(pthread_create(&k->th, NULL, ka_serve, k), 0);
+}
+
+/* The server answers its open connections 408 and closes them; returns once it has. */
+static void ka_expire(struct ka_server *k)
+{
+	struct pollfd p = { .fd = k->ack[0], .events = POLLIN };
+	char c;
+
+	assert_int_equal(write(k->stop[1], "e", 1), 1);
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_int_equal(read(k->ack[0], &c, 1), 1);
 }
 
 static void ka_stop(struct ka_server *k)
@@ -658,6 +689,8 @@ static void ka_stop(struct ka_server *k)
 	close(k->lfd);
 	close(k->stop[0]);
 	close(k->stop[1]);
+	close(k->ack[0]);
+	close(k->ack[1]);
 }
 
 struct ka_wait {
@@ -764,6 +797,40 @@ static void test_http_keepalive_stale_connection_is_retried_once(void **state)
 	snprintf(want, sizeof(want), "dial tcp 127.0.0.1:%d: connect: connection refused", k.port);
 	assert_result(r, PP_RESULT_FAILURE, want);
 	assert_int_equal(__atomic_load_n(&k.requests, __ATOMIC_SEQ_CST), 8);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+	ka_stop(&k);
+}
+
+/*
+ * A server that timed the parked connection out with an unasked 408 and a close: a probe soon
+ * after reuses the connection without a check (probe_http.c, KEEPALIVE_TRUSTED), finds that 408
+ * there, and asks again on a fresh connection instead of counting it.
+ */
+static void test_http_keepalive_idle_timeout_408_is_not_the_answer(void **state)
+{
+	struct ka_server k;
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t;
+	char buf[512];
+	const struct pp_probe_report *r;
+
+	ka_start(&k, false);
+	assert_int_equal(pp_loop_new(64, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	ka_target(&t, buf, sizeof(buf), k.port, true);
+	for (int round = 0; round < 3; round++) {
+		assert_result(ka_probe(loop, pr, &t), PP_RESULT_SUCCESS, "ok");
+		ka_expire(&k);
+		r = ka_probe(loop, pr, &t);
+		assert_result(r, PP_RESULT_SUCCESS, "ok");
+		assert_int_equal(r->http_status, 200);
+	}
+	/* Each round: the connection the server timed out, then the fresh one the retry made. */
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 4);
+	assert_int_equal(__atomic_load_n(&k.requests, __ATOMIC_SEQ_CST), 6);
+	assert_int_equal(pp_prober_stats(pr)->results[PP_RESULT_FAILURE], 0);
 	pp_prober_free(pr);
 	pp_loop_free(loop);
 	ka_stop(&k);
@@ -1058,6 +1125,7 @@ int main(void)
 		T_TEST(test_runner_kernel_hint_poke_is_not_delayed),
 		T_TEST(test_http_keepalive_reuses_one_connection),
 		T_TEST(test_http_keepalive_stale_connection_is_retried_once),
+		T_TEST(test_http_keepalive_idle_timeout_408_is_not_the_answer),
 		T_TEST(test_liveness_failure_restarts_container_with_events),
 		T_TEST(test_unknown_named_port_errors_without_killing),
 	};

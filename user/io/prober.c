@@ -118,7 +118,8 @@ static unsigned int ka_hash(const struct sockaddr_storage *addr, unsigned int le
 	return h % KA_BUCKETS;
 }
 
-int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *addr, unsigned int len)
+int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *addr, unsigned int len,
+			pp_nsec *ret_since)
 {
 	struct ka_conn **pp;
 
@@ -134,6 +135,7 @@ int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *add
 		c->next = pr->ka_free;
 		pr->ka_free = c;
 		pr->ka_parked--;
+		*ret_since = c->since;
 		return fd;
 	}
 	return -1;

@@ -83,12 +83,13 @@ int pp_attempt_direct_file(struct attempt *a);
 
 /*
  * Idle keep-alive connections (pp_probe_target.keepalive), at most one per address: take one
- * for <addr> (its fd, or -1 when none is parked), or park <fd> after a complete response (the
- * engine closes it when one is parked already, or after PP_KEEPALIVE_IDLE unused).
+ * for <addr> (its fd and when it was parked, or -1 when none is), or park <fd> after a complete
+ * response (the engine closes it when one is parked already, or after PP_KEEPALIVE_IDLE
+ * unused).
  */
 #define PP_KEEPALIVE_IDLE (90 * PP_NSEC_PER_SEC) /* Go's http.DefaultTransport IdleConnTimeout */
-int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *addr,
-			unsigned int len);
+int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *addr, unsigned int len,
+			pp_nsec *ret_since);
 void pp_prober_conn_park(struct pp_prober *pr, const struct sockaddr_storage *addr,
 			 unsigned int len, int fd);
 struct pp_prober *pp_attempt_prober(const struct attempt *a);
