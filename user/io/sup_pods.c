@@ -209,6 +209,7 @@ void pp_sup_pod_release(struct pod_rt *pr)
 		if (sup->runner) /* at the run's end the prober went first, with its attempts */
 			pp_sup_hooks_cancel(c);
 		pp_sup_probes_release(c);
+		pp_sup_pid_untrack(c);
 		pp_runtime_forget(&c->proc);
 		pp_strv_free(&c->env);
 		for (int k = 0; k < _PP_HOOK_MAX; k++)

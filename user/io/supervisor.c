@@ -31,6 +31,7 @@
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 #include "podprobe/metrics.h"
+#include "podprobe/pid_map.h"
 #include "podprobe/manifest.h"
 #include "podprobe/pod.h"
 #include "podprobe/pod_env.h"
@@ -928,6 +929,7 @@ out_pods:
 			pp_sup_pod_release(&sup.pods[i]);
 	pp_sup_probes_free(&sup);
 	free(sup.conts);
+	pp_pid_map_free(&sup.main_pids);
 	free(sup.ports);
 	if (sup.sig_fd >= 0)
 		close(sup.sig_fd);

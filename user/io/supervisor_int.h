@@ -22,6 +22,7 @@
 #include "podprobe/ksig-t.h"
 #include "podprobe/lifecycle-t.h"
 #include "podprobe/metrics-t.h"
+#include "podprobe/pid_map-t.h"
 #include "podprobe/pod_env-t.h"
 #include "podprobe/pod_record-t.h"
 #include "podprobe/pod_status-t.h"
@@ -75,8 +76,9 @@ struct cont_rt {
 	struct pp_exec_security sec; /* the running instance's identity (exec probes, hooks) */
 	struct probe_rt *probes[_PP_PROBE_MAX]; /* NULL for probes the container lacks */
 	uint64_t cgroup_id;			/* its cgroup v2 leaf, 0 = none */
-	bool oom_seen; /* the kernel OOM-killed a process of this instance */
-	uint32_t gidx; /* index in sup->conts (hook timer keys) */
+	bool oom_seen;	   /* the kernel OOM-killed a process of this instance */
+	uint32_t gidx;	   /* index in sup->conts (hook timer keys) */
+	pid_t pid_tracked; /* the pid sup->main_pids has for it, 0 = none */
 	struct hook_rt {
 		struct cont_rt *c; /* back to the container (the attempt's context) */
 		enum pp_hook_kind kind;
@@ -161,7 +163,9 @@ struct pp_supervisor {
 	struct reaper *reapers;
 	struct cont_rt **conts; /* every container, by gidx */
 	uint32_t n_conts;
-	const char *source; /* "kernel" or "probe": what the current input came from */
+	struct pp_pid_map main_pids; /* containers' main processes: pid -> gidx (sup_kernel.c) */
+	bool main_pids_partial;	     /* an insert failed: look containers up one by one */
+	const char *source;	     /* "kernel" or "probe": what the current input came from */
 	struct port_watch *ports;
 	size_t n_ports;
 	char adjust_msg[160]; /* output of an adjusted result */
@@ -367,6 +371,8 @@ void pp_sup_hooks_cancel(struct cont_rt *c);
 void pp_sup_bpf_setup(struct pp_supervisor *sup);
 void pp_sup_bpf_check(struct pp_supervisor *sup);
 void pp_sup_bpf_track(struct cont_rt *c);
+/* Forget <c>'s main process for the kernel's exit reports (its record goes). */
+void pp_sup_pid_untrack(struct cont_rt *c);
 struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, bool add);
 void pp_sup_reapers_free(struct pp_supervisor *sup);
 
