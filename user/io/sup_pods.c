@@ -214,8 +214,11 @@ void pp_sup_pod_release(struct pod_rt *pr)
 		pp_strv_free(&c->env);
 		for (int k = 0; k < _PP_HOOK_MAX; k++)
 			pp_strv_free(&c->hooks[k].argv);
-		if (c->gidx < sup->n_conts && sup->conts[c->gidx] == c)
+		if (c->gidx < sup->n_conts && sup->conts[c->gidx] == c) {
 			sup->conts[c->gidx] = NULL;
+			if (c->gidx < sup->conts_free)
+				sup->conts_free = c->gidx;
+		}
 	}
 	pp_metrics_forget_pod(&sup->metrics, pr->st.uid);
 	pp_lc_free(&pr->st);

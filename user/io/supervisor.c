@@ -675,24 +675,32 @@ int pp_sup_pod_setup(struct pp_supervisor *sup, struct pod_rt *pr, struct pp_pod
 	pr->c = calloc(pr->st.n ? pr->st.n : 1, sizeof(*pr->c));
 	if (!pr->c)
 		return -ENOMEM;
-	for (size_t i = 0, free_gidx = 0; i < pr->st.n; i++) {
-		struct cont_rt **conts;
+	for (size_t i = 0; i < pr->st.n; i++) {
+		uint32_t free_gidx = sup->conts_free;
 
-		/* A deleted pod's container index first (hook timer keys are unique per run). */
+		/*
+		 * A deleted pod's container index first (hook timer keys are unique per run); the
+		 * search starts at the lowest one that may be free, so 10,000 pods are not 10,000
+		 * walks over every container.
+		 */
 		while (free_gidx < sup->n_conts && sup->conts[free_gidx])
 			free_gidx++;
 		if (free_gidx == sup->n_conts) {
-			conts = realloc(sup->conts, (sup->n_conts + 1) * sizeof(*conts));
-			if (!conts)
-				return -ENOMEM;
-			sup->conts = conts;
+			if (sup->n_conts == sup->conts_cap) {
+				uint32_t cap = sup->conts_cap ? 2 * sup->conts_cap : 64;
+				struct cont_rt **conts = realloc(sup->conts, cap * sizeof(*conts));
+
+				if (!conts)
+					return -ENOMEM;
+				sup->conts = conts;
+				sup->conts_cap = cap;
+			}
 			sup->conts[sup->n_conts++] = NULL;
 		}
-		pr->c[i] = (struct cont_rt){.pod = pr,
-					    .ci = (uint32_t)i,
-					    .proc.pidfd = -1,
-					    .gidx = (uint32_t)free_gidx};
+		pr->c[i] = (struct cont_rt){
+			.pod = pr, .ci = (uint32_t)i, .proc.pidfd = -1, .gidx = free_gidx};
 		sup->conts[free_gidx] = &pr->c[i];
+		sup->conts_free = free_gidx + 1;
 	}
 	for (uint32_t i = 0; i < pr->st.n; i++) {
 		err = pp_sup_probes_setup(&pr->c[i]);

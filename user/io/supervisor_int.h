@@ -163,6 +163,8 @@ struct pp_supervisor {
 	struct reaper *reapers;
 	struct cont_rt **conts; /* every container, by gidx */
 	uint32_t n_conts;
+	uint32_t conts_cap;
+	uint32_t conts_free;	     /* every gidx below it is taken */
 	struct pp_pid_map main_pids; /* containers' main processes: pid -> gidx (sup_kernel.c) */
 	bool main_pids_partial;	     /* an insert failed: look containers up one by one */
 	const char *source;	     /* "kernel" or "probe": what the current input came from */
