@@ -340,6 +340,11 @@ static void test_healthy_listener_under_load_is_never_not_accepting(void **state
 	start_with_bpf(&r, accept_pod(yaml, sizeof(yaml), port, ""), NULL);
 	n = t_load(&r, port, 6000, "NotAccepting");
 	print_message("load: %u connections in 6 s\n", n);
+	/* What went wrong, when something did (seen once, on a slow spell of the VM). */
+	for (const char *const *why = (const char *const[]){"NotAccepting", "Unhealthy", NULL}; *why;
+	     why++)
+		for (unsigned int i = 0; i < t_count_events(&r, *why, NULL); i++)
+			print_message("%s: %s\n", *why, t_wait_event(&r, *why, NULL, i, 1000)->message);
 	assert_int_equal(t_count_events(&r, "NotAccepting", NULL), 0);
 	assert_int_equal(t_count_events(&r, "Unhealthy", NULL), 0);
 	assert_int_equal(t_count_events(&r, "Killing", NULL), 0);
