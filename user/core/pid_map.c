@@ -18,6 +18,16 @@ static size_t home(const struct pp_pid_map *m, int32_t pid)
 	return (size_t)(((uint64_t)(uint32_t)pid * 0x9e3779b97f4a7c15ull) >> 40) & (m->cap - 1);
 }
 
+/* The slot of <pid>, or of the empty slot that ends its run. */
+static size_t find(const struct pp_pid_map *m, int32_t pid)
+{
+	size_t i = home(m, pid);
+
+	while (m->slots[i].pid && m->slots[i].pid != pid)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
 static int grow(struct pp_pid_map *m)
 {
 	size_t cap = m->cap ? 2 * m->cap : MIN_CAP;
@@ -28,27 +38,11 @@ static int grow(struct pp_pid_map *m)
 		return -ENOMEM;
 	m->slots = slots;
 	m->cap = cap;
-	for (size_t i = 0; i < old_cap; i++) {
-		size_t j;
-
-		if (!old[i].pid)
-			continue;
-		for (j = home(m, old[i].pid); slots[j].pid; j = (j + 1) & (cap - 1))
-			;
-		slots[j] = old[i];
-	}
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].pid)
+			slots[find(m, old[i].pid)] = old[i]; /* not there yet: the run's end */
 	free(old);
 	return 0;
-}
-
-/* The slot of <pid>, or of the empty slot that ends its run. */
-static size_t find(const struct pp_pid_map *m, int32_t pid)
-{
-	size_t i = home(m, pid);
-
-	while (m->slots[i].pid && m->slots[i].pid != pid)
-		i = (i + 1) & (m->cap - 1);
-	return i;
 }
 
 int pp_pid_map_set(struct pp_pid_map *m, int32_t pid, uint32_t value)
