@@ -141,6 +141,14 @@ struct pp_lc_cfg {
 struct pp_pod_state {
 	const struct pp_pod *spec;
 	const struct pp_lc_cfg *cfg;
+	/*
+	 * First, with spec and cfg in one cache line, what pp_lc_probe_allowed() reads of the pod
+	 * before every probe attempt (each attempt would otherwise miss once more).
+	 */
+	size_t n; /* containers: init first, then regular */
+	struct pp_container_state *c;
+	bool terminating; /* killing every container: deletion, deadline, completion */
+	bool terminal;	  /* phase is Succeeded or Failed for good (PH.2) */
 	char uid[40];
 	enum pp_phase phase;
 	char reason[32]; /* status.reason (DeadlineExceeded), or "" */
@@ -148,20 +156,16 @@ struct pp_pod_state {
 	pp_nsec start_time;	  /* status.startTime (T.6), 0 before start */
 	bool initialized;	  /* C.3: every regular init container done, sidecars started */
 	bool ever_ran_main;	  /* a regular container has started at least once */
-	bool terminating;	  /* killing every container: deletion, deadline, completion */
 	bool deleted;		  /* deletion requested (SIGINT/SIGTERM to podprobe) */
 	bool has_grace_override;  /* the deletion gave its own grace period... */
 	int64_t grace_override_s; /* ... of this many seconds */
 	pp_nsec terminate_start;
-	bool terminal; /* phase is Succeeded or Failed for good (PH.2) */
 	/* Volumes (cfg->wait_for_volumes): every container waits until they are ready. */
 	bool volumes_ready;	 /* the shell answered pp_lc_volumes_ready() */
 	bool mount_pending;	 /* PP_ACT_MOUNT issued, no answer yet */
 	uint32_t mount_failures; /* attempts that failed since the last success */
 	pp_nsec mount_delay;	 /* back-off after the last failure, 0 before any */
 	pp_nsec mount_retry_at;	 /* next PP_ACT_MOUNT after a failure */
-	size_t n;		 /* containers: init first, then regular */
-	struct pp_container_state *c;
 };
 
 /* What the shell must do. */

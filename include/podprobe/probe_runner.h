@@ -24,6 +24,11 @@ struct pp_probe_job_ops {
 	/* May the attempt run now (gates such as startup, P2.8)? NULL = always. */
 	bool (*allowed)(struct pp_probe_job *job);
 	/*
+	 * A hint, before a batch of due attempts is begun: start loading what allowed() will
+	 * read (__builtin_prefetch), so that the batch's cache misses overlap. NULL = none.
+	 */
+	void (*prefetch)(const struct pp_probe_job *job);
+	/*
 	 * Before an attempt starts: the owner may answer it without touching the network
 	 * (passive evidence). Return true and fill <ret_output> (static or owned by the job) to
 	 * count a Success. NULL = never.

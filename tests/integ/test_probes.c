@@ -927,6 +927,97 @@ static void test_runner_starts_periodic_probes_within_period_plus_slack(void **s
 	free(jobs);
 }
 
+/* Jobs due together that the first result removes (a pod deleted by what its probe decided). */
+struct removing {
+	struct pp_probe_runner *r;
+	struct pp_probe_job *jobs[8];
+	unsigned int results;
+	unsigned int prefetched;
+	unsigned int stale; /* results of removed jobs' reused memory: must stay 0 */
+};
+
+static void stale_result(struct pp_probe_job *job, enum pp_probe_result result,
+			 const char *output, const struct pp_probe_change *chg)
+{
+	((struct removing *)job->ctx)->stale++;
+}
+
+static const struct pp_probe_job_ops stale_ops = { .result = stale_result };
+
+static void removing_result(struct pp_probe_job *job, enum pp_probe_result result,
+			    const char *output, const struct pp_probe_change *chg)
+{
+	struct removing *rm = job->ctx;
+
+	if (rm->results++)
+		return;
+	for (size_t i = 0; i < sizeof(rm->jobs) / sizeof(rm->jobs[0]); i++) {
+		if (!rm->jobs[i] || rm->jobs[i] == job)
+			continue;
+		pp_probe_runner_remove(rm->r, rm->jobs[i]);
+		/*
+		 * Its memory reused at once, as an allocator may: a due job of no runner, whose
+		 * result would count in rm->stale if the runner began it from a stale pointer.
+		 */
+		memset(rm->jobs[i], 0, sizeof(*rm->jobs[i]));
+		pp_probe_worker_init(&rm->jobs[i]->w, PP_PROBE_READINESS);
+		rm->jobs[i]->cfg = job->cfg;
+		pp_probe_worker_arm(&rm->jobs[i]->w, &rm->jobs[i]->cfg, 1, 0, 0);
+		rm->jobs[i]->target_err = -EINVAL;
+		rm->jobs[i]->ops = &stale_ops;
+		rm->jobs[i]->ctx = rm;
+		rm->jobs[i]->runner = rm->r;
+	}
+}
+
+static void removing_prefetch(const struct pp_probe_job *job)
+{
+	((struct removing *)job->ctx)->prefetched++;
+}
+
+static const struct pp_probe_job_ops removing_ops = { .prefetch = removing_prefetch,
+						      .result = removing_result };
+
+/*
+ * The runner begins due jobs in batches: one whose result removes the others of its batch (and
+ * whose owner reuses their memory) must not have them begun from a stale pointer.
+ */
+static void test_runner_batch_survives_removal_by_an_earlier_result(void **state)
+{
+	struct removing rm = { 0 };
+	struct pp_loop *loop;
+	pp_nsec start = pp_clock_now();
+	size_t n = sizeof(rm.jobs) / sizeof(rm.jobs[0]);
+
+	assert_int_equal(pp_loop_new(64, &loop), 0);
+	assert_int_equal(pp_probe_runner_new(loop, 64, &rm.r), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct pp_probe_job *job = calloc(1, sizeof(*job));
+
+		assert_non_null(job);
+		pp_probe_worker_init(&job->w, PP_PROBE_READINESS);
+		job->cfg = (struct pp_probe_cfg){ .period = SEC, .timeout = SEC,
+						  .success_threshold = 1, .failure_threshold = 3 };
+		/* An unresolvable target: the attempt ends inside begin, no network. */
+		job->target_err = -EINVAL;
+		snprintf(job->target_msg, sizeof(job->target_msg), "no target");
+		job->ops = &removing_ops;
+		job->ctx = &rm;
+		rm.jobs[i] = job;
+		assert_int_equal(pp_probe_runner_add(rm.r, job), 0);
+		pp_probe_runner_arm(rm.r, job, 1, start, 0);
+	}
+	pp_probe_runner_run(rm.r, start + SEC / 100);
+	/* All were due and warmed together; the first to end removed the rest. */
+	assert_int_equal(rm.prefetched, n);
+	assert_int_equal(rm.results, 1);
+	assert_int_equal(rm.stale, 0);
+	for (size_t i = 0; i < n; i++)
+		free(rm.jobs[i]);
+	pp_probe_runner_free(rm.r);
+	pp_loop_free(loop);
+}
+
 /*
  * A kernel-triggered poke starts its attempt at once, even with a large slack (100 ms here) and
  * other workers due around it; sub-second periods get at most 1 ms.
@@ -1124,6 +1215,7 @@ int main(void)
 		T_TEST(test_overload_spreads_load_without_false_failures),
 		T_TEST(test_runner_starts_periodic_probes_within_period_plus_slack),
 		T_TEST(test_runner_kernel_hint_poke_is_not_delayed),
+		T_TEST(test_runner_batch_survives_removal_by_an_earlier_result),
 		T_TEST(test_http_keepalive_reuses_one_connection),
 		T_TEST(test_http_keepalive_stale_connection_is_retried_once),
 		T_TEST(test_http_keepalive_idle_timeout_408_is_not_the_answer),

@@ -20,6 +20,9 @@
 #include "podprobe/probe.h"
 #include "podprobe/sched.h"
 
+/* Due entries popped, warmed and begun together (pp_probe_runner_run). */
+#define RUN_BATCH 32
+
 struct pp_probe_runner {
 	struct pp_prober *prober;
 	struct pp_slack_sched heap;
@@ -306,9 +309,17 @@ pp_nsec pp_probe_runner_next(const struct pp_probe_runner *r)
 	return a < b ? a : b;
 }
 
+/* The job a heap entry still stands for, or NULL (removed, or armed again since). */
+static struct pp_probe_job *live_job(const struct pp_probe_runner *r,
+				     const struct pp_sched_entry *e)
+{
+	struct pp_probe_job *job = e->key < r->n_jobs ? r->jobs[e->key] : NULL;
+
+	return job && e->gen == job->gen ? job : NULL;
+}
+
 void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)
 {
-	struct pp_sched_entry e;
 
 	pp_prober_run_expired(r->prober, now);
 	/* Those that waited go first. */
@@ -321,15 +332,36 @@ void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)
 		if (job->w.instance)
 			begin(r, job, now);
 	}
-	while (pp_slack_sched_pop_expired(&r->heap, now, &e)) {
-		struct pp_probe_job *job;
+	for (;;) {
+		struct pp_sched_entry es[RUN_BATCH];
+		size_t n = 0;
 
-		if (e.key >= r->n_jobs)
-			continue;
-		job = r->jobs[e.key];
-		if (!job || e.gen != job->gen)
-			continue;
-		job->armed = PP_NSEC_INFINITY;
-		begin(r, job, now);
+		while (n < RUN_BATCH && pp_slack_sched_pop_expired(&r->heap, now, &es[n]))
+			n++;
+		if (!n)
+			break;
+		/*
+		 * With thousands of jobs each attempt's lines (its job, its pod) are cold: touch
+		 * them all first, so that their misses overlap instead of coming one after another.
+		 */
+		for (size_t i = 0; i < n; i++) {
+			struct pp_probe_job *job = live_job(r, &es[i]);
+
+			if (!job)
+				continue;
+			for (size_t off = 0; off < sizeof(*job); off += 64)
+				__builtin_prefetch((const char *)job + off);
+			if (job->ops && job->ops->prefetch)
+				job->ops->prefetch(job);
+		}
+		/* Looked up again: an attempt begun before may have removed or re-armed it. */
+		for (size_t i = 0; i < n; i++) {
+			struct pp_probe_job *job = live_job(r, &es[i]);
+
+			if (!job)
+				continue;
+			job->armed = PP_NSEC_INFINITY;
+			begin(r, job, now);
+		}
 	}
 }

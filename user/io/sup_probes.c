@@ -120,7 +120,7 @@ static enum pp_metric_result metric_result(enum pp_probe_result r)
 /* One attempt in prober_probe_total: the series looked up by name once, then through p->mref. */
 static void count_metrics(struct probe_rt *p, enum pp_metric_result result, pp_nsec latency)
 {
-	struct pod_rt *pr = p->c->pod;
+	struct pod_rt *pr = p->pod;
 	struct pp_metrics *m = &pr->sup->metrics;
 
 	if (pp_metrics_count(m, &p->mref, result, latency))
@@ -134,7 +134,15 @@ static bool probe_allowed(struct pp_probe_job *job)
 {
 	struct probe_rt *p = job->ctx;
 
-	return pp_lc_probe_allowed(&p->c->pod->st, p->c->ci, job->w.kind);
+	return pp_lc_probe_allowed(&p->pod->st, p->ci, job->w.kind);
+}
+
+/* What probe_allowed() reads: the pod's gate fields and the container's state. */
+static void probe_prefetch(const struct pp_probe_job *job)
+{
+	const struct probe_rt *p = job->ctx;
+
+	__builtin_prefetch(&p->pod->st.c[p->ci]);
 }
 
 static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, const char *output,
@@ -142,10 +150,10 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 {
 	struct probe_rt *p = job->ctx;
 	struct cont_rt *c = p->c;
-	struct pod_rt *pr = c->pod;
+	struct pod_rt *pr = p->pod;
 	char msg[PP_PROBE_OUTPUT_MAX + 256];
 	const char *reason;
-	pp_nsec now = pp_clock_now();
+	pp_nsec now;
 
 	if (result == PP_RESULT_HELD)
 		return; /* no attempt as far as anyone outside is concerned */
@@ -155,6 +163,11 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 		job->kernel_hint = false;
 	count_metrics(p, metric_result(result), job->latency);
 	reason = pp_probe_event(job->w.kind, result, output, msg, sizeof(msg));
+	if (!reason && !chg->published) {
+		pr->sup->source = NULL; /* the common case: no event, no change, no clock read */
+		return;
+	}
+	now = pp_clock_now();
 	if (reason) {
 		pp_sup_emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);
 		pp_sup_record_event(pr, c->ci, PP_EVENT_WARNING, reason, msg);
@@ -207,13 +220,18 @@ static bool held_before_listen(struct pp_probe_job *job, enum pp_probe_result re
 			       const char *output)
 {
 	struct probe_rt *p = job->ctx;
-	struct pp_supervisor *sup = p->c->pod->sup;
-	const struct pp_container_state *cs = &p->c->pod->st.c[p->c->ci];
+	struct pp_supervisor *sup;
+	const struct pp_container_state *cs;
 	struct port_watch *w;
 
-	if (!sup->bpf || result != PP_RESULT_FAILURE || job->w.kind == PP_PROBE_LIVENESS ||
+	/* The attempt's own fields first: a success decides without the pod's cache lines. */
+	if (result != PP_RESULT_FAILURE || job->w.kind == PP_PROBE_LIVENESS ||
 	    job->target.kind == PP_HANDLER_EXEC || job->target.port <= 0 || !output ||
 	    !strstr(output, "connection refused"))
+		return false;
+	sup = p->c->pod->sup;
+	cs = &p->c->pod->st.c[p->c->ci];
+	if (!sup->bpf)
 		return false;
 	if (pp_clock_now() > cs->started_at + job->cfg.initial_delay + job->cfg.period)
 		return false;
@@ -225,7 +243,7 @@ static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe
 					 const char **output)
 {
 	struct probe_rt *p = job->ctx;
-	struct pp_supervisor *sup = p->c->pod->sup;
+	struct pp_supervisor *sup;
 	struct port_watch *w;
 
 	if (held_before_listen(job, result, *output))
@@ -235,6 +253,7 @@ static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe
 	if (result != PP_RESULT_SUCCESS || job->target.kind != PP_HANDLER_TCP_SOCKET ||
 	    !job->target.full_handshake)
 		return result;
+	sup = p->c->pod->sup;
 	w = pp_sup_port_watch(sup, (uint16_t)job->target.port, false);
 	if (!w || !pp_accept_watch_wedged(&w->aw))
 		return result;
@@ -252,12 +271,14 @@ static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe
 static bool probe_shortcut(struct pp_probe_job *job, const char **ret_output)
 {
 	struct probe_rt *p = job->ctx;
-	struct pp_supervisor *sup = p->c->pod->sup;
+	struct pp_supervisor *sup;
 	struct pp_port_accepts pa;
 
-	if (!sup->bpf || job->w.kind != PP_PROBE_LIVENESS ||
-	    job->target.kind != PP_HANDLER_TCP_SOCKET ||
-	    !pod_annotation_true(p->c->pod->spec, PP_ANN_PASSIVE) ||
+	/* The job's own fields first: most attempts decide without the pod's cache lines. */
+	if (job->w.kind != PP_PROBE_LIVENESS || job->target.kind != PP_HANDLER_TCP_SOCKET)
+		return false;
+	sup = p->pod->sup;
+	if (!sup->bpf || !pod_annotation_true(p->pod->spec, PP_ANN_PASSIVE) ||
 	    pp_signals_port_accepts(sup->bpf, (uint16_t)job->target.port, &pa) < 0)
 		return false;
 	if (p->passive_seen && pa.accepts > p->passive_seen &&
@@ -277,6 +298,7 @@ static bool probe_shortcut(struct pp_probe_job *job, const char **ret_output)
 
 static const struct pp_probe_job_ops probe_ops = {
 	.allowed = probe_allowed,
+	.prefetch = probe_prefetch,
 	.shortcut = probe_shortcut,
 	.adjust = probe_adjust,
 	.result = probe_result,
@@ -335,6 +357,8 @@ int pp_sup_probes_setup(struct cont_rt *c)
 		}
 		sup->probes[sup->n_probes++] = p;
 		p->c = c;
+		p->pod = c->pod;
+		p->ci = c->ci;
 		p->job.ctx = p;
 		p->job.ops = &probe_ops;
 		c->probes[k] = p;

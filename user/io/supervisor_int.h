@@ -53,6 +53,9 @@ struct cont_rt;
 struct probe_rt {
 	struct pp_probe_job job;
 	struct cont_rt *c;
+	/* c->pod and c->ci: what every attempt needs without c's cache line (sup_probes.c) */
+	struct pod_rt *pod;
+	uint32_t ci;
 	struct pp_strv argv;	    /* exec: the command after $(VAR) expansion */
 	uint64_t passive_seen;	    /* accepts on the port already accounted for */
 	struct pp_metrics_ref mref; /* its prober_probe_total series, once counted */
