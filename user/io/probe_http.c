@@ -530,6 +530,17 @@ static int start_reused(struct attempt *a)
 	return err;
 }
 
+/* snprintf(dst, size, "%s", src), truncation included, without the formatter: once per attempt. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+
+	while (n + 1 < size && src[n])
+		n++;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int http_start(struct attempt *a)
 {
 	const struct pp_probe_target *t = a->t;
@@ -544,11 +555,10 @@ static int http_start(struct attempt *a)
 	memset((char *)h + offsetof(struct http_state, redirects), 0,
 	       offsetof(struct http_state, req) - offsetof(struct http_state, redirects));
 	a->proto = h;
-	snprintf(h->cur.scheme, sizeof(h->cur.scheme), "%s", t->https ? "https" : "http");
-	snprintf(h->cur.host, sizeof(h->cur.host), "%s",
-		 t->host && *t->host ? t->host : "127.0.0.1");
+	copy_str(h->cur.scheme, sizeof(h->cur.scheme), t->https ? "https" : "http");
+	copy_str(h->cur.host, sizeof(h->cur.host), t->host && *t->host ? t->host : "127.0.0.1");
 	h->cur.port = t->port;
-	snprintf(h->cur.path, sizeof(h->cur.path), "%s", t->path && *t->path ? t->path : "/");
+	copy_str(h->cur.path, sizeof(h->cur.path), t->path && *t->path ? t->path : "/");
 	memcpy(&h->addr, &t->addr, sizeof(h->addr));
 	if (t->keepalive && !t->https)
 		return start_reused(a);

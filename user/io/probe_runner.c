@@ -351,6 +351,12 @@ void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)
 				continue;
 			for (size_t off = 0; off < sizeof(*job); off += 64)
 				__builtin_prefetch((const char *)job + off);
+			/* httpGet's host and path are the owner's strings, read by every request.
+			 */
+			if (job->target.host)
+				__builtin_prefetch(job->target.host);
+			if (job->target.path)
+				__builtin_prefetch(job->target.path);
 			if (job->ops && job->ops->prefetch)
 				job->ops->prefetch(job);
 		}
