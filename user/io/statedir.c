@@ -277,11 +277,15 @@ bool pp_statedir_pod_key_ok(const char *key)
 
 int pp_statedir_mkdirat(int dirfd, const char *name, mode_t mode)
 {
-	int fd;
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	/* Opened first: the directory is there on all but the first call (a pod's records). */
+	int fd = openat(dirfd, name, flags);
 
+	if (fd >= 0 || errno != ENOENT)
+		return fd < 0 ? -errno : fd;
 	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
 		return -errno;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name, flags);
 	return fd < 0 ? -errno : fd;
 }
 
