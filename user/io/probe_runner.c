@@ -320,7 +320,6 @@ static struct pp_probe_job *live_job(const struct pp_probe_runner *r,
 
 void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)
 {
-
 	pp_prober_run_expired(r->prober, now);
 	/* Those that waited go first. */
 	while (r->wait_len && pp_prober_stats(r->prober)->in_flight < r->max_in_flight) {
@@ -351,8 +350,7 @@ void pp_probe_runner_run(struct pp_probe_runner *r, pp_nsec now)
 				continue;
 			for (size_t off = 0; off < sizeof(*job); off += 64)
 				__builtin_prefetch((const char *)job + off);
-			/* httpGet's host and path are the owner's strings, read by every request.
-			 */
+			/* The owner's strings that every httpGet request reads. */
 			if (job->target.host)
 				__builtin_prefetch(job->target.host);
 			if (job->target.path)

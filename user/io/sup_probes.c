@@ -229,8 +229,8 @@ static bool held_before_listen(struct pp_probe_job *job, enum pp_probe_result re
 	    job->target.kind == PP_HANDLER_EXEC || job->target.port <= 0 || !output ||
 	    !strstr(output, "connection refused"))
 		return false;
-	sup = p->c->pod->sup;
-	cs = &p->c->pod->st.c[p->c->ci];
+	sup = p->pod->sup;
+	cs = &p->pod->st.c[p->ci];
 	if (!sup->bpf)
 		return false;
 	if (pp_clock_now() > cs->started_at + job->cfg.initial_delay + job->cfg.period)
@@ -253,7 +253,7 @@ static enum pp_probe_result probe_adjust(struct pp_probe_job *job, enum pp_probe
 	if (result != PP_RESULT_SUCCESS || job->target.kind != PP_HANDLER_TCP_SOCKET ||
 	    !job->target.full_handshake)
 		return result;
-	sup = p->c->pod->sup;
+	sup = p->pod->sup;
 	w = pp_sup_port_watch(sup, (uint16_t)job->target.port, false);
 	if (!w || !pp_accept_watch_wedged(&w->aw))
 		return result;
