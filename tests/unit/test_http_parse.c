@@ -257,6 +257,22 @@ static void test_header_names_match_case_insensitively(void **state)
 	free(res);
 }
 
+/* Names that start as a known one and go on, or stop short, are other headers. */
+static void test_header_names_longer_or_shorter_than_known_ones_are_others(void **state)
+{
+	struct t_result *res =
+		t_resp("HTTP/1.1 302 Found\r\nTransfer-Encoding-Of-Something-Else: chunked\r\n"
+		       "Content-Lengt: 9\r\nLocatio: /no\r\nContent-Length: 2\r\n\r\nok",
+		       NULL);
+
+	assert_int_equal(res->rc, 1);
+	assert_int_equal(res->content_length, 2);
+	assert_false(res->chunked);
+	assert_false(res->has_location);
+	assert_int_equal(res->body_len, 2);
+	free(res);
+}
+
 static void test_malformed_header_lines_are_rejected(void **state)
 {
 	t_expect_error("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", -EBADMSG, "malformed header line");
@@ -946,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_bad_status_lines_are_rejected),
 		cmocka_unit_test(test_bare_lf_line_endings_are_accepted),
 		cmocka_unit_test(test_header_names_match_case_insensitively),
+		cmocka_unit_test(test_header_names_longer_or_shorter_than_known_ones_are_others),
 		cmocka_unit_test(test_malformed_header_lines_are_rejected),
 		cmocka_unit_test(test_obsolete_line_folding_continues_the_value),
 		cmocka_unit_test(test_headers_over_limit_are_too_large),

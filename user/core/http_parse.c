@@ -398,9 +398,12 @@ static int header_byte(struct pp_http_resp *r, int c)
 		/* A space before the colon is refused too (RFC 9112 §5.1). */
 		if (!is_tchar(c))
 			return fail(r, -EBADMSG, "malformed header line");
-		for (unsigned int i = 0; i < N_KNOWN; i++)
-			if (r->count >= strlen(known_names[i]) ||
-			    known_names[i][r->count] != lower(c))
+		/*
+		 * Only the names still matching, each compared at <count>: a name matched so far
+		 * is at least <count> long, and its NUL differs from any tchar <c>.
+		 */
+		for (unsigned int i = 0; r->name_match && i < N_KNOWN; i++)
+			if ((r->name_match & (1u << i)) && known_names[i][r->count] != lower(c))
 				r->name_match &= ~(1u << i);
 		if (r->count < UINT32_MAX)
 			r->count++;
