@@ -56,8 +56,8 @@ static int open_parent(int base, const char *path, bool create, const char **ret
 		}
 		memcpy(comp, p, n);
 		comp[n] = '\0';
-		if (create && mkdirat(fd, comp, DIR_MODE) < 0 && errno != EEXIST) {
-			next = -errno;
+		if (create) {
+			next = pp_statedir_mkdirat(fd, comp, DIR_MODE);
 		} else {
 			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (next < 0)
