@@ -206,6 +206,38 @@ static void test_closed_listener_is_unhealthy_within_50ms_with_10s_period(void *
 	t_run_cleanup(&r);
 }
 
+/*
+ * Two pods probe one port: the listener's close reaches every probe aimed at the port (the
+ * supervisor keeps them on the port's list, sup_probes.c), not only the first one found.
+ */
+static void test_closed_listener_reaches_every_pod_probing_the_port(void **state)
+{
+	struct t_run r = {0};
+	const struct t_event *started, *killing;
+	char yaml[2048], server[1024];
+	int port = t_free_port();
+
+	snprintf(yaml, sizeof(yaml),
+		 "%s---\napiVersion: v1\nkind: Pod\nmetadata: {name: peer}\nspec:\n"
+		 "  terminationGracePeriodSeconds: 1\n  containers:\n"
+		 "  - name: peer\n    image: busybox\n    command: [sleep, \"60\"]\n"
+		 "    livenessProbe: {tcpSocket: {port: %d}, periodSeconds: 10, "
+		 "failureThreshold: 3}\n",
+		 closing_pod(server, sizeof(server), port, "500ms"), port);
+	start_with_bpf(&r, yaml, NULL);
+	started = t_wait_event(&r, "Started", "app", 0, 5000);
+	for (const char *const *c = (const char *const[]){"app", "peer", NULL}; *c; c++) {
+		killing = t_wait_event(&r, "Killing", *c, 0, 5000);
+		assert_string_equal(killing->source, "kernel");
+		if (killing->at_ms - started->at_ms > 550)
+			fail_msg("%s declared unhealthy %llu ms after the port closed", *c,
+				 (unsigned long long)(killing->at_ms - started->at_ms - 500));
+	}
+	t_run_signal(&r, SIGTERM);
+	t_run_wait_exit(&r, 5000);
+	t_run_cleanup(&r);
+}
+
 static void test_without_bpf_detection_waits_for_the_period(void **state)
 {
 	struct t_run r;
@@ -525,6 +557,7 @@ int main(void)
 		T_TEST(test_main_thread_exit_is_not_the_container_exit),
 		cmocka_unit_test(test_dying_grandchild_is_reported),
 		cmocka_unit_test(test_closed_listener_is_unhealthy_within_50ms_with_10s_period),
+		cmocka_unit_test(test_closed_listener_reaches_every_pod_probing_the_port),
 		cmocka_unit_test(test_without_bpf_detection_waits_for_the_period),
 		cmocka_unit_test(test_wedged_listener_is_not_accepting),
 		T_TEST(test_healthy_listener_under_load_is_never_not_accepting),

@@ -246,16 +246,16 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 		return;
 	/* Another listener, or none: the evidence about the old one no longer applies. */
 	w = pp_sup_port_watch(sup, port, open);
-	if (w)
-		pp_accept_watch_reset(&w->aw);
-	if (w && open)
+	if (!w)
+		return;
+	pp_accept_watch_reset(&w->aw);
+	if (open)
 		w->seen_listen = true;
-	for (uint32_t i = 0; i < sup->n_probes; i++) {
-		struct pp_probe_job *job = &sup->probes[i]->job;
+	for (struct probe_rt *p = w->probes; p; p = p->port_next) {
+		struct pp_probe_job *job = &p->job;
 		enum pp_probe_kind kind = job->w.kind;
 
-		if (!job->w.instance || job->target.kind == PP_HANDLER_EXEC ||
-		    job->target.port != port)
+		if (!job->w.instance || job->target.port != port)
 			continue;
 		if (open && kind != PP_PROBE_LIVENESS) {
 			/* Startup or readiness: the port is up, ask now instead of next period. */
@@ -288,14 +288,14 @@ static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 	w = pp_sup_port_watch(sup, sig->port, true);
 	if (!w)
 		return;
-	for (uint32_t i = 0; i < sup->n_probes; i++) {
-		struct pp_probe_job *job = &sup->probes[i]->job;
+	for (struct probe_rt *p = w->probes; p; p = p->port_next) {
+		struct pp_probe_job *job = &p->job;
 
 		if (job->w.instance && job->target.kind == PP_HANDLER_TCP_SOCKET &&
 		    job->target.port == sig->port) {
 			if (!owner || job->cfg.timeout < timeout)
 				timeout = job->cfg.timeout;
-			owner = owner ? owner : sup->probes[i];
+			owner = owner ? owner : p;
 		}
 	}
 	switch (pp_accept_watch_on_report(&w->aw, sig->cookie, sig->backlog, sig->accepted,

@@ -191,22 +191,76 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 	pr->sup->source = NULL;
 }
 
+#define PORT_TAB_SIZE 65536
+
+/*
+ * By port number, in a table of pointers: the kernel's records name a port and come with
+ * every accept sample, so finding its watch must not cost a search over every port. calloc()
+ * of 512 KiB maps zero pages: only the pages of ports in use are ever touched.
+ */
 struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, bool add)
 {
 	struct port_watch *w;
 
-	for (size_t i = 0; i < sup->n_ports; i++)
-		if (sup->ports[i].port == port)
-			return &sup->ports[i];
-	if (!add)
-		return NULL;
-	w = realloc(sup->ports, (sup->n_ports + 1) * sizeof(*w));
+	if (!sup->ports) {
+		if (!add)
+			return NULL;
+		sup->ports = calloc(PORT_TAB_SIZE, sizeof(*sup->ports));
+		if (!sup->ports)
+			return NULL;
+	}
+	w = sup->ports[port];
+	if (w || !add)
+		return w;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	sup->ports = w;
-	w = &sup->ports[sup->n_ports++];
-	*w = (struct port_watch){.port = port};
+	w->port = port;
+	sup->ports[port] = w;
 	return w;
+}
+
+void pp_sup_ports_free(struct pp_supervisor *sup)
+{
+	if (!sup->ports)
+		return;
+	for (size_t i = 0; i < PORT_TAB_SIZE; i++)
+		free(sup->ports[i]);
+	free(sup->ports);
+	sup->ports = NULL;
+}
+
+static void port_unlink(struct pp_supervisor *sup, struct probe_rt *p)
+{
+	struct port_watch *w = p->port_of ? pp_sup_port_watch(sup, p->port_of, false) : NULL;
+
+	for (struct probe_rt **pp = w ? &w->probes : NULL; pp && *pp; pp = &(*pp)->port_next)
+		if (*pp == p) {
+			*pp = p->port_next;
+			break;
+		}
+	p->port_next = NULL;
+	p->port_of = 0;
+}
+
+/* <p> on the list of the port its target now names (a network probe), off any other. */
+static void port_link(struct pp_supervisor *sup, struct probe_rt *p)
+{
+	const struct pp_probe_target *t = &p->job.target;
+	uint16_t port = t->kind != PP_HANDLER_EXEC && t->port > 0 && t->port <= 65535
+				? (uint16_t)t->port
+				: 0;
+	struct port_watch *w;
+
+	if (p->port_of == port)
+		return;
+	port_unlink(sup, p);
+	w = port ? pp_sup_port_watch(sup, port, true) : NULL;
+	if (!w)
+		return;
+	p->port_next = w->probes;
+	w->probes = p;
+	p->port_of = port;
 }
 
 /* probe.podprobe.io/tcp-accept: a tcpSocket success on a wedged listener is a failure. */
@@ -316,6 +370,7 @@ void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now, const 
 		if (!p)
 			continue;
 		probe_prepare_target(p);
+		port_link(sup, p);
 		/* Liveness first runs are spread so that many pods do not probe in bursts. */
 		window = p->job.cfg.period < PP_PROBE_SPREAD_MAX ? p->job.cfg.period
 								 : PP_PROBE_SPREAD_MAX;
@@ -383,6 +438,7 @@ void pp_sup_probes_release(struct cont_rt *c)
 		if (!p)
 			continue;
 		pp_probe_runner_remove(sup->runner, &p->job);
+		port_unlink(sup, p);
 		for (uint32_t i = 0; i < sup->n_probes; i++)
 			if (sup->probes[i] == p) {
 				sup->probes[i] = sup->probes[--sup->n_probes];

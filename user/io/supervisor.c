@@ -938,7 +938,7 @@ out_pods:
 	pp_sup_probes_free(&sup);
 	free(sup.conts);
 	pp_pid_map_free(&sup.main_pids);
-	free(sup.ports);
+	pp_sup_ports_free(&sup);
 	if (sup.sig_fd >= 0)
 		close(sup.sig_fd);
 	if (sup.pods_fd >= 0)

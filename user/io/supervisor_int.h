@@ -59,6 +59,8 @@ struct probe_rt {
 	struct pp_strv argv;	    /* exec: the command after $(VAR) expansion */
 	uint64_t passive_seen;	    /* accepts on the port already accounted for */
 	struct pp_metrics_ref mref; /* its prober_probe_total series, once counted */
+	struct probe_rt *port_next; /* the next probe on port_watch <port_of>'s list */
+	uint16_t port_of;	    /* the port whose list it is on; 0 = none */
 };
 
 /* What the kernel tells about one probed listening port (wedged-listener detection). */
@@ -66,6 +68,11 @@ struct port_watch {
 	uint16_t port;
 	struct pp_accept_watch aw; /* the kernel's samples of its listener, judged */
 	bool seen_listen;	   /* the kernel saw a listener open on it in this run */
+	/*
+	 * The network probes aimed at the port since they were last armed, so that a kernel
+	 * record about the port visits them and not every probe (sup_probes.c: port_link()).
+	 */
+	struct probe_rt *probes;
 };
 
 struct cont_rt {
@@ -171,10 +178,9 @@ struct pp_supervisor {
 	struct pp_pid_map main_pids; /* containers' main processes: pid -> gidx (sup_kernel.c) */
 	bool main_pids_partial;	     /* an insert failed: look containers up one by one */
 	const char *source;	     /* "kernel" or "probe": what the current input came from */
-	struct port_watch *ports;
-	size_t n_ports;
-	char adjust_msg[160]; /* output of an adjusted result */
-	int pods_fd;	      /* <state>/pods: records and saved manifests, -1 none */
+	struct port_watch **ports;   /* by port number (65,536 entries) once one is watched */
+	char adjust_msg[160];	     /* output of an adjusted result */
+	int pods_fd;		     /* <state>/pods: records and saved manifests, -1 none */
 	char boot_id[40];
 	struct pp_pod_list saved;	/* specs read back from saved manifests (leaving pods) */
 	bool running;			/* the pods began: their records are this run's to remove */
@@ -378,7 +384,9 @@ void pp_sup_bpf_check(struct pp_supervisor *sup);
 void pp_sup_bpf_track(struct cont_rt *c);
 /* Forget <c>'s main process for the kernel's exit reports (its record goes). */
 void pp_sup_pid_untrack(struct cont_rt *c);
+/* The watch of <port>, made when <add> and there is none; NULL without one. */
 struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, bool add);
+void pp_sup_ports_free(struct pp_supervisor *sup);
 void pp_sup_reapers_free(struct pp_supervisor *sup);
 
 #endif
