@@ -10,7 +10,10 @@
 #               latency where the prober reports it, RSS; podprobe ÷ each peer per repetition.
 #               podprobe twice: its engine (bench_probe; tcp also with --no-raw-syn) and a whole
 #               `podprobe run` with N pods whose readiness probes the same targets (tcp with raw
-#               SYN and with PODPROBE_NO_RAW_SYN=1), N up to BENCH_RUN_MAX.
+#               SYN and with PODPROBE_NO_RAW_SYN=1), N up to BENCH_RUN_MAX. Once its pods
+#               are Ready, the fleet closes and reopens its listeners and the run waits for
+#               Ready again: podprobe then knows them, as it knows the listeners of the pods it
+#               starts, and handles the kernel's accept samples of them.
 #   saturation  5,000 targets at 50 ms (100k/s demand), each prober pinned to one core: the
 #               rate it sustains, late share, CPU per probe; tcp podprobe with raw SYN and with
 #               connect().
@@ -267,6 +270,13 @@ run_one() {
 	if [ $pprun = 1 ]; then
 		PP_PID=$pid
 		ready_ms=$(pprun_wait "$st" "$n" "$out" "$t0")
+		# The listeners podprobe sees open (see the top): the targets' ports closed and
+		# reopened at once, then every pod Ready again.
+		if [ "$ready_ms" != -1 ]; then
+			fctl "$sock" close "$port-$((port + SPREAD - 1))" >/dev/null
+			fctl "$sock" open "$port-$((port + SPREAD - 1))" >/dev/null
+			[ "$(wait_ready "$st/api.sock" "$n" 60 "podprobe run")" -ge "$n" ] || ready_ms=-1
+		fi
 		sleep "$WARM"
 	else
 		PIDS+=("$pid")
