@@ -279,8 +279,6 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 {
 	struct port_watch *w;
-	struct probe_rt *owner = NULL;
-	pp_nsec timeout = PP_NSEC_PER_SEC;
 	char msg[256];
 
 	if (!sig->queue_known)
@@ -288,20 +286,11 @@ static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 	w = pp_sup_port_watch(sup, sig->port, true);
 	if (!w)
 		return;
-	for (struct probe_rt *p = w->probes; p; p = p->port_next) {
-		struct pp_probe_job *job = &p->job;
-
-		if (job->w.instance && job->target.kind == PP_HANDLER_TCP_SOCKET &&
-		    job->target.port == sig->port) {
-			if (!owner || job->cfg.timeout < timeout)
-				timeout = job->cfg.timeout;
-			owner = owner ? owner : p;
-		}
-	}
+	pp_sup_port_tcp_refresh(w);
 	switch (pp_accept_watch_on_report(&w->aw, sig->cookie, sig->backlog, sig->accepted,
-					  sig->established, sig->ts, timeout)) {
+					  sig->established, sig->ts, w->tcp_timeout)) {
 	case PP_ACCEPT_WEDGED:
-		if (!owner)
+		if (!w->tcp_owner)
 			break;
 		snprintf(
 			msg, sizeof(msg),
@@ -310,8 +299,8 @@ static void ksig_accepts(struct pp_supervisor *sup, const struct pp_ksig *sig)
 			(unsigned long long)(pp_accept_watch_stalled_for(&w->aw) /
 					     PP_NSEC_PER_MSEC));
 		sup->source = "kernel";
-		pp_sup_emit_event(owner->c->pod, owner->c->ci, PP_EVENT_WARNING, "NotAccepting",
-				  msg, pp_clock_now());
+		pp_sup_emit_event(w->tcp_owner->pod, w->tcp_owner->ci, PP_EVENT_WARNING,
+				  "NotAccepting", msg, pp_clock_now());
 		sup->source = NULL;
 		break;
 	case PP_ACCEPT_CLEARED:

@@ -216,6 +216,7 @@ struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, b
 	if (!w)
 		return NULL;
 	w->port = port;
+	w->stale = true;
 	sup->ports[port] = w;
 	return w;
 }
@@ -230,9 +231,40 @@ void pp_sup_ports_free(struct pp_supervisor *sup)
 	sup->ports = NULL;
 }
 
+void pp_sup_port_tcp_refresh(struct port_watch *w)
+{
+	if (!w->stale)
+		return;
+	w->tcp_owner = NULL;
+	w->tcp_timeout = PP_NSEC_PER_SEC;
+	for (struct probe_rt *p = w->probes; p; p = p->port_next) {
+		const struct pp_probe_job *job = &p->job;
+
+		if (!job->w.instance || job->target.kind != PP_HANDLER_TCP_SOCKET)
+			continue;
+		if (!w->tcp_owner || job->cfg.timeout < w->tcp_timeout)
+			w->tcp_timeout = job->cfg.timeout;
+		if (!w->tcp_owner)
+			w->tcp_owner = p;
+	}
+	w->stale = false;
+}
+
+/* <p> was armed, disarmed or goes: its port's cached tcp_owner and tcp_timeout are stale. */
+static void port_touch(struct pp_supervisor *sup, const struct probe_rt *p)
+{
+	struct port_watch *w = p->port_of ? pp_sup_port_watch(sup, p->port_of, false) : NULL;
+
+	if (w)
+		w->stale = true;
+}
+
 static void port_unlink(struct pp_supervisor *sup, struct probe_rt *p)
 {
 	struct port_watch *w = p->port_of ? pp_sup_port_watch(sup, p->port_of, false) : NULL;
+
+	if (w)
+		w->stale = true;
 
 	for (struct probe_rt **pp = w ? &w->probes : NULL; pp && *pp; pp = &(*pp)->port_next)
 		if (*pp == p) {
@@ -379,6 +411,7 @@ void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now, const 
 			spread = (sup->rand >> 11) % window;
 		}
 		pp_probe_runner_arm(sup->runner, &p->job, instance, now, spread);
+		port_touch(sup, p);
 		if (published)
 			pp_probe_worker_restore(&p->job.w, published[k]);
 	}
@@ -388,8 +421,10 @@ void pp_sup_probes_arm(struct cont_rt *c, uint32_t instance, pp_nsec now, const 
 void pp_sup_probes_disarm(struct cont_rt *c)
 {
 	for (int k = 0; k < _PP_PROBE_MAX; k++)
-		if (c->probes[k])
+		if (c->probes[k]) {
 			pp_probe_runner_disarm(c->pod->sup->runner, &c->probes[k]->job);
+			port_touch(c->pod->sup, c->probes[k]);
+		}
 }
 
 int pp_sup_probes_setup(struct cont_rt *c)

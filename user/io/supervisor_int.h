@@ -73,6 +73,14 @@ struct port_watch {
 	 * record about the port visits them and not every probe (sup_probes.c: port_link()).
 	 */
 	struct probe_rt *probes;
+	/*
+	 * Of those, the first armed tcpSocket probe (the one NotAccepting is told to) and the
+	 * least timeout of them (1 s without one), recomputed only when <stale>: an arm, disarm
+	 * or release of a probe on the list marks it so.
+	 */
+	struct probe_rt *tcp_owner;
+	pp_nsec tcp_timeout;
+	bool stale;
 };
 
 struct cont_rt {
@@ -387,6 +395,8 @@ void pp_sup_pid_untrack(struct cont_rt *c);
 /* The watch of <port>, made when <add> and there is none; NULL without one. */
 struct port_watch *pp_sup_port_watch(struct pp_supervisor *sup, uint16_t port, bool add);
 void pp_sup_ports_free(struct pp_supervisor *sup);
+/* <w>'s tcp_owner and tcp_timeout, recomputed when stale. */
+void pp_sup_port_tcp_refresh(struct port_watch *w);
 void pp_sup_reapers_free(struct pp_supervisor *sup);
 
 #endif
