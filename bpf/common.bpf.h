@@ -36,6 +36,29 @@ struct {
 	__type(value, __u32);	/* unused (1) */
 } tracked_cgroups SEC(".maps");
 
+/* Set by the loader: sampled records do not wake the reader (submit_event()). */
+const volatile bool lazy_samples = false;
+
+/*
+ * Submit <e>. Waking the reader costs more than the record (an irq_work: a self-IPI, which on
+ * a VM is an exit). With lazy_samples a sampled record (<sample>: ACCEPTS) does not wake it:
+ * its loop reads the ring first thing at every wake-up (user/io/signals.c), which its probes
+ * bring often, and a ring a quarter full wakes it anyway. Every other record then forces the
+ * wake-up, since the kernel's default wakes only a reader that has read everything before it
+ * (bpf_ringbuf_commit(), kernel/bpf/ringbuf.c), and a sample may be waiting.
+ */
+static __always_inline void submit_event(void *e, bool sample)
+{
+	__u64 flags = 0;
+
+	if (lazy_samples)
+		flags = sample && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) <
+					  PP_EV_RINGBUF_BYTES / 4
+				? BPF_RB_NO_WAKEUP
+				: BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline void count_drop(__u32 type)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &type);

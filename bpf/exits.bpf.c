@@ -174,7 +174,7 @@ static __always_inline int on_exit(struct task_struct *task, int group_dead)
 	e->flags = flags;
 	e->pad = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e, false);
 	return 0;
 }
 
@@ -229,7 +229,7 @@ int BPF_PROG(handle_mark_victim, struct task_struct *task, uid_t uid)
 	e->tgid = tgid;
 	e->uid = uid;
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e, false);
 	return 0;
 }
 
@@ -252,7 +252,7 @@ int BPF_PROG(handle_mark_victim_pid, int pid)
 	e->tgid = (__u32)pid;
 	e->uid = (__u32)-1;
 	__builtin_memset(e->comm, 0, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e, false);
 	return 0;
 }
 

@@ -12,6 +12,8 @@
  *     ESTABLISHED -> FIN_WAIT1,       the server closes a connection it accepted (a queued
  *     CLOSE_WAIT -> LAST_ACK          connection has no fd: only accept() makes this possible)
  *     CLOSE -> SYN_SENT               a local client (a podprobe probe) connects to the port
+ *   A sample need not wake the reader (lazy_samples, common.bpf.h: submit_event()); LISTEN
+ *   and UNLISTEN always do.
  *
  * Wedged listeners. The accept queue alone does not tell a wedged listener from a busy one:
  * sampled when a connection is established it holds at least that connection. So each
@@ -183,7 +185,7 @@ static __always_inline int on_listen(const struct sock *sk, int oldstate, int ne
 	e->established = established;
 	e->flags = PP_EV_SOCK_QUEUE;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e, false);
 	return 0;
 }
 
@@ -259,7 +261,7 @@ static __always_inline int on_sample(const struct sock *sk, __u16 port, int olds
 	e->max_backlog = max_backlog;
 	e->established = count;
 	e->flags = flags;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(e, true);
 	return 0;
 }
 

@@ -125,6 +125,14 @@ void pp_loop_submit(struct pp_loop *loop);
  */
 int pp_loop_run_once(struct pp_loop *loop, pp_nsec deadline);
 
+/*
+ * <fn>(<ctx>) runs at every wake-up of pp_loop_run_once(), before its completions: for input
+ * that arrives without waking the loop (the kernel's sampled records, user/io/signals.c) and
+ * must be seen before what the completions report. One per loop; NULL removes it.
+ */
+typedef void (*pp_loop_wake_fn)(void *ctx);
+void pp_loop_set_on_wake(struct pp_loop *loop, pp_loop_wake_fn fn, void *ctx);
+
 /* Operations in flight, cancelled ones included until their final completion. */
 unsigned int pp_loop_pending(const struct pp_loop *loop);
 

@@ -36,7 +36,14 @@ struct pp_signals_cfg {
 	bool live_fallback;	 /* tests: tell a process's end from signal->live, as on kernels
 				  * whose sched_process_exit has no group_dead */
 	pp_nsec accept_interval; /* least gap between two ACCEPTS of a port; 0 = 250 ms */
-	pp_ksig_fn fn;		 /* required */
+	/*
+	 * ACCEPTS records do not wake the loop (until the ring is a quarter full): they are read
+	 * at its next wake-up, before its completions. For a caller whose loop wakes often for
+	 * its own work (probes); a waking record costs an irq_work, more than the record.
+	 * It takes the loop's pp_loop_set_on_wake(): one such pp_signals per loop.
+	 */
+	bool lazy_samples;
+	pp_ksig_fn fn; /* required */
 	void *ctx;
 };
 

@@ -953,6 +953,65 @@ static void test_samples_of_one_connection(void **state)
 }
 
 /*
+ * lazy_samples: an accept sample does not wake the loop, and is read at its next wake-up
+ * before anything else; a listener's close wakes it at once even with a sample unread before
+ * it (the kernel's default would not: the reader has not caught up).
+ */
+static void test_lazy_samples_wait_for_the_next_wake_up(void **state)
+{
+	static struct t_sink lazy_sink;
+	struct pp_signals_cfg cfg = { .accept_interval = 1, .lazy_samples = true, .fn = on_ksig,
+				      .ctx = &lazy_sink };
+	struct pp_signals *lazy;
+	size_t samples, unlisten;
+	pp_nsec t0, took;
+	int lfd, c, c2;
+	uint16_t port;
+
+	require_socket_kind(PP_KSIG_ACCEPTS);
+	lazy_sink.n = 0;
+	assert_int_equal(pp_signals_open(loop, &cfg, &lazy), 0);
+	lfd = t_bound(&port);
+	assert_int_equal(pp_signals_track_port(lazy, port, true), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_non_null(t_wait(&lazy_sink, PP_KSIG_LISTEN, 0, port, SOCK_WAIT_MS, NULL));
+
+	/*
+	 * Its connect() and its establishment: two samples, and no wake-up for them. The ring's
+	 * poll is submitted first: one armed after records arrived completes at once.
+	 */
+	pp_loop_submit(loop);
+	c = t_connect(port);
+	samples = lazy_sink.n;
+	t0 = pp_clock_now();
+	assert_true(pp_loop_run_once(loop, t0 + 100 * PP_NSEC_PER_MSEC) >= 0);
+	took = pp_clock_now() - t0;
+	printf("lazy: the loop slept %llu ms with 2 samples waiting; %zu delivered then\n",
+	       (unsigned long long)(took / PP_NSEC_PER_MSEC), lazy_sink.n - samples);
+	assert_true(took >= 90 * PP_NSEC_PER_MSEC);
+	assert_int_equal(lazy_sink.n - samples, 2);
+	assert_int_equal(lazy_sink.ev[samples].kind, PP_KSIG_ACCEPTS);
+	assert_int_equal(lazy_sink.ev[samples + 1].kind, PP_KSIG_ACCEPTS);
+
+	/* One more sample unread, then the listener closes: that wakes the loop at once. */
+	pp_loop_submit(loop);
+	c2 = t_connect(port);
+	samples = lazy_sink.n;
+	t0 = pp_clock_now();
+	close(lfd);
+	assert_non_null(t_wait(&lazy_sink, PP_KSIG_UNLISTEN, 0, port, 2000, &unlisten));
+	took = pp_clock_now() - t0;
+	printf("lazy: UNLISTEN %llu us after close(), behind %zu samples\n",
+	       (unsigned long long)(took / 1000), unlisten - samples);
+	assert_true(took < 1000 * PP_NSEC_PER_MSEC);
+	assert_true(unlisten > samples);
+	assert_int_equal(lazy_sink.ev[samples].kind, PP_KSIG_ACCEPTS);
+	close(c);
+	close(c2);
+	pp_signals_close(lazy);
+}
+
+/*
  * A server that accepts each connection at once: every sample shows the queue empty (or only
  * the connection just made) and the accepted count keeping up; never judged wedged, even by
  * a timeout shorter than the gaps.
@@ -1180,6 +1239,7 @@ int main(void)
 		cmocka_unit_test_setup(test_listen_and_close_on_tracked_port, setup),
 		cmocka_unit_test_setup(test_accepts_counted_on_tracked_port, setup),
 		cmocka_unit_test_setup(test_samples_of_one_connection, setup),
+		cmocka_unit_test_setup(test_lazy_samples_wait_for_the_next_wake_up, setup),
 		cmocka_unit_test_setup(test_prompt_acceptor_is_never_wedged, setup),
 		cmocka_unit_test_setup(test_stalled_listener_is_wedged_then_drained, setup),
 		cmocka_unit_test_setup(test_untracked_port_is_silent, setup),

@@ -60,8 +60,10 @@ struct pp_loop {
 	uint32_t n_slots;
 	uint32_t free_head; /* UINT32_MAX = none */
 	unsigned int pending;
-	unsigned int n_files; /* direct descriptor table, 0 = none */
-	int files_err;	      /* why there is none (once tried) */
+	unsigned int n_files;	 /* direct descriptor table, 0 = none */
+	int files_err;		 /* why there is none (once tried) */
+	pp_loop_wake_fn on_wake; /* pp_loop_set_on_wake() */
+	void *wake_ctx;
 };
 
 static uint64_t ud_pack(uint32_t idx, uint32_t gen)
@@ -558,7 +560,15 @@ int pp_loop_run_once(struct pp_loop *loop, pp_nsec deadline)
 	}
 	if (err < 0 && err != -ETIME && err != -EINTR && err != -EAGAIN)
 		return err;
+	if (loop->on_wake)
+		loop->on_wake(loop->wake_ctx);
 	return (int)reap_cqes(loop);
+}
+
+void pp_loop_set_on_wake(struct pp_loop *loop, pp_loop_wake_fn fn, void *ctx)
+{
+	loop->on_wake = fn;
+	loop->wake_ctx = ctx;
 }
 
 unsigned int pp_loop_pending(const struct pp_loop *loop)

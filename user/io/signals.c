@@ -4,7 +4,9 @@
  * autoload from BTF feature probes), loaded and attached with every step checked. They share
  * one ring buffer and the tracked-set maps: the first object loaded creates them and the
  * second reuses their fds. The ring buffer's epoll fd is polled on the io_uring loop and
- * drained with ring_buffer__consume() in the completion, then re-armed.
+ * drained with ring_buffer__consume() in the completion, then re-armed; it is also drained at
+ * every wake-up of the loop, before the completions, for the records that do not wake it
+ * (pp_signals_cfg.lazy_samples).
  */
 #include "podprobe/signals.h"
 
@@ -72,6 +74,7 @@ struct pp_signals {
 	uint64_t poll_id;
 	bool polling;
 	bool live_count; /* exits: the process's end told by signal->live (no group_dead) */
+	bool lazy;	 /* pp_signals_cfg.lazy_samples: it holds the loop's on_wake */
 	bool has[_PP_KSIG_MAX];
 	uint64_t events;
 	uint64_t malformed;
@@ -199,6 +202,7 @@ static int exits_load(struct pp_signals *s, const struct features *f,
 	if (!skel)
 		return -errno;
 	skel->rodata->trace_all = cfg->trace_all;
+	skel->rodata->lazy_samples = cfg->lazy_samples;
 	skel->rodata->exit_threads = cfg->threads;
 	/* The one-argument program also fits the newer tracepoint: it reads only the task. */
 	err = bpf_program__set_autoload(skel->progs.handle_exit_gd,
@@ -241,6 +245,7 @@ static int sockets_load(struct pp_signals *s, const struct features *f,
 	if (!skel)
 		return -errno;
 	skel->rodata->trace_all = cfg->trace_all;
+	skel->rodata->lazy_samples = cfg->lazy_samples;
 	skel->rodata->accept_interval_ns =
 		cfg->accept_interval ? cfg->accept_interval : DEFAULT_ACCEPT_INTERVAL;
 	err = share(skel->maps.events, s->fd_events);
@@ -293,6 +298,15 @@ int pp_signals_drain(struct pp_signals *s)
 		return 0;
 	n = consume(s);
 	return n;
+}
+
+static void on_wake(void *ctx)
+{
+	struct pp_signals *s = ctx;
+	int n = consume(s);
+
+	if (n < 0)
+		pp_log_errno(PP_LOG_WARN, n, "bpf: reading the ring buffer failed, ignoring");
 }
 
 static void arm(struct pp_signals *s)
@@ -438,6 +452,10 @@ int pp_signals_open(struct pp_loop *loop, const struct pp_signals_cfg *cfg, stru
 		err = -ENOMEM;
 		goto out_free_rb;
 	}
+	/* Records that did not wake the loop (lazy_samples) come before its completions. */
+	s->lazy = cfg->lazy_samples;
+	if (s->lazy)
+		pp_loop_set_on_wake(s->loop, on_wake, s);
 	opening = false;
 	pp_log(PP_LOG_DEBUG, "bpf: %s", s->mode);
 	*ret = s;
@@ -458,6 +476,8 @@ void pp_signals_close(struct pp_signals *s)
 {
 	if (!s)
 		return;
+	if (s->lazy)
+		pp_loop_set_on_wake(s->loop, NULL, NULL);
 	if (s->polling)
 		pp_loop_cancel(s->loop, s->poll_id);
 	ring_buffer__free(s->rb);

@@ -380,7 +380,8 @@ void pp_sup_bpf_check(struct pp_supervisor *sup)
 
 void pp_sup_bpf_setup(struct pp_supervisor *sup)
 {
-	struct pp_signals_cfg cfg = {.fn = on_ksig, .ctx = sup};
+	/* Its probes wake the loop often: accept samples wait for them (pp_signals_cfg). */
+	struct pp_signals_cfg cfg = {.fn = on_ksig, .ctx = sup, .lazy_samples = true};
 	int err;
 
 	if (!sup->cfg->use_bpf) {

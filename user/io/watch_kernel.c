@@ -175,7 +175,8 @@ static void on_ksig(void *ctx, const struct pp_ksig *sig)
 
 void pp_watch_bpf_setup(struct pp_watch *w)
 {
-	struct pp_signals_cfg cfg = {.fn = on_ksig, .ctx = w};
+	/* Its probes wake the loop often: accept samples wait for them (pp_signals_cfg). */
+	struct pp_signals_cfg cfg = {.fn = on_ksig, .ctx = w, .lazy_samples = true};
 	int err;
 
 	if (!w->cfg->use_bpf || geteuid() != 0) {
