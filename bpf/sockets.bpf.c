@@ -8,7 +8,7 @@
  *   on a tracked port, a sample of its listener's accept queue, PP_EV_ACCEPTS, at most once
  *   per accept_interval_ns per port (plus one when the queue is seen drained), when
  *     SYN_RECV -> ESTABLISHED         a connection completed (and sits in the accept queue):
- *                                     also counted in port_accepts (softirq context)
+ *                                     also counted in ports (softirq context)
  *     ESTABLISHED -> FIN_WAIT1,       the server closes a connection it accepted (a queued
  *     CLOSE_WAIT -> LAST_ACK          connection has no fd: only accept() makes this possible)
  *     CLOSE -> SYN_SENT               a local client (a podprobe probe) connects to the port
@@ -60,41 +60,32 @@ _Static_assert(sizeof(struct pp_ev_sock) % 8 == 0, "ringbuf records stay 8-byte 
 const volatile bool trace_all = false;		/* every listener, and accepts on every port */
 const volatile __u64 accept_interval_ns = 250000000; /* least gap of ACCEPTS records per port */
 
-/* Ports filled by userspace: value enum pp_ev_port_flags. */
+/*
+ * Ports filled by userspace: bit (port % 64) of word (port / 64). An array lookup is inlined by
+ * the verifier: the test costs no helper call on the TCP state changes of untracked ports.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PP_EV_MAX_PORTS);
-	__type(key, __u16);	/* host byte order */
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PP_EV_PORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
 } tracked_ports SEC(".maps");
 
-/* Accept counters, read by userspace; LRU so that trace_all can count every port. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PP_EV_MAX_ACCEPT_PORTS);
-	__type(key, __u16);
-	__type(value, struct pp_ev_port_stats);
-} port_accepts SEC(".maps");
-
 /*
- * The latest listener seen on a port, so an ACCEPTS record can carry its accept queue. <sk>
- * is only ever read with bpf_probe_read_kernel(): the entry is dropped when that listener
- * closes, and a stale read in the race window yields a wrong number, not a fault. With
- * SO_REUSEPORT only the latest listener's queue is read while <established> counts the
- * port's connections: more accepts than there were, never fewer.
+ * Each port's latest listener and accept counters, read by userspace, indexed by port: one
+ * inlined lookup per TCP state change (a hash map costs a helper call, a hash and a miss on
+ * its bucket array too). 3.5 MiB for every port; trace_all counts every port.
+ * The listener's <sk> is only read with bpf_probe_read_kernel(): its fields are cleared when
+ * that listener closes, and a stale read in the race window yields a wrong number, not a
+ * fault. With SO_REUSEPORT only the latest listener's queue is read while <established>
+ * counts the port's connections: more accepts than there were, never fewer.
  */
-struct pp_listener {
-	__u64 sk;
-	__u64 cookie;
-	__u64 established; /* connections on the port that reached ESTABLISHED since listen() */
-};
-
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PP_EV_MAX_PORTS);
-	__type(key, __u16);
-	__type(value, struct pp_listener);
-} listeners SEC(".maps");
+	__type(key, __u32); /* the port */
+	__type(value, struct pp_ev_port);
+} ports SEC(".maps");
 
 /* The port of every listener reported, by socket cookie (see on_listen()). */
 struct {
@@ -109,6 +100,21 @@ static __always_inline bool current_tracked(void)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	return bpf_map_lookup_elem(&tracked_tgids, &tgid) || current_cgroup_tracked();
+}
+
+static __always_inline bool port_tracked(__u16 port)
+{
+	__u32 word = port / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked_ports, &word);
+
+	return bits && (*bits >> (port % 64) & 1);
+}
+
+static __always_inline struct pp_ev_port *port_entry(__u16 port)
+{
+	__u32 key = port;
+
+	return bpf_map_lookup_elem(&ports, &key);
 }
 
 static __always_inline struct pp_ev_sock *sock_reserve(__u32 type, const struct sock *sk,
@@ -144,7 +150,7 @@ static __always_inline int on_listen(const struct sock *sk, int oldstate, int ne
 	__u64 cookie = bpf_get_socket_cookie((void *)sk);
 	bool listen = newstate == TCP_LISTEN;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct pp_listener *l, nl = {};
+	struct pp_ev_port *p;
 	__u64 established = 0;
 	struct pp_ev_sock *e;
 
@@ -156,19 +162,23 @@ static __always_inline int on_listen(const struct sock *sk, int oldstate, int ne
 	known = bpf_map_lookup_elem(&listen_ports, &cookie);
 	if (known && !port)
 		port = *known;
-	if (!trace_all && !known && !bpf_map_lookup_elem(&tracked_ports, &port) &&
-	    !current_tracked())
+	if (!trace_all && !known && !port_tracked(port) && !current_tracked())
 		return 0;
 	if (listen) {
-		nl.sk = (__u64)(unsigned long)sk;
-		nl.cookie = cookie;
-		bpf_map_update_elem(&listeners, &port, &nl, BPF_ANY);
+		p = port_entry(port);
+		if (p) {
+			p->sk = (__u64)(unsigned long)sk;
+			p->cookie = cookie;
+			p->established = 0;
+		}
 		bpf_map_update_elem(&listen_ports, &cookie, &port, BPF_ANY);
 	} else {
-		l = bpf_map_lookup_elem(&listeners, &port);
-		if (l && l->cookie == cookie) {
-			established = l->established;
-			bpf_map_delete_elem(&listeners, &port);
+		p = port_entry(port);
+		if (p && p->sk && p->cookie == cookie) {
+			established = p->established;
+			p->sk = 0;
+			p->cookie = 0;
+			p->established = 0;
 		}
 		bpf_map_delete_elem(&listen_ports, &cookie);
 	}
@@ -189,16 +199,6 @@ static __always_inline int on_listen(const struct sock *sk, int oldstate, int ne
 	return 0;
 }
 
-static __always_inline struct pp_ev_port_stats *port_stats(__u16 port)
-{
-	struct pp_ev_port_stats *st = bpf_map_lookup_elem(&port_accepts, &port), zero = {};
-
-	if (st)
-		return st;
-	bpf_map_update_elem(&port_accepts, &port, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&port_accepts, &port);
-}
-
 /*
  * <sk> changed state on tracked port <port> (its local port, or the port it connects to):
  * count it when <established>, and sample the port's listener. <sk> is the new connection, a
@@ -209,46 +209,45 @@ static __always_inline int on_sample(const struct sock *sk, __u16 port, int olds
 {
 	__u32 backlog = 0, max_backlog = 0, flags = 0;
 	__u64 now, accepts, count = 0, cookie = 0;
-	struct pp_ev_port_stats *st;
 	struct sock *lsk = NULL;
-	struct pp_listener *l;
+	struct pp_ev_port *p;
 	struct pp_ev_sock *e;
 	bool drained;
 
-	if (!trace_all && !bpf_map_lookup_elem(&tracked_ports, &port))
+	if (!trace_all && !port_tracked(port))
 		return 0;
-	l = bpf_map_lookup_elem(&listeners, &port);
+	p = port_entry(port);
+	if (!p)
+		return 0;
+	if (p->sk)
+		lsk = (struct sock *)(unsigned long)p->sk;
 	/* Only a new connection is news when the listener is unknown (opened before tracking). */
-	if (!l && !established)
-		return 0;
-	st = port_stats(port);
-	if (!st)
+	if (!lsk && !established)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (established) {
-		__sync_fetch_and_add(&st->accepts, 1);
-		st->last_ns = now;
+		__sync_fetch_and_add(&p->accepts, 1);
+		p->last_ns = now;
 	}
-	if (l) {
-		lsk = (struct sock *)(unsigned long)l->sk;
+	if (lsk) {
 		if (established)
-			__sync_fetch_and_add(&l->established, 1);
-		cookie = l->cookie;
+			__sync_fetch_and_add(&p->established, 1);
+		cookie = p->cookie;
 		backlog = BPF_CORE_READ(lsk, sk_ack_backlog);
 		max_backlog = BPF_CORE_READ(lsk, sk_max_ack_backlog);
-		count = l->established;
+		count = p->established;
 		flags = PP_EV_SOCK_QUEUE;
 	}
 	/*
 	 * Racy across CPUs on purpose: at worst two records in one interval. A drained queue
 	 * is reported at once, so that a listener seen stuck is seen recovered without delay.
 	 */
-	drained = l && !backlog && st->emitted_backlog;
-	if (st->emitted_ns && now - st->emitted_ns < accept_interval_ns && !drained)
+	drained = lsk && !backlog && p->emitted_backlog;
+	if (p->emitted_ns && now - p->emitted_ns < accept_interval_ns && !drained)
 		return 0;
-	st->emitted_ns = now;
-	st->emitted_backlog = backlog;
-	accepts = st->accepts;
+	p->emitted_ns = now;
+	p->emitted_backlog = backlog;
+	accepts = p->accepts;
 
 	/* The listener's address rather than a client's, when the listener is known. */
 	e = sock_reserve(PP_EV_ACCEPTS, lsk ? lsk : sk, oldstate, newstate);
@@ -268,7 +267,11 @@ static __always_inline int on_sample(const struct sock *sk, __u16 port, int olds
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+	/*
+	 * <sk> is the tracepoint's own argument, a trusted BTF pointer: read directly (CO-RE
+	 * relocated through vmlinux.h), without a bpf_probe_read_kernel() call per field.
+	 */
+	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	/*
 	 * Not any LISTEN -> X: a new connection is cloned from its listener and goes through
@@ -277,16 +280,14 @@ int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const 
 	if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
 		return on_listen(sk, oldstate, newstate);
 	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
-		return on_sample(sk, BPF_CORE_READ(sk, __sk_common.skc_num), oldstate, newstate,
-				 true);
+		return on_sample(sk, sk->__sk_common.skc_num, oldstate, newstate, true);
 	if ((oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
 	    (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK))
-		return on_sample(sk, BPF_CORE_READ(sk, __sk_common.skc_num), oldstate, newstate,
-				 false);
+		return on_sample(sk, sk->__sk_common.skc_num, oldstate, newstate, false);
 	/* tcp_v4_connect() and tcp_v6_connect() set the peer's port before this. */
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT)
-		return on_sample(sk, bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
-				 oldstate, newstate, false);
+		return on_sample(sk, bpf_ntohs(sk->__sk_common.skc_dport), oldstate, newstate,
+				 false);
 	return 0;
 }
 

@@ -106,8 +106,9 @@ int pp_signals_track_cgroup(struct pp_signals *s, uint64_t cgroup_id, bool on);
 
 /*
  * Start or stop tracking TCP port <port> (1..65535): its listeners are reported whoever opens
- * them, and connections established on it are counted. Returns 0, -EINVAL, -EOPNOTSUPP when
- * the socket program is not loaded, -E2BIG when full, or -errno. Stopping keeps the count.
+ * them, and connections established on it are counted. Every port can be tracked. Returns 0,
+ * -EINVAL, -EOPNOTSUPP when the socket program is not loaded, or -errno. Stopping keeps the
+ * count.
  */
 int pp_signals_track_port(struct pp_signals *s, uint16_t port, bool on);
 

@@ -818,6 +818,30 @@ static void test_listen_and_close_on_tracked_port(void **state)
 	assert_int_equal(pp_signals_track_port(sig, port, false), 0);
 }
 
+/* Dense nodes: every port can be tracked, not a first thousand or so. */
+static void test_port_tracked_after_thousands_of_others(void **state)
+{
+	const uint16_t others = 5000;
+	uint16_t port;
+	int fd = t_bound(&port);
+
+	if (!pp_signals_has(sig, PP_KSIG_LISTEN)) {
+		printf("skip: socket program not loaded: %s\n", pp_signals_mode(sig));
+		close(fd);
+		skip();
+	}
+	for (uint16_t p = 1; p <= others; p++)
+		assert_int_equal(pp_signals_track_port(sig, p, true), 0);
+	assert_int_equal(pp_signals_track_port(sig, port, true), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_non_null(t_wait(&sink, PP_KSIG_LISTEN, 0, port, SOCK_WAIT_MS, NULL));
+	close(fd);
+	assert_non_null(t_wait(&sink, PP_KSIG_UNLISTEN, 0, port, SOCK_WAIT_MS, NULL));
+	for (uint16_t p = 1; p <= others; p++)
+		assert_int_equal(pp_signals_track_port(sig, p, false), 0);
+	assert_int_equal(pp_signals_track_port(sig, port, false), 0);
+}
+
 /* Skip the test when the socket program, which delivers <kind>, is not loaded. */
 static void require_socket_kind(enum pp_ksig_kind kind)
 {
@@ -1237,6 +1261,7 @@ int main(void)
 		cmocka_unit_test_setup(test_grandchild_in_tracked_cgroup, setup),
 		cmocka_unit_test_setup(test_oom_kill_of_tracked_child, setup),
 		cmocka_unit_test_setup(test_listen_and_close_on_tracked_port, setup),
+		cmocka_unit_test_setup(test_port_tracked_after_thousands_of_others, setup),
 		cmocka_unit_test_setup(test_accepts_counted_on_tracked_port, setup),
 		cmocka_unit_test_setup(test_samples_of_one_connection, setup),
 		cmocka_unit_test_setup(test_lazy_samples_wait_for_the_next_wake_up, setup),

@@ -425,7 +425,7 @@ int pp_signals_open(struct pp_loop *loop, const struct pp_signals_cfg *cfg, stru
 		s->has[PP_KSIG_LISTEN] = s->has[PP_KSIG_UNLISTEN] = true;
 		s->has[PP_KSIG_ACCEPTS] = true;
 		s->fd_ports = bpf_map__fd(s->sockets->maps.tracked_ports);
-		s->fd_accepts = bpf_map__fd(s->sockets->maps.port_accepts);
+		s->fd_accepts = bpf_map__fd(s->sockets->maps.ports);
 		if (s->fd_events < 0) {
 			s->fd_events = bpf_map__fd(s->sockets->maps.events);
 			s->fd_drops = bpf_map__fd(s->sockets->maps.drops);
@@ -570,18 +570,26 @@ int pp_signals_track_cgroup(struct pp_signals *s, uint64_t cgroup_id, bool on)
 
 int pp_signals_track_port(struct pp_signals *s, uint16_t port, bool on)
 {
-	__u32 flags = PP_EV_PORT_TRACKED;
-	__u16 key = port;
+	__u32 word = port / 64;
+	__u64 bits, bit = 1ull << (port % 64);
+	int err;
 
 	if (!s || !port)
 		return -EINVAL;
-	return map_set(s->fd_ports, &key, &flags, on);
+	if (s->fd_ports < 0)
+		return -EOPNOTSUPP;
+	/* The BPF side only reads the words: this read-modify-write has no other writer. */
+	err = bpf_map_lookup_elem(s->fd_ports, &word, &bits);
+	if (err < 0)
+		return err;
+	bits = on ? bits | bit : bits & ~bit;
+	return bpf_map_update_elem(s->fd_ports, &word, &bits, BPF_ANY);
 }
 
 int pp_signals_port_accepts(const struct pp_signals *s, uint16_t port, struct pp_port_accepts *ret)
 {
-	struct pp_ev_port_stats st;
-	__u16 key = port;
+	struct pp_ev_port st;
+	__u32 key = port;
 	int err;
 
 	if (!s || !port || !ret)

@@ -23,8 +23,11 @@
 #define PP_EV_RINGBUF_BYTES    (256 * 1024)
 #define PP_EV_MAX_TGIDS	       8192
 #define PP_EV_MAX_CGROUPS      1024
-#define PP_EV_MAX_PORTS	       1024
-#define PP_EV_MAX_ACCEPT_PORTS 4096
+#define PP_EV_MAX_ACCEPT_PORTS 4096 /* listen_ports: listeners whose port is remembered */
+/* tracked_ports: a bit per TCP port, in 64-bit words; every port can be tracked. */
+#define PP_EV_PORT_WORDS (65536 / 64)
+/* ports: a port's listener and counters, an array indexed by port (3.5 MiB). */
+#define PP_EV_MAX_PORTS 65536
 
 /* How many cgroup levels below the root a tracked cgroup's descendants are matched at. */
 #define PP_EV_CGROUP_MAX_DEPTH 16
@@ -49,11 +52,6 @@ enum pp_ev_exit_flags {
 /* pp_ev_sock.flags */
 enum pp_ev_sock_flags {
 	PP_EV_SOCK_QUEUE = 1u << 0, /* backlog, max_backlog, established sample a known listener */
-};
-
-/* Values of the tracked_ports map. */
-enum pp_ev_port_flags {
-	PP_EV_PORT_TRACKED = 1u << 0, /* report LISTEN/UNLISTEN and count accepts */
 };
 
 /* Every ring buffer record begins with this. */
@@ -120,12 +118,19 @@ struct pp_ev_sock {
 	char comm[PP_EV_COMM_LEN]; /* of the calling task; empty for ACCEPTS */
 };
 
-/* Values of the port_accepts map (key: __u16 port, host byte order). */
-struct pp_ev_port_stats {
-	__u64 accepts;	       /* SYN_RECV -> ESTABLISHED transitions since tracking began */
+/*
+ * Values of the ports map (key: __u32 port, host byte order): what one lookup per TCP state
+ * change needs. The listener is the latest seen on the port (<sk> 0 = none known), so that a
+ * sample can carry its accept queue; <sk> is only ever read with bpf_probe_read_kernel().
+ */
+struct pp_ev_port {
+	__u64 accepts;	       /* SYN_RECV -> ESTABLISHED transitions since the program loaded */
 	__u64 last_ns;	       /* CLOCK_MONOTONIC of the latest */
 	__u64 emitted_ns;      /* CLOCK_MONOTONIC of the latest PP_EV_ACCEPTS record */
-	__u32 emitted_backlog; /* the backlog that record carried */
+	__u64 sk;	       /* the listener's struct sock, 0 = none known */
+	__u64 cookie;	       /* its socket cookie */
+	__u64 established;     /* its connections that reached ESTABLISHED since listen() */
+	__u32 emitted_backlog; /* the backlog the latest record carried */
 	__u32 pad;
 };
 
@@ -137,12 +142,13 @@ _Static_assert(__builtin_offsetof(struct pp_ev_exit, comm) == 48, "pp_ev_exit la
 _Static_assert(sizeof(struct pp_ev_oom) == 56, "pp_ev_oom layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_oom, comm) == 40, "pp_ev_oom layout");
 _Static_assert(sizeof(struct pp_ev_sock) == 104, "pp_ev_sock layout");
+_Static_assert(sizeof(struct pp_ev_port) == 56, "pp_ev_port layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_sock, established) == 40, "pp_ev_sock layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_sock, tgid) == 48, "pp_ev_sock layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_sock, flags) == 60, "pp_ev_sock layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_sock, port) == 66, "pp_ev_sock layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_sock, addr_be) == 68, "pp_ev_sock layout");
 _Static_assert(__builtin_offsetof(struct pp_ev_sock, comm) == 88, "pp_ev_sock layout");
-_Static_assert(sizeof(struct pp_ev_port_stats) == 32, "pp_ev_port_stats layout");
+_Static_assert(__builtin_offsetof(struct pp_ev_port, sk) == 24, "pp_ev_port layout");
 
 #endif
