@@ -250,21 +250,22 @@ void pp_sup_port_tcp_refresh(struct port_watch *w)
 	w->stale = false;
 }
 
-/* <p> was armed, disarmed or goes: its port's cached tcp_owner and tcp_timeout are stale. */
-static void port_touch(struct pp_supervisor *sup, const struct probe_rt *p)
+/*
+ * <p> was armed, disarmed or goes: its port's cached tcp_owner and tcp_timeout are stale.
+ * Returns that port's watch (NULL when <p> is on none).
+ */
+static struct port_watch *port_touch(struct pp_supervisor *sup, const struct probe_rt *p)
 {
 	struct port_watch *w = p->port_of ? pp_sup_port_watch(sup, p->port_of, false) : NULL;
 
 	if (w)
 		w->stale = true;
+	return w;
 }
 
 static void port_unlink(struct pp_supervisor *sup, struct probe_rt *p)
 {
-	struct port_watch *w = p->port_of ? pp_sup_port_watch(sup, p->port_of, false) : NULL;
-
-	if (w)
-		w->stale = true;
+	struct port_watch *w = port_touch(sup, p);
 
 	for (struct probe_rt **pp = w ? &w->probes : NULL; pp && *pp; pp = &(*pp)->port_next)
 		if (*pp == p) {
