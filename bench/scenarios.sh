@@ -10,10 +10,10 @@
 #               latency where the prober reports it, RSS; podprobe ÷ each peer per repetition.
 #               podprobe twice: its engine (bench_probe; tcp also with --no-raw-syn) and a whole
 #               `podprobe run` with N pods whose readiness probes the same targets (tcp with raw
-#               SYN and with PODPROBE_NO_RAW_SYN=1), N up to BENCH_RUN_MAX. Once its pods
-#               are Ready, the fleet closes and reopens its listeners and the run waits for
-#               Ready again: podprobe then knows them, as it knows the listeners of the pods it
-#               starts, and handles the kernel's accept samples of them.
+#               SYN and with PODPROBE_NO_RAW_SYN=1), N up to BENCH_RUN_MAX. Once a pod per
+#               fleet port has started, the fleet closes and reopens its listeners: podprobe
+#               then knows them, as it knows the listeners of the pods it starts, and handles
+#               the kernel's accept samples of them.
 #   saturation  5,000 targets at 50 ms (100k/s demand), each prober pinned to one core: the
 #               rate it sustains, late share, CPU per probe; tcp podprobe with raw SYN and with
 #               connect().
@@ -216,6 +216,18 @@ pprun_wait() {
 	[ "$ready" -ge "$n" ] && echo $(($(now_ms) - t0)) || echo -1
 }
 
+# relisten_after_started LOG K SOCK PORTS: once K Started events are in LOG (at most 20 s),
+# the fleet closes and reopens PORTS.
+relisten_after_started() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		[ "$(grep -c '"reason":"Started"' "$1")" -ge "$2" ] && break
+		sleep 0.05
+	done
+	fctl "$3" close "$4" >/dev/null
+	fctl "$3" open "$4" >/dev/null
+}
+
 # ---- one measured run ----------------------------------------------------------------------
 # run_one PROBER KIND N PERIOD_MS REP [CPU]: starts the prober on the fleet's first port, waits
 # WARM, measures SECS (its CPU from schedstat, the probes from the fleet's counters), prints
@@ -269,14 +281,14 @@ run_one() {
 	pid=$!
 	if [ $pprun = 1 ]; then
 		PP_PID=$pid
+		# The listeners podprobe sees open (see the top): once a pod per port has started
+		# (and tracks it), the targets' ports are closed and reopened at once. Early, so
+		# that the few pods probing by then are the only ones the kernel's signals re-probe
+		# together (each such re-probe re-times its probe's period, as kubelet's manual
+		# trigger does; thousands re-timed at once would stay in one burst).
+		wait_api "$st" 60 && relisten_after_started "$out" $((n < SPREAD ? n : SPREAD)) "$sock" \
+			"$port-$((port + SPREAD - 1))"
 		ready_ms=$(pprun_wait "$st" "$n" "$out" "$t0")
-		# The listeners podprobe sees open (see the top): the targets' ports closed and
-		# reopened at once, then every pod Ready again.
-		if [ "$ready_ms" != -1 ]; then
-			fctl "$sock" close "$port-$((port + SPREAD - 1))" >/dev/null
-			fctl "$sock" open "$port-$((port + SPREAD - 1))" >/dev/null
-			[ "$(wait_ready "$st/api.sock" "$n" 60 "podprobe run")" -ge "$n" ] || ready_ms=-1
-		fi
 		sleep "$WARM"
 	else
 		PIDS+=("$pid")
