@@ -71,6 +71,7 @@ struct pp_probe_worker {
 	pp_nsec begun_at;   /* when the attempt in flight began */
 	pp_nsec burst_at;   /* when the kernel signal that started the burst came */
 	pp_nsec not_before; /* start + initialDelaySeconds: no attempt before, triggered or not */
+	pp_nsec grid_at;    /* the next tick of the probe's own period (extra attempts keep it) */
 	uint32_t instance;  /* container instance being probed; 0 = none */
 	uint32_t streak;    /* consecutive identical results */
 	uint8_t kind;	    /* enum pp_probe_kind */
@@ -80,6 +81,7 @@ struct pp_probe_worker {
 	bool on_hold;	     /* P2.10: stopped until a new instance */
 	bool ever_succeeded; /* ends the fast period */
 	bool burst;	     /* re-probing at PP_PROBE_BURST_PERIOD after a kernel signal */
+	bool extra;	     /* the next attempt is an extra one (pp_probe_worker_nudge) */
 };
 
 /* What a result changed. */

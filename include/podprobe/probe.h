@@ -65,11 +65,21 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now);
 
 /*
- * Run the next attempt at <at> at the latest (a kernel signal, startup's success), but never
- * before the instance's initialDelaySeconds have passed. Nothing for a worker on hold or
- * without an instance.
+ * Run the next attempt at <at> at the latest (startup's success), but never before the
+ * instance's initialDelaySeconds have passed; the period then counts from that attempt, as
+ * kubelet's worker resets its ticker after a manual trigger (pkg/kubelet/prober/worker.go
+ * run()). Nothing for a worker on hold or without an instance.
  */
 void pp_probe_worker_poke(struct pp_probe_worker *w, pp_nsec at);
+
+/*
+ * The same for an extra attempt (a kernel signal: a listener opened, events were lost), which
+ * leaves the probe's period where it was: the attempts after it come on the old ticks. A
+ * signal that reaches thousands of probes at once (a node's listeners restarting) would
+ * otherwise leave them all in one burst every period. Bursts (pp_probe_worker_burst) are
+ * extra attempts too.
+ */
+void pp_probe_worker_nudge(struct pp_probe_worker *w, pp_nsec at);
 
 /* A tick was skipped (the gate was closed): move to the next tick without an attempt. */
 void pp_probe_worker_skip(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now);

@@ -119,6 +119,9 @@ void pp_probe_runner_disarm(struct pp_probe_runner *r, struct pp_probe_job *job)
 /* Run <job>'s next attempt at <at> at the latest (P2.5's immediate readiness run). */
 void pp_probe_runner_poke(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec at);
 
+/* An extra attempt of <job> at <at> at the latest, its period left as it was (kernel signals). */
+void pp_probe_runner_nudge(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec at);
+
 /* Probe <job> now and then in a burst (pp_probe_worker_burst), because the kernel said so. */
 void pp_probe_runner_burst(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec now);
 

@@ -269,6 +269,56 @@ static void test_success_begun_before_the_burst_does_not_end_it(void **state)
 	assert_false(w.burst);
 }
 
+/*
+ * A kernel signal's extra attempt (a LISTEN, a burst after a close) leaves the probe's period
+ * where it was; a poke (startup's success) re-times it, as kubelet's manual trigger resets
+ * its ticker. Probes nudged together stay as far apart as they were.
+ */
+static void test_kernel_nudges_keep_the_period_pokes_retime_it(void **state)
+{
+	struct pp_probe_cfg c = cfg(SEC, 1, 3);
+	struct pp_probe_worker w, v;
+
+	pp_probe_worker_init(&w, PP_PROBE_READINESS);
+	pp_probe_worker_arm(&w, &c, 1, 0, 300 * MS);
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	assert_int_equal(w.next_at, 1300 * MS);
+	pp_probe_worker_nudge(&w, 1000 * MS);
+	assert_true(pp_probe_worker_due(&w, 1000 * MS));
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	assert_int_equal(w.next_at, 1300 * MS);
+	/* A nudge after the next tick changes nothing. */
+	pp_probe_worker_nudge(&w, 1400 * MS);
+	assert_int_equal(w.next_at, 1300 * MS);
+
+	pp_probe_worker_poke(&w, 1100 * MS);
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	assert_int_equal(w.next_at, 2100 * MS);
+
+	/* A burst, then its success: back on the period's ticks, not a period after it. */
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	assert_int_equal(w.next_at, 3100 * MS);
+	pp_probe_worker_burst(&w, 2500 * MS);
+	step(&w, &c, PP_RESULT_FAILURE, NULL);
+	assert_int_equal(w.next_at, 2500 * MS + PP_PROBE_BURST_PERIOD);
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	assert_false(w.burst);
+	assert_int_equal(w.next_at, 3100 * MS);
+
+	/* Two probes 600 ms apart, nudged by one signal: still 600 ms apart. */
+	pp_probe_worker_init(&v, PP_PROBE_READINESS);
+	pp_probe_worker_arm(&w, &c, 2, 0, 100 * MS);
+	pp_probe_worker_arm(&v, &c, 1, 0, 700 * MS);
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	step(&v, &c, PP_RESULT_SUCCESS, NULL);
+	pp_probe_worker_nudge(&w, 1050 * MS);
+	pp_probe_worker_nudge(&v, 1050 * MS);
+	step(&w, &c, PP_RESULT_SUCCESS, NULL);
+	step(&v, &c, PP_RESULT_SUCCESS, NULL);
+	assert_int_equal(w.next_at, 1100 * MS);
+	assert_int_equal(v.next_at, 1700 * MS);
+}
+
 static void test_late_start_keeps_its_phase_instead_of_piling_up(void **state)
 {
 	struct pp_probe_cfg c = cfg(SEC, 1, 3);
@@ -379,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_fast_period_until_first_success),
 		cmocka_unit_test(test_kernel_burst_reprobes_every_few_ms_until_it_settles),
 		cmocka_unit_test(test_success_begun_before_the_burst_does_not_end_it),
+		cmocka_unit_test(test_kernel_nudges_keep_the_period_pokes_retime_it),
 		cmocka_unit_test(test_late_start_keeps_its_phase_instead_of_piling_up),
 		cmocka_unit_test(test_event_texts),
 		cmocka_unit_test(test_random_results_keep_invariants),

@@ -102,6 +102,7 @@ void pp_probe_worker_arm(struct pp_probe_worker *w, const struct pp_probe_cfg *c
 	/* kubelet's worker.doProbe skips every attempt, triggered ones too, until the delay. */
 	w->not_before = started_at + cfg->initial_delay;
 	w->next_at = w->not_before + spread;
+	w->grid_at = w->next_at;
 }
 
 void pp_probe_worker_restore(struct pp_probe_worker *w, uint8_t published)
@@ -123,11 +124,28 @@ bool pp_probe_worker_due(const struct pp_probe_worker *w, pp_nsec now)
 	return w->instance && !w->in_flight && !w->on_hold && now >= w->next_at;
 }
 
+/* The probe's own period: the fast one until its first success, when it has one. */
+static pp_nsec period_of(const struct pp_probe_worker *w, const struct pp_probe_cfg *cfg)
+{
+	return cfg->fast_period && !w->ever_succeeded ? cfg->fast_period : cfg->period;
+}
+
 static pp_nsec interval(const struct pp_probe_worker *w, const struct pp_probe_cfg *cfg)
 {
 	if (w->burst && PP_PROBE_BURST_PERIOD < cfg->period)
 		return PP_PROBE_BURST_PERIOD;
-	return cfg->fast_period && !w->ever_succeeded ? cfg->fast_period : cfg->period;
+	return period_of(w, cfg);
+}
+
+/* The first tick of the probe's own period after <t> (what extra attempts left in place). */
+static pp_nsec grid_after(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec t)
+{
+	pp_nsec iv = period_of(w, cfg), g = w->grid_at;
+
+	if (g <= t && iv)
+		g += (t - g) / iv * iv + iv;
+	w->grid_at = g;
+	return g;
 }
 
 void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now)
@@ -136,17 +154,34 @@ void pp_probe_worker_burst(struct pp_probe_worker *w, pp_nsec now)
 		return;
 	w->burst = true;
 	w->burst_at = now;
-	pp_probe_worker_poke(w, now);
+	pp_probe_worker_nudge(w, now);
+}
+
+/* Does the worker take a triggered attempt? <at> then moves past the initial delay. */
+static bool triggered(const struct pp_probe_worker *w, pp_nsec *at)
+{
+	if (!w->instance || w->on_hold)
+		return false;
+	if (*at < w->not_before)
+		*at = w->not_before;
+	return true;
 }
 
 void pp_probe_worker_poke(struct pp_probe_worker *w, pp_nsec at)
 {
-	if (!w->instance || w->on_hold)
+	if (!triggered(w, &at))
 		return;
-	if (at < w->not_before)
-		at = w->not_before;
+	w->extra = false;
 	if (w->next_at > at)
 		w->next_at = at;
+}
+
+void pp_probe_worker_nudge(struct pp_probe_worker *w, pp_nsec at)
+{
+	if (!triggered(w, &at) || w->next_at <= at)
+		return;
+	w->next_at = at;
+	w->extra = true;
 }
 
 /*
@@ -160,10 +195,19 @@ void pp_probe_worker_poke(struct pp_probe_worker *w, pp_nsec at)
 static void advance(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg, pp_nsec now)
 {
 	pp_nsec iv = interval(w, cfg), next = w->next_at + iv;
+	bool extra = w->extra;
 
+	w->extra = false;
+	if (extra && !w->burst) {
+		/* An extra attempt: the next is the period's own tick (pp_probe_worker_nudge). */
+		w->next_at = grid_after(w, cfg, now);
+		return;
+	}
 	if (next <= now && iv)
 		next += (now - next) / iv * iv + iv;
 	w->next_at = next;
+	if (!w->burst)
+		w->grid_at = next;
 }
 
 pp_nsec pp_probe_worker_begin(struct pp_probe_worker *w, const struct pp_probe_cfg *cfg,
@@ -202,14 +246,14 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 		 */
 		if (w->begun_at >= w->burst_at) {
 			w->burst = false;
-			w->next_at = w->due_at + interval(w, cfg);
+			w->next_at = grid_after(w, cfg, w->due_at);
 		}
 	}
 	if (r == PP_VERDICT_SUCCESS && !w->ever_succeeded) {
 		w->ever_succeeded = true;
 		/* Leaving the fast period: from now on the normal period applies. */
 		if (cfg->fast_period)
-			w->next_at = w->due_at + cfg->period;
+			w->next_at = w->grid_at = w->due_at + cfg->period;
 	}
 	if (w->streak_result == r) {
 		if (w->streak < UINT32_MAX)
@@ -229,7 +273,7 @@ void pp_probe_worker_result(struct pp_probe_worker *w, const struct pp_probe_cfg
 	/* A failure is published (or already was): the burst has done its job. */
 	if (r == PP_VERDICT_FAILURE && w->burst) {
 		w->burst = false;
-		w->next_at = w->due_at + interval(w, cfg);
+		w->next_at = grid_after(w, cfg, w->due_at);
 	}
 	/* P2.10: a startup success, or a liveness/startup trip, ends probing of this instance. */
 	if ((w->kind == PP_PROBE_STARTUP && r == PP_VERDICT_SUCCESS) ||

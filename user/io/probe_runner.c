@@ -288,6 +288,12 @@ void pp_probe_runner_poke(struct pp_probe_runner *r, struct pp_probe_job *job, p
 	arm_timer_at(r, job, true);
 }
 
+void pp_probe_runner_nudge(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec at)
+{
+	pp_probe_worker_nudge(&job->w, at);
+	arm_timer_at(r, job, true);
+}
+
 void pp_probe_runner_burst(struct pp_probe_runner *r, struct pp_probe_job *job, pp_nsec now)
 {
 	pp_probe_worker_burst(&job->w, now);

@@ -260,7 +260,7 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 		if (open && kind != PP_PROBE_LIVENESS) {
 			/* Startup or readiness: the port is up, ask now instead of next period. */
 			job->kernel_hint = true;
-			pp_probe_runner_poke(sup->runner, job, now);
+			pp_probe_runner_nudge(sup->runner, job, now);
 		} else if (!open && kind != PP_PROBE_STARTUP && sup->cfg->fast_detect) {
 			/* Liveness or readiness: probe now and again every few ms until it settles.
 			 */
@@ -375,7 +375,7 @@ void pp_sup_bpf_check(struct pp_supervisor *sup)
 	sup->bpf_lost = st.lost;
 	for (uint32_t i = 0; i < sup->n_probes; i++)
 		if (sup->probes[i]->job.target.kind != PP_HANDLER_EXEC)
-			pp_probe_runner_poke(sup->runner, &sup->probes[i]->job, pp_clock_now());
+			pp_probe_runner_nudge(sup->runner, &sup->probes[i]->job, pp_clock_now());
 }
 
 void pp_sup_bpf_setup(struct pp_supervisor *sup)

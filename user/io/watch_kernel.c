@@ -98,7 +98,7 @@ static void ksig_listener(struct pp_watch *w, const struct pp_ksig *sig)
 				pp_accept_watch_reset(&c->aw);
 			if (open && k != PP_PROBE_LIVENESS) {
 				p->job.kernel_hint = true;
-				pp_probe_runner_poke(w->runner, &p->job, now);
+				pp_probe_runner_nudge(w->runner, &p->job, now);
 			} else if (!open && k == PP_PROBE_READINESS && sig->port) {
 				pp_watch_force_false(p, why, sig->ts, true);
 			} else if (!open && k != PP_PROBE_STARTUP) {
@@ -210,6 +210,7 @@ void pp_watch_bpf_check(struct pp_watch *w)
 	{
 		for (int k = 0; k < _PP_PROBE_MAX; k++)
 			if (c->probes[k] && c->probes[k]->job.w.instance)
-				pp_probe_runner_poke(w->runner, &c->probes[k]->job, pp_clock_now());
+				pp_probe_runner_nudge(w->runner, &c->probes[k]->job,
+						      pp_clock_now());
 	}
 }
