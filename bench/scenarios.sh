@@ -283,9 +283,8 @@ run_one() {
 		PP_PID=$pid
 		# The listeners podprobe sees open (see the top): once a pod per port has started
 		# (and tracks it), the targets' ports are closed and reopened at once. Early, so
-		# that the few pods probing by then are the only ones the kernel's signals re-probe
-		# together (each such re-probe re-times its probe's period, as kubelet's manual
-		# trigger does; thousands re-timed at once would stay in one burst).
+		# that only the pods probing by then are re-probed by the kernel's signals, and
+		# all Ready is timed as before.
 		wait_api "$st" 60 && relisten_after_started "$out" $((n < SPREAD ? n : SPREAD)) "$sock" \
 			"$port-$((port + SPREAD - 1))"
 		ready_ms=$(pprun_wait "$st" "$n" "$out" "$t0")
