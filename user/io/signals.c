@@ -274,19 +274,26 @@ out_destroy:
 static void arm(struct pp_signals *s);
 static int consume(struct pp_signals *s);
 
+/* Read what the ring holds: at every wake-up of the loop (lazy_samples), and when it polls in. */
+static void on_wake(void *ctx)
+{
+	struct pp_signals *s = ctx;
+	int n = consume(s);
+
+	if (n < 0)
+		pp_log_errno(PP_LOG_WARN, n, "bpf: reading the ring buffer failed, ignoring");
+}
+
 static void on_ready(void *ctx, int res)
 {
 	struct pp_signals *s = ctx;
-	int n;
 
 	s->polling = false;
 	if (res < 0 && res != -EINTR) {
 		pp_log_errno(PP_LOG_WARN, res, "bpf: polling the ring buffer failed, events stop");
 		return;
 	}
-	n = consume(s);
-	if (n < 0)
-		pp_log_errno(PP_LOG_WARN, n, "bpf: reading the ring buffer failed, ignoring");
+	on_wake(s);
 	arm(s);
 }
 
@@ -298,15 +305,6 @@ int pp_signals_drain(struct pp_signals *s)
 		return 0;
 	n = consume(s);
 	return n;
-}
-
-static void on_wake(void *ctx)
-{
-	struct pp_signals *s = ctx;
-	int n = consume(s);
-
-	if (n < 0)
-		pp_log_errno(PP_LOG_WARN, n, "bpf: reading the ring buffer failed, ignoring");
 }
 
 static void arm(struct pp_signals *s)
