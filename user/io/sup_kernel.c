@@ -255,7 +255,7 @@ static void ksig_listener(struct pp_supervisor *sup, uint16_t port, bool open)
 		struct pp_probe_job *job = &p->job;
 		enum pp_probe_kind kind = job->w.kind;
 
-		if (!job->w.instance || job->target.port != port)
+		if (!job->w.instance)
 			continue;
 		if (open && kind != PP_PROBE_LIVENESS) {
 			/* Startup or readiness: the port is up, ask now instead of next period. */
