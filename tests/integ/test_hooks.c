@@ -163,20 +163,24 @@ static void test_sidecars_start_in_order_and_stop_in_reverse(void **state)
 		 "apiVersion: v1\nkind: Pod\nmetadata: {name: sidecars}\nspec:\n"
 		 "  restartPolicy: Never\n  terminationGracePeriodSeconds: 5\n  initContainers:\n"
 		 "  - name: s1\n    image: busybox\n    restartPolicy: Always\n    workingDir: '%s'\n"
-		 "    command: [sh, -c, 'echo s1-start >> order.txt; trap \"echo s1-stop >> order.txt; exit 0\" TERM;"
-		 " while :; do sleep 0.02; done']\n"
+		 "    command: [sh, -c, 'echo s1-start >> order.txt; touch s1-up;"
+		 " trap \"echo s1-stop >> order.txt; exit 0\" TERM; while :; do sleep 0.02; done']\n"
+		 "    startupProbe: {exec: {command: [test, -e, s1-up]}, periodSeconds: 1}\n"
 		 "  - name: s2\n    image: busybox\n    restartPolicy: Always\n    workingDir: '%s'\n"
-		 "    command: [sh, -c, 'echo s2-start >> order.txt; trap \"echo s2-stop >> order.txt; exit 0\" TERM;"
-		 " while :; do sleep 0.02; done']\n"
-		 "    startupProbe: {exec: {command: [test, -e, s2-ready]}, periodSeconds: 1}\n"
+		 "    command: [sh, -c, 'echo s2-start >> order.txt; touch s2-up;"
+		 " trap \"echo s2-stop >> order.txt; exit 0\" TERM; while :; do sleep 0.02; done']\n"
+		 "    startupProbe: {exec: {command: [test, -e, s2-up]}, periodSeconds: 1}\n"
 		 "  - name: init\n    image: busybox\n    workingDir: '%s'\n"
 		 "    command: [sh, -c, 'echo init >> order.txt']\n"
 		 "  containers:\n"
 		 "  - name: main\n    image: busybox\n    workingDir: '%s'\n"
-		 "    command: [sh, -c, 'echo main >> order.txt; touch s2-ready; sleep 0.3']\n",
+		 "    command: [sh, -c, 'echo main >> order.txt; sleep 0.3']\n",
 		 r.dir, r.dir, r.dir, r.dir);
-	/* s2's startup probe passes once this file exists: it does from the start. */
-	t_write_manifest(&r, "s2-ready", "");
+	/*
+	 * A sidecar counts as started once its process runs and its startup probe passed
+	 * (kubelet's computeInitContainerActions): its shell may not have written its line yet. Each one's probe waits for a file the
+	 * shell makes after its line, so the order below is the controller's, not the scheduler's.
+	 */
 	t_run_start(&r, (const char *const[]){ t_write_manifest(&r, "p.yaml", yaml), NULL });
 	assert_non_null(t_wait_event(&r, "PodSucceeded", "", 0, 10000));
 	/* I.5: s1, s2 (after its startup probe), init, main; T.4: main ends, then s2, then s1. */
@@ -241,6 +245,28 @@ static void test_active_deadline_fails_the_pod_and_stops_it(void **state)
 	t_run_cleanup(&r);
 }
 
+/* Wait (10 s at most) until `podprobe get pods` shows every container of pod NAME ready. */
+static void wait_ready(const struct t_run *r, const char *name)
+{
+	char cmd[1024], out[512];
+	uint64_t until = t_now_ms() + 10000;
+	const char *line;
+	int ready, total;
+
+	snprintf(cmd, sizeof(cmd), "%s get pods --state-dir=%s %s", t_podprobe(), r->state_dir,
+		 name);
+	for (;;) {
+		assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+		/* NAME READY STATUS ...: READY is "n/n" once the pod is Ready. */
+		line = strchr(out, '\n');
+		if (line && sscanf(line + 1, "%*s %d/%d", &ready, &total) == 2 && ready == total)
+			return;
+		if (t_now_ms() >= until)
+			fail_msg("pod %s not Ready within 10 s:\n%s", name, out);
+		poll(NULL, 0, 50);
+	}
+}
+
 static void test_example_pods_register_and_deregister(void **state)
 {
 	struct t_run r;
@@ -276,8 +302,9 @@ static void test_example_pods_register_and_deregister(void **state)
 	assert_int_equal(t_system(cmd, NULL, 0), 1); /* grep: no line matched */
 	t_run_start(&r, (const char *const[]){ db, web, NULL });
 	t_wait_event(&r, "Started", "web", 0, 10000);
-	/* Ready only once postStart has registered and /ready answers. */
+	/* postStart registers web; the server may still be binding its port then. */
 	t_wait_file(entry, 5000);
+	wait_ready(&r, "web");
 	snprintf(cmd, sizeof(cmd), "%s probe http://127.0.0.1:%s/", t_podprobe(), web_port);
 	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
 	t_run_signal(&r, SIGTERM);
