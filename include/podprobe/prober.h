@@ -94,8 +94,13 @@ void pp_prober_cancel(struct pp_prober *pr, uint64_t id);
 /* Earliest attempt deadline, or PP_NSEC_INFINITY. */
 pp_nsec pp_prober_next_deadline(const struct pp_prober *pr);
 
-/* End the attempts whose deadline is <= <now> (timeouts), and run deferred reports. */
+/*
+ * End the attempts whose deadline is <= <now> (timeouts), and run deferred reports. Every
+ * PP_TCP_POOL_TRIM it also closes the idle pooled client sockets beyond the most that were in
+ * use at once since the last time.
+ */
 void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now);
+#define PP_TCP_POOL_TRIM (60 * PP_NSEC_PER_SEC)
 
 const struct pp_prober_stats *pp_prober_stats(const struct pp_prober *pr);
 

@@ -6,10 +6,11 @@
  * (the kernel drops the SYN: timeout); nothing is left on the targets (no TIME_WAIT, nothing
  * established or half-open, nothing to accept unless the full handshake is asked for, and then
  * one connection per probe, as a fresh socket gives); the pool grows only to the attempts in
- * flight; and no fd is left once the prober and the loop are gone, also when attempts were
- * still connecting. httpGet attempts take pooled sockets too (of a kind without
- * TCP_DEFER_ACCEPT): answers, redirects and TLS keep their verdicts on reused sockets, the
- * reset leaves nothing on the server, and a pool full of tcpSocket's idle sockets makes room.
+ * flight, and a trim closes what a burst left idle; and no fd is left once the prober and the
+ * loop are gone, also when attempts were still connecting. httpGet attempts take pooled sockets
+ * too (of a kind without TCP_DEFER_ACCEPT): answers, redirects and TLS keep their verdicts on
+ * reused sockets, the reset leaves nothing on the server, and a pool full of tcpSocket's idle
+ * sockets makes room.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -220,6 +221,74 @@ static void test_pool_grows_to_attempts_in_flight_only(void **state)
 	close(lfd);
 }
 
+/* <n> attempts on <t> at once, all of them answered and their sockets given back. */
+static void round_of(struct t_eng *e, const struct pp_probe_target *t, unsigned int n)
+{
+	struct t_tally tally = {0};
+
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_equal(pp_prober_start(e->pr, t, SEC, t_tally_done, &tally, NULL), 0);
+	eng_wait(e, &tally, n);
+	assert_int_equal(tally.n[PP_RESULT_SUCCESS], n);
+}
+
+/*
+ * pp_prober_run_expired() at <now> with nothing in flight (a trim's clock), then one turn of
+ * the loop: the closes ride with its submission.
+ */
+static void trim_at(struct t_eng *e, pp_nsec now)
+{
+	pp_prober_run_expired(e->pr, now);
+	assert_true(pp_loop_run_once(e->loop, pp_clock_now()) >= 0);
+}
+
+static void test_pool_trims_what_a_burst_left_idle(void **state)
+{
+	struct pp_probe_target t;
+	int port, lfd = t_tcp_listener(1024, &port);
+	pp_nsec now = pp_clock_now();
+	struct rlimit old, lim;
+	struct t_eng e;
+	int with_ring;
+
+	/* A pool of 300 needs a limit of 1,200 fds: it keeps to a quarter of it. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	if (lim.rlim_cur < 2048)
+		lim.rlim_cur = lim.rlim_max < 2048 ? lim.rlim_max : 2048;
+	if (lim.rlim_cur < 1200) {
+		close(lfd);
+		print_message("skipped: RLIMIT_NOFILE's hard limit %llu is below 1200\n",
+			      (unsigned long long)lim.rlim_max);
+		skip();
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	target_for(&t, port, false);
+	eng_new(&e);
+	with_ring = t_count_fds(getpid());
+	/* A burst of 300 at once: a pooled socket each. */
+	round_of(&e, &t, 300);
+	assert_int_equal(t_count_fds(getpid()), with_ring + 300);
+	/* The trim closes nothing that was in use at once since the last one. */
+	trim_at(&e, now + PP_TCP_POOL_TRIM + SEC);
+	assert_int_equal(t_count_fds(getpid()), with_ring + 300);
+	/* A quieter stretch: 20 at a time, twice. The next trim comes a whole stretch later. */
+	round_of(&e, &t, 20);
+	round_of(&e, &t, 20);
+	trim_at(&e, now + PP_TCP_POOL_TRIM + SEC + PP_TCP_POOL_TRIM / 2);
+	assert_int_equal(t_count_fds(getpid()), with_ring + 300);
+	trim_at(&e, now + 2 * (PP_TCP_POOL_TRIM + SEC));
+	assert_int_equal(t_count_fds(getpid()), with_ring + 20);
+	/* The next burst grows it again. */
+	round_of(&e, &t, 50);
+	assert_int_equal(t_count_fds(getpid()), with_ring + 50);
+	assert_int_equal(accept4(lfd, NULL, NULL, SOCK_CLOEXEC), -1);
+	assert_nothing_left(port, 0);
+	t_eng_free(&e);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	close(lfd);
+}
+
 static void test_free_with_attempts_connecting_leaves_no_fd(void **state)
 {
 	struct pp_probe_target hole_t, open_t;
@@ -422,6 +491,7 @@ int main(void)
 		T_TEST(test_one_socket_reused_keeps_every_verdict),
 		T_TEST(test_full_handshake_socket_completes_each_handshake),
 		T_TEST(test_pool_grows_to_attempts_in_flight_only),
+		T_TEST(test_pool_trims_what_a_burst_left_idle),
 		T_TEST(test_free_with_attempts_connecting_leaves_no_fd),
 		T_TEST(test_ipv6_sockets_have_a_pool_of_their_own),
 		T_TEST(test_http_reuses_pooled_sockets_and_keeps_verdicts),

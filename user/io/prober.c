@@ -81,8 +81,11 @@ struct pp_prober {
 	uint32_t n_tcp_socks;
 	uint32_t tcp_pool_max; /* PP_TCP_POOL_MAX, or less with a low RLIMIT_NOFILE */
 	struct pp_tcp_sock *tcp_free[TCP_POOL_KINDS];
-	bool tcp_pool_off; /* PODPROBE_NO_TCP_POOL=1 */
-	bool closing;	   /* pp_prober_free() runs: sockets coming back are closed */
+	uint32_t n_tcp_idle; /* on the free lists */
+	uint32_t tcp_peak;   /* the most lent or resetting at once since the last trim */
+	pp_nsec tcp_trim_at; /* next trim of the idle sockets beyond tcp_peak */
+	bool tcp_pool_off;   /* PODPROBE_NO_TCP_POOL=1 */
+	bool closing;	     /* pp_prober_free() runs: sockets coming back are closed */
 };
 
 /* Why a tcpSocket attempt connects instead of sending a raw SYN (logged once each). */
@@ -240,6 +243,39 @@ static void tcp_sock_idle(struct pp_prober *pr, struct pp_tcp_sock *ts)
 	ts->state = TCP_SOCK_IDLE;
 	ts->next = pr->tcp_free[ts->kind];
 	pr->tcp_free[ts->kind] = ts;
+	pr->n_tcp_idle++;
+}
+
+/* The first idle pooled socket of kind <kind>, taken off its free list; NULL when none. */
+static struct pp_tcp_sock *tcp_sock_unidle(struct pp_prober *pr, unsigned int kind)
+{
+	struct pp_tcp_sock *ts = pr->tcp_free[kind];
+
+	if (ts) {
+		pr->tcp_free[kind] = ts->next;
+		pr->n_tcp_idle--;
+	}
+	return ts;
+}
+
+/*
+ * Every PP_TCP_POOL_TRIM, close the idle pooled sockets beyond the most that were in use at
+ * once in the last one: a burst's sockets (a node's probes all due together after a restart,
+ * saturation) do not stay for good, while the periods a pool serves (kubelet's default 10 s,
+ * most below a minute) keep theirs.
+ */
+static void tcp_pool_trim(struct pp_prober *pr, pp_nsec now)
+{
+	if (now < pr->tcp_trim_at)
+		return;
+	pr->tcp_trim_at = now + PP_TCP_POOL_TRIM;
+	for (unsigned int k = 0; k < TCP_POOL_KINDS && pr->n_tcp_socks > pr->tcp_peak; k++) {
+		struct pp_tcp_sock *ts;
+
+		while (pr->n_tcp_socks > pr->tcp_peak && (ts = tcp_sock_unidle(pr, k)))
+			tcp_sock_drop(pr, ts);
+	}
+	pr->tcp_peak = pr->n_tcp_socks - pr->n_tcp_idle;
 }
 
 static void on_tcp_sock_reset(void *ctx, int res)
@@ -592,6 +628,7 @@ void pp_prober_run_expired(struct pp_prober *pr, pp_nsec now)
 	struct pp_sched_entry e;
 
 	ka_sweep(pr, now, false);
+	tcp_pool_trim(pr, now);
 	while (pp_sched_pop_expired(&pr->deadlines, now, &e)) {
 		struct attempt *a;
 
@@ -777,11 +814,10 @@ int pp_attempt_syn_start(struct attempt *a)
 static bool tcp_pool_evict(struct pp_prober *pr, unsigned int kind)
 {
 	for (unsigned int k = 0; k < TCP_POOL_KINDS; k++) {
-		struct pp_tcp_sock *ts = pr->tcp_free[k];
+		struct pp_tcp_sock *ts = k == kind ? NULL : tcp_sock_unidle(pr, k);
 
-		if (k == kind || !ts)
+		if (!ts)
 			continue;
-		pr->tcp_free[k] = ts->next;
 		tcp_sock_drop(pr, ts);
 		return true;
 	}
@@ -795,14 +831,13 @@ int pp_attempt_pooled_socket(struct attempt *a, bool hold_ack)
 	int family = a->t->addr.ss_family, one = 1, fd;
 	unsigned int kind =
 		(family == AF_INET6 ? TCP_POOL_V6 : 0) | (hold_ack ? TCP_POOL_DEFER : 0);
-	struct pp_tcp_sock *ts = pr->tcp_free[kind];
+	struct pp_tcp_sock *ts;
 
 	if (pr->tcp_pool_off || (family != AF_INET && family != AF_INET6))
 		return -EOPNOTSUPP;
-	if (ts) {
-		pr->tcp_free[kind] = ts->next;
+	ts = tcp_sock_unidle(pr, kind);
+	if (ts)
 		goto lend;
-	}
 	if (!pr->tcp_socks) {
 		struct rlimit rl;
 
@@ -850,6 +885,8 @@ int pp_attempt_pooled_socket(struct attempt *a, bool hold_ack)
 lend:
 	ts->state = TCP_SOCK_LENT;
 	ts->next = NULL;
+	if (pr->n_tcp_socks - pr->n_tcp_idle > pr->tcp_peak)
+		pr->tcp_peak = pr->n_tcp_socks - pr->n_tcp_idle;
 	a->tcp_sock = ts;
 	a->fd = ts->fd;
 	return 0;

@@ -130,10 +130,14 @@ void pp_syn_ports(const struct pp_syn *s, unsigned int *ret_min, unsigned int *r
  * TCP_QUICKACK 0 does for a fresh socket; tcp_disconnect() clears that one, not this one): a
  * tcpSocket attempt unless t->full_handshake. Each kind (family, hold_ack) has its own idle
  * list; a full pool closes an idle socket of another kind to make one of this kind.
- * 256: 10 ms of coalescing at 5,000 probes/s lends about 50, a burst beyond takes the direct
- * path. Idle fds cost a container's spawn nothing (runtime.c starts it with a private table).
+ * 4096, the attempts podprobe run and watch have in flight at most (MAX_PROBES_IN_FLIGHT): 10 ms
+ * of coalescing at 5,000 probes/s lends about 50, but a prober behind its schedule (bursts,
+ * saturation) has thousands of connections open at once, and each one beyond the pool cost a
+ * socket(2) and a close. Idle sockets beyond the most in use at once in the last
+ * PP_TCP_POOL_TRIM are closed (pp_prober_run_expired()), so a burst's do not stay. Idle fds cost
+ * a container's spawn nothing (runtime.c starts it with a private table).
  */
-#define PP_TCP_POOL_MAX 256
+#define PP_TCP_POOL_MAX 4096
 struct pp_tcp_sock;
 int pp_attempt_pooled_socket(struct attempt *a, bool hold_ack);
 
