@@ -79,7 +79,18 @@ int pp_loop_new(unsigned int entries, struct pp_loop **ret)
 	if (!loop)
 		return -ENOMEM;
 	loop->free_head = UINT32_MAX;
-	err = io_uring_queue_init(entries, &loop->ring, 0);
+	/*
+	 * One thread submits and reaps (podprobe runs its loop on one thread), and it reaps only
+	 * after a wait that enters the kernel with GETEVENTS (pp_loop_run_once(), pp_loop_free()):
+	 * so the kernel may keep completions' task work until then (IORING_SETUP_DEFER_TASKRUN,
+	 * Linux 6.1, which needs SINGLE_ISSUER) instead of interrupting the thread to run it as
+	 * each socket becomes ready (io_uring_setup(2)). Older kernels refuse the flags: the
+	 * default then.
+	 */
+	err = io_uring_queue_init(entries, &loop->ring,
+				  IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+	if (err == -EINVAL)
+		err = io_uring_queue_init(entries, &loop->ring, 0);
 	if (err < 0) {
 		free(loop);
 		return err;
