@@ -769,6 +769,48 @@ static void test_http_keepalive_reuses_one_connection(void **state)
 }
 
 /*
+ * Two keep-alive targets of one address (a pod's liveness and readiness on one port) whose
+ * attempts overlap: each keeps a connection of its own, none reconnects.
+ */
+static void test_http_keepalive_targets_of_one_address_keep_one_each(void **state)
+{
+	struct ka_server k;
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t[2];
+	char buf[2][512];
+
+	ka_start(&k, false);
+	assert_int_equal(pp_loop_new(64, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	for (int i = 0; i < 2; i++)
+		ka_target(&t[i], buf[i], sizeof(buf[i]), k.port, true);
+	for (int round = 0; round < 4; round++) {
+		struct ka_wait w[2] = { 0 };
+		pp_nsec end = pp_clock_now() + 5 * SEC;
+
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pp_prober_start(pr, &t[i], 2 * SEC, ka_done, &w[i], NULL),
+					 0);
+		while (!(w[0].done && w[1].done) && pp_clock_now() < end) {
+			pp_nsec next = pp_prober_next_deadline(pr);
+
+			assert_true(pp_loop_run_once(loop, next < end ? next : end) >= 0);
+			pp_prober_run_expired(pr, pp_clock_now());
+		}
+		for (int i = 0; i < 2; i++) {
+			assert_true(w[i].done);
+			assert_result(&w[i].rep, PP_RESULT_SUCCESS, "ok");
+		}
+	}
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 2);
+	assert_int_equal(__atomic_load_n(&k.requests, __ATOMIC_SEQ_CST), 8);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+	ka_stop(&k);
+}
+
+/*
  * A reused connection that the server drops instead of answering is retried once on a fresh
  * one, and nothing fails; when that fresh connection fails too (the listener is gone), the
  * failure counts, with the message a new connection gives.
@@ -1217,6 +1259,7 @@ int main(void)
 		T_TEST(test_runner_kernel_hint_poke_is_not_delayed),
 		T_TEST(test_runner_batch_survives_removal_by_an_earlier_result),
 		T_TEST(test_http_keepalive_reuses_one_connection),
+		T_TEST(test_http_keepalive_targets_of_one_address_keep_one_each),
 		T_TEST(test_http_keepalive_stale_connection_is_retried_once),
 		T_TEST(test_http_keepalive_idle_timeout_408_is_not_the_answer),
 		T_TEST(test_liveness_failure_restarts_container_with_events),

@@ -147,8 +147,8 @@ int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *add
 void pp_prober_conn_park(struct pp_prober *pr, const struct sockaddr_storage *addr,
 			 unsigned int len, int fd)
 {
+	unsigned int b, same = 0;
 	struct ka_conn *c;
-	unsigned int b;
 
 	if (!pr->ka)
 		pr->ka = calloc(KA_BUCKETS, sizeof(*pr->ka));
@@ -158,8 +158,8 @@ void pp_prober_conn_park(struct pp_prober *pr, const struct sockaddr_storage *ad
 	}
 	b = ka_hash(addr, len);
 	for (c = pr->ka[b]; c; c = c->next)
-		if (c->len == len && !memcmp(&c->addr, addr, len)) {
-			/* One per address: the other attempt's connection goes. */
+		if (c->len == len && !memcmp(&c->addr, addr, len) &&
+		    ++same == PP_KEEPALIVE_PER_ADDR) {
 			pp_loop_close(pr->loop, fd);
 			return;
 		}

@@ -82,12 +82,16 @@ void pp_attempt_release(struct attempt *a);
 int pp_attempt_direct_file(struct attempt *a);
 
 /*
- * Idle keep-alive connections (pp_probe_target.keepalive), at most one per address: take one
- * for <addr> (its fd and when it was parked, or -1 when none is), or park <fd> after a complete
- * response (the engine closes it when one is parked already, or after PP_KEEPALIVE_IDLE
- * unused).
+ * Idle keep-alive connections (pp_probe_target.keepalive) by address: take one for <addr> (its
+ * fd and when it was parked, or -1 when none is), or park <fd> after a complete response (the
+ * engine closes it when PP_KEEPALIVE_PER_ADDR are parked already, or after PP_KEEPALIVE_IDLE
+ * unused). Any connection to an address serves any target there; the targets of one address
+ * (a pod's liveness and readiness on one port, pods behind one host port) whose attempts
+ * overlap each park their own, so each keeps one connection, as the annotation says, instead
+ * of reconnecting whenever another attempt holds the address's only one.
  */
-#define PP_KEEPALIVE_IDLE (90 * PP_NSEC_PER_SEC) /* Go's http.DefaultTransport IdleConnTimeout */
+#define PP_KEEPALIVE_IDLE     (90 * PP_NSEC_PER_SEC) /* Go's http.DefaultTransport IdleConnTimeout */
+#define PP_KEEPALIVE_PER_ADDR 16
 int pp_prober_conn_take(struct pp_prober *pr, const struct sockaddr_storage *addr, unsigned int len,
 			pp_nsec *ret_since);
 void pp_prober_conn_park(struct pp_prober *pr, const struct sockaddr_storage *addr,
