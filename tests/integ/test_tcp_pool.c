@@ -192,6 +192,17 @@ static void test_full_handshake_socket_completes_each_handshake(void **state)
 	close(lfd);
 }
 
+/* <n> attempts on <t> at once, all of them answered and their sockets given back. */
+static void round_of(struct t_eng *e, const struct pp_probe_target *t, unsigned int n)
+{
+	struct t_tally tally = {0};
+
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_equal(pp_prober_start(e->pr, t, SEC, t_tally_done, &tally, NULL), 0);
+	eng_wait(e, &tally, n);
+	assert_int_equal(tally.n[PP_RESULT_SUCCESS], n);
+}
+
 static void test_pool_grows_to_attempts_in_flight_only(void **state)
 {
 	struct pp_probe_target t;
@@ -204,13 +215,7 @@ static void test_pool_grows_to_attempts_in_flight_only(void **state)
 	eng_new(&e);
 	with_ring = t_count_fds(getpid()); /* the loop's ring */
 	for (unsigned int r = 0; r < 3; r++) {
-		struct t_tally tally = {0};
-
-		for (unsigned int i = 0; i < n; i++)
-			assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL),
-					 0);
-		eng_wait(&e, &tally, n);
-		assert_int_equal(tally.n[PP_RESULT_SUCCESS], n);
+		round_of(&e, &t, n);
 		/* The first round made the sockets; the next ones reuse them. */
 		assert_int_equal(t_count_fds(getpid()), with_ring + (int)n);
 	}
@@ -219,17 +224,6 @@ static void test_pool_grows_to_attempts_in_flight_only(void **state)
 	t_eng_free(&e);
 	assert_int_equal(t_count_fds(getpid()), fds);
 	close(lfd);
-}
-
-/* <n> attempts on <t> at once, all of them answered and their sockets given back. */
-static void round_of(struct t_eng *e, const struct pp_probe_target *t, unsigned int n)
-{
-	struct t_tally tally = {0};
-
-	for (unsigned int i = 0; i < n; i++)
-		assert_int_equal(pp_prober_start(e->pr, t, SEC, t_tally_done, &tally, NULL), 0);
-	eng_wait(e, &tally, n);
-	assert_int_equal(tally.n[PP_RESULT_SUCCESS], n);
 }
 
 /*
@@ -444,7 +438,6 @@ static void test_full_pool_of_idle_tcp_sockets_makes_room_for_http(void **state)
 {
 	struct rlimit old, low;
 	struct pp_probe_target t, h;
-	struct t_tally tally = {0};
 	int lport, lfd = t_tcp_listener(64, &lport), hport, with_ring, defer, plain;
 	pid_t http_pid;
 	char buf[512];
@@ -462,10 +455,7 @@ static void test_full_pool_of_idle_tcp_sockets_makes_room_for_http(void **state)
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	eng_new(&e);
 	with_ring = t_count_fds(getpid());
-	for (unsigned int i = 0; i < 8; i++)
-		assert_int_equal(pp_prober_start(e.pr, &t, SEC, t_tally_done, &tally, NULL), 0);
-	eng_wait(&e, &tally, 8);
-	assert_int_equal(tally.n[PP_RESULT_SUCCESS], 8);
+	round_of(&e, &t, 8);
 	assert_int_equal(t_count_fds(getpid()), with_ring + 8);
 	count_client_sockets(&defer, &plain);
 	assert_int_equal(defer, 8);
