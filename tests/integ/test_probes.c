@@ -31,6 +31,7 @@
 #include "podprobe/probe_runner.h"
 #include "podprobe/probe_once.h"
 #include "podprobe/prober.h"
+#include "../../user/io/prober_int.h" /* PP_KEEPALIVE_PER_ADDR, PP_KEEPALIVE_IDLE */
 
 static pid_t http_pid, tls_pid, noacc_pid;
 static int http_port, tls_port, noacc_port;
@@ -812,6 +813,78 @@ static void test_http_keepalive_targets_of_one_address_keep_one_each(void **stat
 }
 
 /*
+ * More overlapping keep-alive targets on one address than it keeps: PP_KEEPALIVE_PER_ADDR are
+ * parked and reused, the rest are closed after their answer and dial again next round.
+ */
+static void test_http_keepalive_address_keeps_at_most_its_cap(void **state)
+{
+	enum { N = PP_KEEPALIVE_PER_ADDR + 4, ROUNDS = 3 };
+	struct ka_server k;
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t[N];
+	struct ka_wait w[N];
+	char buf[N][512];
+
+	ka_start(&k, false);
+	assert_int_equal(pp_loop_new(256, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	for (int i = 0; i < N; i++)
+		ka_target(&t[i], buf[i], sizeof(buf[i]), k.port, true);
+	for (int round = 0; round < ROUNDS; round++) {
+		ka_probe_all(loop, pr, t, w, N);
+		for (int i = 0; i < N; i++)
+			assert_result(&w[i].rep, PP_RESULT_SUCCESS, "ok");
+	}
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST),
+			 N + (ROUNDS - 1) * (N - PP_KEEPALIVE_PER_ADDR));
+	assert_int_equal(__atomic_load_n(&k.requests, __ATOMIC_SEQ_CST), ROUNDS * N);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+	ka_stop(&k);
+}
+
+/*
+ * The sweep closes what idled PP_KEEPALIVE_IDLE and keeps what was parked since: two
+ * connections of one address, one of them used again 20 ms later; a sweep that the older one
+ * is due for leaves the younger one, which the next probe reuses while its peer dials anew.
+ */
+static void test_http_keepalive_sweep_closes_only_the_idle(void **state)
+{
+	struct ka_server k;
+	struct pp_loop *loop;
+	struct pp_prober *pr;
+	struct pp_probe_target t[2];
+	struct ka_wait w[2];
+	char buf[2][512];
+	pp_nsec after_first;
+
+	ka_start(&k, false);
+	assert_int_equal(pp_loop_new(64, &loop), 0);
+	assert_int_equal(pp_prober_new(loop, &pr), 0);
+	for (int i = 0; i < 2; i++)
+		ka_target(&t[i], buf[i], sizeof(buf[i]), k.port, true);
+	ka_probe_all(loop, pr, t, w, 2);
+	after_first = pp_clock_now();
+	/* Time passing, not a wait for anything: the second park is 20 ms younger. */
+	usleep(20000);
+	assert_result(ka_probe(loop, pr, &t[0]), PP_RESULT_SUCCESS, "ok");
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 2);
+	pp_prober_run_expired(pr, after_first + PP_KEEPALIVE_IDLE + 10 * PP_NSEC_PER_MSEC);
+	ka_probe_all(loop, pr, t, w, 2);
+	for (int i = 0; i < 2; i++)
+		assert_result(&w[i].rep, PP_RESULT_SUCCESS, "ok");
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 3);
+	/* Long after both were parked, nothing is left to reuse. */
+	pp_prober_run_expired(pr, pp_clock_now() + PP_KEEPALIVE_IDLE + PP_NSEC_PER_SEC);
+	assert_result(ka_probe(loop, pr, &t[0]), PP_RESULT_SUCCESS, "ok");
+	assert_int_equal(__atomic_load_n(&k.accepts, __ATOMIC_SEQ_CST), 4);
+	pp_prober_free(pr);
+	pp_loop_free(loop);
+	ka_stop(&k);
+}
+
+/*
  * A reused connection that the server drops instead of answering is retried once on a fresh
  * one, and nothing fails; when that fresh connection fails too (the listener is gone), the
  * failure counts, with the message a new connection gives.
@@ -1261,6 +1334,8 @@ int main(void)
 		T_TEST(test_runner_batch_survives_removal_by_an_earlier_result),
 		T_TEST(test_http_keepalive_reuses_one_connection),
 		T_TEST(test_http_keepalive_targets_of_one_address_keep_one_each),
+		T_TEST(test_http_keepalive_address_keeps_at_most_its_cap),
+		T_TEST(test_http_keepalive_sweep_closes_only_the_idle),
 		T_TEST(test_http_keepalive_stale_connection_is_retried_once),
 		T_TEST(test_http_keepalive_idle_timeout_408_is_not_the_answer),
 		T_TEST(test_liveness_failure_restarts_container_with_events),
