@@ -437,6 +437,58 @@ static void test_oom_killed_container_reads_oomkilled(void **state)
 	t_run_cleanup(&r);
 }
 
+/*
+ * The pods of a large manifest begin a few at a time while the loop keeps turning
+ * (supervisor.c, begin_some()): the API answers during the start, listing every pod, those not
+ * begun yet as Pending; a SIGTERM then ends the run without starting the rest.
+ */
+static void test_large_manifest_begins_while_the_api_answers(void **state)
+{
+	enum { N = 500 };
+	static char yaml[N * 200];
+	char sock[400], cmd[1200], out[512];
+	unsigned int listed = 0, pending = 0, started;
+	int rc;
+	struct t_run r;
+	size_t len = 0;
+
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+					"---\napiVersion: v1\nkind: Pod\nmetadata: {name: p%03d}\n"
+					"spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
+					"  - {name: app, image: busybox, command: [sleep, '600']}\n",
+					i);
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "many.yaml", yaml), NULL});
+	snprintf(sock, sizeof(sock), "%s/api.sock", r.state_dir);
+	t_wait_file(sock, 10000);
+	/* curl's own status decides (a pipe's would be uniq's), its error text in <out>. */
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 20 curl -sS -o %s/pods.json --unix-socket %s http://x/api/v1/pods 2>&1 "
+		 "&& grep -o '\"phase\":\"[A-Za-z]*\"' %s/pods.json | sort | uniq -c",
+		 r.dir, sock, r.dir);
+	rc = t_system(cmd, out, sizeof(out));
+	if (rc != 0)
+		print_message("curl: %d %s\n", rc, out);
+	assert_int_equal(rc, 0);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned int n = (unsigned int)strtoul(line, NULL, 10);
+
+		listed += n;
+		if (strstr(line, "Pending"))
+			pending += n;
+	}
+	if (listed != N)
+		print_message("listed %u: %s\n%s\n", listed, out, r.err_text);
+	assert_int_equal(listed, N);
+	assert_true(pending > 0);
+	t_run_signal(&r, SIGTERM);
+	assert_true(t_run_wait_exit(&r, 30000) >= 0);
+	started = t_count_events(&r, "Started", "app");
+	assert_true(started < N);
+	t_run_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +503,7 @@ int main(void)
 		T_TEST(test_missing_executable_is_start_error),
 		T_TEST(test_invalid_manifest_is_refused_before_anything_starts),
 		T_TEST(test_oom_killed_container_reads_oomkilled),
+		T_TEST(test_large_manifest_begins_while_the_api_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,6 +50,7 @@
 #define UI_PERIOD	     PP_NSEC_PER_SEC
 #define EVENTS_KEPT	     10000 /* the API's events: the last 10,000, at most an hour old */
 #define EVENTS_MAX_AGE	     (3600 * PP_NSEC_PER_SEC)
+#define BEGIN_BUDGET	     (20 * PP_NSEC_PER_MSEC) /* of starts a turn, see begin_some() */
 #define DEFAULT_PATH	     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- starting containers ----------------------------------------------------------------------
@@ -607,6 +608,32 @@ static bool run_over(struct pp_supervisor *sup)
  */
 
 /*
+ * Begin the manifests' new pods BEGIN_BUDGET's worth a turn (one at least), in their order:
+ * starting a container holds the loop ~1 ms (the clone until exec, its cgroup and log files),
+ * and 5,000 pods begun in one go held back every probe, exit and API request for 10 s. Between
+ * turns the pods waiting show as Pending, as a pod does before kubelet's pod worker starts it
+ * (pkg/kubelet/pod_workers.go); one deleted meanwhile is not begun.
+ */
+static void begin_some(struct pp_supervisor *sup)
+{
+	pp_nsec until = pp_clock_now() + BEGIN_BUDGET;
+
+	while (sup->begin_next < sup->n_begin) {
+		struct pod_rt *pr = &sup->pods[sup->begin_next++];
+
+		if (!pr->to_begin)
+			continue;
+		pr->to_begin = false;
+		if (pr->st.deleted)
+			continue;
+		pp_sup_pod_begin(pr);
+		pp_sup_pod_touch(pr);
+		if (pp_clock_now() >= until)
+			break;
+	}
+}
+
+/*
  * The manifest of <spec> as the API stores it: its document as JSON, or (a document the JSON
  * reader cannot take) just its name and namespace; the pod-status module fills in the rest.
  */
@@ -829,7 +856,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		struct pod_rt *pr = &sup.pods[i];
 
 		if (plan[i].role == PLAN_NEW) {
-			pp_sup_pod_begin(pr);
+			pr->to_begin = true;
 		} else if (plan[i].role != PLAN_WAIT) {
 			pod_volumes(pr, true);
 			pp_sup_adopt(pr, pp_clock_now());
@@ -843,6 +870,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		}
 	}
 
+	sup.n_begin = sup.n_pods;
 	/* systemd (Type=notify): the loop runs, the API listens (sd_notify(3)). */
 	pp_sd_notify("READY=1");
 	sup.watchdog = pp_sd_watchdog_interval();
@@ -852,7 +880,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 	while (!run_over(&sup)) {
 		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
 		pp_nsec anext = pp_api_next(&sup), lnext = pp_log_index_next(sup.log_index), now;
-		bool sweep;
+		bool sweep, begin_more;
 
 		if (pnext < next)
 			next = pnext;
@@ -863,10 +891,11 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		if (sup.records_at && sup.records_at < next)
 			next = sup.records_at;
 		pp_sup_events_flush(); /* what this turn (or the start) printed, before the wait */
-		err = pp_loop_run_once(sup.loop, next);
+		begin_more = sup.begin_next < sup.n_begin;
+		err = pp_loop_run_once(sup.loop, begin_more ? 0 : next);
 		/* Loop lag: how late a wake-up for a deadline came (/metrics). */
 		now = pp_clock_now();
-		if (err == 0 && next != PP_NSEC_INFINITY && now >= next)
+		if (err == 0 && !begin_more && next != PP_NSEC_INFINITY && now >= next)
 			pp_prom_hist_observe(&sup.loop_lag, now - next);
 		if (err < 0) {
 			pp_log_errno(PP_LOG_ERR, err, "event loop failed");
@@ -877,6 +906,8 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		pp_log_index_run(sup.log_index, pp_clock_now());
 		while (pp_sched_pop_expired(&sup.sched, pp_clock_now(), &e))
 			on_deadline(&sup, &e);
+		if (begin_more)
+			begin_some(&sup);
 		now = pp_clock_now();
 		sweep = sup.turn_work || now >= sup.next_sweep;
 		if (sweep) {

@@ -132,6 +132,7 @@ struct pod_rt {
 	bool leaving;		   /* an earlier run's pod that is no longer wanted: deleted */
 	int32_t successor;	   /* pod waiting for this one to be gone (a new spec), -1 none */
 	bool waiting;		   /* a new spec waiting for its predecessor to be gone */
+	bool to_begin;		   /* a new pod of the run's manifests, not begun yet */
 	/* What the API shows (user/io/api*.c). */
 	json_t *object;		   /* the manifest as JSON: metadata and spec as written */
 	bool own_spec;		   /* <spec> is this pod's to free (created through the API) */
@@ -169,6 +170,8 @@ struct pp_supervisor {
 	 */
 	bool turn_work;
 	pp_nsec next_sweep;
+	/* The manifests' new pods begin a few a turn: pods [begin_next, n_begin) may wait. */
+	size_t begin_next, n_begin;
 	pp_nsec records_at; /* when the records marked since the last flush are written; 0 = none */
 	unsigned int table_lines;
 	char *base_path; /* PATH for containers that set none */
