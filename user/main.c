@@ -861,7 +861,8 @@ static void print_diags(const struct pp_diag_list *diags)
 /* Read and validate every path; pods land in <pods>. Returns the number of errors or -ENOMEM. */
 static int load_manifests(struct pp_pod_list *pods, struct pp_diag_list *diags)
 {
-	int errors = 0, rc;
+	int errors = 0, rc = 0;
+	size_t *first;
 
 	for (size_t i = 0; i < opts.n_args; i++) {
 		rc = pp_manifest_load_path(opts.args[i], pods, diags);
@@ -872,26 +873,29 @@ static int load_manifests(struct pp_pod_list *pods, struct pp_diag_list *diags)
 	/* As kubectl: a document that did not decode is not validated too (no double reports). */
 	if (errors)
 		return errors;
+	first = calloc(pods->n ? pods->n : 1, sizeof(*first));
+	if (!first || pp_pod_list_duplicates(pods, first) < 0) {
+		free(first);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < pods->n; i++) {
-		const struct pp_pod *p = pods->items[i];
+		const struct pp_pod *p = pods->items[i], *q;
 
 		rc = pp_pod_validate(p, diags);
 		if (rc < 0)
-			return rc;
+			break;
 		errors += rc;
-		for (size_t j = 0; j < i; j++) {
-			const struct pp_pod *q = pods->items[j];
-
-			if (p->name && q->name && !strcmp(p->name, q->name) &&
-			    !strcmp(p->namespace, q->namespace)) {
-				pp_diag_add(diags, PP_DIAG_ERROR, p->file,
-					    pp_pod_field_pos(p, "metadata.name"), "metadata.name",
-					    "Duplicate value: pod \"%s/%s\" is also defined in %s",
-					    p->namespace, p->name, q->file);
-				errors++;
-			}
-		}
+		if (first[i] == SIZE_MAX)
+			continue;
+		q = pods->items[first[i]];
+		pp_diag_add(diags, PP_DIAG_ERROR, p->file, pp_pod_field_pos(p, "metadata.name"),
+			    "metadata.name", "Duplicate value: pod \"%s/%s\" is also defined in %s",
+			    p->namespace, p->name, q->file);
+		errors++;
 	}
+	free(first);
+	if (rc < 0)
+		return rc;
 	return errors;
 }
 

@@ -2260,6 +2260,34 @@ static void test_generate_name_makes_a_name(void **state)
 	assert_int_equal(strspn(name + 4, "bcdfghjklmnpqrstvwxz2456789"), 5);
 }
 
+/*
+ * A name used again in its namespace is found against the first pod of that name, in the
+ * list's order; the same name in another namespace is no duplicate.
+ */
+static void test_duplicate_names_point_at_the_first(void **state)
+{
+	static const char c[] = "spec: {containers: [{name: c, image: x}]}\n";
+	char yaml[1024];
+	struct t_run *r = *state;
+	size_t first[6];
+
+	snprintf(yaml, sizeof(yaml),
+		 "kind: Pod\napiVersion: v1\nmetadata: {name: b}\n%s"
+		 "---\nkind: Pod\napiVersion: v1\nmetadata: {name: a}\n%s"
+		 "---\nkind: Pod\napiVersion: v1\nmetadata: {name: b, namespace: other}\n%s"
+		 "---\nkind: Pod\napiVersion: v1\nmetadata: {name: b}\n%s"
+		 "---\nkind: Pod\napiVersion: v1\nmetadata: {name: c}\n%s"
+		 "---\nkind: Pod\napiVersion: v1\nmetadata: {name: b}\n%s",
+		 c, c, c, c, c, c);
+	t_check(r, yaml);
+	assert_int_equal(r->pods.n, 6);
+	assert_int_equal(pp_pod_list_duplicates(&r->pods, first), 0);
+	assert_true(first[0] == SIZE_MAX && first[1] == SIZE_MAX && first[2] == SIZE_MAX);
+	assert_int_equal(first[3], 0);
+	assert_true(first[4] == SIZE_MAX);
+	assert_int_equal(first[5], 0);
+}
+
 static void test_config_maps_and_secrets_are_kept(void **state)
 {
 	static const char yaml[] = "apiVersion: v1\n"
@@ -2401,6 +2429,7 @@ int main(void)
 		T(test_escaped_single_quote_in_double_quotes),
 		T(test_generate_name_makes_a_name),
 		T(test_config_maps_and_secrets_are_kept),
+		T(test_duplicate_names_point_at_the_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

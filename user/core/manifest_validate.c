@@ -1306,6 +1306,52 @@ static void validate_volumes(struct vctx *v, const bool *dup)
 	}
 }
 
+struct pod_ref {
+	const struct pp_pod *pod;
+	size_t idx;
+};
+
+static bool same_pod_name(const struct pp_pod *x, const struct pp_pod *y)
+{
+	return !strcmp(x->namespace, y->namespace) && !strcmp(x->name, y->name);
+}
+
+static int cmp_pod_ref(const void *a, const void *b)
+{
+	const struct pod_ref *x = a, *y = b;
+	int c = strcmp(x->pod->namespace, y->pod->namespace);
+
+	if (!c)
+		c = strcmp(x->pod->name, y->pod->name);
+	return c ? c : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+int pp_pod_list_duplicates(const struct pp_pod_list *pods, size_t *ret_first)
+{
+	struct pod_ref *v;
+	size_t n = 0, first = 0;
+
+	for (size_t i = 0; i < pods->n; i++)
+		ret_first[i] = SIZE_MAX;
+	if (pods->n < 2)
+		return 0;
+	v = malloc(pods->n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < pods->n; i++)
+		if (pods->items[i]->name && pods->items[i]->namespace)
+			v[n++] = (struct pod_ref){pods->items[i], i};
+	qsort(v, n, sizeof(*v), cmp_pod_ref);
+	for (size_t k = 1; k < n; k++) {
+		if (!same_pod_name(v[k].pod, v[first].pod))
+			first = k;
+		else
+			ret_first[v[k].idx] = v[first].idx;
+	}
+	free(v);
+	return 0;
+}
+
 int pp_pod_validate(const struct pp_pod *pod, struct pp_diag_list *diags)
 {
 	struct vctx v = {.pod = pod, .diags = diags};
