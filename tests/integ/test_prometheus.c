@@ -89,8 +89,8 @@ static void test_promtool_check(void **state)
 
 	(void)state;
 	if (access(PROMTOOL, X_OK) != 0 || access(KUBECTL, X_OK) != 0) {
-		print_message(PROMTOOL " or " KUBECTL " missing (Debian package prometheus): "
-				       "skipped\n");
+		print_message("skip: " PROMTOOL " or " KUBECTL
+			      " missing (Debian package prometheus)\n");
 		skip();
 	}
 	start(&r, kubeconfig, sizeof(kubeconfig));
@@ -128,8 +128,8 @@ static void test_prometheus_scrapes(void **state)
 
 	(void)state;
 	if (access(PROMETHEUS, X_OK) != 0 || access(KUBECTL, X_OK) != 0) {
-		print_message(PROMETHEUS " or " KUBECTL " missing (Debian package prometheus): "
-					 "skipped\n");
+		print_message("skip: " PROMETHEUS " or " KUBECTL
+			      " missing (Debian package prometheus)\n");
 		skip();
 	}
 	start(&r, kubeconfig, sizeof(kubeconfig));
