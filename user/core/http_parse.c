@@ -537,6 +537,35 @@ static bool is_head_state(int state)
 	return state < S_BODY_LENGTH || state >= S_TRAILER_START;
 }
 
+/*
+ * How many bytes from <p> the byte machine would only count, at most <max>: a reason phrase's
+ * up to its CR or LF, a value's that no header of interest owns up to a CR, LF or control
+ * byte, and a name's that matches no known name up to its colon or a byte no name may hold.
+ * The byte that ends the run goes through the machine, so errors come as before.
+ */
+static size_t plain_run(const struct pp_http_resp *r, const unsigned char *p, size_t max)
+{
+	size_t n = 0;
+
+	switch (r->state) {
+	case S_STATUS_REASON:
+		while (n < max && p[n] != '\r' && p[n] != '\n')
+			n++;
+		break;
+	case S_HDR_VALUE:
+		if (r->hdr == H_OTHER)
+			while (n < max && !is_ctl(p[n]))
+				n++;
+		break;
+	case S_HDR_NAME:
+		if (!r->name_match)
+			while (n < max && (p[n] == '-' || is_tchar(p[n])))
+				n++;
+		break;
+	}
+	return n;
+}
+
 int pp_http_resp_feed(struct pp_http_resp *r, const char *data, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)data;
@@ -574,6 +603,15 @@ int pp_http_resp_feed(struct pp_http_resp *r, const char *data, size_t len)
 			continue;
 		}
 
+		if (r->head_bytes < r->max_header_bytes) {
+			n = r->max_header_bytes - r->head_bytes;
+			n = plain_run(r, p, n < (size_t)(end - p) ? n : (size_t)(end - p));
+			if (n) {
+				r->head_bytes += n;
+				p += n;
+				continue;
+			}
+		}
 		if (is_head_state(r->state) && ++r->head_bytes > r->max_header_bytes)
 			return fail(r, -E2BIG, "headers too large");
 		if (r->state <= S_STATUS_LF)
