@@ -178,6 +178,48 @@ static void test_loop_free_releases_after_the_kernel_is_done(void **state)
 	free(buf);
 }
 
+static void count_call(void *ctx, int res)
+{
+	if (res > 0)
+		(*(unsigned int *)ctx)++;
+}
+
+/*
+ * Many sockets ready at once: one pass reports them all. The kernel runs a deferred ring's
+ * task work 20 items at a time (loop.c, drain_task_work()), so a pass that took only what its
+ * wait ran would leave most of them for later passes.
+ */
+static void test_one_pass_reports_every_ready_socket(void **state)
+{
+	enum { N = 200 };
+	struct pp_loop *loop;
+	static int sv[N][2];
+	static char buf[N][8];
+	unsigned int calls = 0;
+	int ran;
+
+	assert_int_equal(pp_loop_new(1024, &loop), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]), 0);
+		assert_int_equal(pp_loop_recv(loop, sv[i][0], buf[i], sizeof(buf[i]), count_call,
+					      &calls, NULL),
+				 0);
+	}
+	/* Submitted: every recv waits for data. */
+	assert_int_equal(pp_loop_run_once(loop, pp_clock_now()), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(write(sv[i][1], "x", 1), 1);
+	ran = pp_loop_run_once(loop, pp_clock_now() + 1000 * MS);
+	assert_int_equal(ran, N);
+	assert_int_equal(calls, N);
+	assert_int_equal(pp_loop_pending(loop), 0);
+	for (int i = 0; i < N; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	pp_loop_free(loop);
+}
+
 struct report_rec {
 	unsigned int calls;
 };
@@ -252,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_release_waits_for_every_retired_operation),
 		cmocka_unit_test(test_loop_free_releases_after_the_kernel_is_done),
 		cmocka_unit_test(test_cancelled_http_attempt_is_released_after_its_recv_completes),
+		cmocka_unit_test(test_one_pass_reports_every_ready_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
