@@ -619,9 +619,9 @@ static void begin_some(struct pp_supervisor *sup)
 	pp_nsec until = pp_clock_now() + BEGIN_BUDGET;
 
 	while (sup->begin_next < sup->n_begin) {
-		struct pod_rt *pr = &sup->pods[sup->begin_next++];
+		struct pod_rt *pr = pp_sup_pod(sup, sup->begin_next++);
 
-		if (!pr->to_begin)
+		if (!pr || !pr->to_begin)
 			continue;
 		pr->to_begin = false;
 		if (pr->st.deleted)
