@@ -220,6 +220,26 @@ static void test_one_pass_reports_every_ready_socket(void **state)
 	pp_loop_free(loop);
 }
 
+/* A receive polls before it reads (loop.c): data queued before it is submitted is read at once. */
+static void test_recv_takes_data_already_queued(void **state)
+{
+	struct pp_loop *loop;
+	unsigned int calls = 0;
+	char buf[16] = {0};
+	int sv[2];
+
+	assert_int_equal(pp_loop_new(16, &loop), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(write(sv[1], "early", 5), 5);
+	assert_int_equal(pp_loop_recv(loop, sv[0], buf, sizeof(buf), count_call, &calls, NULL), 0);
+	assert_int_equal(pp_loop_run_once(loop, pp_clock_now() + 1000 * MS), 1);
+	assert_int_equal(calls, 1);
+	assert_string_equal(buf, "early");
+	close(sv[0]);
+	close(sv[1]);
+	pp_loop_free(loop);
+}
+
 struct report_rec {
 	unsigned int calls;
 };
@@ -295,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_loop_free_releases_after_the_kernel_is_done),
 		cmocka_unit_test(test_cancelled_http_attempt_is_released_after_its_recv_completes),
 		cmocka_unit_test(test_one_pass_reports_every_ready_socket),
+		cmocka_unit_test(test_recv_takes_data_already_queued),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

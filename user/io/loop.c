@@ -291,6 +291,14 @@ int pp_loop_recv(struct pp_loop *loop, int fd, void *buf, unsigned int len, pp_l
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_recv(sqe, fd, buf, len, 0);
+	/*
+	 * Most receives here wait (a response to a request just sent): poll first, instead of a
+	 * read of the empty socket before the poll is armed; data already there is seen by that
+	 * poll and read at once (io_uring_prep_recv(3), Linux 5.19; a ring that defers task work
+	 * is 6.1 or later, and older kernels refuse the flag).
+	 */
+	if (loop->ring.flags & IORING_SETUP_DEFER_TASKRUN)
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	return queue(loop, sqe, fn, ctx, ret_id);
 }
 
