@@ -517,7 +517,17 @@ static void vreport(struct attempt *a, enum pp_probe_result result, int http_sta
 	rep->result = result;
 	rep->http_status = http_status;
 	rep->latency = pp_clock_now() - a->start;
-	vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
+	if (fmt[0] == '%' && fmt[1] == 's' && !fmt[2]) {
+		/* Most reports (every tcp success): a copy, not a pass through printf. */
+		const char *msg = va_arg(ap, const char *);
+		size_t n = msg ? strnlen(msg, sizeof(rep->message) - 1) : 0;
+
+		if (n)
+			memcpy(rep->message, msg, n);
+		rep->message[n] = '\0';
+	} else {
+		vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
+	}
 	pr->stats.results[result < _PP_RESULT_MAX ? result : PP_RESULT_UNKNOWN]++;
 	a->fn = NULL;
 	if (fn)

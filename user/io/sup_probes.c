@@ -121,7 +121,7 @@ static enum pp_metric_result metric_result(enum pp_probe_result r)
 static void count_metrics(struct probe_rt *p, enum pp_metric_result result, pp_nsec latency)
 {
 	struct pod_rt *pr = p->pod;
-	struct pp_metrics *m = &pr->sup->metrics;
+	struct pp_metrics *m = &p->sup->metrics;
 
 	if (pp_metrics_count(m, &p->mref, result, latency))
 		return;
@@ -137,12 +137,16 @@ static bool probe_allowed(struct pp_probe_job *job)
 	return pp_lc_probe_allowed(&p->pod->st, p->ci, job->w.kind);
 }
 
-/* What probe_allowed() reads: the pod's gate fields and the container's state. */
+/*
+ * What probe_allowed() reads, the pod's gate fields and the container's state, and the series
+ * the result will be counted in.
+ */
 static void probe_prefetch(const struct pp_probe_job *job)
 {
 	const struct probe_rt *p = job->ctx;
 
 	__builtin_prefetch(&p->pod->st.c[p->ci]);
+	__builtin_prefetch(p->mref.s, 1);
 }
 
 static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, const char *output,
@@ -153,20 +157,20 @@ static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, 
 	struct pod_rt *pr = p->pod;
 	char msg[PP_PROBE_OUTPUT_MAX + 256];
 	const char *reason;
+	bool kernel;
 	pp_nsec now;
 
 	if (result == PP_RESULT_HELD)
 		return; /* no attempt as far as anyone outside is concerned */
-	/* A burst means the kernel saw the listener close: say so in what follows. */
-	pr->sup->source = job->kernel_hint ? "kernel" : "probe";
+	kernel = job->kernel_hint;
 	if (result != PP_RESULT_FAILURE || chg->published)
 		job->kernel_hint = false;
 	count_metrics(p, metric_result(result), job->latency);
 	reason = pp_probe_event(job->w.kind, result, output, msg, sizeof(msg));
-	if (!reason && !chg->published) {
-		pr->sup->source = NULL; /* the common case: no event, no change, no clock read */
-		return;
-	}
+	if (!reason && !chg->published)
+		return; /* the common case: no event, no change, no clock read, no pod line */
+	/* A burst means the kernel saw the listener close: say so in what follows. */
+	pr->sup->source = kernel ? "kernel" : "probe";
 	now = pp_clock_now();
 	if (reason) {
 		pp_sup_emit_event(pr, c->ci, PP_EVENT_WARNING, reason, msg, now);
@@ -438,7 +442,10 @@ int pp_sup_probes_setup(struct cont_rt *c)
 
 		if (!probe_spec(cs, (enum pp_probe_kind)k)->set)
 			continue;
-		p = calloc(1, sizeof(*p));
+		/* On cache-line bounds: the job's tail, pod, sup, ci and mref then share one line. */
+		p = aligned_alloc(64, (sizeof(*p) + 63) & ~(size_t)63);
+		if (p)
+			memset(p, 0, sizeof(*p));
 		tab = realloc(sup->probes, (sup->n_probes + 1) * sizeof(*tab));
 		if (tab)
 			sup->probes = tab;
@@ -449,6 +456,7 @@ int pp_sup_probes_setup(struct cont_rt *c)
 		sup->probes[sup->n_probes++] = p;
 		p->c = c;
 		p->pod = c->pod;
+		p->sup = sup;
 		p->ci = c->ci;
 		p->job.ctx = p;
 		p->job.ops = &probe_ops;

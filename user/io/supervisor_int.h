@@ -53,12 +53,14 @@ struct cont_rt;
 struct probe_rt {
 	struct pp_probe_job job;
 	struct cont_rt *c;
-	/* c->pod and c->ci: what every attempt needs without c's cache line (sup_probes.c) */
+	/* c->pod, c->ci and the supervisor: what every attempt needs without c's or the pod's
+	 * cache lines (sup_probes.c) */
 	struct pod_rt *pod;
+	struct pp_supervisor *sup;
 	uint32_t ci;
+	struct pp_metrics_ref mref; /* its prober_probe_total series, once counted */
 	struct pp_strv argv;	    /* exec: the command after $(VAR) expansion */
 	uint64_t passive_seen;	    /* accepts on the port already accounted for */
-	struct pp_metrics_ref mref; /* its prober_probe_total series, once counted */
 	struct probe_rt *port_next; /* the next probe on port_watch <port_of>'s list */
 	uint16_t port_of;	    /* the port whose list it is on; 0 = none */
 };
