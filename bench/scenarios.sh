@@ -39,7 +39,7 @@
 #   BENCH_RUN_MAX     largest steady N with `podprobe run` rows (default 5000, FULL 10000; 0: none)
 #   BENCH_TRIALS      detection trials per prober (default 100, FULL 250: 2 rounds of 125)
 #   BENCH_PODS        pod counts of the pod scenario (default "1000", FULL "1000 10000");
-#                     BENCH_POD_RUNS (default 1, FULL 3); BENCH_POD_MODES (default "api manifest")
+#                     BENCH_POD_RUNS (default 3: medians, as the steady rows); BENCH_POD_MODES (default "api manifest")
 #   BENCH_EXEC        exec scenario pod counts at 1 s (default "100 1000"); BENCH_EXEC_SECONDS
 #                     (default 5, FULL 10)
 #   SCENARIOS         subset, e.g. "steady detect" (default "steady saturation detect pods exec")
@@ -63,7 +63,7 @@ if [ "$FULL" = 1 ]; then
 	RUN_MAX=${BENCH_RUN_MAX:-10000} PODS_LIST=${BENCH_PODS:-1000 10000}
 	EXEC_SECS=${BENCH_EXEC_SECONDS:-10}
 else
-	SECS=${BENCH_SECONDS:-2} TRIALS=${BENCH_TRIALS:-100} POD_RUNS=${BENCH_POD_RUNS:-1}
+	SECS=${BENCH_SECONDS:-2} TRIALS=${BENCH_TRIALS:-100} POD_RUNS=${BENCH_POD_RUNS:-3}
 	RUN_MAX=${BENCH_RUN_MAX:-5000} PODS_LIST=${BENCH_PODS:-1000}
 	EXEC_SECS=${BENCH_EXEC_SECONDS:-5}
 fi
