@@ -72,14 +72,15 @@
 #define SYN_ROUTE_SETS	 1024 /* x SYN_ROUTE_WAYS source addresses cached */
 #define SYN_ROUTE_WAYS	 4
 #define SYN_ROUTE_TTL	 (10 * PP_NSEC_PER_SEC)
-/* ISNs drawn per getrandom(): one call per 1,024 SYNs (64 cost ~0.6% of a run's CPU at 5k/s) */
-#define ISN_POOL 1024
 #define SYN_PKT_LEN	 44  /* IPv4 20 + TCP 20 + MSS option 4 */
 #define SYN_RETRIES	 6   /* net.ipv4.tcp_syn_retries default */
 #define RING_FRAME	 256 /* TPACKET_V2 header, sockaddr_ll and SYN_SNAP bytes fit */
 #define RING_BLOCK	 4096
 #define RING_BLOCKS	 256 /* 4096 frames: a batch's replies with room to spare */
 #define NONE		 UINT32_MAX
+
+/* ISNs drawn per getrandom(): one call per 1,024 SYNs (64 cost ~0.6% of a run's CPU at 5k/s) */
+#define ISN_POOL 1024
 
 struct flow {
 	uint32_t hnext; /* hash chain */
@@ -128,7 +129,8 @@ struct pp_syn {
 	uint64_t *n_sent;	/* the prober's count of SYNs sent */
 	unsigned int n_waiting; /* flows whose attempt waits for its reply */
 	bool flushing;		/* inside tx_flush: it sends what is added meanwhile */
-	uint32_t isn_pool[ISN_POOL]; /* random ISNs, refilled by one getrandom() */
+	/* random ISNs, refilled by one getrandom() */
+	uint32_t isn_pool[ISN_POOL];
 	unsigned int isn_left;
 	uint8_t *ring; /* TPACKET_V2 receive ring, NULL = recvmmsg() */
 	unsigned int ring_head;
@@ -511,7 +513,8 @@ static uint32_t isn_next(struct pp_syn *s)
 
 		/* Above 256 bytes a signal may cut a read short (getrandom(2)): go on. */
 		while (got < sizeof(s->isn_pool)) {
-			ssize_t n = getrandom((char *)s->isn_pool + got, sizeof(s->isn_pool) - got, 0);
+			ssize_t n =
+				getrandom((char *)s->isn_pool + got, sizeof(s->isn_pool) - got, 0);
 
 			if (n > 0)
 				got += (size_t)n;
