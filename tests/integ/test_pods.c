@@ -504,6 +504,51 @@ static void test_large_manifest_begins_while_the_api_answers(void **state)
 	t_run_cleanup(&r);
 }
 
+/*
+ * Nobody reads podprobe's stdout (a full pipe, as a stuck journald or `| less` leaves it): the
+ * loop goes on, pods start and the API answers, and every event waits for the reader.
+ */
+static void test_unread_stdout_holds_up_nothing(void **state)
+{
+	enum { N = 300 }; /* ~3 events of ~250 bytes each: well past a pipe's 64 KiB */
+	static char yaml[N * 200];
+	char sock[400], cmd[800], out[64];
+	unsigned int running = 0;
+	struct t_run r;
+	size_t len = 0;
+
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+					"---\napiVersion: v1\nkind: Pod\nmetadata: {name: q%03d}\n"
+					"spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
+					"  - {name: app, image: busybox, command: [sleep, '600']}\n",
+					i);
+	t_run_init(&r);
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "many.yaml", yaml), NULL});
+	snprintf(sock, sizeof(sock), "%s/api.sock", r.state_dir);
+	t_wait_file(sock, 10000);
+	/* Its events are not read from here on, until every pod runs (as the API says). */
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 10 curl -sS --unix-socket %s http://x/api/v1/pods | "
+		 "grep -o '\"phase\":\"Running\"' | wc -l",
+		 sock);
+	for (uint64_t until = t_now_ms() + 30000; running < N && t_now_ms() < until;) {
+		assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+		running = (unsigned int)strtoul(out, NULL, 10);
+		if (running < N)
+			usleep(100 * 1000);
+	}
+	if (running != N)
+		print_message("running %u of %u\n%s\n", running, N, r.err_text);
+	assert_int_equal(running, N);
+	/* Nothing was lost: every pod's Created and Started. */
+	t_run_signal(&r, SIGTERM);
+	assert_true(t_run_wait_exit(&r, 30000) >= 0);
+	assert_int_equal(t_count_events(&r, "Started", "app"), N);
+	assert_int_equal(t_count_events(&r, "Created", "app"), N);
+	t_run_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +564,7 @@ int main(void)
 		T_TEST(test_invalid_manifest_is_refused_before_anything_starts),
 		T_TEST(test_oom_killed_container_reads_oomkilled),
 		T_TEST(test_large_manifest_begins_while_the_api_answers),
+		T_TEST(test_unread_stdout_holds_up_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

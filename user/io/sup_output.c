@@ -14,6 +14,7 @@
 #include "podprobe/event_fmt.h"
 #include "podprobe/lifecycle.h"
 #include "podprobe/log.h"
+#include "podprobe/out_queue.h"
 #include "podprobe/pod.h"
 #include "podprobe/pod_status.h"
 #include "podprobe/probe.h"
@@ -24,7 +25,7 @@
 void pp_sup_table_erase(struct pp_supervisor *sup)
 {
 	if (sup->table && sup->table_lines) {
-		printf("\033[%uA\r\033[J", sup->table_lines);
+		pp_outq_printf(sup->out, "\033[%uA\r\033[J", sup->table_lines);
 		sup->table_lines = 0;
 	}
 }
@@ -46,8 +47,9 @@ void pp_sup_table_draw(struct pp_supervisor *sup)
 		ns |= pr && strcmp(pr->spec->namespace, "default") != 0;
 	}
 	if (ns)
-		printf("%-16s ", "NAMESPACE");
-	printf("%-24s %-7s %-22s %-14s %s\n", "NAME", "READY", "STATUS", "RESTARTS", "AGE");
+		pp_outq_printf(sup->out, "%-16s ", "NAMESPACE");
+	pp_outq_printf(sup->out, "%-24s %-7s %-22s %-14s %s\n", "NAME", "READY", "STATUS",
+		       "RESTARTS", "AGE");
 	lines = 1;
 	for (i = 0; i < sup->n_pods; i++) {
 		struct pod_rt *pr = pp_sup_pod(sup, i);
@@ -60,16 +62,17 @@ void pp_sup_table_draw(struct pp_supervisor *sup)
 		pp_sup_pod_view(pr, &v, now, wall_now);
 		lines++;
 		if (ns)
-			printf("%-16s ", pr->spec->namespace);
+			pp_outq_printf(sup->out, "%-16s ", pr->spec->namespace);
 		if (pp_pod_cells(&v, &c) < 0) {
 			/* Still one line per pod: pp_sup_table_erase() counts them. */
-			printf("%-24s (out of memory)\n", pr->spec->name);
+			pp_outq_printf(sup->out, "%-24s (out of memory)\n", pr->spec->name);
 			continue;
 		}
-		printf("%-24s %-7s %-22s %-14s %s\n", c.name, c.ready, c.status, c.restarts, c.age);
+		pp_outq_printf(sup->out, "%-24s %-7s %-22s %-14s %s\n", c.name, c.ready, c.status,
+			       c.restarts, c.age);
 	}
 	sup->table_lines = lines;
-	fflush(stdout);
+	pp_outq_flush(sup->out);
 	sup->dirty = false;
 }
 
@@ -95,12 +98,13 @@ static bool kernel_caused(const char *source, const char *reason)
 /*
  * The event lines of this turn, in one write: a burst (125 readiness failures the kernel
  * reported at once) went out as 125 writes, each waking the reader, on a loop that still had
- * the rest of the burst to handle. Before anything that blocks (records) and before the loop
- * sleeps: a line is never held past its turn.
+ * the rest of the burst to handle. Before the loop sleeps: a line is never held past its turn.
+ * The write goes through the ring (podprobe/out_queue.h): a reader that does not keep up holds
+ * up neither the probes nor the API.
  */
-void pp_sup_events_flush(void)
+void pp_sup_events_flush(struct pp_supervisor *sup)
 {
-	fflush(stdout);
+	pp_outq_flush(sup->out);
 }
 
 /* Print one event (text or JSON line) above the live table. */
@@ -142,7 +146,7 @@ void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, 
 	if (len >= 0) {
 		pp_sup_table_erase(pr->sup);
 		/* Out at the end of the turn (pp_sup_events_flush()), with the turn's others. */
-		printf("%s\n", line);
+		pp_outq_printf(pr->sup->out, "%s\n", line);
 		pr->sup->dirty = true;
 	}
 	if (line != small)

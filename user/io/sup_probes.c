@@ -442,7 +442,7 @@ int pp_sup_probes_setup(struct cont_rt *c)
 
 		if (!probe_spec(cs, (enum pp_probe_kind)k)->set)
 			continue;
-		/* On cache-line bounds: the job's tail, pod, sup, ci and mref then share one line. */
+		/* Cache-line aligned: the job's tail, pod, sup, ci and mref share one line. */
 		p = aligned_alloc(64, (sizeof(*p) + 63) & ~(size_t)63);
 		if (p)
 			memset(p, 0, sizeof(*p));

@@ -31,6 +31,7 @@
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 #include "podprobe/metrics.h"
+#include "podprobe/out_queue.h"
 #include "podprobe/pid_map.h"
 #include "podprobe/manifest.h"
 #include "podprobe/pod.h"
@@ -52,6 +53,11 @@
 #define EVENTS_MAX_AGE	     (3600 * PP_NSEC_PER_SEC)
 #define BEGIN_BUDGET	     (20 * PP_NSEC_PER_MSEC) /* of starts a turn, see begin_some() */
 #define DEFAULT_PATH	     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* stdout: the most event bytes that wait for a slow reader (~14,000 lines), and how long the
+ * last ones may hold up the exit. */
+#define OUT_QUEUE_CAP (4u << 20)
+#define OUT_DRAIN_MAX (10 * PP_NSEC_PER_SEC)
 
 /* ---- starting containers ----------------------------------------------------------------------
  */
@@ -783,6 +789,11 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		pp_log_errno(PP_LOG_ERR, err, "cannot create the io_uring loop");
 		goto out;
 	}
+	/* Whatever went to stdout before (stdio) goes first; from here on, the queue. */
+	fflush(stdout);
+	err = pp_outq_new(sup.loop, STDOUT_FILENO, OUT_QUEUE_CAP, &sup.out);
+	if (err < 0)
+		goto out_loop;
 	err = pp_probe_runner_new(sup.loop, MAX_PROBES_IN_FLIGHT, &sup.runner);
 	if (err < 0)
 		goto out_loop;
@@ -890,7 +901,8 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			next = anext;
 		if (sup.records_at && sup.records_at < next)
 			next = sup.records_at;
-		pp_sup_events_flush(); /* what this turn (or the start) printed, before the wait */
+		/* What this turn (or the start) printed, before the wait. */
+		pp_sup_events_flush(&sup);
 		begin_more = sup.begin_next < sup.n_begin;
 		err = pp_loop_run_once(sup.loop, begin_more ? 0 : next);
 		/* Loop lag: how late a wake-up for a deadline came (/metrics). */
@@ -917,7 +929,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 		pp_api_run(&sup, now, sweep);
 		if (sweep)
 			pp_sup_end_of_turn(&sup);
-		pp_sup_events_flush();
+		pp_sup_events_flush(&sup);
 		if (sweep || (sup.records_at && now >= sup.records_at))
 			pp_sup_records_flush(&sup, now);
 		pp_sup_static_sync(&sup); /* nothing to do unless a manifest directory changed */
@@ -925,7 +937,6 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			pp_sup_table_draw(&sup);
 	}
 	pp_sup_table_draw(&sup);
-	pp_sup_events_flush();
 	pp_sd_notify("STOPPING=1");
 	for (i = 0; i < sup.n_pods && !sup.keep; i++)
 		if (pp_sup_pod(&sup, i) && sup.pods[i].st.phase == PP_PHASE_FAILED &&
@@ -933,6 +944,10 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			rc = 1;
 	err = 0;
 out_pods:
+	/* The last lines, while everything they may wait on still runs: a bounded wait. */
+	if (pp_outq_drain(sup.out, pp_clock_now() + OUT_DRAIN_MAX))
+		pp_log(PP_LOG_WARN, "output is not read: %zu bytes of events are not written",
+		       pp_outq_pending(sup.out));
 	pp_sup_static_stop(&sup);
 	pp_api_stop(&sup);
 	pp_log_index_free(sup.log_index);
@@ -979,6 +994,7 @@ out_runtime:
 	pp_runtime_fini(&sup.rt);
 out_loop:
 	pp_probe_runner_free(sup.runner);
+	pp_outq_free(sup.out);
 	pp_loop_free(sup.loop);
 out:
 	pp_sched_free(&sup.sched);

@@ -154,6 +154,7 @@ struct pod_rt {
 struct pp_supervisor {
 	const struct pp_supervisor_cfg *cfg;
 	struct pp_loop *loop;
+	struct pp_outq *out; /* stdout: events and the table (sup_output.c) */
 	struct pp_runtime rt;
 	struct pp_sched sched;
 	struct pp_actions acts;
@@ -312,7 +313,7 @@ void pp_api_logs_changed(struct pp_supervisor *sup);
 void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, const char *reason,
 		       const char *message, pp_nsec now);
 /* Write out the event lines printed this turn (sup_output.c). */
-void pp_sup_events_flush(void);
+void pp_sup_events_flush(struct pp_supervisor *sup);
 void pp_sup_table_erase(struct pp_supervisor *sup);
 void pp_sup_table_draw(struct pp_supervisor *sup);
 
