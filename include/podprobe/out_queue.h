@@ -19,6 +19,11 @@
 struct pp_loop;
 struct pp_outq;
 
+/* What podprobe's stdout holds for a slow reader (~14,000 event lines), and how long its last
+ * lines may hold up the exit. */
+#define PP_OUTQ_CAP	  (4u << 20)
+#define PP_OUTQ_DRAIN_MAX (10 * PP_NSEC_PER_SEC)
+
 /* A queue writing to <fd>, waiting through <loop>, holding at most <cap> bytes. 0 or -errno. */
 int pp_outq_new(struct pp_loop *loop, int fd, size_t cap, struct pp_outq **ret);
 
@@ -31,13 +36,10 @@ bool pp_outq_printf(struct pp_outq *q, const char *fmt, ...) __attribute__((form
 /* Write what is queued as far as the reader takes it now; the loop's poll does the rest. */
 void pp_outq_flush(struct pp_outq *q);
 
-/* Bytes queued and not yet written; lines dropped so far. */
-size_t pp_outq_pending(const struct pp_outq *q);
-uint64_t pp_outq_dropped(const struct pp_outq *q);
-
 /*
  * At exit, without the loop: write until everything queued is written, the fd fails, or
- * CLOCK_MONOTONIC reaches <deadline>. Returns the bytes left unwritten.
+ * CLOCK_MONOTONIC reaches <deadline> (then a warning says what is left). Returns the bytes
+ * left unwritten.
  */
 size_t pp_outq_drain(struct pp_outq *q, pp_nsec deadline);
 

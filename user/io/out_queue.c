@@ -236,16 +236,6 @@ void pp_outq_flush(struct pp_outq *q)
 	}
 }
 
-size_t pp_outq_pending(const struct pp_outq *q)
-{
-	return q ? q->queued : 0;
-}
-
-uint64_t pp_outq_dropped(const struct pp_outq *q)
-{
-	return q ? q->dropped : 0;
-}
-
 size_t pp_outq_drain(struct pp_outq *q, pp_nsec deadline)
 {
 	if (!q)
@@ -268,6 +258,9 @@ size_t pp_outq_drain(struct pp_outq *q, pp_nsec deadline)
 			break;
 		poll(&pfd, 1, (int)((deadline - now + PP_NSEC_PER_MSEC - 1) / PP_NSEC_PER_MSEC));
 	}
+	if (q->queued)
+		pp_log(PP_LOG_WARN, "output is not read: %zu bytes of events are not written",
+		       q->queued);
 	return q->queued;
 }
 

@@ -54,11 +54,6 @@
 #define BEGIN_BUDGET	     (20 * PP_NSEC_PER_MSEC) /* of starts a turn, see begin_some() */
 #define DEFAULT_PATH	     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* stdout: the most event bytes that wait for a slow reader (~14,000 lines), and how long the
- * last ones may hold up the exit. */
-#define OUT_QUEUE_CAP (4u << 20)
-#define OUT_DRAIN_MAX (10 * PP_NSEC_PER_SEC)
-
 /* ---- starting containers ----------------------------------------------------------------------
  */
 
@@ -791,7 +786,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 	}
 	/* Whatever went to stdout before (stdio) goes first; from here on, the queue. */
 	fflush(stdout);
-	err = pp_outq_new(sup.loop, STDOUT_FILENO, OUT_QUEUE_CAP, &sup.out);
+	err = pp_outq_new(sup.loop, STDOUT_FILENO, PP_OUTQ_CAP, &sup.out);
 	if (err < 0)
 		goto out_loop;
 	err = pp_probe_runner_new(sup.loop, MAX_PROBES_IN_FLIGHT, &sup.runner);
@@ -945,9 +940,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 	err = 0;
 out_pods:
 	/* The last lines, while everything they may wait on still runs: a bounded wait. */
-	if (pp_outq_drain(sup.out, pp_clock_now() + OUT_DRAIN_MAX))
-		pp_log(PP_LOG_WARN, "output is not read: %zu bytes of events are not written",
-		       pp_outq_pending(sup.out));
+	pp_outq_drain(sup.out, pp_clock_now() + PP_OUTQ_DRAIN_MAX);
 	pp_sup_static_stop(&sup);
 	pp_api_stop(&sup);
 	pp_log_index_free(sup.log_index);

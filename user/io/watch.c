@@ -20,6 +20,7 @@
 #include "podprobe/log.h"
 #include "podprobe/loop.h"
 #include "podprobe/metrics.h"
+#include "podprobe/out_queue.h"
 #include "podprobe/probe_runner.h"
 #include "podprobe/sd_notify.h"
 #include "podprobe/signals.h"
@@ -69,6 +70,7 @@ static void watch_free(struct pp_watch *w)
 	pp_watch_http_free(w->metrics_http);
 	pp_signals_close(w->bpf);
 	pp_probe_runner_free(w->runner);
+	pp_outq_free(w->out);
 	pp_loop_free(w->loop);
 	pp_metrics_fini(&w->metrics);
 	if (w->sig_fd >= 0)
@@ -93,7 +95,9 @@ int pp_watch_run(const struct pp_watch_cfg *cfg)
 				"use --pods FILE\n");
 		return 2;
 	}
+	fflush(stdout); /* stdio's lines first; from here on, the queue */
 	if (pp_metrics_init(&w.metrics) < 0 || pp_loop_new(4096, &w.loop) < 0 ||
+	    pp_outq_new(w.loop, STDOUT_FILENO, PP_OUTQ_CAP, &w.out) < 0 ||
 	    pp_probe_runner_new(w.loop, MAX_IN_FLIGHT, &w.runner) < 0) {
 		fprintf(stderr, "podprobe watch: cannot set up the loop\n");
 		status = 1;
@@ -179,6 +183,7 @@ int pp_watch_run(const struct pp_watch_cfg *cfg)
 			break;
 	}
 	pp_sd_notify("STOPPING=1");
+	pp_outq_drain(w.out, pp_clock_now() + PP_OUTQ_DRAIN_MAX);
 out:
 	watch_free(&w);
 	return status;

@@ -90,6 +90,7 @@ struct pp_watch_kube_ops {
 struct pp_watch {
 	const struct pp_watch_cfg *cfg;
 	struct pp_loop *loop;
+	struct pp_outq *out; /* stdout: the event lines (watch_verdicts.c) */
 	struct pp_probe_runner *runner;
 	struct pp_signals *bpf;
 	uint64_t bpf_lost;

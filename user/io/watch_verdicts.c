@@ -18,6 +18,7 @@
 #include "podprobe/event_fmt.h"
 #include "podprobe/lifecycle.h"
 #include "podprobe/metrics.h"
+#include "podprobe/out_queue.h"
 #include "podprobe/pod.h"
 
 /* ---- output ------------------------------------------------------------------------------- */
@@ -54,9 +55,10 @@ void pp_watch_emit(struct wpod *p, const struct wcont *c, const char *type, cons
 	len = w->cfg->events == PP_EVENTS_JSON ? pp_event_format_json(&ev, line, size)
 					       : pp_event_format_text(&ev, line, size);
 	if (len >= 0) {
-		fwrite(line, 1, (size_t)len, stdout);
-		fputc('\n', stdout);
-		fflush(stdout);
+		/* A reader that does not keep up holds up no probe (podprobe/out_queue.h). */
+		line[len] = '\n';
+		pp_outq_put(w->out, line, (size_t)len + 1);
+		pp_outq_flush(w->out);
 	}
 	free(line);
 }
