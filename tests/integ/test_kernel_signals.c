@@ -294,6 +294,8 @@ static void test_wedged_listener_is_not_accepting(void **state)
 	assert_non_null(strstr(ev->message, "connections that were not accepted for"));
 	/* With probe.podprobe.io/tcp-accept the passing handshake no longer counts. */
 	ev = t_wait_event(&r, "Unhealthy", "app", 0, 3000);
+	if (!strstr(ev->message, "is not accepting connections"))
+		print_message("Unhealthy: %s\n", ev->message);
 	assert_non_null(strstr(ev->message, "is not accepting connections"));
 	assert_non_null(t_wait_event(&r, "Killing", "app", 0, 3000));
 	t_run_signal(&r, SIGTERM);
