@@ -442,29 +442,40 @@ static void test_oom_killed_container_reads_oomkilled(void **state)
  * (supervisor.c, begin_some()): the API answers during the start, listing every pod, those not
  * begun yet as Pending; a SIGTERM then ends the run without starting the rest.
  */
+/*
+ * Start one `podprobe run` of <n> pods named <prefix>NNN (one `sleep` each) from one manifest
+ * file, and wait for its API socket, whose path goes to <sock>.
+ */
+static void start_sleepers(struct t_run *r, int n, const char *prefix, char *sock, size_t size)
+{
+	static char yaml[500 * 200];
+	size_t len = 0;
+
+	assert_true(n <= 500);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
+					"---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s%03d}\n"
+					"spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
+					"  - {name: app, image: busybox, command: [sleep, '600']}\n",
+					prefix, i);
+	t_run_init(r);
+	t_run_start(r, (const char *const[]){t_write_manifest(r, "many.yaml", yaml), NULL});
+	snprintf(sock, size, "%s/api.sock", r->state_dir);
+	t_wait_file(sock, 10000);
+}
+
 static void test_large_manifest_begins_while_the_api_answers(void **state)
 {
 	enum { N = 500 };
-	static char yaml[N * 200];
 	char sock[400], cmd[2400], out[512], rc_file[300];
 	unsigned int listed = 0, pending = 0, started;
 	int rc;
 	struct t_run r;
-	size_t len = 0;
 
-	for (int i = 0; i < N; i++)
-		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
-					"---\napiVersion: v1\nkind: Pod\nmetadata: {name: p%03d}\n"
-					"spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
-					"  - {name: app, image: busybox, command: [sleep, '600']}\n",
-					i);
-	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "many.yaml", yaml), NULL});
-	snprintf(sock, sizeof(sock), "%s/api.sock", r.state_dir);
-	t_wait_file(sock, 10000);
+	start_sleepers(&r, N, "p", sock, sizeof(sock));
 	/*
 	 * curl in the background, its status and errors in files: meanwhile this test reads the
-	 * events podprobe prints, or their pipe fills and podprobe waits on it, its API too.
+	 * events podprobe prints (a pipe left unread is test_unread_stdout_holds_up_nothing's).
 	 */
 	snprintf(cmd, sizeof(cmd),
 		 "(timeout 20 curl -sS -o %s/pods.json --unix-socket %s http://x/api/v1/pods "
@@ -511,22 +522,11 @@ static void test_large_manifest_begins_while_the_api_answers(void **state)
 static void test_unread_stdout_holds_up_nothing(void **state)
 {
 	enum { N = 300 }; /* ~3 events of ~250 bytes each: well past a pipe's 64 KiB */
-	static char yaml[N * 200];
 	char sock[400], cmd[800], out[64];
 	unsigned int running = 0;
 	struct t_run r;
-	size_t len = 0;
 
-	for (int i = 0; i < N; i++)
-		len += (size_t)snprintf(yaml + len, sizeof(yaml) - len,
-					"---\napiVersion: v1\nkind: Pod\nmetadata: {name: q%03d}\n"
-					"spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n"
-					"  - {name: app, image: busybox, command: [sleep, '600']}\n",
-					i);
-	t_run_init(&r);
-	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "many.yaml", yaml), NULL});
-	snprintf(sock, sizeof(sock), "%s/api.sock", r.state_dir);
-	t_wait_file(sock, 10000);
+	start_sleepers(&r, N, "q", sock, sizeof(sock));
 	/* Its events are not read from here on, until every pod runs (as the API says). */
 	snprintf(cmd, sizeof(cmd),
 		 "timeout 10 curl -sS --unix-socket %s http://x/api/v1/pods | "
