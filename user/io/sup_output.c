@@ -99,8 +99,8 @@ static bool kernel_caused(const char *source, const char *reason)
  * The event lines of this turn, in one write: a burst (125 readiness failures the kernel
  * reported at once) went out as 125 writes, each waking the reader, on a loop that still had
  * the rest of the burst to handle. Before the loop sleeps: a line is never held past its turn.
- * The write goes through the ring (podprobe/out_queue.h): a reader that does not keep up holds
- * up neither the probes nor the API.
+ * The write never blocks on a pipe or socket (podprobe/out_queue.h): a reader that does not
+ * keep up holds up neither the probes nor the API.
  */
 void pp_sup_events_flush(struct pp_supervisor *sup)
 {
