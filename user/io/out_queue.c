@@ -7,7 +7,7 @@
  * for room. The poll touches none of our memory, so cancelling it is enough (podprobe/loop.h).
  *
  * Why not stdio: printf() to a pipe nobody read blocked the whole loop, the API included, once
- * the pipe's 64 KiB were full (the large-manifest test of tests/integ/test_pods.c met it).
+ * the pipe's 64 KiB were full (tests/integ/test_pods.c, test_unread_stdout_holds_up_nothing).
  */
 #include "podprobe/out_queue.h"
 
