@@ -137,16 +137,12 @@ static bool probe_allowed(struct pp_probe_job *job)
 	return pp_lc_probe_allowed(&p->pod->st, p->ci, job->w.kind);
 }
 
-/*
- * What probe_allowed() reads, the pod's gate fields and the container's state, and the series
- * the result will be counted in.
- */
+/* What probe_allowed() reads: the pod's gate fields and the container's state. */
 static void probe_prefetch(const struct pp_probe_job *job)
 {
 	const struct probe_rt *p = job->ctx;
 
 	__builtin_prefetch(&p->pod->st.c[p->ci]);
-	__builtin_prefetch(p->mref.s, 1);
 }
 
 static void probe_result(struct pp_probe_job *job, enum pp_probe_result result, const char *output,
