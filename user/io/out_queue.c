@@ -191,11 +191,10 @@ static int write_some(struct pp_outq *q)
 		if (n > 0) {
 			consume(q, (size_t)n);
 		} else if (n < 0 && errno == EOPNOTSUPP && q->nowait) {
-			q->nowait = false; /* a kernel without RWF_NOWAIT here: written as stdio
-					      would */
-		} else if (n < 0 && errno == EAGAIN && q->nowait) {
-			return -EAGAIN;
+			/* A kernel without RWF_NOWAIT for this fd: written as stdio would. */
+			q->nowait = false;
 		} else if (n < 0 && errno != EINTR) {
+			/* -EAGAIN too: no room now (RWF_NOWAIT, or an fd left O_NONBLOCK). */
 			return -errno;
 		} else if (!n) {
 			return -EIO;

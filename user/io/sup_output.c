@@ -145,8 +145,10 @@ void pp_sup_emit_event(struct pod_rt *pr, uint32_t ci, enum pp_event_type type, 
 				    : pp_event_format_text(&ev, line, size);
 	if (len >= 0) {
 		pp_sup_table_erase(pr->sup);
-		/* Out at the end of the turn (pp_sup_events_flush()), with the turn's others. */
-		pp_outq_printf(pr->sup->out, "%s\n", line);
+		/* Out at the end of the turn (pp_sup_events_flush()), with the turn's others; the
+		 * newline takes the NUL's place, inside <size>. */
+		line[len] = '\n';
+		pp_outq_put(pr->sup->out, line, (size_t)len + 1);
 		pr->sup->dirty = true;
 	}
 	if (line != small)
