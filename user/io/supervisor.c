@@ -249,9 +249,12 @@ static void start_container(struct pod_rt *pr, uint32_t ci, uint32_t instance,
 		/* The file's bytes get the times they were written (kubectl logs --timestamps). */
 		pp_log_index_watch(sup->log_index, sup->cfg->state_dir, pr->key, cs->name,
 				   req.restart, true);
-		/* At once: a podprobe killed from here on re-adopts it instead of starting twice.
+		/*
+		 * Before the loop goes on: a podprobe killed from then on re-adopts it instead
+		 * of starting it twice. pp_sup_run_actions() writes it once its actions are done
+		 * (one write for the starts and what they reported).
 		 */
-		pp_sup_record_write(pr);
+		pr->record_now = true;
 	} else {
 		pp_lc_on_start_failed(&pr->st, ci, instance, err, pp_clock_now(), acts);
 	}
@@ -445,7 +448,12 @@ void pp_sup_run_actions(struct pod_rt *pr)
 		       pr->spec->name);
 	pp_actions_clear(acts);
 	arm_timer(pr);
-	pr->record_dirty |= pr->begun;
+	if (pr->record_now) {
+		pr->record_now = false;
+		pp_sup_record_write(pr);
+	} else {
+		pr->record_dirty |= pr->begun;
+	}
 	pp_sup_turn_work(pr->sup);
 	if (pr->st.terminal && pr->leaving && pr->begun)
 		pod_left(pr);

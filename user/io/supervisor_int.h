@@ -131,6 +131,7 @@ struct pod_rt {
 	struct pp_pod_record *rec; /* an earlier run's record to re-adopt, until adopted */
 	bool begun;		   /* started or re-adopted: it has a record to keep */
 	bool record_dirty;	   /* changed since its record was last written */
+	bool record_now;	   /* a container started: written at the end of the actions */
 	bool leaving;		   /* an earlier run's pod that is no longer wanted: deleted */
 	int32_t successor;	   /* pod waiting for this one to be gone (a new spec), -1 none */
 	bool waiting;		   /* a new spec waiting for its predecessor to be gone */
@@ -354,7 +355,8 @@ void pp_sup_record_write(struct pod_rt *pr);
  * at once) is handled to the end, events out, before its records take the loop, in one pass.
  * Until then sup->records_at is the time (the loop wakes for it); a record a podprobe killed in
  * between did not write is at most that old, and adoption checks each process anyway
- * (sup_adopt.c). Starts are written at once (supervisor.c start_container: never twice).
+ * (sup_adopt.c). Starts are written before the loop goes on (pp_sup_run_actions(): never
+ * twice).
  */
 #define PP_RECORDS_DELAY (10 * PP_NSEC_PER_MSEC)
 void pp_sup_records_flush(struct pp_supervisor *sup, pp_nsec now);
