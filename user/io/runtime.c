@@ -596,6 +596,7 @@ struct child_args {
 	int ns_fd;	     /* the mount namespace to join, or -1 */
 	int keep_below;	     /* >= 0: the fd table is podprobe's (CLONE_FILES); keep only these */
 	bool in_cgroup;	     /* born in join_cgroups[0] (CLONE_INTO_CGROUP): not joined again */
+	const sigset_t *reset_signals; /* back to SIG_DFL before exec (reset_signals()) */
 };
 
 /* glibc's default search path when the environment has none (posix/execvpe.c: _CS_PATH). */
@@ -704,23 +705,18 @@ static void exec_search(char *const *argv, char *const *envp, const char *path)
  * Signals: the parent blocks them all around clone, so none reaches the child before it is
  * ready. A handler of podprobe's would run here on podprobe's memory, so every caught signal
  * goes back to SIG_DFL (as execve would do) before the mask opens, as glibc's __spawni_child
- * does; SIGPIPE, ignored by podprobe, is the program's default again.
+ * does; SIGPIPE, ignored by podprobe, is the program's default again. Which signals those are
+ * the parent found out once (child_signals_init()): the child resets only them instead of
+ * asking for all 64 dispositions while podprobe waits (CLONE_VFORK).
  */
-static int reset_signals(void)
+static int reset_signals(const sigset_t *reset)
 {
-	struct sigaction sa;
+	struct sigaction sa = {.sa_handler = SIG_DFL};
 	sigset_t none;
 
-	for (int sig = 1; sig < NSIG; sig++) {
-		/* EINVAL: SIGKILL, SIGSTOP and glibc's own signals. */
-		if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_DFL ||
-		    (sa.sa_handler == SIG_IGN && sig != SIGPIPE))
-			continue;
-		sa.sa_handler = SIG_DFL;
-		sa.sa_flags = 0;
-		if (sigaction(sig, &sa, NULL) < 0)
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(reset, sig) == 1 && sigaction(sig, &sa, NULL) < 0)
 			return -1;
-	}
 	sigemptyset(&none);
 	return sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -806,7 +802,7 @@ static void CHILD_ENTRY __attribute__((noreturn)) child_exec(const struct child_
 		goto fail;
 
 	ce.stage = STAGE_SETUP;
-	if (reset_signals() < 0)
+	if (reset_signals(a->reset_signals) < 0)
 		goto fail;
 	ce.stage = STAGE_EXEC;
 	exec_search(x->argv, a->envp, a->path); /* the container's PATH (kubelet passes its env) */
@@ -1081,6 +1077,29 @@ static bool fd_slots_fill(const struct pp_exec_spec *x, struct child_args *a)
 	return true;
 }
 
+/*
+ * The signals a child resets (reset_signals()): SIGPIPE, which podprobe ignores from
+ * pp_supervisor_run() or pp_watch_run() on (a no-op where it does not), and those it catches.
+ * Which it catches is taken once, at the first spawn: podprobe installs no handler of its own
+ * (signals come through signalfd and the ring) and a sanitizer's come before main().
+ */
+static sigset_t child_signals;
+static pthread_once_t child_signals_once = PTHREAD_ONCE_INIT;
+
+static void child_signals_init(void)
+{
+	struct sigaction sa;
+
+	sigemptyset(&child_signals);
+	sigaddset(&child_signals, SIGPIPE);
+	for (int sig = 1; sig < NSIG; sig++) {
+		/* EINVAL: SIGKILL, SIGSTOP and glibc's own signals. */
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN)
+			sigaddset(&child_signals, sig);
+	}
+}
+
 int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, char *err,
 		  size_t errlen)
 {
@@ -1107,6 +1126,8 @@ int pp_proc_spawn(const struct pp_exec_spec *x, pid_t *ret_pid, int *ret_pidfd, 
 		describe_errno(err, errlen, "mmap of the child's stack", errno);
 		return rc;
 	}
+	pthread_once(&child_signals_once, child_signals_init);
+	a.reset_signals = &child_signals;
 	a.envp = x->envp ? x->envp : environ;
 	a.path = exec_path(x->envp);
 	a.out_fd = x->stdout_fd;
