@@ -369,10 +369,13 @@ static int prepare_pod(struct pp_runtime *rt, const char *pod_key, char *const *
 	pod_fd = open_dirs(rt, "pods", pod_key, NULL);
 	if (pod_fd < 0)
 		return pod_fd;
-	/* emptyDir: a fresh directory for each new pod; a re-adopted one keeps its own. */
+	/*
+	 * emptyDir: a fresh directory for each new pod; a re-adopted one keeps its own. A pod
+	 * without volumes gets none (nothing is written there), only an old one's goes.
+	 */
 	if (!keep)
 		err = pp_statedir_remove_tree(pod_fd, "volumes");
-	if (err == 0) {
+	if (err == 0 && n) {
 		vol_fd = pp_statedir_mkdirat(pod_fd, "volumes", 0700);
 		err = vol_fd < 0 ? vol_fd : 0;
 	}
