@@ -19,11 +19,14 @@ struct pp_runtime {
 	char *state_dir;
 	int dir_fd;	  /* the state directory (checked by pp_statedir_open), -1 none */
 	char *cg2_root;	  /* <podprobe's v2 cgroup>/podprobe-<pid>, or NULL */
+	int cg2_fd;	  /* cg2_root opened (the leaves are made relative to it), -1 none */
 	char *memv1_root; /* the same below podprobe's v1 memory cgroup, or NULL */
 	bool cg2_memory;  /* memory.max can be set in v2 leaves */
 	bool can_mount;	  /* bind mounts for volumeMounts (CAP_SYS_ADMIN) */
 	char **graveyard; /* cgroup dirs to remove once their processes are gone */
 	size_t n_graveyard;
+	size_t n_untried; /* the graveyard's last ones, not tried since they came or were retried */
+	bool defer_tidy;  /* the owner removes them (pp_runtime_tidy()), not each container's end */
 };
 
 struct pp_mount_req {
@@ -57,6 +60,7 @@ struct pp_proc {
 	char *cg2; /* cgroup leaves, or NULL */
 	char *memv1;
 	uint64_t start_ticks; /* /proc/PID/stat start time: the process's identity with the pid */
+	uint64_t cg2_id;      /* the v2 leaf's cgroup id (its inode number), 0 unknown */
 	bool adopted;	      /* started by an earlier podprobe run: not our child */
 };
 
@@ -67,7 +71,8 @@ struct pp_exec_spec {
 	const char *working_dir; /* NULL: podprobe's working directory */
 	int stdout_fd;		 /* become the process's fds 1 and 2 */
 	int stderr_fd;
-	const char *join_cgroups[2];	   /* cgroup directories to join, or NULL */
+	const char *join_cgroups[2]; /* cgroup directories to join, or NULL */
+	int join_cgroup_fd; /* join_cgroups[0] opened (O_DIRECTORY), or 0: opened here by name */
 	const struct pp_mount_req *mounts; /* bind mounts in a new private mount namespace */
 	size_t n_mounts;
 	int mnt_ns_fd; /* or join this mount namespace (a pidfd works), -1 none */
@@ -151,6 +156,16 @@ int pp_runtime_claim_dir(struct pp_runtime *rt, const char *ns, const char *clai
  */
 int pp_runtime_adopt(struct pp_runtime *rt, pid_t pid, uint64_t start_ticks, const char *cg2,
 		     const char *memv1, struct pp_proc *ret, struct pp_exit_info *ret_exit);
+
+/*
+ * With rt->defer_tidy, an ended container's cgroups wait in the graveyard for the owner, who
+ * removes them when it has nothing more urgent to do (a start does not wait for the removal
+ * of the last container's cgroup): pp_runtime_tidy() tries up to <max> of those not tried
+ * yet and returns true while some are left; pp_runtime_tidy_retry() makes those that could not
+ * go yet (processes still exiting) due again. Without it every end tries them all at once.
+ */
+bool pp_runtime_tidy(struct pp_runtime *rt, size_t max);
+void pp_runtime_tidy_retry(struct pp_runtime *rt);
 
 /*
  * Kill and remove every container cgroup below <rt>'s roots that is not one of the <n> paths

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "integ/support/integ.h"
+#include "podprobe/naming.h"
 
 static int t_listen(int port)
 {
@@ -549,6 +551,89 @@ static void test_unread_stdout_holds_up_nothing(void **state)
 	t_run_cleanup(&r);
 }
 
+/* Cgroup directories of the run's pod <pod> whose names start with <leaf> (naming.h). */
+static int count_leaves(const struct t_run *r, const char *pod, const char *leaf)
+{
+	char real[PATH_MAX], name[32], cmd[512], out[32];
+
+	assert_non_null(realpath(r->state_dir, real));
+	assert_int_equal(pp_cgroup_root_name(real, name, sizeof(name)), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "find /sys/fs/cgroup -maxdepth 9 -type d -path '*/%s/default_%s/%s*' | wc -l",
+		 name, pod, leaf);
+	assert_int_equal(t_system(cmd, out, sizeof(out)), 0);
+	return atoi(out);
+}
+
+/*
+ * The container ends with its main process, what it left behind included (cgroup.kill): here
+ * the init container leaves a loop in its own session (out of the container's process group;
+ * the init waits until it is). SIGKILL takes a moment to end it, so the cgroup is still busy
+ * when the init is reaped; the removal is tried again a second later. The build before tried
+ * once and then only at another container's end (here: never), so the directory stayed.
+ */
+static void test_ended_containers_cgroup_goes_once_empty(void **state)
+{
+	struct t_run r;
+	char yaml[2048], mark[300], pid_text[32] = "";
+	int n = -1, fd;
+	long pid;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skip: cgroups need root\n");
+		skip();
+	}
+	t_run_init(&r);
+	snprintf(mark, sizeof(mark), "%s/left.pid", r.dir);
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\n"
+		 "kind: Pod\n"
+		 "metadata: {name: tidy}\n"
+		 "spec:\n"
+		 "  terminationGracePeriodSeconds: 1\n"
+		 "  initContainers:\n"
+		 "  - name: init\n"
+		 "    image: x\n"
+		 "    command: [sh, -c, 'setsid sh -c \"echo \\$\\$ > %s.tmp; mv %s.tmp %s; "
+		 "for i in \\$(seq 400); do sleep 0.05; done\" </dev/null >/dev/null 2>&1 & "
+		 "for i in $(seq 500); do [ -e %s ] && exit 0; sleep 0.01; done; exit 1']\n"
+		 "  containers:\n"
+		 "  - {name: main, image: x, command: [sleep, '30']}\n",
+		 mark, mark, mark, mark);
+	t_run_start(&r, (const char *const[]){t_write_manifest(&r, "tidy.yaml", yaml), NULL});
+	assert_non_null(t_wait_event(&r, "Started", "main", 0, 5000));
+	if (count_leaves(&r, "tidy", "main-") != 1) {
+		print_message("skip: podprobe runs without cgroups here\n");
+		t_run_cleanup(&r);
+		skip();
+	}
+	fd = open(mark, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(read(fd, pid_text, sizeof(pid_text) - 1) > 0);
+	close(fd);
+	pid = strtol(pid_text, NULL, 10);
+	assert_true(pid > 1);
+	/* Gone within a retry (1 s) of the loop's end; bounded at 8 s. */
+	for (int i = 0; i < 160 && (n = count_leaves(&r, "tidy", "init-")) != 0; i++)
+		poll(NULL, 0, 50);
+	assert_int_equal(n, 0);
+	/* An empty cgroup: the loop was killed (at most a zombie until its new parent reaps). */
+	snprintf(mark, sizeof(mark), "/proc/%ld/stat", pid);
+	fd = open(mark, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char stat[256] = "", *end;
+
+		assert_true(read(fd, stat, sizeof(stat) - 1) > 0);
+		close(fd);
+		end = strrchr(stat, ')');
+		assert_non_null(end);
+		assert_int_equal(end[2], 'Z');
+	}
+	assert_int_equal(count_leaves(&r, "tidy", "main-"), 1);
+	t_run_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +650,7 @@ int main(void)
 		T_TEST(test_oom_killed_container_reads_oomkilled),
 		T_TEST(test_large_manifest_begins_while_the_api_answers),
 		T_TEST(test_unread_stdout_holds_up_nothing),
+		T_TEST(test_ended_containers_cgroup_goes_once_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,6 +207,7 @@ int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgrou
 
 	memset(rt, 0, sizeof(*rt));
 	rt->dir_fd = -1;
+	rt->cg2_fd = -1;
 	rt->state_dir = strdup(state_dir);
 	if (!rt->state_dir)
 		return -ENOMEM;
@@ -222,6 +223,8 @@ int pp_runtime_init(struct pp_runtime *rt, const char *state_dir, bool use_cgrou
 		return 0;
 	root_name(state_dir, name, sizeof(name));
 	rt->cg2_root = make_root("", name);
+	if (rt->cg2_root)
+		rt->cg2_fd = open(rt->cg2_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rt->cg2_root && own_cgroup_dir("", own, sizeof(own)) == 0)
 		rt->cg2_memory = enable_memory(own) && enable_memory(rt->cg2_root);
 	if (!rt->cg2_memory)
@@ -243,20 +246,65 @@ static void graveyard_add(struct pp_runtime *rt, char *dir)
 	}
 	rt->graveyard = g;
 	rt->graveyard[rt->n_graveyard++] = dir;
+	rt->n_untried++;
+}
+
+/* <dir>, a leaf below cg2_root, by its name there: a walk of two names instead of the path. */
+static const char *below_cg2_root(const struct pp_runtime *rt, const char *dir)
+{
+	size_t n = rt->cg2_root ? strlen(rt->cg2_root) : 0;
+
+	if (!n || rt->cg2_fd < 0 || strncmp(dir, rt->cg2_root, n) || dir[n] != '/')
+		return NULL;
+	return dir + n + 1;
+}
+
+static int remove_cgroup(const struct pp_runtime *rt, const char *dir)
+{
+	const char *rel = below_cg2_root(rt, dir);
+
+	return rel ? unlinkat(rt->cg2_fd, rel, AT_REMOVEDIR) : rmdir(dir);
+}
+
+/*
+ * rmdir up to <max> of the graveyard from <from> on; keep what cannot go yet for later. The
+ * untried entries are the last n_untried, so trying them in order keeps them last.
+ */
+static void graveyard_try(struct pp_runtime *rt, size_t from, size_t max)
+{
+	size_t i, kept = from, tried = 0;
+
+	for (i = from; i < rt->n_graveyard; i++) {
+		if (tried < max) {
+			tried++;
+			if (remove_cgroup(rt, rt->graveyard[i]) == 0 || errno == ENOENT) {
+				free(rt->graveyard[i]);
+				continue;
+			}
+		}
+		rt->graveyard[kept++] = rt->graveyard[i];
+	}
+	rt->n_graveyard = kept;
+	rt->n_untried = rt->n_untried > tried ? rt->n_untried - tried : 0;
 }
 
 /* rmdir what can go now; keep the rest for later. */
 static void graveyard_sweep(struct pp_runtime *rt)
 {
-	size_t i, kept = 0;
+	graveyard_try(rt, 0, SIZE_MAX);
+	rt->n_untried = 0;
+}
 
-	for (i = 0; i < rt->n_graveyard; i++) {
-		if (rmdir(rt->graveyard[i]) == 0 || errno == ENOENT)
-			free(rt->graveyard[i]);
-		else
-			rt->graveyard[kept++] = rt->graveyard[i];
-	}
-	rt->n_graveyard = kept;
+bool pp_runtime_tidy(struct pp_runtime *rt, size_t max)
+{
+	if (rt->n_untried)
+		graveyard_try(rt, rt->n_graveyard - rt->n_untried, max);
+	return rt->n_untried > 0;
+}
+
+void pp_runtime_tidy_retry(struct pp_runtime *rt)
+{
+	rt->n_untried = rt->n_graveyard;
 }
 
 /* rmdir every directory below and including <root>, children first. */
@@ -297,6 +345,8 @@ void pp_runtime_fini(struct pp_runtime *rt)
 		rm_cgroup_tree(rt->cg2_root);
 	if (rt->memv1_root)
 		rm_cgroup_tree(rt->memv1_root);
+	if (rt->cg2_root && rt->cg2_fd >= 0)
+		close(rt->cg2_fd);
 	free(rt->cg2_root);
 	free(rt->memv1_root);
 	/* A zeroed rt never opened a directory (its fd 0 is not ours). */
@@ -305,6 +355,7 @@ void pp_runtime_fini(struct pp_runtime *rt)
 	free(rt->state_dir);
 	memset(rt, 0, sizeof(*rt));
 	rt->dir_fd = -1;
+	rt->cg2_fd = -1;
 }
 
 /* Make <root>/<pod_key>/<leaf>; returns the leaf path or NULL. */
@@ -322,6 +373,40 @@ static char *make_leaf(const char *root, const char *pod_key, const char *leaf, 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return NULL;
 	return strdup(dir);
+}
+
+/*
+ * The same below cg2_root, made relative to its fd, with the leaf opened into <ret_fd> (for
+ * CLONE_INTO_CGROUP and its id): two names to walk for each step instead of the whole path.
+ */
+static char *make_cg2_leaf(const struct pp_runtime *rt, const char *pod_key, const char *leaf,
+			   int *ret_fd)
+{
+	char rel[PATH_MAX], key[200], *dir;
+	int fd;
+
+	*ret_fd = 0;
+	if (rt->cg2_fd < 0)
+		return make_leaf(rt->cg2_root, pod_key, leaf, rt->cg2_memory);
+	safe_component(pod_key, key, sizeof(key));
+	if (mkdirat(rt->cg2_fd, key, 0755) < 0 && errno != EEXIST)
+		return NULL;
+	snprintf(rel, sizeof(rel), "%s/%s", rt->cg2_root, key);
+	if (rt->cg2_memory)
+		enable_memory(rel);
+	snprintf(rel, sizeof(rel), "%s/%s", key, leaf);
+	if (mkdirat(rt->cg2_fd, rel, 0755) < 0 && errno != EEXIST)
+		return NULL;
+	fd = openat(rt->cg2_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (asprintf(&dir, "%s/%s", rt->cg2_root, rel) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (fd == 0)
+		close(fd);	   /* 0 means none (pp_exec_spec) */
+	*ret_fd = fd > 0 ? fd : 0; /* none: spawn_into_cgroup() opens it by name */
+	return dir;
 }
 
 /* ---- paths and volumes ----------------------------------------------------------------------- */
@@ -1026,7 +1111,8 @@ static long spawn_into_cgroup(const struct pp_exec_spec *x, int flags, void *sta
 
 	if (unsupported || !x->join_cgroups[0])
 		return -ENOSYS;
-	cg = open(x->join_cgroups[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg = x->join_cgroup_fd > 0 ? x->join_cgroup_fd
+				   : open(x->join_cgroups[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0)
 		return -ENOSYS; /* the child's write says what is wrong */
 	ca.flags = ((uint64_t)flags & ~(uint64_t)0xff) | CLONE_INTO_CGROUP;
@@ -1037,7 +1123,8 @@ static long spawn_into_cgroup(const struct pp_exec_spec *x, int flags, void *sta
 	ca.cgroup = (uint64_t)cg;
 	a->in_cgroup = true;
 	pid = clone3_on_stack(&ca, child_main, a);
-	close(cg);
+	if (cg != x->join_cgroup_fd)
+		close(cg);
 	if (pid < 0) {
 		a->in_cgroup = false;
 		/* No clone3 or no CLONE_INTO_CGROUP here: not again. Other errors are clone's. */
@@ -1210,7 +1297,8 @@ static void release_cgroups(struct pp_runtime *rt, struct pp_proc *p)
 	if (p->memv1)
 		graveyard_add(rt, p->memv1);
 	p->cg2 = p->memv1 = NULL;
-	graveyard_sweep(rt);
+	if (!rt->defer_tidy)
+		graveyard_sweep(rt);
 }
 
 /*
@@ -1300,7 +1388,7 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 	struct pp_proc p = {.pid = -1, .pidfd = -1};
 	struct pp_exec_spec x = {0};
 	char leaf[300], name[128];
-	int log_fd, rc;
+	int log_fd, cg_fd = 0, rc;
 
 	log_fd = open_log(rt, req, err, errlen);
 	if (log_fd < 0)
@@ -1320,7 +1408,7 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 	} else
 		snprintf(leaf, sizeof(leaf), "%s-%u", name, req->restart);
 	if (rt->cg2_root)
-		p.cg2 = make_leaf(rt->cg2_root, req->pod_key, leaf, rt->cg2_memory);
+		p.cg2 = make_cg2_leaf(rt, req->pod_key, leaf, &cg_fd);
 	if (req->memory_limit > 0) {
 		char limit[32];
 
@@ -1347,6 +1435,7 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 		.stdout_fd = log_fd,
 		.stderr_fd = log_fd,
 		.join_cgroups = {p.cg2, p.memv1},
+		.join_cgroup_fd = cg_fd,
 		.mounts = req->mounts,
 		.n_mounts = req->n_mounts,
 		.mnt_ns_fd = -1,
@@ -1359,14 +1448,21 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 	{
 		struct pp_proc_stat st;
 
+		struct stat cst;
+
 		if (pp_proc_stat(p.pid, &st) == 0)
 			p.start_ticks = st.start_ticks;
+		/* A cgroup2 directory's inode number is its cgroup id (64-bit kernfs ids). */
+		if (cg_fd > 0 && fstat(cg_fd, &cst) == 0)
+			p.cg2_id = cst.st_ino;
 	}
 	*ret = p;
 	p.cg2 = p.memv1 = NULL;
 	p.pidfd = -1;
 out:
 	release_cgroups(rt, &p);
+	if (cg_fd > 0)
+		close(cg_fd);
 	close(log_fd);
 	return rc;
 }

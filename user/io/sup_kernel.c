@@ -350,7 +350,8 @@ void pp_sup_bpf_track(struct cont_rt *c)
 	pid_track(c); /* with eBPF or not: find_by_pid() must know every main process */
 	if (!sup->bpf)
 		return;
-	if (!c->proc.cg2 || pp_signals_cgroup_id(c->proc.cg2, &c->cgroup_id) < 0)
+	c->cgroup_id = c->proc.cg2_id; /* pp_runtime_spawn()'s; an adopted one's by its path */
+	if (!c->proc.cg2 || (!c->cgroup_id && pp_signals_cgroup_id(c->proc.cg2, &c->cgroup_id) < 0))
 		pp_signals_track_tgid(sup->bpf, (uint32_t)c->proc.pid, true);
 	for (size_t i = 0; i < cs->n_ports; i++)
 		if (cs->ports[i].container_port > 0 && cs->ports[i].container_port <= 65535)

@@ -54,6 +54,8 @@
 #define BEGIN_BUDGET	     (20 * PP_NSEC_PER_MSEC) /* of starts a turn, see begin_some() */
 #define DEFAULT_PATH	     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+#define TIDY_BATCH 16 /* cgroups removed between two looks for completions, see tidy_due() */
+
 /* ---- starting containers ----------------------------------------------------------------------
  */
 
@@ -617,6 +619,27 @@ static bool run_over(struct pp_supervisor *sup)
  */
 
 /*
+ * Ended containers' cgroups are removed when the loop has nothing else to do: an rmdir of a
+ * cgroup costs about half the mkdir of the next container's (the kernel's interface files),
+ * and a start must not wait for it. The loop then looks for completions without
+ * sleeping, and removes TIDY_BATCH between looks. Those whose processes were still exiting
+ * are tried again a second later.
+ */
+static bool tidy_due(struct pp_supervisor *sup)
+{
+	pp_nsec now;
+
+	if (!sup->rt.n_graveyard)
+		return false;
+	now = pp_clock_now();
+	if (!sup->rt.n_untried && now >= sup->tidy_retry_at) {
+		pp_runtime_tidy_retry(&sup->rt);
+		sup->tidy_retry_at = now + PP_NSEC_PER_SEC;
+	}
+	return sup->rt.n_untried > 0;
+}
+
+/*
  * Begin the manifests' new pods BEGIN_BUDGET's worth a turn (one at least), in their order:
  * starting a container holds the loop ~1 ms (the clone until exec, its cgroup and log files),
  * and 5,000 pods begun in one go held back every probe, exit and API request for 10 s. Between
@@ -804,6 +827,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 	err = pp_runtime_init(&sup.rt, cfg->state_dir, cfg->use_cgroups);
 	if (err < 0)
 		goto out_loop;
+	sup.rt.defer_tidy = true; /* tidy_some() */
 	err = signals_setup(&sup);
 	if (err < 0) {
 		pp_log_errno(PP_LOG_ERR, err, "cannot set up signal handling");
@@ -894,7 +918,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 	while (!run_over(&sup)) {
 		pp_nsec next = pp_sched_next(&sup.sched), pnext = pp_probe_runner_next(sup.runner);
 		pp_nsec anext = pp_api_next(&sup), lnext = pp_log_index_next(sup.log_index), now;
-		bool sweep, begin_more;
+		bool sweep, begin_more, tidy;
 
 		if (pnext < next)
 			next = pnext;
@@ -904,10 +928,13 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			next = anext;
 		if (sup.records_at && sup.records_at < next)
 			next = sup.records_at;
+		if (sup.rt.n_graveyard && sup.tidy_retry_at < next)
+			next = sup.tidy_retry_at; /* a cgroup still busy: tidy_due() */
 		/* What this turn (or the start) printed, before the wait. */
 		pp_sup_events_flush(&sup);
 		begin_more = sup.begin_next < sup.n_begin;
-		err = pp_loop_run_once(sup.loop, begin_more ? 0 : next);
+		tidy = !begin_more && tidy_due(&sup);
+		err = pp_loop_run_once(sup.loop, begin_more || tidy ? 0 : next);
 		/* Loop lag: how late a wake-up for a deadline came (/metrics). */
 		now = pp_clock_now();
 		if (err == 0 && !begin_more && next != PP_NSEC_INFINITY && now >= next)
@@ -923,6 +950,8 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			on_deadline(&sup, &e);
 		if (begin_more)
 			begin_some(&sup);
+		else if (tidy && err == 0)
+			pp_runtime_tidy(&sup.rt, TIDY_BATCH); /* nothing came: the loop was idle */
 		now = pp_clock_now();
 		sweep = sup.turn_work || now >= sup.next_sweep;
 		if (sweep) {
