@@ -206,6 +206,31 @@ static void test_round_trip_keeps_every_field(void **state)
 	}
 }
 
+/* The numbers at their extremes come out in decimal, as printf would write them, and back. */
+static void test_extreme_numbers_are_written_in_full(void **state)
+{
+	struct pp_pod_record a, b = {0};
+	char *text, err[128];
+	size_t len;
+
+	(void)state;
+	rand_record(&a, 1);
+	a.created = 0;
+	a.c[0].st.term.exit_code = INT32_MIN;
+	a.c[0].st.restart_count = UINT32_MAX;
+	a.c[0].pid_start = UINT64_MAX;
+	assert_int_equal(pp_pod_record_encode(&a, &text, &len), 0);
+	assert_non_null(strstr(text, "\nst.term.exit_code -2147483648\n"));
+	assert_non_null(strstr(text, "\nst.restart_count 4294967295\n"));
+	assert_non_null(strstr(text, "\npid_start 18446744073709551615\n"));
+	assert_non_null(strstr(text, "\ncreated 0\n"));
+	assert_int_equal(pp_pod_record_decode(text, len, &b, err, sizeof(err)), 0);
+	assert_same(&a, &b);
+	free(text);
+	free(a.c);
+	pp_pod_record_free(&b);
+}
+
 static int decode(const char *text, char *err, size_t errlen)
 {
 	struct pp_pod_record r = {0};
@@ -296,6 +321,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_keeps_every_field),
+		cmocka_unit_test(test_extreme_numbers_are_written_in_full),
 		cmocka_unit_test(test_decoding_rejects_what_podprobe_did_not_write),
 		cmocka_unit_test(test_decoding_skips_unknown_keys_and_defaults_missing_ones),
 		cmocka_unit_test(test_every_cut_of_a_record_is_rejected),

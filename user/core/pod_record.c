@@ -172,6 +172,29 @@ static void putf(struct out *o, const char *fmt, ...)
 		put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* <v> in decimal, as "%" PRIu64 would print it (a record has ~100 numbers: no vsnprintf). */
+static void put_u64(struct out *o, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(o, tmp + i, sizeof(tmp) - i);
+}
+
+static void put_i64(struct out *o, int64_t v)
+{
+	if (v < 0) {
+		put(o, "-", 1);
+		put_u64(o, -(uint64_t)v);
+	} else {
+		put_u64(o, (uint64_t)v);
+	}
+}
+
 /* Bytes that would split a value (space, line break), '%' and non-ASCII become %XX. */
 static void put_escaped(struct out *o, const char *s, size_t max)
 {
@@ -199,20 +222,20 @@ static void put_fields(struct out *o, const void *base, const struct field *f, s
 		put(o, " ", 1);
 		switch (f[i].type) {
 		case F_BOOL:
-			putf(o, "%d", *(const bool *)p ? 1 : 0);
+			put(o, *(const bool *)p ? "1" : "0", 1);
 			break;
 		case F_U8:
-			putf(o, "%u", (unsigned int)*(const uint8_t *)p);
+			put_u64(o, *(const uint8_t *)p);
 			break;
 		case F_I32:
 		case F_ENUM:
-			putf(o, "%d", *(const int *)p);
+			put_i64(o, *(const int *)p);
 			break;
 		case F_U32:
-			putf(o, "%" PRIu32, *(const uint32_t *)p);
+			put_u64(o, *(const uint32_t *)p);
 			break;
 		case F_U64:
-			putf(o, "%" PRIu64, *(const uint64_t *)p);
+			put_u64(o, *(const uint64_t *)p);
 			break;
 		case F_STR:
 			put_escaped(o, p, f[i].size);
