@@ -622,8 +622,9 @@ static bool run_over(struct pp_supervisor *sup)
  * Ended containers' cgroups are removed when the loop has nothing else to do: an rmdir of a
  * cgroup costs about half the mkdir of the next container's (the kernel's interface files),
  * and a start must not wait for it. The loop then looks for completions without
- * sleeping, and removes TIDY_BATCH between looks. Those whose processes were still exiting
- * are tried again a second later.
+ * sleeping, and removes TIDY_BATCH between looks that find none (and a batch a second when
+ * every look finds some). Those whose processes were still exiting are tried again a second
+ * later.
  */
 static bool tidy_due(struct pp_supervisor *sup)
 {
@@ -950,9 +951,12 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 			on_deadline(&sup, &e);
 		if (begin_more)
 			begin_some(&sup);
-		else if (tidy && err == 0)
-			pp_runtime_tidy(&sup.rt, TIDY_BATCH); /* nothing came: the loop was idle */
 		now = pp_clock_now();
+		/* Nothing came (the loop was idle), or it has not been idle for a second. */
+		if (tidy && (err == 0 || now >= sup.tidied_at + PP_NSEC_PER_SEC)) {
+			pp_runtime_tidy(&sup.rt, TIDY_BATCH);
+			sup.tidied_at = now;
+		}
 		sweep = sup.turn_work || now >= sup.next_sweep;
 		if (sweep) {
 			sup.turn_work = false;

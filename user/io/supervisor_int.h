@@ -175,6 +175,7 @@ struct pp_supervisor {
 	bool turn_work;
 	pp_nsec next_sweep;
 	pp_nsec tidy_retry_at; /* ended containers' cgroups still busy: tried again then */
+	pp_nsec tidied_at;     /* the last removal of ended containers' cgroups */
 	/* The manifests' new pods begin a few a turn: pods [begin_next, n_begin) may wait. */
 	size_t begin_next, n_begin;
 	pp_nsec records_at; /* when the records marked since the last flush are written; 0 = none */
