@@ -828,7 +828,7 @@ int pp_supervisor_run(const struct pp_supervisor_cfg *cfg_in, struct pp_pod_list
 	err = pp_runtime_init(&sup.rt, cfg->state_dir, cfg->use_cgroups);
 	if (err < 0)
 		goto out_loop;
-	sup.rt.defer_tidy = true; /* tidy_some() */
+	sup.rt.defer_tidy = true; /* the loop removes ended containers' cgroups: tidy_due() */
 	err = signals_setup(&sup);
 	if (err < 0) {
 		pp_log_errno(PP_LOG_ERR, err, "cannot set up signal handling");
