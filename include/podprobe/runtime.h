@@ -161,10 +161,10 @@ int pp_runtime_adopt(struct pp_runtime *rt, pid_t pid, uint64_t start_ticks, con
  * With rt->defer_tidy, an ended container's cgroups wait in the graveyard for the owner, who
  * removes them when it has nothing more urgent to do (a start does not wait for the removal
  * of the last container's cgroup): pp_runtime_tidy() tries up to <max> of those not tried
- * yet and returns true while some are left; pp_runtime_tidy_retry() makes those that could not
- * go yet (processes still exiting) due again. Without it every end tries them all at once.
+ * yet (rt->n_untried counts them); pp_runtime_tidy_retry() makes those that could not go yet
+ * (processes still exiting) due again. Without it every end tries them all at once.
  */
-bool pp_runtime_tidy(struct pp_runtime *rt, size_t max);
+void pp_runtime_tidy(struct pp_runtime *rt, size_t max);
 void pp_runtime_tidy_retry(struct pp_runtime *rt);
 
 /*

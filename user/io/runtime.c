@@ -295,11 +295,10 @@ static void graveyard_sweep(struct pp_runtime *rt)
 	rt->n_untried = 0;
 }
 
-bool pp_runtime_tidy(struct pp_runtime *rt, size_t max)
+void pp_runtime_tidy(struct pp_runtime *rt, size_t max)
 {
 	if (rt->n_untried)
 		graveyard_try(rt, rt->n_graveyard - rt->n_untried, max);
-	return rt->n_untried > 0;
 }
 
 void pp_runtime_tidy_retry(struct pp_runtime *rt)
@@ -358,55 +357,41 @@ void pp_runtime_fini(struct pp_runtime *rt)
 	rt->cg2_fd = -1;
 }
 
-/* Make <root>/<pod_key>/<leaf>; returns the leaf path or NULL. */
-static char *make_leaf(const char *root, const char *pod_key, const char *leaf, bool memory)
-{
-	char dir[PATH_MAX], key[200];
-
-	safe_component(pod_key, key, sizeof(key));
-	snprintf(dir, sizeof(dir), "%s/%s", root, key);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return NULL;
-	if (memory)
-		enable_memory(dir);
-	snprintf(dir, sizeof(dir), "%s/%s/%s", root, key, leaf);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return NULL;
-	return strdup(dir);
-}
-
 /*
- * The same below cg2_root, made relative to its fd, with the leaf opened into <ret_fd> (for
- * CLONE_INTO_CGROUP and its id): two names to walk for each step instead of the whole path.
+ * Make <root>/<pod_key>/<leaf>; returns the leaf path or NULL. With <root_fd> (>= 0, <root>
+ * opened) the directories are made relative to it, two names to walk for each instead of the
+ * whole path, and with <ret_fd> the leaf is opened into it (for CLONE_INTO_CGROUP and its id;
+ * 0 when it could not be, as pp_exec_spec.join_cgroup_fd has it).
  */
-static char *make_cg2_leaf(const struct pp_runtime *rt, const char *pod_key, const char *leaf,
-			   int *ret_fd)
+static char *make_leaf(const char *root, int root_fd, const char *pod_key, const char *leaf,
+		       bool memory, int *ret_fd)
 {
-	char rel[PATH_MAX], key[200], *dir;
+	const int at = root_fd >= 0 ? root_fd : AT_FDCWD;
+	const char *base = root_fd >= 0 ? "" : root, *sep = root_fd >= 0 ? "" : "/";
+	char dir[PATH_MAX], key[200];
 	int fd;
 
-	*ret_fd = 0;
-	if (rt->cg2_fd < 0)
-		return make_leaf(rt->cg2_root, pod_key, leaf, rt->cg2_memory);
+	if (ret_fd)
+		*ret_fd = 0;
 	safe_component(pod_key, key, sizeof(key));
-	if (mkdirat(rt->cg2_fd, key, 0755) < 0 && errno != EEXIST)
+	snprintf(dir, sizeof(dir), "%s%s%s", base, sep, key);
+	if (mkdirat(at, dir, 0755) < 0 && errno != EEXIST)
 		return NULL;
-	snprintf(rel, sizeof(rel), "%s/%s", rt->cg2_root, key);
-	if (rt->cg2_memory)
-		enable_memory(rel);
-	snprintf(rel, sizeof(rel), "%s/%s", key, leaf);
-	if (mkdirat(rt->cg2_fd, rel, 0755) < 0 && errno != EEXIST)
-		return NULL;
-	fd = openat(rt->cg2_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (asprintf(&dir, "%s/%s", rt->cg2_root, rel) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
+	if (memory) {
+		snprintf(dir, sizeof(dir), "%s/%s", root, key);
+		enable_memory(dir);
 	}
-	if (fd == 0)
-		close(fd);	   /* 0 means none (pp_exec_spec) */
-	*ret_fd = fd > 0 ? fd : 0; /* none: spawn_into_cgroup() opens it by name */
-	return dir;
+	snprintf(dir, sizeof(dir), "%s%s%s/%s", base, sep, key, leaf);
+	if (mkdirat(at, dir, 0755) < 0 && errno != EEXIST)
+		return NULL;
+	if (ret_fd) {
+		fd = openat(at, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == 0)
+			close(fd); /* 0 means none: spawn_into_cgroup() opens it by name */
+		*ret_fd = fd > 0 ? fd : 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/%s/%s", root, key, leaf);
+	return strdup(dir);
 }
 
 /* ---- paths and volumes ----------------------------------------------------------------------- */
@@ -1408,7 +1393,8 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 	} else
 		snprintf(leaf, sizeof(leaf), "%s-%u", name, req->restart);
 	if (rt->cg2_root)
-		p.cg2 = make_cg2_leaf(rt, req->pod_key, leaf, &cg_fd);
+		p.cg2 = make_leaf(rt->cg2_root, rt->cg2_fd, req->pod_key, leaf, rt->cg2_memory,
+				  &cg_fd);
 	if (req->memory_limit > 0) {
 		char limit[32];
 
@@ -1416,7 +1402,7 @@ int pp_runtime_spawn(struct pp_runtime *rt, const struct pp_spawn_req *req, stru
 		if (rt->cg2_memory && p.cg2) {
 			rc = write_file(p.cg2, "memory.max", limit);
 		} else if (rt->memv1_root) {
-			p.memv1 = make_leaf(rt->memv1_root, req->pod_key, leaf, false);
+			p.memv1 = make_leaf(rt->memv1_root, -1, req->pod_key, leaf, false, NULL);
 			rc = p.memv1 ? write_file(p.memv1, "memory.limit_in_bytes", limit) : -errno;
 		} else {
 			rc = -EOPNOTSUPP;
